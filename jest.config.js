@@ -1,0 +1,22 @@
+/** @type {import('jest').Config} */
+const swc = ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }];
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': swc,
+  },
+  // msw depends on ESM-only packages; compile them to CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!(rettime|@open-draft|until-async|msw|@mswjs)/)'],
+  moduleNameMapper: {
+    // The Functions worker provides this module in Azure; locally our host's stand-in collects registrations.
+    '^@azure/functions-core$': '<rootDir>/dev/host/functionsCoreStub.ts',
+  },
+  globalSetup: '<rootDir>/test/support/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
+  setupFiles: ['<rootDir>/test/support/setupEnv.ts'],
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { GUID_PATTERN, normalizeGuid } from '../guid';
+
+/** The API v2.0 customers entity, the fields we use. Empty strings, not nulls, mean "no value". */
+export const bcCustomerSchema = z.looseObject({
+  '@odata.etag': z.string().optional(),
+  id: z.string().regex(GUID_PATTERN, 'id must be a GUID').transform(normalizeGuid),
+  number: z.string().default(''),
+  displayName: z.string().default(''),
+  type: z.string().default(''),
+  email: z.string().default(''),
+  addressLine1: z.string().default(''),
+  addressLine2: z.string().default(''),
+  city: z.string().default(''),
+  state: z.string().default(''),
+  country: z.string().default(''),
+  postalCode: z.string().default(''),
+  phoneNumber: z.string().default(''),
+  blocked: z.string().default(' '),
+  lastModifiedDateTime: z.string().default(''),
+});
+export type BcCustomer = z.infer<typeof bcCustomerSchema>;
+
+export const bcSubscriptionSchema = z.looseObject({
+  '@odata.etag': z.string(),
+  subscriptionId: z.string().min(1),
+  notificationUrl: z.string(),
+  resource: z.string(),
+  clientState: z.string().default(''),
+  expirationDateTime: z.string(),
+  lastModifiedDateTime: z.string().optional(),
+  userId: z.string().optional(),
+});
+export type BcSubscription = z.infer<typeof bcSubscriptionSchema>;
+
+export interface ListCustomersOptions {
+  /** Only customers with lastModifiedDateTime greater than this ISO time. */
+  modifiedSince?: string;
+  /** A collection URL from a `collection` notification (relative to the API root or absolute); its $filter is kept. */
+  collectionResource?: string;
+  /** Prefer: odata.maxpagesize. */
+  pageSize?: number;
+}
+
+export interface BusinessCentralApi {
+  /** null when Business Central answers 404 (deleted or never existed). */
+  getCustomer(customerId: string): Promise<BcCustomer | null>;
+  /** Exact match on `number`; null when none. */
+  findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null>;
+  /** Pages of customers, following @odata.nextLink until it is absent. */
+  listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
+  listSubscriptions(): Promise<BcSubscription[]>;
+  createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
+  /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */
+  renewSubscription(subscription: BcSubscription): Promise<BcSubscription>;
+  deleteSubscription(subscription: BcSubscription): Promise<void>;
+  /** The `resource` value of our customers subscription: /api/v2.0/companies({companyId})/customers */
+  readonly customersResource: string;
+}

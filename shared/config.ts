@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { Cron } from 'croner';
+import { GUID_PATTERN } from './guid';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ setting: string; problem: string }>) {
+    super(
+      `Invalid configuration: ${problems.map((p) => `${p.setting} ${p.problem}`).join('; ')}. ` +
+        'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+export const DEFAULT_POLL_SCHEDULE = '0 */5 * * * *';
+export const DEFAULT_SUBSCRIPTION_SCHEDULE = '0 0 * * * *';
+
+/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
+export function isNcrontab(expression: string): boolean {
+  if (expression.trim().split(/\s+/u).length !== 6) return false;
+  try {
+    new Cron(expression, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
+const httpsUrl = z
+  .string()
+  .trim()
+  .refine((value) => URL.canParse(value) && /^https?:$/u.test(new URL(value).protocol), 'must be an http(s) URL')
+  .transform((value) => value.replace(/\/+$/u, ''));
+const ncrontab = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 */5 * * * *"');
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
+
+const settingsSchema = z.object({
+  AzureWebJobsStorage: z.string().trim().optional(),
+  AzureWebJobsStorage__accountName: z.string().trim().optional(),
+  BC_TENANT_ID: required(),
+  BC_CLIENT_ID: required(),
+  BC_CLIENT_SECRET: required(),
+  BC_ENVIRONMENT: required(),
+  BC_COMPANY_ID: required().regex(GUID_PATTERN, 'must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301'),
+  BC_API_BASE_URL: httpsUrl.default(DEFAULT_BC_API_BASE_URL),
+  AZURE_AUTHORITY_HOST: z
+    .string()
+    .trim()
+    .default(DEFAULT_AUTHORITY_HOST)
+    .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https URL (the identity library accepts no other)')
+    .transform((value) => value.replace(/\/+$/u, '')),
+  IPAAS_API_BASE_URL: required().pipe(httpsUrl),
+  IPAAS_API_TOKEN: required(),
+  WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
+  WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
+  POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
+  SUBSCRIPTION_SCHEDULE: ncrontab(DEFAULT_SUBSCRIPTION_SCHEDULE),
+  POLL_START_FROM: z
+    .string()
+    .trim()
+    .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp such as 2026-01-01T00:00:00Z')
+    .optional(),
+  HTTP_TIMEOUT_MS: positiveInt(30_000),
+  HTTP_MAX_ATTEMPTS: positiveInt(4),
+  HTTP_RETRY_BASE_MS: positiveInt(500),
+  HTTP_RETRY_MAX_DELAY_MS: positiveInt(30_000),
+  BC_MAX_CONCURRENT_REQUESTS: positiveInt(5),
+  IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
+  SYNC_LEASE_SECONDS: positiveInt(120),
+});
+
+type Settings = z.infer<typeof settingsSchema>;
+
+export interface StorageConfig {
+  /** A connection string (including UseDevelopmentStorage=true) ... */
+  connectionString?: string;
+  /** ... or an account name for identity-based access (AzureWebJobsStorage__accountName). */
+  accountName?: string;
+}
+
+export interface Config {
+  storage: StorageConfig;
+  businessCentral: {
+    tenantId: string;
+    clientId: string;
+    clientSecret: string;
+    environment: string;
+    companyId: string;
+    apiBaseUrl: string;
+    authorityHost: string;
+  };
+  ipaas: { apiBaseUrl: string; apiToken: string };
+  webhook: { clientState: string; notificationUrl: string | undefined };
+  poll: { schedule: string; startFrom: string | undefined };
+  subscription: { schedule: string };
+  http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
+  sync: { leaseSeconds: number };
+}
+
+export type Environment = Record<string, string | undefined>;
+
+function problemsOf(error: z.ZodError): Array<{ setting: string; problem: string }> {
+  return error.issues.map((issue) => ({
+    setting: String(issue.path[0] ?? '(settings)'),
+    problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+  }));
+}
+
+/** Storage alone: the webhook and query functions need nothing else. */
+export function loadStorageConfig(env: Environment = process.env): StorageConfig {
+  const connectionString = env.AzureWebJobsStorage?.trim();
+  const accountName = env.AzureWebJobsStorage__accountName?.trim();
+  if (connectionString) return { connectionString };
+  if (accountName) return { accountName };
+  throw new ConfigError([
+    {
+      setting: 'AzureWebJobsStorage',
+      problem: 'is required (a connection string, "UseDevelopmentStorage=true" locally, or AzureWebJobsStorage__accountName for identity-based access)',
+    },
+  ]);
+}
+
+/** Reads and validates every setting; throws one ConfigError naming each bad setting. */
+export function loadConfig(env: Environment = process.env): Config {
+  const problems: Array<{ setting: string; problem: string }> = [];
+  let storage: StorageConfig = {};
+  try {
+    storage = loadStorageConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else throw error;
+  }
+  const parsed = settingsSchema.safeParse(blankToUndefined(env));
+  if (!parsed.success) problems.push(...problemsOf(parsed.error));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toConfig(storage, parsed.data);
+}
+
+function toConfig(storage: StorageConfig, s: Settings): Config {
+  return {
+    storage,
+    businessCentral: {
+      tenantId: s.BC_TENANT_ID,
+      clientId: s.BC_CLIENT_ID,
+      clientSecret: s.BC_CLIENT_SECRET,
+      environment: s.BC_ENVIRONMENT,
+      companyId: s.BC_COMPANY_ID.toLowerCase(),
+      apiBaseUrl: s.BC_API_BASE_URL,
+      authorityHost: s.AZURE_AUTHORITY_HOST,
+    },
+    ipaas: { apiBaseUrl: s.IPAAS_API_BASE_URL, apiToken: s.IPAAS_API_TOKEN },
+    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
+    poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
+    subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
+    http: {
+      timeoutMs: s.HTTP_TIMEOUT_MS,
+      maxAttempts: s.HTTP_MAX_ATTEMPTS,
+      retryBaseMs: s.HTTP_RETRY_BASE_MS,
+      retryMaxDelayMs: s.HTTP_RETRY_MAX_DELAY_MS,
+      bcMaxConcurrent: s.BC_MAX_CONCURRENT_REQUESTS,
+      ipaasMaxConcurrent: s.IPAAS_MAX_CONCURRENT_REQUESTS,
+    },
+    sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+  };
+}
+
+/** App settings left empty in the portal arrive as "": treat them as absent so defaults apply. */
+function blankToUndefined(env: Environment): Record<string, string | undefined> {
+  const result: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(env)) result[key] = value === undefined || value.trim() === '' ? undefined : value;
+  return result;
+}
+
+/** A timer schedule for registration time; invalid values fall back to the default and are reported by loadConfig. */
+export function scheduleSetting(name: 'POLL_SCHEDULE' | 'SUBSCRIPTION_SCHEDULE', env: Environment = process.env): string {
+  const fallback = name === 'POLL_SCHEDULE' ? DEFAULT_POLL_SCHEDULE : DEFAULT_SUBSCRIPTION_SCHEDULE;
+  const value = env[name]?.trim();
+  return value && isNcrontab(value) ? value : fallback;
+}

@@ -1,0 +1,58 @@
+/** Error codes recorded on transfers. The seed's named errors first, then the ones the contract adds. */
+export const ERROR_CODES = [
+  'InvalidEmail',
+  'MissingEmail',
+  'DuplicateCustomerNumber',
+  'DuplicateEmail',
+  'MissingCustomerNumber',
+  'MissingName',
+  'RetriesExhausted',
+  'InvalidMessage',
+  'BusinessCentralUnavailable',
+  'BusinessCentralError',
+  'IpaasUnavailable',
+  'IpaasRejected',
+  'ConcurrentSync',
+  'StorageUnavailable',
+  'Configuration',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * An expected failure with a code. `transient` says whether trying again later can succeed
+ * (429, 5xx, timeouts, network) or not (validation, business rules, 4xx); adapters decide
+ * between retrying and recording from that flag alone.
+ */
+export class SyncError extends Error {
+  readonly code: ErrorCode;
+  readonly transient: boolean;
+  /** When the remote side asked us to wait (Retry-After), in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+  /** HTTP status of the remote reply that caused this, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SyncError';
+    this.code = code;
+    this.transient = options.transient ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+  }
+}
+
+export function isTransient(error: unknown): boolean {
+  return error instanceof SyncError ? error.transient : true;
+}
+
+/** A message safe to log or store: never the raw cause text of unknown errors from deep inside a library. */
+export function describeError(error: unknown): string {
+  if (error instanceof SyncError) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

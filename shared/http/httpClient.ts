@@ -1,0 +1,197 @@
+import { Agent } from 'undici';
+import { ErrorCode, SyncError } from '../errors';
+import { ConcurrencyLimiter } from './limiter';
+
+export interface RetryPolicy {
+  /** Attempts in this process before giving up and letting the queue retry later. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  /** Longest single wait, whether computed or asked for by Retry-After. A longer Retry-After ends in-process retries. */
+  maxDelayMs: number;
+}
+
+export interface HttpClientOptions {
+  /** Used in error messages: "Business Central", "iPaaS.com". */
+  serviceName: string;
+  /** Error code for failures that may pass (429, 5xx, timeouts, network). */
+  transientCode: ErrorCode;
+  /** Error code for replies that will not change on retry (4xx other than 408/429). */
+  finalCode: ErrorCode;
+  getAuthorization: () => Promise<string>;
+  maxConcurrent: number;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Extracts a readable error from a non-2xx body; must not include secrets. */
+  describeErrorBody?: (body: unknown) => string | undefined;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Called for every HTTP exchange (after the reply or failure); used for request counting and telemetry. */
+  onExchange?: (exchange: { method: string; url: string; status: number | 'error'; attempt: number; durationMs: number }) => void;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Parses Retry-After (delta-seconds or HTTP-date) into milliseconds. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/u.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+let sharedAgent: Agent | undefined;
+/** One keep-alive connection pool per process, shared by every client. */
+function agent(): Agent {
+  sharedAgent ??= new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    connections: 32,
+    connect: { timeout: 10_000 },
+  });
+  return sharedAgent;
+}
+
+/**
+ * JSON over HTTP with a per-client concurrency cap, timeouts, retries with exponential backoff
+ * and jitter honouring Retry-After, and every failure classified as transient or final.
+ * Calls the global fetch at request time so test interceptors see every request.
+ */
+export class HttpClient {
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrent);
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Sends the request, retrying transient failures. Returns any 2xx or 404 reply; throws SyncError otherwise. */
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const { retry } = this.options;
+    for (let attempt = 1; ; attempt += 1) {
+      let failure: SyncError;
+      try {
+        const response = await this.limiter.run(() => this.exchange(request, attempt));
+        if ((response.status >= 200 && response.status < 300) || response.status === 404) return response;
+        failure = this.toError(request, response);
+      } catch (error) {
+        if (error instanceof SyncError) throw error;
+        failure = this.networkError(request, error);
+      }
+      if (!failure.transient) throw failure;
+      const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      const delay = failure.retryAfterMs ?? Math.round(backoff / 2 + (this.random() * backoff) / 2);
+      if (attempt >= retry.maxAttempts || delay > retry.maxDelayMs) throw failure;
+      await this.sleep(delay);
+    }
+  }
+
+  private async exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+    const started = Date.now();
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      ...request.headers,
+      Authorization: await this.authorization(),
+    };
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(request.body);
+    }
+    let status: number | 'error' = 'error';
+    try {
+      const init: RequestInit = {
+        method: request.method,
+        headers,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        ...(body === undefined ? {} : { body }),
+      };
+      // Node's fetch takes an undici dispatcher; its bundled typings differ from the package's.
+      Object.assign(init, { dispatcher: agent() });
+      const response = await globalThis.fetch(request.url, init);
+      status = response.status;
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: parseJson(text) };
+    } finally {
+      this.options.onExchange?.({
+        method: request.method,
+        url: request.url,
+        status,
+        attempt,
+        durationMs: Date.now() - started,
+      });
+    }
+  }
+
+  private async authorization(): Promise<string> {
+    try {
+      return await this.options.getAuthorization();
+    } catch (error) {
+      throw new SyncError(
+        this.options.transientCode,
+        `${this.options.serviceName}: could not obtain an access token (${error instanceof Error ? error.name : 'error'}); check the credentials settings`,
+        { transient: true, cause: error },
+      );
+    }
+  }
+
+  private toError(request: HttpRequest, response: HttpResponse): SyncError {
+    const transient = RETRYABLE_STATUS.has(response.status) || response.status >= 500;
+    const detail = this.options.describeErrorBody?.(response.body);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return new SyncError(
+      transient ? this.options.transientCode : this.options.finalCode,
+      `${this.options.serviceName} ${request.method} ${pathOf(request.url)} answered ${response.status}${detail ? `: ${detail}` : ''}`,
+      { transient, status: response.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+    );
+  }
+
+  private networkError(request: HttpRequest, error: unknown): SyncError {
+    const reason =
+      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+        ? `timed out after ${this.options.timeoutMs} ms`
+        : `failed (${error instanceof Error ? error.message : String(error)})`;
+    return new SyncError(
+      this.options.transientCode,
+      `${this.options.serviceName} ${request.method} ${pathOf(request.url)} ${reason}`,
+      { transient: true, cause: error },
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Path without the query string: queries can hold emails. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '(invalid url)';
+  }
+}

@@ -1,0 +1,77 @@
+import type { ErrorCode } from '../errors';
+import type { SyncSource } from '../sync/messages';
+
+export const TRANSFER_STATUSES = ['Succeeded', 'Skipped', 'Failed'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+export type TransferAction = 'Created' | 'Updated' | 'Unchanged' | 'Filtered' | 'NotFound' | 'Deleted';
+
+/** One transfer attempt outcome, exactly as the HTTP API returns it. */
+export interface TransferRecord {
+  transferId: string;
+  customerId: string;
+  customerNumber: string | null;
+  source: SyncSource;
+  status: TransferStatus;
+  action: TransferAction | null;
+  errorCode: ErrorCode | null;
+  errorMessage: string | null;
+  ipaasCustomerId: string | null;
+  addressesAdded: number;
+  attempt: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+/** The link between a Business Central customer and its iPaaS.com customer. */
+export interface CustomerLink {
+  customerId: string;
+  ipaasCustomerId: string;
+  customerNumber: string;
+  /** Hash of the last payload sent (customer fields and addresses); equal hash means nothing to send. */
+  payloadHash: string;
+  lastSyncedAt: string;
+}
+
+export interface TransferStore {
+  /** Appends one outcome; also indexes it by time for cross-customer queries. */
+  record(transfer: TransferRecord): Promise<void>;
+  /** Newest first. */
+  listForCustomer(customerId: string, limit?: number): Promise<TransferRecord[]>;
+  /** Newest first across customers, optionally one status only. */
+  listRecent(options: { status?: TransferStatus; limit: number }): Promise<TransferRecord[]>;
+}
+
+export interface CustomerLinkStore {
+  get(customerId: string): Promise<CustomerLink | null>;
+  save(link: CustomerLink): Promise<void>;
+}
+
+/** A lease held in Table Storage; `token` proves ownership for release. */
+export interface Lease {
+  name: string;
+  token: string;
+  expiresAt: string;
+}
+
+export interface LeaseStore {
+  /** Takes the lease when free or expired (ETag-guarded); null when someone else holds it. */
+  tryAcquire(name: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends a lease we hold; false when it was lost. */
+  renew(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Releases a lease we hold; a lease taken over by someone else is left alone. */
+  release(lease: Lease): Promise<void>;
+}
+
+/** Small named JSON documents in SyncState (watermark, subscription), with optimistic concurrency. */
+export interface StateStore {
+  get<T>(key: string, parse: (value: unknown) => T): Promise<{ value: T; etag: string } | null>;
+  /** Writes; with `etag` only when unchanged since read (false on conflict), with `etag: null` only when absent. */
+  put(key: string, value: unknown, etag?: string | null): Promise<boolean>;
+  delete(key: string): Promise<void>;
+}
+
+/** Sends messages to a storage queue (JSON, base64-encoded as host.json declares). */
+export interface QueueSender {
+  send(messages: readonly unknown[]): Promise<void>;
+}
