@@ -83,8 +83,13 @@ type Settings = z.infer<typeof settingsSchema>;
 export interface StorageConfig {
   /** A connection string (including UseDevelopmentStorage=true) ... */
   connectionString?: string;
-  /** ... or an account name for identity-based access (AzureWebJobsStorage__accountName). */
+  /** ... or identity-based access: an account name (AzureWebJobsStorage__accountName) ... */
   accountName?: string;
+  /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri). */
+  tableServiceUri?: string;
+  queueServiceUri?: string;
+  /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
+  clientId?: string;
 }
 
 export interface Config {
@@ -108,23 +113,34 @@ export interface Config {
 
 export type Environment = Record<string, string | undefined>;
 
-function problemsOf(error: z.ZodError): Array<{ setting: string; problem: string }> {
-  return error.issues.map((issue) => ({
-    setting: String(issue.path[0] ?? '(settings)'),
-    problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
-  }));
+function problemsOf(error: z.ZodError, values: Record<string, string | undefined>): Array<{ setting: string; problem: string }> {
+  return error.issues.map((issue) => {
+    const setting = String(issue.path[0] ?? '(settings)');
+    return { setting, problem: values[setting] === undefined ? 'is required' : issue.message };
+  });
 }
 
 /** Storage alone: the webhook and query functions need nothing else. */
 export function loadStorageConfig(env: Environment = process.env): StorageConfig {
-  const connectionString = env.AzureWebJobsStorage?.trim();
-  const accountName = env.AzureWebJobsStorage__accountName?.trim();
+  const read = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const connectionString = read('AzureWebJobsStorage');
   if (connectionString) return { connectionString };
-  if (accountName) return { accountName };
+  const identity: StorageConfig = {};
+  const accountName = read('AzureWebJobsStorage__accountName');
+  const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
+  const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
+  const clientId = read('AzureWebJobsStorage__clientId');
+  if (accountName) identity.accountName = accountName;
+  if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
+  if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
+  if (clientId) identity.clientId = clientId;
+  if (accountName || (tableServiceUri && queueServiceUri)) return identity;
   throw new ConfigError([
     {
       setting: 'AzureWebJobsStorage',
-      problem: 'is required (a connection string, "UseDevelopmentStorage=true" locally, or AzureWebJobsStorage__accountName for identity-based access)',
+      problem:
+        'is required (a connection string, "UseDevelopmentStorage=true" locally, or AzureWebJobsStorage__accountName ' +
+        '(or __tableServiceUri and __queueServiceUri) for identity-based access)',
     },
   ]);
 }
@@ -139,8 +155,9 @@ export function loadConfig(env: Environment = process.env): Config {
     if (error instanceof ConfigError) problems.push(...error.problems);
     else throw error;
   }
-  const parsed = settingsSchema.safeParse(blankToUndefined(env));
-  if (!parsed.success) problems.push(...problemsOf(parsed.error));
+  const values = blankToUndefined(env);
+  const parsed = settingsSchema.safeParse(values);
+  if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(storage, parsed.data);
 }

@@ -166,10 +166,10 @@ export class HttpClient {
   }
 
   private networkError(request: HttpRequest, error: unknown): SyncError {
-    const reason =
-      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-        ? `timed out after ${this.options.timeoutMs} ms`
-        : `failed (${error instanceof Error ? error.message : String(error)})`;
+    // DOMException may come from another realm (test runners), so look at the name, not the class.
+    const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
+    const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
+    const reason = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.options.timeoutMs} ms` : `failed (${message})`;
     return new SyncError(
       this.options.transientCode,
       `${this.options.serviceName} ${request.method} ${pathOf(request.url)} ${reason}`,

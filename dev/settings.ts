@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export type Settings = Record<string, string>;
+
+/** Settings whose absence (all of them) switches `npm start` to the sandbox. */
+export const REMOTE_SETTINGS = [
+  'BC_TENANT_ID',
+  'BC_CLIENT_ID',
+  'BC_CLIENT_SECRET',
+  'BC_ENVIRONMENT',
+  'BC_COMPANY_ID',
+  'IPAAS_API_BASE_URL',
+  'IPAAS_API_TOKEN',
+] as const;
+
+export const BUILT_IN_DEFAULTS: Settings = {
+  FUNCTIONS_WORKER_RUNTIME: 'node',
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+};
+
+const localSettingsSchema = z.looseObject({
+  IsEncrypted: z.boolean().optional(),
+  Values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+/** Reads local.settings.json's Values when the file exists; a broken file is an error that names it. */
+export function readLocalSettings(root: string): Settings {
+  const file = path.join(root, 'local.settings.json');
+  if (!existsSync(file)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`local.settings.json is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = localSettingsSchema.safeParse(json);
+  if (!parsed.success) throw new Error('local.settings.json must be { "Values": { "NAME": "value", ... } }');
+  if (parsed.data.IsEncrypted) throw new Error('local.settings.json is encrypted; decrypt it (func settings decrypt) or use plain values');
+  return Object.fromEntries(Object.entries(parsed.data.Values ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+/** Built-in defaults, then local.settings.json, then the process environment (highest); blank values count as unset. */
+export function resolveSettings(root: string, env: NodeJS.ProcessEnv = process.env): Settings {
+  const merged: Settings = { ...BUILT_IN_DEFAULTS };
+  for (const source of [readLocalSettings(root), env]) {
+    for (const [key, value] of Object.entries(source)) {
+      if (value !== undefined && value.trim() !== '') merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+export type Mode = { kind: 'sandbox' } | { kind: 'real' } | { kind: 'incomplete'; missing: string[] };
+
+export function chooseMode(settings: Settings): Mode {
+  const missing = REMOTE_SETTINGS.filter((name) => !settings[name]);
+  if (missing.length === REMOTE_SETTINGS.length) return { kind: 'sandbox' };
+  if (missing.length === 0) return { kind: 'real' };
+  return { kind: 'incomplete', missing };
+}
+
+/** Fixed sandbox identities; the hosts use the reserved .test domain so nothing real is ever reached. */
+export function sandboxSettings(port: number, clientState: string): Settings {
+  return {
+    BC_TENANT_ID: '5b0e3d58-7c1a-4f1e-9d2b-6a3c8e4f0a11',
+    BC_CLIENT_ID: 'c7d1e2f3-a4b5-4c6d-8e9f-0a1b2c3d4e5f',
+    BC_CLIENT_SECRET: 'sandbox-client-secret',
+    BC_ENVIRONMENT: 'sandbox',
+    BC_COMPANY_ID: 'f64eba74-dacd-4854-a584-1834f68cfc3a',
+    BC_API_BASE_URL: 'https://api.businesscentral.sandbox.test/v2.0',
+    AZURE_AUTHORITY_HOST: 'https://login.sandbox.test',
+    IPAAS_API_BASE_URL: 'https://api.ipaas.sandbox.test',
+    IPAAS_API_TOKEN: 'sandbox-ipaas-token',
+    WEBHOOK_CLIENT_STATE: clientState,
+    WEBHOOK_NOTIFICATION_URL: `http://localhost:${port}/api/webhooks/business-central`,
+  };
+}

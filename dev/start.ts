@@ -1,0 +1,90 @@
+/**
+ * `npm start`: the whole system locally. Azurite in memory, the local Functions host on
+ * http://localhost:7071 and, without Business Central / iPaaS.com settings, the sandbox.
+ */
+import type { LogLevel } from '@azure/functions';
+import { parseTransferEventLine, type TransferEvent } from '../shared/telemetry';
+import { DEMO_SCENARIOS } from './sandbox/demoData';
+import { startSystem, type RunningSystem } from './system';
+
+const port = Number(process.env.LOCAL_HOST_PORT ?? 7071);
+const verbose = process.env.LOCAL_HOST_VERBOSE === 'true';
+
+function transferLine(event: TransferEvent): string {
+  const time = new Date().toISOString().slice(11, 19);
+  const outcome = event.errorCode ?? event.action ?? '-';
+  const addresses = event.addressesAdded > 0 ? ` +${event.addressesAdded} address${event.addressesAdded > 1 ? 'es' : ''}` : '';
+  const latency = event.latencyMs === null ? '' : `, ${event.latencyMs} ms since enqueued`;
+  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})`;
+}
+
+function log(level: LogLevel, message: string): void {
+  const transfer = parseTransferEventLine(message);
+  if (transfer) {
+    console.log(transferLine(transfer));
+    return;
+  }
+  if (level === 'error' || level === 'critical' || level === 'warning' || verbose) {
+    console.log(`${new Date().toISOString().slice(11, 19)}  ${level.padEnd(8)} ${message}`);
+  }
+}
+
+function banner(system: RunningSystem): string {
+  const api = `http://localhost:${system.host.port}/api`;
+  const lines = [
+    '',
+    `Customer sync is running (${system.mode === 'sandbox' ? 'SANDBOX: fake Business Central, Entra ID and iPaaS.com in this process' : 'REAL services from your settings'})`,
+    `  Functions host   http://localhost:${system.host.port}  (${system.host.registrations.map((r) => r.metadata.name).join(', ')})`,
+    `  Storage          ${system.azurite ? 'Azurite in memory on 127.0.0.1:10000-10002' : 'AzureWebJobsStorage from your settings'}`,
+    '',
+    'Try:',
+    `  curl ${api}/health`,
+    `  curl ${api}/transfers?limit=20`,
+  ];
+  if (system.sandbox) {
+    const robert = system.sandbox.world.businessCentral.customers().find((customer) => customer.number === '10000');
+    lines.push(
+      `  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync`,
+      `  curl -X POST ${api}/customers/by-number/10000/sync`,
+      `  curl http://localhost:${system.host.port}/sandbox`,
+      `  curl -X POST http://localhost:${system.host.port}/sandbox/business-central/customers -H 'Content-Type: application/json' \\`,
+      `       -d '{"displayName":"Nestor Wilke","email":"nestor.wilke@contoso.example","city":"Oslo","country":"NO"}'`,
+      `  curl http://localhost:${system.host.port}/sandbox/ipaas/customers`,
+      '',
+      'Demo customers (the first poll transfers them now):',
+      ...DEMO_SCENARIOS.map((scenario) => `  ${scenario.number}  ${scenario.expect.padEnd(44)} ${scenario.shows}`),
+    );
+  }
+  lines.push('', 'One line per transfer follows (no personal data). Ctrl-C stops everything.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const system = await startSystem({ port, log });
+  console.log(banner(system));
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the host${system.azurite ? ', Azurite' : ''}${system.sandbox ? ' and the sandbox' : ''}...`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    system
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (system.sandbox || process.env.WEBHOOK_NOTIFICATION_URL) await system.host.runTimer('subscriptionTimer');
+  // The first poll is the initial load (sandbox: the demo customers), as the timer's first run would be.
+  if (system.sandbox) await system.host.runTimer('pollCustomers');
+}
+
+main().catch((error: unknown) => {
+  console.error(`\nnpm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

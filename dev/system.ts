@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { LogLevel } from '@azure/functions';
+import { setupServer, type SetupServerApi } from 'msw/node';
+import { loadConfig } from '../shared/config';
+import { resetServices } from '../shared/services';
+import { startAzurite, type RunningAzurite } from './azurite';
+import { createFakeWorld, type FakeWorld } from './fakes/world';
+import { startLocalHost, type InvocationEvent, type LocalHost, type LocalHostOptions } from './host/localHost';
+import { seedDemoData } from './sandbox/demoData';
+import { ChangeNotifier } from './sandbox/notifier';
+import { sandboxRoutes } from './sandbox/routes';
+import { chooseMode, resolveSettings, sandboxSettings, type Settings } from './settings';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export interface SystemOptions {
+  /** HTTP port of the local host (7071 like func start; 0 for any). */
+  port?: number;
+  /** Settings on top of defaults, local.settings.json and the environment (tests use this). */
+  overrides?: Settings;
+  /** Start Azurite in memory when storage is the development storage (default true). */
+  startAzurite?: boolean;
+  /** Seed the sandbox with the demo customers (default true). */
+  seedDemo?: boolean;
+  /** Delay before the sandbox Business Central notifies the webhook of a change. */
+  notifyDelayMs?: number;
+  /** An msw server already running in this process (jest), to add the fakes to instead of starting one. */
+  mockServer?: SetupServerApi;
+  log?: (level: LogLevel, message: string) => void;
+  onInvocation?: (event: InvocationEvent) => void;
+  listen?: LocalHostOptions['listen'];
+}
+
+export interface RunningSystem {
+  mode: 'sandbox' | 'real';
+  host: LocalHost;
+  settings: Settings;
+  /** The fakes and the webhook notifier, in sandbox mode. */
+  sandbox?: { world: FakeWorld; notifier: ChangeNotifier };
+  azurite?: RunningAzurite;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole product locally: settings (defaults < local.settings.json < environment < overrides),
+ * Azurite in memory when needed, the sandbox fakes when no Business Central / iPaaS.com settings exist,
+ * and the local Functions host with the app's own registrations.
+ */
+export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
+  const port = options.port ?? 7071;
+  const settings: Settings = { ...resolveSettings(PROJECT_ROOT), ...options.overrides };
+  const mode = chooseMode(settings);
+  if (mode.kind === 'incomplete') {
+    throw new Error(
+      `Missing settings for a real Business Central and iPaaS.com: ${mode.missing.join(', ')}. ` +
+        'Set all of them (local.settings.json or the environment) or none of them to use the sandbox.',
+    );
+  }
+  if (mode.kind === 'sandbox') {
+    const clientState = settings.WEBHOOK_CLIENT_STATE ?? randomBytes(24).toString('base64url');
+    Object.assign(settings, sandboxSettings(port, clientState), options.overrides);
+  }
+  // The functions read their settings from the environment, as in Azure.
+  Object.assign(process.env, settings);
+  const config = loadConfig(process.env);
+  resetServices();
+
+  const stops: Array<() => Promise<void> | void> = [];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step();
+  };
+  try {
+    let azurite: RunningAzurite | undefined;
+    if (options.startAzurite !== false && settings.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
+      azurite = await startAzurite();
+      stops.push(() => azurite?.stop());
+    }
+
+    let sandbox: RunningSystem['sandbox'];
+    if (mode.kind === 'sandbox') {
+      const world = createFakeWorld(config);
+      if (options.seedDemo !== false) seedDemoData(world.businessCentral, world.ipaas);
+      const notifier = new ChangeNotifier(world.businessCentral, { delayMs: options.notifyDelayMs ?? 2000 });
+      stops.push(() => notifier.stop());
+      if (options.mockServer) {
+        options.mockServer.use(...world.handlers);
+      } else {
+        const server = setupServer(...world.handlers);
+        server.listen({ onUnhandledRequest: 'bypass' });
+        stops.push(() => server.close());
+      }
+      sandbox = { world, notifier };
+    }
+
+    const host = await startLocalHost({
+      root: PROJECT_ROOT,
+      port,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+      ...(options.listen ? { listen: options.listen } : {}),
+      ...(sandbox ? { extraRoutes: sandboxRoutes(sandbox.world, sandbox.notifier) } : {}),
+    });
+    stops.push(() => host.stop());
+    return { mode: mode.kind, host, settings, ...(sandbox ? { sandbox } : {}), ...(azurite ? { azurite } : {}), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,39 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError, SyncError } from '../shared/errors';
+import { getServices } from '../shared/services';
+import { enqueueManualSync } from '../shared/sync/ingest';
+
+/** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
+const MAX_NUMBER_LENGTH = 100;
+
+/** Manual transfer by Business Central customer number: resolves the id, then queues as by id. */
+export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const customerNumber = (request.params.number ?? '').trim();
+  if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
+    return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
+  }
+  const services = getServices();
+  let customerId: string;
+  try {
+    // The client escapes the number as an OData literal, so quotes in it cannot widen the filter.
+    const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
+    if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
+    customerId = customer.id;
+    await enqueueManualSync(services.storage.syncQueue, customerId, context.invocationId);
+  } catch (failure) {
+    context.error(`manual sync by number: ${describeError(failure)}`);
+    const transient = !(failure instanceof SyncError) || failure.transient;
+    return transient
+      ? { status: 503, jsonBody: { error: 'Business Central or storage is unavailable; try again later' }, headers: { 'Retry-After': '30' } }
+      : { status: 502, jsonBody: { error: `Business Central rejected the lookup: ${describeError(failure)}` } };
+  }
+  context.info(`manual sync queued for customer ${customerId} (by number)`);
+  return { status: 202, jsonBody: { customerId, queued: true }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+}
+
+app.http('manualSyncByNumber', {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'customers/by-number/{number}/sync',
+  handler: manualSyncByNumber,
+});

@@ -1,0 +1,19 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getServices } from '../shared/services';
+import { POISON_QUEUE } from '../shared/sync/messages';
+import { handlePoisonMessage } from '../shared/sync/queueMessages';
+
+/** host.json maxDequeueCount: how many deliveries a message had before it landed here. */
+const MAX_DEQUEUE_COUNT = 5;
+
+/** Records every message that exhausted its retries as a `RetriesExhausted` transfer. */
+export async function poisonWorker(message: unknown, context: InvocationContext): Promise<void> {
+  const { storage } = getServices();
+  await handlePoisonMessage({ transfers: storage.transfers, logger: context }, message, MAX_DEQUEUE_COUNT);
+}
+
+app.storageQueue('poisonWorker', {
+  queueName: POISON_QUEUE,
+  connection: 'AzureWebJobsStorage',
+  handler: poisonWorker,
+});

@@ -1,0 +1,18 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getServices } from '../shared/services';
+import { SYNC_QUEUE } from '../shared/sync/messages';
+import { handleSyncMessage } from '../shared/sync/queueMessages';
+
+/** Transfers one customer per `customer-sync` message; throws on transient failures so the queue retries. */
+export async function syncWorker(message: unknown, context: InvocationContext): Promise<void> {
+  const services = getServices();
+  await handleSyncMessage(services.syncDependencies(context), message, {
+    dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1),
+  });
+}
+
+app.storageQueue('syncWorker', {
+  queueName: SYNC_QUEUE,
+  connection: 'AzureWebJobsStorage',
+  handler: syncWorker,
+});

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError } from '../shared/errors';
+import { getServices, type Services } from '../shared/services';
+import { createQueueSender } from '../shared/storage';
+import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
+import { ingestNotification } from '../shared/sync/ingest';
+import { planNotification } from '../shared/sync/notifications';
+
+/** Business Central's tokens are short; a longer one is not a genuine handshake. */
+export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
+/** A full notification (1,000 entries) is about 400 KB. */
+export const MAX_NOTIFICATION_BYTES = 1024 * 1024;
+
+const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({
+  status,
+  jsonBody: { error: message },
+  headers,
+});
+
+/**
+ * Business Central webhook: the subscription handshake, then notifications turned into queue messages.
+ * Business Central deletes a subscription on any 4xx but 408/429, so only non-genuine traffic gets
+ * one; a failure to enqueue is a 503 so it delivers again. Nothing here calls Business Central.
+ */
+export async function businessCentralWebhook(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const validationToken = request.query.get('validationToken');
+  // Answered before anything else: Business Central waits on it while our create/renew request is in flight.
+  if (validationToken !== null) {
+    if (validationToken.length > MAX_VALIDATION_TOKEN_LENGTH) return error(400, `validationToken is longer than ${MAX_VALIDATION_TOKEN_LENGTH} characters`);
+    return {
+      status: 200,
+      body: validationToken,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' },
+    };
+  }
+  if (request.method !== 'POST') return error(400, 'GET serves only the subscription handshake (?validationToken=...)');
+
+  const text = await readBody(request, MAX_NOTIFICATION_BYTES);
+  if (text === null) return error(413, `The notification is larger than ${MAX_NOTIFICATION_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return error(400, 'The body is not valid JSON');
+  }
+
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`webhook: settings are not usable: ${describeError(failure)}`);
+    return error(503, 'The service is not configured; try again later', { 'Retry-After': '60' });
+  }
+  const plan = planNotification(body, { clientState: services.config.webhook.clientState, companyId: services.config.businessCentral.companyId });
+  if (plan.outcome === 'unauthorized') {
+    context.warn('webhook: rejected a notification whose clientState does not match (nothing enqueued)');
+    return error(401, 'clientState does not match');
+  }
+  if (plan.outcome === 'invalid') {
+    context.warn(`webhook: rejected a malformed notification: ${plan.reason}`);
+    return error(400, plan.reason);
+  }
+  try {
+    const result = await ingestNotification(
+      {
+        syncQueue: services.storage.syncQueue,
+        catchUpQueue: createQueueSender(services.config.storage, CATCH_UP_QUEUE),
+        transfers: services.storage.transfers,
+        logger: context,
+      },
+      plan,
+      { correlationId: correlationIdOf(request) },
+    );
+    return { status: 202, jsonBody: result };
+  } catch (failure) {
+    context.error(`webhook: could not enqueue the notification, answering 503 so Business Central retries: ${describeError(failure)}`);
+    return error(503, 'The notification could not be stored; deliver it again later', { 'Retry-After': '60' });
+  }
+}
+
+/** The body as text, or null when it exceeds `limit` bytes (by Content-Length or by what actually arrives). */
+async function readBody(request: HttpRequest, limit: number): Promise<string | null> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > limit) return null;
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (done) break;
+    if (!value) continue;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Business Central's correlation id ties our logs and messages to its delivery; anything odd is replaced. */
+function correlationIdOf(request: HttpRequest): string {
+  const candidate = request.headers.get('x-ms-correlation-id') ?? request.headers.get('clientrequestid') ?? '';
+  return /^[A-Za-z0-9._:-]{1,100}$/u.test(candidate) ? candidate : randomUUID();
+}
+
+app.http('businessCentralWebhook', {
+  methods: ['POST', 'GET'],
+  authLevel: 'anonymous',
+  route: 'webhooks/business-central',
+  handler: businessCentralWebhook,
+});

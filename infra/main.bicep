@@ -1,0 +1,411 @@
+// Everything `azd up` provisions for the Business Central → iPaaS.com customer sync: a Function App on the
+// Flex Consumption plan running as a user-assigned identity, its storage (no shared keys), Key Vault for
+// the three secrets, Log Analytics + Application Insights, the operations workbook and two alert rules.
+// Every setting shared/config.ts reads is a parameter here (test/infra/agreement.test.ts checks that).
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------------
+// azd environment
+// ---------------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; names the resource group and seeds the unique suffix of resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. It must offer Flex Consumption: az functionapp list-flexconsumption-locations -o table')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group to create or reuse; empty means rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of whoever runs azd (azd fills it in). Gets Key Vault Secrets Officer to rotate secrets; empty grants nothing.')
+param principalId string = ''
+
+@description('Kind of principalId (azd fills it in).')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+// ---------------------------------------------------------------------------------------------------
+// App settings (shared/config.ts). Required ones have no default, so azd asks for them when unset.
+// Optional ones default to '' and are then left out of the app settings, so the app's own default applies.
+// ---------------------------------------------------------------------------------------------------
+
+@description('BC_TENANT_ID: Entra tenant (GUID or domain) of the Business Central environment.')
+param bcTenantId string
+
+@description('BC_CLIENT_ID: application (client) id of the Entra app registration used for Business Central.')
+param bcClientId string
+
+@secure()
+@description('BC_CLIENT_SECRET: client secret of that app registration. Stored in Key Vault only.')
+param bcClientSecret string
+
+@description('BC_ENVIRONMENT: Business Central environment name, e.g. production.')
+param bcEnvironment string
+
+@description('BC_COMPANY_ID: GUID of the Business Central company.')
+param bcCompanyId string
+
+@description('BC_API_BASE_URL: empty means https://api.businesscentral.dynamics.com/v2.0.')
+param bcApiBaseUrl string = ''
+
+@description('AZURE_AUTHORITY_HOST: Entra authority for the Business Central token; empty means https://login.microsoftonline.com.')
+param azureAuthorityHost string = ''
+
+@description('IPAAS_API_BASE_URL: iPaaS.com API root, e.g. https://api.ipaas.com.')
+param ipaasApiBaseUrl string
+
+@secure()
+@description('IPAAS_API_TOKEN: iPaaS.com API key with customer create/update permission. Stored in Key Vault only.')
+param ipaasApiToken string
+
+@secure()
+@minLength(16)
+@description('WEBHOOK_CLIENT_STATE: shared secret (16+ characters) Business Central echoes in every notification. Stored in Key Vault only.')
+param webhookClientState string
+
+@description('WEBHOOK_NOTIFICATION_URL: public URL of the webhook; empty means no Business Central subscription (polling only). Set it to the WEBHOOK_URL output.')
+param webhookNotificationUrl string = ''
+
+@description('POLL_SCHEDULE: NCRONTAB (UTC) of the polling fallback; empty means every 5 minutes (0 */5 * * * *).')
+param pollSchedule string = ''
+
+@description('SUBSCRIPTION_SCHEDULE: NCRONTAB (UTC) of the webhook-subscription check; empty means hourly (0 0 * * * *).')
+param subscriptionSchedule string = ''
+
+@description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
+param pollStartFrom string = ''
+
+@description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
+param httpTimeoutMs string = ''
+
+@description('HTTP_MAX_ATTEMPTS: attempts per outbound request; empty means the app default (4).')
+param httpMaxAttempts string = ''
+
+@description('HTTP_RETRY_BASE_MS: first retry back-off; empty means the app default (500).')
+param httpRetryBaseMs string = ''
+
+@description('HTTP_RETRY_MAX_DELAY_MS: longest back-off or Retry-After honoured; empty means the app default (30000).')
+param httpRetryMaxDelayMs string = ''
+
+@description('BC_MAX_CONCURRENT_REQUESTS: Business Central requests in flight per instance; empty means the app default (5).')
+param bcMaxConcurrentRequests string = ''
+
+@description('IPAAS_MAX_CONCURRENT_REQUESTS: iPaaS.com requests in flight per instance; empty means the app default (10).')
+param ipaasMaxConcurrentRequests string = ''
+
+@description('SYNC_LEASE_SECONDS: how long one transfer holds its customer lease; empty means the app default (120).')
+param syncLeaseSeconds string = ''
+
+// ---------------------------------------------------------------------------------------------------
+// Hosting and monitoring
+// ---------------------------------------------------------------------------------------------------
+
+@description('Most instances the app scales out to. Business Central serves 5 concurrent requests per app registration, and every instance opens up to BC_MAX_CONCURRENT_REQUESTS, so more instances mostly queue at Business Central.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 4
+
+@description('Memory per instance (MB).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('Key Vault purge protection. Once on it cannot be turned off, and `azd down --purge` can no longer remove the vault.')
+param enableKeyVaultPurgeProtection bool = false
+
+@description('Email address for alert notifications; empty creates the alert rules without notifying anyone.')
+param alertEmail string = ''
+
+@description('Failed transfers within 15 minutes above which the failure-spike alert fires.')
+@minValue(1)
+param failedTransfersAlertThreshold int = 20
+
+// ---------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+// The key of the service in azure.yaml; azd deploys to the resource tagged with it.
+var serviceName = 'api'
+var functionAppName = 'func-${resourceToken}'
+var deploymentContainerName = 'app-package'
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'modules/keyVault.bicep' = {
+  name: 'keyVault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    enablePurgeProtection: enableKeyVaultPurgeProtection
+    bcClientSecret: bcClientSecret
+    ipaasApiToken: ipaasApiToken
+    webhookClientState: webhookClientState
+  }
+}
+
+module roleAssignments 'modules/roleAssignments.bicep' = {
+  name: 'roleAssignments'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+  }
+}
+
+// Identity-based host storage with a user-assigned identity needs __credential and __clientId besides the
+// account; AZURE_CLIENT_ID makes the app's own DefaultAzureCredential (tables, queues) pick that identity.
+var platformAppSettings = [
+  {
+    name: 'AzureWebJobsStorage__accountName'
+    value: storage.outputs.name
+  }
+  {
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identity.outputs.clientId
+  }
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identity.outputs.clientId
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: monitoring.outputs.applicationInsightsConnectionString
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  }
+  {
+    // dist/index.js is minified; the source map beside it turns stack traces back into TypeScript lines.
+    name: 'NODE_OPTIONS'
+    value: '--enable-source-maps'
+  }
+]
+
+// Secrets are Key Vault references, resolved by the platform with the app's identity.
+var requiredAppSettings = [
+  {
+    name: 'BC_TENANT_ID'
+    value: bcTenantId
+  }
+  {
+    name: 'BC_CLIENT_ID'
+    value: bcClientId
+  }
+  {
+    name: 'BC_CLIENT_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.bcClientSecretUri})'
+  }
+  {
+    name: 'BC_ENVIRONMENT'
+    value: bcEnvironment
+  }
+  {
+    name: 'BC_COMPANY_ID'
+    value: bcCompanyId
+  }
+  {
+    name: 'IPAAS_API_BASE_URL'
+    value: ipaasApiBaseUrl
+  }
+  {
+    name: 'IPAAS_API_TOKEN'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.ipaasApiTokenUri})'
+  }
+  {
+    name: 'WEBHOOK_CLIENT_STATE'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.webhookClientStateUri})'
+  }
+]
+
+var optionalAppSettings = [
+  {
+    name: 'BC_API_BASE_URL'
+    value: bcApiBaseUrl
+  }
+  {
+    name: 'AZURE_AUTHORITY_HOST'
+    value: azureAuthorityHost
+  }
+  {
+    name: 'WEBHOOK_NOTIFICATION_URL'
+    value: webhookNotificationUrl
+  }
+  {
+    name: 'POLL_SCHEDULE'
+    value: pollSchedule
+  }
+  {
+    name: 'SUBSCRIPTION_SCHEDULE'
+    value: subscriptionSchedule
+  }
+  {
+    name: 'POLL_START_FROM'
+    value: pollStartFrom
+  }
+  {
+    name: 'HTTP_TIMEOUT_MS'
+    value: httpTimeoutMs
+  }
+  {
+    name: 'HTTP_MAX_ATTEMPTS'
+    value: httpMaxAttempts
+  }
+  {
+    name: 'HTTP_RETRY_BASE_MS'
+    value: httpRetryBaseMs
+  }
+  {
+    name: 'HTTP_RETRY_MAX_DELAY_MS'
+    value: httpRetryMaxDelayMs
+  }
+  {
+    name: 'BC_MAX_CONCURRENT_REQUESTS'
+    value: bcMaxConcurrentRequests
+  }
+  {
+    name: 'IPAAS_MAX_CONCURRENT_REQUESTS'
+    value: ipaasMaxConcurrentRequests
+  }
+  {
+    name: 'SYNC_LEASE_SECONDS'
+    value: syncLeaseSeconds
+  }
+]
+
+module functionApp 'modules/functionApp.bicep' = {
+  name: 'functionApp'
+  scope: rg
+  params: {
+    planName: 'plan-${resourceToken}'
+    name: functionAppName
+    location: location
+    tags: tags
+    serviceName: serviceName
+    identityId: identity.outputs.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appSettings: concat(platformAppSettings, requiredAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+  // The host reads its package, storage and secrets with the identity as soon as it starts.
+  dependsOn: [
+    roleAssignments
+  ]
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    alertEmail: alertEmail
+    failedTransfersThreshold: failedTransfersAlertThreshold
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs (azd stores them in .azure/<environment>/.env; read one with `azd env get-value NAME`)
+// ---------------------------------------------------------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
+output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/business-central'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsWorkspaceName
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output WORKBOOK_ID string = workbook.outputs.id

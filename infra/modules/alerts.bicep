@@ -1,0 +1,144 @@
+// Log alerts on the TransferCompleted trace line every transfer writes (docs/monitoring.md says what each
+// means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage reports
+// QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
+// message becomes a transfer with errorCode RetriesExhausted, so that line is the precise signal.
+
+@description('Application Insights component the Function App logs to.')
+param applicationInsightsId string
+
+@description('Azure region (that of the Application Insights component).')
+param location string
+
+@description('Tags for the alert rules.')
+param tags object
+
+@description('Suffix that keeps the rule names unique.')
+param resourceToken string
+
+@description('Email address that receives the alerts; empty creates the rules without a notification.')
+param alertEmail string
+
+@description('Failed transfers within 15 minutes above which the failure-spike alert fires.')
+@minValue(1)
+param failedTransfersThreshold int
+
+// The rules add up itemCount rather than counting rows: under sampling each kept row stands for itemCount rows.
+var retriesExhaustedQuery = '''
+traces
+| where message startswith "TransferCompleted "
+| extend t = parse_json(substring(message, 18))
+| where tostring(t.errorCode) == "RetriesExhausted"
+'''
+
+var failedTransfersQuery = '''
+traces
+| where message startswith "TransferCompleted "
+| extend t = parse_json(substring(message, 18))
+| where tostring(t.status) == "Failed"
+'''
+
+var actionGroupName = 'ag-bcsync-${resourceToken}'
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
+  name: actionGroupName
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'bcsync'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operators'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+var actionGroupIds = empty(alertEmail) ? [] : [
+  resourceId('Microsoft.Insights/actionGroups', actionGroupName)
+]
+
+resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-retries-exhausted-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: transfers exhausted their retries'
+    description: 'At least one customer-sync message failed 5 deliveries and went to customer-sync-poison (TransferCompleted with errorCode RetriesExhausted). See docs/monitoring.md.'
+    severity: 1
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: retriesExhaustedQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'itemCount'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-failed-spike-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: failed transfers spike'
+    description: 'More than ${failedTransfersThreshold} transfers ended Failed within 15 minutes (TransferCompleted with status Failed). See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: failedTransfersQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'itemCount'
+          operator: 'GreaterThan'
+          threshold: failedTransfersThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+output retriesExhaustedAlertId string = retriesExhaustedAlert.id
+output failedTransfersAlertId string = failedTransfersAlert.id

@@ -1,0 +1,400 @@
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { z } from 'zod';
+import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
+import { SyncError } from '../errors';
+import { GUID_PATTERN, isGuid, normalizeGuid } from '../guid';
+import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
+import { redact } from '../log';
+import { formatQuery, maxPageSizePreference, odataDateTime, odataString } from './odata';
+import {
+  bcCustomerSchema,
+  bcSubscriptionSchema,
+  type BcCustomer,
+  type BcSubscription,
+  type BusinessCentralApi,
+  type ListCustomersOptions,
+} from './types';
+
+/** The client-credentials scope for Business Central online, whatever the API base URL. */
+export const BUSINESS_CENTRAL_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
+export const DEFAULT_PAGE_SIZE = 1_000;
+/** Business Central online never returns more than this many entities per page. */
+export const MAX_PAGE_SIZE = 20_000;
+/** Customer."No." is Code[20]: a longer value can match no customer, and Business Central rejects it in a filter. */
+const MAX_CUSTOMER_NUMBER_LENGTH = 20;
+
+export interface BusinessCentralClientOptions {
+  /** Waits between retries; tests pass a spy that resolves at once. */
+  sleep?: (ms: number) => Promise<void>;
+  onExchange?: HttpClientOptions['onExchange'];
+  /** Replaces the ClientSecretCredential built from the settings (managed identity, tests). */
+  credential?: TokenCredential;
+  random?: () => number;
+}
+
+/** ClientSecretCredential for the settings; instance discovery only works against Microsoft's public cloud host. */
+export function createBusinessCentralCredential(config: Config['businessCentral']): TokenCredential {
+  const publicCloud = sameOrigin(config.authorityHost, DEFAULT_AUTHORITY_HOST);
+  return new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, {
+    authorityHost: config.authorityHost,
+    ...(publicCloud ? {} : { disableInstanceDiscovery: true }),
+  });
+}
+
+/**
+ * Business Central API v2.0 for one company: customers (by id, by number, changed since) and the
+ * environment's webhook subscriptions. One instance per process: its limiter caps requests in flight
+ * at `http.bcMaxConcurrent` (Business Central processes 5 per principal at once and queues the rest).
+ */
+export function createBusinessCentralClient(
+  config: Config['businessCentral'],
+  http: Config['http'],
+  options: BusinessCentralClientOptions = {},
+): BusinessCentralApi {
+  return new BusinessCentralClient(config, http, options);
+}
+
+const listPageSchema = z.looseObject({
+  value: z.array(z.unknown()),
+  '@odata.nextLink': z.string().min(1).optional(),
+});
+
+const bcErrorBodySchema = z.looseObject({
+  error: z.looseObject({ code: z.string().optional(), message: z.string().optional() }),
+});
+
+/** OAuth errors that retrying cannot fix: wrong tenant, client id, secret or scope. */
+const CREDENTIAL_ERRORS = /^(invalid_client|unauthorized_client|invalid_scope|invalid_resource|invalid_request|invalid_grant|unsupported_grant_type|invalid_tenant)\b/u;
+
+class BusinessCentralClient implements BusinessCentralApi {
+  readonly customersResource: string;
+  private readonly http: HttpClient;
+  private readonly credential: TokenCredential;
+  private readonly timeoutMs: number;
+  /** `{base}/{tenant}/{environment}`: notification resources are relative to it. */
+  private readonly environmentRoot: string;
+  /** `{environmentRoot}/api/v2.0` */
+  private readonly apiRoot: string;
+  private readonly customersUrl: string;
+  private readonly apiOrigin: string;
+  private pendingToken: Promise<string> | undefined;
+
+  constructor(config: Config['businessCentral'], http: Config['http'], options: BusinessCentralClientOptions) {
+    if (!GUID_PATTERN.test(config.companyId)) {
+      throw new SyncError('Configuration', 'BC_COMPANY_ID must be a GUID', { transient: false });
+    }
+    const companyId = normalizeGuid(config.companyId);
+    const base = config.apiBaseUrl.replace(/\/+$/u, '');
+    this.apiOrigin = new URL(base).origin;
+    this.environmentRoot = `${base}/${encodeURIComponent(config.tenantId)}/${encodeURIComponent(config.environment)}`;
+    this.apiRoot = `${this.environmentRoot}/api/v2.0`;
+    this.customersResource = `/api/v2.0/companies(${companyId})/customers`;
+    this.customersUrl = `${this.environmentRoot}${this.customersResource}`;
+    this.credential = options.credential ?? createBusinessCentralCredential(config);
+    this.timeoutMs = http.timeoutMs;
+    this.http = new HttpClient({
+      serviceName: 'Business Central',
+      transientCode: 'BusinessCentralUnavailable',
+      finalCode: 'BusinessCentralError',
+      getAuthorization: () => this.authorization(),
+      maxConcurrent: http.bcMaxConcurrent,
+      timeoutMs: http.timeoutMs,
+      retry: { maxAttempts: http.maxAttempts, baseDelayMs: http.retryBaseMs, maxDelayMs: http.retryMaxDelayMs },
+      describeErrorBody: describeBusinessCentralError,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+    });
+  }
+
+  // ------------------------------------------------------------------ customers
+
+  async getCustomer(customerId: string): Promise<BcCustomer | null> {
+    const id = normalizeGuid(customerId);
+    if (!isGuid(id)) throw final('Business Central customer id must be a GUID; nothing was requested');
+    const response = await this.send({ method: 'GET', url: `${this.customersUrl}(${id})` });
+    if (response.status === 404) {
+      // "Resource not found for the segment" means a wrong URL (company, environment), not a deleted customer.
+      if (errorCodeOf(response.body) === 'BadRequest_ResourceNotFound') throw this.unexpected404('GET', `${this.customersUrl}(${id})`, response);
+      return null;
+    }
+    const customer = parse(bcCustomerSchema, response.body, 'GET customers(id) returned a customer that');
+    if (customer.id !== id) throw final(`Business Central GET customers(${id}) returned a different customer (${customer.id})`);
+    return customer;
+  }
+
+  async findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null> {
+    if (!isWellFormedText(customerNumber)) throw final('Business Central customer number is not valid text; nothing was requested');
+    if (customerNumber.length === 0 || customerNumber.length > MAX_CUSTOMER_NUMBER_LENGTH) return null;
+    const url = `${this.customersUrl}${formatQuery([['$filter', `number eq ${odataString(customerNumber)}`]])}`;
+    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(2) } });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const customers = parseCustomerPage(response.body).customers;
+    // Guards against a server that ignored the filter: only an exact (case-insensitive, as SQL compares) match counts.
+    const wanted = customerNumber.toUpperCase();
+    return customers.find((customer) => customer.number.toUpperCase() === wanted) ?? null;
+  }
+
+  listCustomers(options: ListCustomersOptions = {}): AsyncIterable<BcCustomer[]> {
+    // Validate eagerly so a bad argument fails at the call, not at the first iteration.
+    const firstUrl = this.firstListUrl(options);
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    return this.pages(firstUrl, pageSize);
+  }
+
+  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<BcCustomer[]> {
+    const visited = new Set<string>();
+    let url: string | undefined = firstUrl;
+    while (url !== undefined) {
+      if (visited.has(url)) throw final('Business Central returned a nextLink that repeats an earlier page; stopped paging');
+      visited.add(url);
+      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
+      if (response.status === 404) throw this.unexpected404('GET', url, response);
+      const page = parseCustomerPage(response.body);
+      if (page.customers.length > 0) yield page.customers;
+      url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+    }
+  }
+
+  private firstListUrl(options: ListCustomersOptions): string {
+    const filters: string[] = [];
+    if (options.collectionResource !== undefined) {
+      const resourceFilter = this.collectionFilter(options.collectionResource);
+      if (resourceFilter !== undefined) filters.push(/\bor\b/iu.test(resourceFilter) ? `(${resourceFilter})` : resourceFilter);
+    }
+    if (options.modifiedSince !== undefined) {
+      const since = odataDateTime(options.modifiedSince);
+      if (since === undefined) throw final('modifiedSince must be an ISO date-time');
+      filters.push(`lastModifiedDateTime gt ${since}`);
+    }
+    return `${this.customersUrl}${formatQuery(filters.length === 0 ? [] : [['$filter', filters.join(' and ')]])}`;
+  }
+
+  /**
+   * The $filter of a `collection` notification resource, after checking the resource is this company's
+   * customers collection: the request carries our token, so the notification must not choose where it goes.
+   */
+  private collectionFilter(resource: string): string | undefined {
+    const refuse = () => final("Business Central collection resource is not this company's customers collection; refused");
+    const trimmed = resource.trim();
+    let url: URL;
+    try {
+      const relative = trimmed.replace(/^\/+/u, '');
+      // Resources are relative to the environment (`api/v2.0/companies(...)/...`) or, in short form, to the API root.
+      url = /^https?:\/\//iu.test(trimmed)
+        ? new URL(trimmed)
+        : new URL(/^companies\(/iu.test(relative) ? `${this.apiRoot}/${relative}` : `${this.environmentRoot}/${relative}`);
+    } catch {
+      throw refuse();
+    }
+    if (url.origin !== this.apiOrigin || url.hash !== '') throw refuse();
+    if (normalizeResourcePath(url.pathname) !== normalizeResourcePath(new URL(this.customersUrl).pathname)) throw refuse();
+    let filter: string | undefined;
+    for (const [name, value] of url.searchParams) {
+      // Only $filter is kept; other options ($top, $skiptoken, $expand, ...) would change what we read.
+      if (name !== '$filter' || filter !== undefined) throw refuse();
+      filter = value;
+    }
+    return filter === undefined || filter.trim() === '' ? undefined : filter;
+  }
+
+  /** Follows only links to this company's customers on the API's own origin: anywhere else would receive our token. */
+  private checkNextLink(link: string, current: string): string {
+    let next: URL;
+    try {
+      next = new URL(link, current);
+    } catch {
+      throw final('Business Central returned an invalid @odata.nextLink');
+    }
+    const expectedPath = normalizeResourcePath(new URL(this.customersUrl).pathname);
+    if (next.origin !== this.apiOrigin || normalizeResourcePath(next.pathname) !== expectedPath) {
+      throw final(`Business Central returned an @odata.nextLink outside ${this.apiOrigin}${expectedPath}; refused to follow it with our token`);
+    }
+    return next.toString();
+  }
+
+  // ------------------------------------------------------------------ subscriptions
+
+  async listSubscriptions(): Promise<BcSubscription[]> {
+    const url = `${this.apiRoot}/subscriptions`;
+    const response = await this.send({ method: 'GET', url });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const page = parse(listPageSchema, response.body, 'GET subscriptions returned a body that');
+    return page.value.map((item, index) => parse(bcSubscriptionSchema, item, `GET subscriptions item ${index}`));
+  }
+
+  async createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription> {
+    const url = `${this.apiRoot}/subscriptions`;
+    const response = await this.send({ method: 'POST', url, body: subscriptionBody(input) });
+    if (response.status === 404) throw this.unexpected404('POST', url, response);
+    return parse(bcSubscriptionSchema, response.body, 'POST subscriptions returned a subscription that');
+  }
+
+  async renewSubscription(subscription: BcSubscription): Promise<BcSubscription> {
+    const url = this.subscriptionUrl(subscription.subscriptionId);
+    // Business Central renews on PATCH (with a new handshake); sending the same values keeps them unchanged.
+    const response = await this.send({
+      method: 'PATCH',
+      url,
+      headers: { 'If-Match': subscription['@odata.etag'] },
+      body: renewalBody(subscription),
+    });
+    if (response.status === 404) {
+      throw new SyncError('BusinessCentralError', 'Business Central subscription no longer exists (expired or deleted)', { transient: false, status: 404 });
+    }
+    return parse(bcSubscriptionSchema, response.body, 'PATCH subscriptions returned a subscription that');
+  }
+
+  async deleteSubscription(subscription: BcSubscription): Promise<void> {
+    const url = this.subscriptionUrl(subscription.subscriptionId);
+    // A 404 means it is already gone, which is what the caller wants.
+    await this.send({ method: 'DELETE', url, headers: { 'If-Match': subscription['@odata.etag'] } });
+  }
+
+  /** The key is an Edm.String: quoted, quotes doubled, then percent-encoded as a path segment. */
+  private subscriptionUrl(subscriptionId: string): string {
+    return `${this.apiRoot}/subscriptions(${encodeURIComponent(odataString(subscriptionId))})`;
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private async send(request: HttpRequest): Promise<HttpResponse> {
+    try {
+      return await this.http.send(request);
+    } catch (error) {
+      throw credentialFailure(error) ?? error;
+    }
+  }
+
+  /** One token request at a time: concurrent first calls share it instead of each asking Entra ID. */
+  private authorization(): Promise<string> {
+    if (this.pendingToken === undefined) {
+      const pending: Promise<string> = this.acquireToken().finally(() => {
+        if (this.pendingToken === pending) this.pendingToken = undefined;
+      });
+      this.pendingToken = pending;
+    }
+    return this.pendingToken;
+  }
+
+  private async acquireToken(): Promise<string> {
+    // The credential caches and refreshes tokens itself; the timeout keeps a hung authority from blocking a slot forever.
+    const token = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+    if (!token) throw new Error('the credential returned no token');
+    return `Bearer ${token.token}`;
+  }
+
+  private unexpected404(method: string, url: string, response: HttpResponse): SyncError {
+    const detail = describeBusinessCentralError(response.body);
+    return new SyncError(
+      'BusinessCentralError',
+      `Business Central ${method} ${new URL(url).pathname} answered 404${detail ? `: ${detail}` : ''}; check BC_TENANT_ID, BC_ENVIRONMENT and BC_COMPANY_ID`,
+      { transient: false, status: 404 },
+    );
+  }
+}
+
+function subscriptionBody(input: { notificationUrl: string; resource: string; clientState: string }): Record<string, string> {
+  return { notificationUrl: input.notificationUrl, resource: input.resource, clientState: input.clientState };
+}
+
+/** Omitted properties keep their values: an empty clientState (not returned by the service) must not erase the secret. */
+function renewalBody(subscription: BcSubscription): Record<string, string> {
+  const body = subscriptionBody(subscription);
+  if (subscription.clientState === '') delete body.clientState;
+  return body;
+}
+
+function parseCustomerPage(body: unknown): { customers: BcCustomer[]; nextLink: string | undefined } {
+  const page = parse(listPageSchema, body, 'GET customers returned a page that');
+  return {
+    customers: page.value.map((item, index) => parse(bcCustomerSchema, item, `GET customers returned item ${index} that`)),
+    nextLink: page['@odata.nextLink'],
+  };
+}
+
+/** Validates a response body; the error names the field, never its value (values are personal data). */
+function parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? `field '${issue.path.join('.')}'` : 'the body';
+  return throwFinal(`Business Central ${what} is malformed: ${field} ${issue?.message ?? 'is invalid'}`);
+}
+
+function throwFinal(message: string): never {
+  throw final(message);
+}
+
+function final(message: string): SyncError {
+  return new SyncError('BusinessCentralError', message, { transient: false });
+}
+
+/** `{ error: { code, message } }` as text for error messages, with personal data and secrets masked. */
+export function describeBusinessCentralError(body: unknown): string | undefined {
+  const parsed = bcErrorBodySchema.safeParse(body);
+  if (!parsed.success) return undefined;
+  const { code, message } = parsed.data.error;
+  const text = [code, message].filter((part): part is string => typeof part === 'string' && part.length > 0).join(': ');
+  if (text.length === 0) return undefined;
+  const clean = redact(text);
+  return clean.length > 300 ? `${clean.slice(0, 299)}…` : clean;
+}
+
+function errorCodeOf(body: unknown): string | undefined {
+  const parsed = bcErrorBodySchema.safeParse(body);
+  return parsed.success ? parsed.data.error.code : undefined;
+}
+
+/**
+ * Entra ID rejecting the app (wrong tenant, client id, secret or scope) will not pass on retry: a final
+ * Configuration error naming the OAuth error and AADSTS code only, never the description or the secret.
+ */
+function credentialFailure(error: unknown): SyncError | undefined {
+  if (!(error instanceof SyncError)) return undefined;
+  // Duck-typed: the identity library's errors may come from another realm (jest, bundlers).
+  const causeMessage: unknown = typeof error.cause === 'object' && error.cause !== null ? (error.cause as { message?: unknown }).message : undefined;
+  if (typeof causeMessage !== 'string') return undefined;
+  const oauth = CREDENTIAL_ERRORS.exec(causeMessage);
+  if (!oauth) return undefined;
+  const aadsts = /AADSTS(\d+)/u.exec(causeMessage);
+  return new SyncError(
+    'Configuration',
+    `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
+    { transient: false },
+  );
+}
+
+/** Path with percent-escapes decoded, GUIDs lower-cased, no trailing slash: two spellings of one resource compare equal. */
+function normalizeResourcePath(pathname: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+  return decoded
+    .replace(/\/+$/u, '')
+    .replace(/\(\s*'?([0-9a-f-]{36})'?\s*\)/giu, (_match, guid: string) => `(${guid.toLowerCase()})`);
+}
+
+/** False for strings with lone surrogates, which cannot be percent-encoded. */
+function isWellFormedText(text: string): boolean {
+  try {
+    encodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,302 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { z } from 'zod';
+import type { Config } from '../config';
+import { SyncError } from '../errors';
+import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
+import { redact } from '../log';
+import {
+  DEFAULT_IPAAS_SYSTEM_ID,
+  IPAAS_EXTERNAL_ID_TABLE,
+  IPAAS_PAGINATION_HEADER,
+  IPAAS_PATHS,
+  IPAAS_QUERY,
+  ipaasUrl,
+  type IpaasPathTemplate,
+} from './paths';
+import type { IpaasAddress, IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } from './types';
+import {
+  addressFromWire,
+  addressInputToWire,
+  addressListWireSchema,
+  addressWireSchema,
+  customerFromWire,
+  customerInputToWire,
+  customerListWireSchema,
+  customerUpdateToWire,
+  customerWireSchema,
+  describeIssues,
+  externalIdToWire,
+  parseIpaasErrors,
+  parsePaginationHeader,
+  type IpaasWireError,
+} from './wire';
+
+export interface IpaasClientOptions {
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onExchange?: HttpClientOptions['onExchange'];
+  /**
+   * `system_id` sent with UpdateExternalId: names the system whose id `external_id` is. Default 'BusinessCentral'
+   * (assumed, see paths.ts); set it to the tenant's Business Central system id if iPaaS.com expects that.
+   */
+  systemId?: string;
+  /** Most pages followed for one list before giving up (a guard against a runaway or ignored pageNumber). Default 100. */
+  maxPages?: number;
+}
+
+export const DEFAULT_MAX_PAGES = 100;
+const SERVICE = 'iPaaS.com';
+const MAX_DETAIL_LENGTH = 300;
+
+type Operation =
+  | 'searchByEmail'
+  | 'searchByNumber'
+  | 'get'
+  | 'create'
+  | 'update'
+  | 'listAddresses'
+  | 'addAddress'
+  | 'linkExternalId';
+
+/**
+ * The iPaaS.com customer API (EXTERNAL_APIS.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
+ * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
+ * Errors are SyncError: DuplicateCustomerNumber (final) for a BIZL duplicate-number rejection, IpaasRejected
+ * (final) for other AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected shape, IpaasUnavailable
+ * (transient) for INTL, 429, 5xx, timeouts and network failures. Messages never hold the token or an email.
+ */
+export function createIpaasClient(config: Config['ipaas'], http: Config['http'], options: IpaasClientOptions = {}): IpaasApi {
+  const baseUrl = config.apiBaseUrl.replace(/\/+$/u, '');
+  const systemId = options.systemId ?? DEFAULT_IPAAS_SYSTEM_ID;
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+  // A literal token in a reply (an echo of our header) is removed before the generic redaction; tiny values would shred the text.
+  const scrub = (text: string): string =>
+    redact(config.apiToken.length >= 8 ? text.split(config.apiToken).join('[redacted]') : text);
+  // The error body of the request in flight, per call: HttpClient hands us the body only through describeErrorBody.
+  const failedBody = new AsyncLocalStorage<{ body?: unknown }>();
+
+  const client = new HttpClient({
+    serviceName: SERVICE,
+    transientCode: 'IpaasUnavailable',
+    finalCode: 'IpaasRejected',
+    getAuthorization: () => Promise.resolve(`Bearer ${config.apiToken}`),
+    maxConcurrent: http.ipaasMaxConcurrent,
+    timeoutMs: http.timeoutMs,
+    retry: { maxAttempts: http.maxAttempts, baseDelayMs: http.retryBaseMs, maxDelayMs: http.retryMaxDelayMs },
+    describeErrorBody: (body) => {
+      const slot = failedBody.getStore();
+      if (slot) slot.body = body;
+      return describeErrors(parseIpaasErrors(body), scrub);
+    },
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  });
+
+  const url = (template: IpaasPathTemplate, params: Record<string, string> = {}, query?: Array<[string, string]>) =>
+    ipaasUrl(baseUrl, template, params, query);
+
+  async function send(operation: Operation, request: HttpRequest): Promise<HttpResponse> {
+    const slot: { body?: unknown } = {};
+    try {
+      return await failedBody.run(slot, () => client.send(request));
+    } catch (error) {
+      throw reclassify(operation, error, slot.body);
+    }
+  }
+
+  function parse<T>(schema: z.ZodType<T>, response: HttpResponse, request: HttpRequest): T {
+    const parsed = schema.safeParse(response.body);
+    if (parsed.success) return parsed.data;
+    throw new SyncError(
+      'IpaasRejected',
+      scrub(`${SERVICE} ${request.method} ${pathOf(request.url)} returned a reply of an unexpected shape (${describeIssues(parsed.error)})`),
+      { status: response.status },
+    );
+  }
+
+  function notFound(request: HttpRequest, what: string): SyncError {
+    return new SyncError('IpaasRejected', `${SERVICE} ${request.method} ${pathOf(request.url)} answered 404: ${what}`, { status: 404 });
+  }
+
+  /** Follows `pageNumber` until `X-Pagination` says the last page was read. A 404 on the first page is the caller's to judge. */
+  async function listAll<T>(
+    operation: Operation,
+    template: IpaasPathTemplate,
+    params: Record<string, string>,
+    query: Array<[string, string]>,
+    schema: z.ZodType<T[]>,
+  ): Promise<{ found: true; items: T[] } | { found: false; body: unknown }> {
+    const items: T[] = [];
+    for (let page = 1; ; page += 1) {
+      // The first request carries no pageNumber, exactly the documented search URL; later pages add it.
+      const request: HttpRequest = {
+        method: 'GET',
+        url: url(template, params, page === 1 ? query : [...query, [IPAAS_QUERY.pageNumber, String(page)]]),
+      };
+      const response = await send(operation, request);
+      if (response.status === 404) {
+        if (page === 1) return { found: false, body: response.body };
+        throw notFound(request, `page ${page} disappeared while paging`);
+      }
+      const pageItems = parse(schema, response, request);
+      items.push(...pageItems);
+      let pagination;
+      try {
+        pagination = parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
+      } catch (error) {
+        throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
+      }
+      if (!pagination || page >= pagination.totalPages || pageItems.length === 0) return { found: true, items };
+      if (pagination.currentPage !== undefined && pagination.currentPage !== page) {
+        // The service ignored pageNumber: following further would only repeat the same page.
+        throw new SyncError(
+          'IpaasRejected',
+          `${SERVICE} GET ${pathOf(request.url)} answered page ${pagination.currentPage} when page ${page} was asked for`,
+          { status: response.status },
+        );
+      }
+      if (page >= maxPages) {
+        throw new SyncError(
+          'IpaasRejected',
+          `${SERVICE} GET ${pathOf(request.url)} has ${pagination.totalPages} pages, more than the ${maxPages} this client follows`,
+          { status: response.status },
+        );
+      }
+    }
+  }
+
+  async function search(operation: 'searchByEmail' | 'searchByNumber', field: string, value: string): Promise<IpaasCustomer[]> {
+    // A blank filter could be ignored by the service and list every customer; no customer is matched by "nothing".
+    if (value.trim() === '') return [];
+    const query: Array<[string, string]> = [
+      [IPAAS_QUERY.action, IPAAS_QUERY.equals],
+      [field, value],
+    ];
+    const result = await listAll(operation, IPAAS_PATHS.searchCustomers, {}, query, customerListWireSchema);
+    if (!result.found) {
+      // Some APIs answer an empty search with 404 NFND; a bare 404 means the route itself is wrong.
+      if (parseIpaasErrors(result.body).some((error) => error.category === 'NFND')) return [];
+      throw notFound({ method: 'GET', url: url(IPAAS_PATHS.searchCustomers) }, 'the search endpoint was not found (check shared/ipaas/paths.ts)');
+    }
+    return result.items.map(customerFromWire);
+  }
+
+  async function getCustomerWire(ipaasCustomerId: string): Promise<Record<string, unknown> | null> {
+    const request: HttpRequest = { method: 'GET', url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }) };
+    const response = await send('get', request);
+    if (response.status === 404) return null;
+    parse(customerWireSchema, response, request);
+    return response.body as Record<string, unknown>;
+  }
+
+  return {
+    findCustomersByEmail: (emailAddress) => search('searchByEmail', IPAAS_QUERY.emailAddress, emailAddress),
+
+    findCustomersByNumber: (customerNumber) => search('searchByNumber', IPAAS_QUERY.customerNumber, customerNumber),
+
+    async getCustomer(ipaasCustomerId) {
+      const request: HttpRequest = { method: 'GET', url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }) };
+      const response = await send('get', request);
+      if (response.status === 404) return null;
+      return customerFromWire(parse(customerWireSchema, response, request));
+    },
+
+    async createCustomer(input: IpaasCustomerInput) {
+      const request: HttpRequest = { method: 'POST', url: url(IPAAS_PATHS.createCustomer), body: customerInputToWire(input) };
+      const response = await send('create', request);
+      if (response.status === 404) throw notFound(request, 'the create endpoint was not found (check shared/ipaas/paths.ts)');
+      return customerFromWire(parse(customerWireSchema, response, request));
+    },
+
+    async updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput) {
+      // Read first and send the whole record back, so fields this sync does not own survive a replacing PUT.
+      const current = await getCustomerWire(ipaasCustomerId);
+      if (!current) return null;
+      const request: HttpRequest = {
+        method: 'PUT',
+        url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }),
+        body: customerUpdateToWire(current, input),
+      };
+      const response = await send('update', request);
+      if (response.status === 404) {
+        // The GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
+        if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
+        throw notFound(request, 'the update endpoint was not found (check shared/ipaas/paths.ts)');
+      }
+      return customerFromWire(parse(customerWireSchema, response, request));
+    },
+
+    async listAddresses(ipaasCustomerId: string): Promise<IpaasAddress[]> {
+      const result = await listAll('listAddresses', IPAAS_PATHS.customerAddresses, { id: ipaasCustomerId }, [], addressListWireSchema);
+      if (!result.found) {
+        throw notFound({ method: 'GET', url: url(IPAAS_PATHS.customerAddresses, { id: ipaasCustomerId }) }, 'the customer does not exist');
+      }
+      return result.items.map((address) => addressFromWire(address, ipaasCustomerId));
+    },
+
+    async addAddress(ipaasCustomerId: string, input: IpaasAddressInput): Promise<IpaasAddress> {
+      const request: HttpRequest = {
+        method: 'POST',
+        url: url(IPAAS_PATHS.addCustomerAddress, { id: ipaasCustomerId }),
+        body: addressInputToWire(input),
+      };
+      const response = await send('addAddress', request);
+      if (response.status === 404) throw notFound(request, 'the customer does not exist');
+      return addressFromWire(parse(addressWireSchema, response, request), ipaasCustomerId);
+    },
+
+    async linkExternalId(ipaasCustomerId: string, externalId: string): Promise<void> {
+      const request: HttpRequest = {
+        method: 'POST',
+        url: url(IPAAS_PATHS.updateExternalId),
+        body: externalIdToWire(systemId, IPAAS_EXTERNAL_ID_TABLE, ipaasCustomerId, externalId),
+      };
+      const response = await send('linkExternalId', request);
+      // The reply body is not documented and not needed; only success matters.
+      if (response.status === 404) throw notFound(request, 'the customer or the endpoint does not exist');
+    },
+  };
+}
+
+const DUPLICATE_NUMBER = /customer[\s_]?number/iu;
+
+/** Refines HttpClient's status-based classification with the iPaaS.com error codes in the body. */
+function reclassify(operation: Operation, error: unknown, body: unknown): unknown {
+  if (!(error instanceof SyncError) || error.status === undefined) return error;
+  const errors = parseIpaasErrors(body);
+  const duplicateNumber = errors.find((item) => item.category === 'BIZL' && DUPLICATE_NUMBER.test(`${item.message}`));
+  if ((operation === 'create' || operation === 'update') && duplicateNumber && error.status >= 400 && error.status < 500) {
+    return new SyncError(
+      'DuplicateCustomerNumber',
+      `${SERVICE} rejected the customer: its CustomerNumber already belongs to another iPaaS.com customer (${duplicateNumber.code}, HTTP ${error.status})`,
+      { status: error.status, cause: error },
+    );
+  }
+  // INTL means a server-side fault whatever the status says; let the queue try again later.
+  if (!error.transient && errors.some((item) => item.category === 'INTL')) {
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error });
+  }
+  return error;
+}
+
+function describeErrors(errors: IpaasWireError[], scrub: (text: string) => string): string | undefined {
+  if (errors.length === 0) return undefined;
+  const text = errors
+    .map((error) => {
+      const hint = error.category === 'AUTH' ? ' (check IPAAS_API_TOKEN)' : error.category === 'AUTZ' ? ' (check the API key role permissions)' : '';
+      return `${[error.code, error.message].filter(Boolean).join(' ')}${hint}`;
+    })
+    .join('; ');
+  const scrubbed = scrub(text);
+  return scrubbed.length > MAX_DETAIL_LENGTH ? `${scrubbed.slice(0, MAX_DETAIL_LENGTH)}…` : scrubbed;
+}
+
+/** Path without the query string: queries hold emails. */
+function pathOf(requestUrl: string): string {
+  try {
+    return new URL(requestUrl).pathname;
+  } catch {
+    return '(invalid url)';
+  }
+}

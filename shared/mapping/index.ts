@@ -1,0 +1,2 @@
+export * from './customerMapping';
+export * from './email';

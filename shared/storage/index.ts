@@ -1,0 +1,82 @@
+import type { Logger } from '../log';
+import { SyncError } from '../errors';
+import { SYNC_QUEUE } from '../sync/messages';
+import { ConfigError } from '../config';
+import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
+import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
+import { TableCustomerLinkStore } from './linkStore';
+import { createQueueSender } from './queues';
+import { TableStateStore } from './stateStore';
+import { TableTransferStore } from './transferStore';
+import type { CustomerLinkStore, LeaseStore, QueueSender, StateStore, TransferStore } from './types';
+
+export * from './types';
+export * from './connection';
+export * from './transferStore';
+export * from './linkStore';
+export * from './leaseStore';
+export * from './stateStore';
+export * from './queues';
+
+export interface Storage {
+  transfers: TransferStore;
+  links: CustomerLinkStore;
+  leases: LeaseStore;
+  state: StateStore;
+  /** Sends to `customer-sync`. */
+  syncQueue: QueueSender;
+  /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
+  ping(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** How long ping waits for an answer; the SDK's own retries would otherwise take tens of seconds. */
+  pingTimeoutMs?: number;
+}
+
+export const DEFAULT_PING_TIMEOUT_MS = 5_000;
+
+/** Everything the functions need from storage, on the contract's table and queue names. */
+export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
+  const logging = logger ? { logger } : {};
+  const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+  return {
+    transfers: new TableTransferStore(storage, logging),
+    links: new TableCustomerLinkStore(storage, logging),
+    leases: new TableLeaseStore(storage),
+    state: new TableStateStore(storage),
+    syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    ping: () => pingStorage(storage, pingTimeoutMs),
+  };
+}
+
+/**
+ * One cheap read per service. A 404 (table, queue or row missing) still proves the service answered
+ * and accepted our credentials, so ping creates nothing.
+ */
+export async function pingStorage(storage: StorageConnection, timeoutMs: number = DEFAULT_PING_TIMEOUT_MS): Promise<void> {
+  const abortSignal = AbortSignal.timeout(timeoutMs);
+  const probe = async (part: string, call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      if (abortSignal.aborted) {
+        throw new SyncError('StorageUnavailable', `${part} did not answer within ${timeoutMs} ms`, { transient: true, cause: error });
+      }
+      if (error instanceof ConfigError) throw error;
+      const status = statusOf(error);
+      throw new SyncError('StorageUnavailable', `${part} failed: ${storageFailureDetail(error)}`, {
+        transient: status !== 400,
+        ...(status === undefined ? {} : { status }),
+        cause: error,
+      });
+    }
+  };
+  const table = tableClient(storage, SYNC_STATE_TABLE);
+  const queue = queueClient(storage, SYNC_QUEUE);
+  await Promise.all([
+    probe('Table storage', () => table.getEntity('ping', 'ping', { abortSignal })),
+    probe('Queue storage', () => queue.getProperties({ abortSignal })),
+  ]);
+}

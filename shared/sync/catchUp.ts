@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { BusinessCentralApi } from '../businessCentral/types';
+import type { Logger } from '../log';
+import type { QueueSender } from '../storage/types';
+import { GUID_PATTERN, normalizeGuid } from '../guid';
+import { SOURCES } from './messages';
+import { newSyncMessage } from './queueMessages';
+
+/** Work that needs Business Central reads, handed from the webhook and the subscription timer to catchUpWorker. */
+export const CATCH_UP_QUEUE = 'customer-catchup';
+
+const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+
+/** Ids per `customers` message: about 22 KB encoded, well under the 64 KB queue message limit. */
+export const CUSTOMER_BATCH_SIZE = 250;
+
+/**
+ * `collection`: page a collection resource from a `collection` notification (its $filter kept; bare = full pass).
+ * `poll`: run the polling use-case now (after a subscription was re-created, notifications may have been missed).
+ * `customers`: fan a large notification's customers out into customer-sync messages (one write instead of hundreds in the webhook).
+ */
+export const catchUpMessageSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('customers'),
+    customers: z
+      .array(
+        z.object({
+          customerId: z.string().regex(GUID_PATTERN, 'customerId must be a GUID').transform(normalizeGuid),
+          changeType: z.string().max(64),
+        }),
+      )
+      .min(1)
+      .max(CUSTOMER_BATCH_SIZE),
+    source: z.enum(SOURCES),
+    correlationId: z.string().min(1).max(200),
+    enqueuedAt: isoTime,
+  }),
+  z.object({
+    kind: z.literal('collection'),
+    resource: z.string().min(1).max(4096),
+    source: z.enum(SOURCES),
+    correlationId: z.string().min(1).max(200),
+    enqueuedAt: isoTime,
+  }),
+  z.object({
+    kind: z.literal('poll'),
+    reason: z.string().max(200),
+    correlationId: z.string().min(1).max(200),
+    enqueuedAt: isoTime,
+  }),
+]);
+export type CatchUpMessage = z.infer<typeof catchUpMessageSchema>;
+export type CollectionCatchUp = Extract<CatchUpMessage, { kind: 'collection' }>;
+export type CustomersCatchUp = Extract<CatchUpMessage, { kind: 'customers' }>;
+
+/** Splits customers into `customers` messages of at most CUSTOMER_BATCH_SIZE. */
+export function newCustomerBatches(
+  customers: ReadonlyArray<{ customerId: string; changeType: string }>,
+  correlationId: string = randomUUID(),
+): CatchUpMessage[] {
+  const batches: CatchUpMessage[] = [];
+  for (let start = 0; start < customers.length; start += CUSTOMER_BATCH_SIZE) {
+    batches.push({
+      kind: 'customers',
+      customers: customers.slice(start, start + CUSTOMER_BATCH_SIZE).map(({ customerId, changeType }) => ({ customerId, changeType })),
+      source: 'webhook',
+      correlationId,
+      enqueuedAt: new Date().toISOString(),
+    });
+  }
+  return batches;
+}
+
+/** Turns a `customers` message into one customer-sync message per customer. Errors propagate so the queue retries. */
+export async function expandCustomerBatch(deps: { syncQueue: QueueSender }, message: CustomersCatchUp): Promise<number> {
+  await deps.syncQueue.send(
+    message.customers.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId })),
+  );
+  return message.customers.length;
+}
+
+export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID()): CatchUpMessage {
+  return { kind: 'collection', resource, source: 'webhook', correlationId, enqueuedAt: new Date().toISOString() };
+}
+
+export function newPollCatchUp(reason: string, correlationId: string = randomUUID()): CatchUpMessage {
+  return { kind: 'poll', reason: reason.slice(0, 200), correlationId, enqueuedAt: new Date().toISOString() };
+}
+
+export interface CollectionCatchUpDependencies {
+  businessCentral: Pick<BusinessCentralApi, 'listCustomers'>;
+  syncQueue: QueueSender;
+  logger: Logger;
+  pageSize?: number;
+}
+
+export interface CollectionCatchUpResult {
+  pages: number;
+  customers: number;
+  enqueued: number;
+}
+
+/**
+ * Pages a collection resource (keeping its $filter) and enqueues one customer-sync message per
+ * customer, page by page. Errors propagate so the queue retries the whole pass; re-enqueueing a
+ * customer is harmless because the sync is idempotent.
+ */
+export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, message: CollectionCatchUp): Promise<CollectionCatchUpResult> {
+  const seen = new Set<string>();
+  const result: CollectionCatchUpResult = { pages: 0, customers: 0, enqueued: 0 };
+  const pages = deps.businessCentral.listCustomers({
+    collectionResource: message.resource,
+    ...(deps.pageSize ? { pageSize: deps.pageSize } : {}),
+  });
+  for await (const page of pages) {
+    result.pages += 1;
+    result.customers += page.length;
+    const fresh = page.filter((customer) => !seen.has(customer.id));
+    fresh.forEach((customer) => seen.add(customer.id));
+    if (fresh.length > 0) {
+      await deps.syncQueue.send(
+        fresh.map((customer) => newSyncMessage(customer.id, message.source, { changeType: 'collection', correlationId: message.correlationId })),
+      );
+    }
+    result.enqueued += fresh.length;
+    deps.logger.info(`catch-up page ${result.pages}: ${page.length} customers, ${result.enqueued} enqueued so far (correlation ${message.correlationId})`);
+  }
+  return result;
+}

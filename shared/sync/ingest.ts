@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log';
+import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import { ConcurrencyLimiter } from '../http/limiter';
+import { newCollectionCatchUp, newCustomerBatches } from './catchUp';
+import type { AcceptedNotification } from './notifications';
+import { newSyncMessage } from './queueMessages';
+
+export interface IngestDependencies {
+  /** The customer-sync queue. */
+  syncQueue: QueueSender;
+  /** The customer-catchup queue. */
+  catchUpQueue: QueueSender;
+  transfers: TransferStore;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export interface IngestResult {
+  /** customer-sync messages written directly. */
+  enqueued: number;
+  /** Customers handed to the catch-up worker in batches (large notifications). */
+  fannedOut: number;
+  /** Collection passes requested. */
+  catchUps: number;
+  deleted: number;
+  ignored: number;
+}
+
+/** How many `Deleted` history rows are written at once (a notification can carry 1,000 entries). */
+const RECORD_CONCURRENCY = 16;
+/**
+ * Up to this many customers are enqueued directly (a few rounds of concurrent writes); more are
+ * written as a few batch messages that catchUpWorker fans out, so the answer never waits on
+ * hundreds of queue writes (Business Central times out slow endpoints and delivers again).
+ */
+export const DIRECT_ENQUEUE_LIMIT = 100;
+
+/**
+ * The webhook's use-case: makes an accepted notification durable. One customer-sync message per
+ * customer (for large notifications: batch messages fanned out by catchUpWorker), one catch-up
+ * message per collection, a `Deleted` history row per deleted customer.
+ * It never calls Business Central; any storage failure is rethrown (the webhook answers 503 so
+ * Business Central delivers again, and the idempotent sync absorbs the duplicates).
+ */
+export async function ingestNotification(
+  deps: IngestDependencies,
+  plan: AcceptedNotification,
+  options: { correlationId?: string } = {},
+): Promise<IngestResult> {
+  const correlationId = options.correlationId ?? randomUUID();
+  const clock = deps.clock ?? (() => new Date());
+  const work: Array<Promise<unknown>> = [];
+
+  const direct = plan.customers.length <= DIRECT_ENQUEUE_LIMIT;
+  if (plan.customers.length > 0 && direct) {
+    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId }));
+    work.push(deps.syncQueue.send(messages));
+  }
+  const batches = direct ? [] : newCustomerBatches(plan.customers, correlationId);
+  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId))];
+  if (catchUps.length > 0) work.push(deps.catchUpQueue.send(catchUps));
+  if (plan.deleted.length > 0) {
+    const limiter = new ConcurrencyLimiter(RECORD_CONCURRENCY);
+    const now = clock().toISOString();
+    for (const customerId of plan.deleted) work.push(limiter.run(() => deps.transfers.record(deletedTransfer(customerId, now))));
+  }
+
+  // Wait for everything before answering, so a 503 never leaves work still running behind it.
+  const settled = await Promise.allSettled(work);
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+
+  const result: IngestResult = {
+    enqueued: direct ? plan.customers.length : 0,
+    fannedOut: direct ? 0 : plan.customers.length,
+    catchUps: plan.collections.length,
+    deleted: plan.deleted.length,
+    ignored: plan.ignored,
+  };
+  deps.logger.info(
+    `webhook notification: ${result.enqueued} enqueued, ${result.fannedOut} in ${batches.length} batches, ${result.catchUps} collection catch-up, ` +
+      `${result.deleted} deleted recorded, ${result.ignored} ignored (correlation ${correlationId})`,
+  );
+  return result;
+}
+
+/** Deletes are not synced (as in iPaaS.com's own integration) but are visible in the history. */
+function deletedTransfer(customerId: string, now: string): TransferRecord {
+  return {
+    transferId: randomUUID(),
+    customerId,
+    customerNumber: null,
+    source: 'webhook',
+    status: 'Skipped',
+    action: 'Deleted',
+    errorCode: null,
+    errorMessage: 'Deleted in Business Central; deletes are not synced to iPaaS.com',
+    ipaasCustomerId: null,
+    addressesAdded: 0,
+    attempt: 1,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+  };
+}
+
+/** A manual transfer request (by id or, once resolved, by number): one customer-sync message with source `manual`. */
+export async function enqueueManualSync(syncQueue: QueueSender, customerId: string, correlationId: string = randomUUID()): Promise<void> {
+  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId })]);
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
+import { describeError, SyncError, type ErrorCode } from '../errors';
+import type { IpaasApi, IpaasCustomer, IpaasCustomerInput } from '../ipaas/types';
+import { maskEmail, redact, type Logger } from '../log';
+import { addressesToAdd, applyCustomerMapping, emailKey } from '../mapping';
+import type { CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
+import { transferEventLine } from '../telemetry';
+import type { SyncSource } from './messages';
+
+export interface SyncDependencies {
+  businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
+  ipaas: IpaasApi;
+  transfers: TransferStore;
+  links: CustomerLinkStore;
+  leases: LeaseStore;
+  logger: Logger;
+  /** How long one sync may hold the per-customer lease before another may take over. */
+  leaseTtlMs: number;
+  /** How long to wait for a lease held by a concurrent sync of the same customer before asking the queue to retry. */
+  leaseWaitMs?: number;
+  clock?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SyncRequest {
+  customerId: string;
+  source: SyncSource;
+  correlationId: string;
+  /** Delivery attempt (the queue's dequeue count), 1 for the first. */
+  attempt: number;
+  /** When the message was enqueued, for the end-to-end latency in telemetry. */
+  enqueuedAt?: string;
+  /** The entity as already read from Business Central (a poll page), used instead of reading it again. */
+  snapshot?: BcCustomer;
+}
+
+type Outcome = Pick<TransferRecord, 'status' | 'action' | 'errorCode' | 'errorMessage' | 'customerNumber' | 'ipaasCustomerId' | 'addressesAdded'>;
+
+const LEASE_POLL_MS = 100;
+
+/**
+ * Transfers one Business Central customer to iPaaS.com by the seed's rules (CONTRACT.md "Sync rules")
+ * and records the outcome. Final failures are recorded and returned; transient ones are recorded and
+ * rethrown so the queue retries. A per-customer lease plus the email re-check make the sync idempotent:
+ * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
+ */
+export async function syncCustomer(deps: SyncDependencies, request: SyncRequest): Promise<TransferRecord> {
+  const clock = deps.clock ?? (() => new Date());
+  const started = clock();
+  let customerNumber: string | null = null;
+  let lease: Lease | null = null;
+  let outcome: Outcome;
+  let failure: unknown;
+  try {
+    lease = await acquireLease(deps, request.customerId);
+    const entity = request.snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
+    customerNumber = entity?.number || null;
+    outcome = entity ? await transfer(deps, entity, lease) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
+  } catch (error) {
+    failure = error;
+    const code: ErrorCode = error instanceof SyncError ? error.code : 'IpaasUnavailable';
+    const transient = !(error instanceof SyncError) || error.transient;
+    outcome = {
+      status: 'Failed',
+      action: null,
+      errorCode: code,
+      errorMessage: redact(`${describeError(error)}${transient ? ' (will be retried)' : ''}`),
+      customerNumber,
+      ipaasCustomerId: null,
+      addressesAdded: 0,
+    };
+  } finally {
+    if (lease) await deps.leases.release(lease).catch(() => undefined);
+  }
+  const finished = clock();
+  const record: TransferRecord = {
+    transferId: randomUUID(),
+    customerId: request.customerId,
+    source: request.source,
+    attempt: request.attempt,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    ...outcome,
+  };
+  await deps.transfers.record(record);
+  const line = transferEventLine(record, { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) });
+  if (record.status === 'Failed') deps.logger.warn(line);
+  else deps.logger.info(line);
+  if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
+  return record;
+}
+
+async function acquireLease(deps: SyncDependencies, customerId: string): Promise<Lease> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
+  for (;;) {
+    const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
+    if (lease) return lease;
+    if (Date.now() >= deadline) {
+      throw new SyncError('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
+    }
+    await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
+  }
+}
+
+function skipped(action: TransferAction, customerNumber: string | null, reason: string, ipaasCustomerId: string | null = null): Outcome {
+  return { status: 'Skipped', action, errorCode: null, errorMessage: reason, customerNumber, ipaasCustomerId, addressesAdded: 0 };
+}
+
+function failed(code: ErrorCode, message: string, customerNumber: string | null): Outcome {
+  return { status: 'Failed', action: null, errorCode: code, errorMessage: message, customerNumber, ipaasCustomerId: null, addressesAdded: 0 };
+}
+
+async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease): Promise<Outcome> {
+  const mapping = applyCustomerMapping(entity);
+  const customerNumber = mapping.customer.No || null;
+  if (mapping.kind === 'filtered') return skipped('Filtered', customerNumber, mapping.reason);
+  if (mapping.kind === 'invalid') {
+    const [first] = mapping.problems;
+    return failed(first?.code ?? 'MissingEmail', mapping.problems.map((problem) => problem.message).join('; '), customerNumber);
+  }
+  const { ipaasCustomer: wanted, addresses, hash } = mapping;
+  const link = await deps.links.get(entity.id);
+  if (link && link.payloadHash === hash) {
+    return skipped('Unchanged', customerNumber, 'Nothing changed since the last successful transfer', link.ipaasCustomerId);
+  }
+
+  // Rule 5: email match before create.
+  const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
+    (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
+  );
+  if (matches.length > 1) {
+    return failed('DuplicateEmail', `${matches.length} iPaaS.com customers have the email ${maskEmail(wanted.emailAddress)}`, customerNumber);
+  }
+  const [match] = matches;
+  if (match && link && match.id !== link.ipaasCustomerId) {
+    return failed(
+      'DuplicateEmail',
+      `The email ${maskEmail(wanted.emailAddress)} belongs to iPaaS.com customer ${match.id}, not to the linked customer ${link.ipaasCustomerId}`,
+      customerNumber,
+    );
+  }
+
+  await keepLease(deps, lease);
+  let target: IpaasCustomer | null = null;
+  let action: 'Created' | 'Updated' = 'Updated';
+  const existing = match ?? (link ? await deps.ipaas.getCustomer(link.ipaasCustomerId) : null);
+  if (existing) {
+    // Rule 6: the number must not belong to another iPaaS.com customer.
+    if (existing.customerNumber !== wanted.customerNumber) {
+      const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
+      if (owners.some((owner) => owner.id !== existing.id)) {
+        return failed('DuplicateCustomerNumber', `CustomerNumber ${wanted.customerNumber} already belongs to another iPaaS.com customer`, customerNumber);
+      }
+    }
+    target = sameCustomer(existing, wanted) ? existing : await deps.ipaas.updateCustomer(existing.id, wanted);
+  }
+  if (!target) {
+    target = await deps.ipaas.createCustomer(wanted);
+    action = 'Created';
+  }
+  if (!link || link.ipaasCustomerId !== target.id) await deps.ipaas.linkExternalId(target.id, entity.id);
+
+  // Rule 7: the address child collection with PreventDuplicate.
+  let addressesAdded = 0;
+  if (addresses.length > 0) {
+    const present = action === 'Created' ? [] : await deps.ipaas.listAddresses(target.id);
+    for (const address of addressesToAdd(addresses, present)) {
+      await deps.ipaas.addAddress(target.id, address);
+      addressesAdded += 1;
+    }
+  }
+
+  await deps.links.save({
+    customerId: entity.id,
+    ipaasCustomerId: target.id,
+    customerNumber: wanted.customerNumber,
+    payloadHash: hash,
+    lastSyncedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+  });
+  return { status: 'Succeeded', action, errorCode: null, errorMessage: null, customerNumber, ipaasCustomerId: target.id, addressesAdded };
+}
+
+function sameCustomer(current: IpaasCustomer, wanted: IpaasCustomerInput): boolean {
+  return (Object.keys(wanted) as Array<keyof IpaasCustomerInput>).every((key) => current[key] === wanted[key]);
+}
+
+/** Before writing, make sure the lease is still ours; a lost lease means another delivery may be writing. */
+async function keepLease(deps: SyncDependencies, lease: Lease): Promise<void> {
+  if (!(await deps.leases.renew(lease, deps.leaseTtlMs))) {
+    throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
+  }
+}

@@ -1,0 +1,46 @@
+import type { TransferRecord } from './storage/types';
+
+/**
+ * Every transfer is logged once as `TransferCompleted {json}`. In Azure the line lands in Application
+ * Insights `traces`, where KQL reads it with `parse_json(substring(message, 18))`; locally the host prints it.
+ * The fields identify the customer by id and number only: never email, name or phone.
+ */
+export const TRANSFER_EVENT = 'TransferCompleted';
+
+export type TransferEvent = Pick<
+  TransferRecord,
+  'transferId' | 'customerId' | 'customerNumber' | 'source' | 'status' | 'action' | 'errorCode' | 'attempt' | 'durationMs' | 'ipaasCustomerId' | 'addressesAdded'
+> & { correlationId: string | null; enqueuedAt: string | null; latencyMs: number | null };
+
+export function transferEventLine(record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string } = {}): string {
+  const enqueued = context.enqueuedAt ? Date.parse(context.enqueuedAt) : Number.NaN;
+  const event: TransferEvent = {
+    transferId: record.transferId,
+    customerId: record.customerId,
+    customerNumber: record.customerNumber,
+    source: record.source,
+    status: record.status,
+    action: record.action,
+    errorCode: record.errorCode,
+    attempt: record.attempt,
+    durationMs: record.durationMs,
+    ipaasCustomerId: record.ipaasCustomerId,
+    addressesAdded: record.addressesAdded,
+    correlationId: context.correlationId ?? null,
+    enqueuedAt: context.enqueuedAt ?? null,
+    // From enqueue to done: the end-to-end delay that users feel.
+    latencyMs: Number.isNaN(enqueued) ? null : Date.parse(record.finishedAt) - enqueued,
+  };
+  return `${TRANSFER_EVENT} ${JSON.stringify(event)}`;
+}
+
+/** Reads a TransferCompleted line back (the local host's console and tests use it). */
+export function parseTransferEventLine(line: string): TransferEvent | null {
+  const at = line.indexOf(`${TRANSFER_EVENT} {`);
+  if (at < 0) return null;
+  try {
+    return JSON.parse(line.slice(at + TRANSFER_EVENT.length + 1)) as TransferEvent;
+  } catch {
+    return null;
+  }
+}

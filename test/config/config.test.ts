@@ -1,0 +1,84 @@
+import { ConfigError, loadConfig, loadStorageConfig, scheduleSetting } from '../../shared/config';
+import { TEST_SETTINGS } from '../support/settings';
+
+const valid = { ...TEST_SETTINGS, AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+function problemFor(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('settings', () => {
+  test('a complete environment loads with defaults applied', () => {
+    const config = loadConfig({ ...valid, BC_API_BASE_URL: undefined, AZURE_AUTHORITY_HOST: undefined, POLL_SCHEDULE: '' });
+    expect(config.businessCentral.apiBaseUrl).toBe('https://api.businesscentral.dynamics.com/v2.0');
+    expect(config.businessCentral.authorityHost).toBe('https://login.microsoftonline.com');
+    expect(config.poll.schedule).toBe('0 */5 * * * *');
+    expect(config.subscription.schedule).toBe('0 0 * * * *');
+    expect(config.webhook.notificationUrl).toBeUndefined();
+    expect(config.storage).toEqual({ connectionString: 'UseDevelopmentStorage=true' });
+  });
+
+  test.each([
+    'BC_TENANT_ID',
+    'BC_CLIENT_ID',
+    'BC_CLIENT_SECRET',
+    'BC_ENVIRONMENT',
+    'BC_COMPANY_ID',
+    'IPAAS_API_BASE_URL',
+    'IPAAS_API_TOKEN',
+    'WEBHOOK_CLIENT_STATE',
+  ])('a missing %s is named in one message', (name) => {
+    const message = problemFor({ ...valid, [name]: undefined });
+    expect(message).toContain(`${name} is required`);
+    expect(message.split(';')).toHaveLength(1);
+  });
+
+  test('a missing storage setting names AzureWebJobsStorage', () => {
+    expect(problemFor({ ...valid, AzureWebJobsStorage: undefined })).toContain('AzureWebJobsStorage is required');
+    expect(() => loadStorageConfig({})).toThrow(/AzureWebJobsStorage/);
+  });
+
+  test('identity-based storage is accepted', () => {
+    expect(loadStorageConfig({ AzureWebJobsStorage__accountName: 'contosoSync' })).toEqual({ accountName: 'contosoSync' });
+  });
+
+  test.each([
+    ['BC_COMPANY_ID', 'not-a-guid', 'must be a GUID'],
+    ['IPAAS_API_BASE_URL', 'ftp://x', 'must be an http(s) URL'],
+    ['AZURE_AUTHORITY_HOST', 'http://login.local', 'must be an https URL'],
+    ['POLL_SCHEDULE', '*/5 * * * *', 'six-field NCRONTAB'],
+    ['SUBSCRIPTION_SCHEDULE', 'hourly', 'six-field NCRONTAB'],
+    ['POLL_START_FROM', 'yesterday', 'ISO timestamp'],
+    ['WEBHOOK_CLIENT_STATE', 'short', 'at least 16 characters'],
+    ['HTTP_TIMEOUT_MS', 'ten', 'must be a number'],
+  ])('a malformed %s is named with the reason', (name, value, reason) => {
+    const message = problemFor({ ...valid, [name]: value });
+    expect(message).toContain(name);
+    expect(message).toContain(reason);
+  });
+
+  test('several problems are all named', () => {
+    const message = problemFor({ ...valid, BC_TENANT_ID: undefined, IPAAS_API_TOKEN: '' });
+    expect(message).toContain('BC_TENANT_ID');
+    expect(message).toContain('IPAAS_API_TOKEN');
+  });
+
+  test('error messages never contain secret values', () => {
+    const message = problemFor({ ...valid, BC_COMPANY_ID: 'x', WEBHOOK_CLIENT_STATE: 'tiny-secret' });
+    expect(message).not.toContain(valid.BC_CLIENT_SECRET);
+    expect(message).not.toContain('tiny-secret');
+    expect(message).not.toContain(valid.IPAAS_API_TOKEN);
+  });
+
+  test('schedules for registration fall back to defaults when invalid', () => {
+    expect(scheduleSetting('POLL_SCHEDULE', { POLL_SCHEDULE: '*/10 * * * * *' })).toBe('*/10 * * * * *');
+    expect(scheduleSetting('POLL_SCHEDULE', { POLL_SCHEDULE: 'bad' })).toBe('0 */5 * * * *');
+    expect(scheduleSetting('SUBSCRIPTION_SCHEDULE', {})).toBe('0 0 * * * *');
+  });
+});

@@ -1,0 +1,26 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+import { TableServiceClient } from '@azure/data-tables';
+import { forgetEnsuredResources } from '../../shared/storage/connection';
+
+/** The current jest worker's Azurite account (set by setupEnv.ts). */
+export function testStorageConnectionString(): string {
+  const connectionString = process.env.AzureWebJobsStorage;
+  if (!connectionString) throw new Error('AzureWebJobsStorage is not set; is test/support/setupEnv.ts in jest setupFiles?');
+  return connectionString;
+}
+
+/**
+ * Deletes every table and queue in the current worker's Azurite account, so a test file starts clean,
+ * and makes the storage layer forget what it created so it creates again on first use.
+ */
+export async function resetStorage(): Promise<void> {
+  const connectionString = testStorageConnectionString();
+  const tables = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: true });
+  const queues = QueueServiceClient.fromConnectionString(connectionString);
+  const tableNames: string[] = [];
+  for await (const table of tables.listTables()) if (table.name) tableNames.push(table.name);
+  const queueNames: string[] = [];
+  for await (const queue of queues.listQueues()) queueNames.push(queue.name);
+  await Promise.all([...tableNames.map((name) => tables.deleteTable(name)), ...queueNames.map((name) => queues.deleteQueue(name))]);
+  forgetEnsuredResources();
+}

@@ -1,0 +1,77 @@
+import { SyncError } from '../../shared/errors';
+import { getServices, resetServices } from '../../shared/services';
+import { TEST_SETTINGS } from '../support/settings';
+import { useHarness } from './harness';
+
+const harness = useHarness();
+const health = () => fetch(`${harness.host().url}/api/health`);
+
+const storageSetting = process.env.AzureWebJobsStorage;
+afterEach(() => {
+  Object.assign(process.env, TEST_SETTINGS, { AzureWebJobsStorage: storageSetting });
+  resetServices();
+});
+
+test('ok when the settings are valid and storage answers', async () => {
+  const response = await health();
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ status: 'ok' });
+});
+
+test('a missing setting → 503 naming it, without revealing any value', async () => {
+  delete process.env.BC_CLIENT_ID;
+  resetServices();
+  const response = await health();
+  expect(response.status).toBe(503);
+  const body = (await response.json()) as { status: string; failing: Array<{ part: string; message: string }> };
+  expect(body.status).toBe('unhealthy');
+  expect(body.failing).toEqual([{ part: 'settings', message: expect.stringContaining('BC_CLIENT_ID') }]);
+  const text = JSON.stringify(body);
+  for (const secret of [TEST_SETTINGS.BC_CLIENT_SECRET, TEST_SETTINGS.IPAAS_API_TOKEN, TEST_SETTINGS.WEBHOOK_CLIENT_STATE]) expect(text).not.toContain(secret);
+});
+
+test('a malformed setting is named, its value is not shown', async () => {
+  process.env.BC_COMPANY_ID = 'company-secret-looking-value';
+  resetServices();
+  const response = await health();
+  expect(response.status).toBe(503);
+  const text = await response.text();
+  expect(text).toContain('BC_COMPANY_ID');
+  expect(text).not.toContain('company-secret-looking-value');
+});
+
+test('storage not answering → 503 with part storage, and the message names the part only', async () => {
+  // The storage layer's ping gives up after 5 s on a dead endpoint; its failure is simulated here to keep the test fast.
+  const ping = jest
+    .spyOn(getServices().storage, 'ping')
+    .mockRejectedValueOnce(new SyncError('StorageUnavailable', 'Table storage did not answer within 5000 ms', { transient: true }));
+  const response = await health();
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({
+    status: 'unhealthy',
+    failing: [{ part: 'storage', message: 'Table storage did not answer within 5000 ms' }],
+  });
+  expect(ping).toHaveBeenCalledTimes(1);
+});
+
+test('an unusable storage setting is reported under storage without its value', async () => {
+  process.env.AzureWebJobsStorage = 'AccountKey=super-secret-key;this is not a connection string';
+  resetServices();
+  const response = await health();
+  expect(response.status).toBe(503);
+  const text = await response.text();
+  expect(text).toContain('AzureWebJobsStorage');
+  expect(text).not.toContain('super-secret-key');
+});
+
+test('the handshake never depends on settings: it answers even when they are broken', async () => {
+  delete process.env.WEBHOOK_CLIENT_STATE;
+  process.env.BC_COMPANY_ID = 'broken';
+  resetServices();
+  const response = await fetch(`${harness.host().url}/api/webhooks/business-central?validationToken=abc123`, { method: 'POST' });
+  expect(response.status).toBe(200);
+  expect(await response.text()).toBe('abc123');
+  // A notification then cannot be verified: 503 (Business Central retries), never a 4xx that would delete the subscription.
+  const notification = await fetch(`${harness.host().url}/api/webhooks/business-central`, { method: 'POST', body: '{"value":[]}' });
+  expect(notification.status).toBe(503);
+});

@@ -1,0 +1,148 @@
+import { getServices } from '../../shared/services';
+import { SyncError } from '../../shared/errors';
+import type { Logger } from '../../shared/log';
+import type { QueueSender } from '../../shared/storage/types';
+import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { POLL_WATERMARK_KEY, pollChanges, type PollDependencies } from '../../shared/sync/pollChanges';
+import { takeMessages, useHarness } from './harness';
+
+// Business Central's clock, moved by hand so lastModifiedDateTime values are far apart.
+let bcNow = Date.parse('2026-11-25T08:00:00.000Z');
+const harness = useHarness({ now: () => new Date(bcNow) });
+const MINUTE = 60_000;
+
+function logger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (message) => lines.push(message), warn: (message) => lines.push(message), error: (message) => lines.push(message) };
+}
+
+function deps(overrides: Partial<PollDependencies> = {}): PollDependencies {
+  const { businessCentral, storage } = getServices();
+  return { businessCentral, syncQueue: storage.syncQueue, leases: storage.leases, state: storage.state, logger: logger(), pageSize: 2, ...overrides };
+}
+
+/** Creates customers, each `stepMinutes` later on Business Central's clock. */
+function createCustomers(count: number, stepMinutes = 10) {
+  return Array.from({ length: count }, (_, index) => {
+    bcNow += stepMinutes * MINUTE;
+    return harness.bc.upsertCustomer({ type: index % 2 === 0 ? 'Person' : 'Company', displayName: `Customer ${index}`, email: `c${index}@example.com` });
+  });
+}
+
+async function watermark(): Promise<string | null> {
+  const stored = await getServices().storage.state.get(POLL_WATERMARK_KEY, (value) => value as { lastModifiedDateTime: string });
+  return stored?.value.lastModifiedDateTime ?? null;
+}
+
+const enqueuedIds = async () => ((await takeMessages(SYNC_QUEUE)) as SyncMessage[]).map((message) => message.customerId).sort();
+const listUrls = () => harness.bc.requestLog.filter((request) => request.kind === 'list').map((request) => decodeURIComponent(request.url));
+
+test('first run is a full load over several pages; the watermark becomes the newest lastModifiedDateTime', async () => {
+  const customers = createCustomers(5);
+  const log = logger();
+  const result = await pollChanges(deps({ logger: log }));
+  expect(result).toMatchObject({ outcome: 'polled', mode: 'full', modifiedSince: null, pages: 3, customers: 5, enqueued: 5, advanced: true });
+  expect(await enqueuedIds()).toEqual(customers.map((customer) => customer.id).sort());
+  expect(await watermark()).toBe(customers.at(-1)!.lastModifiedDateTime);
+  expect(listUrls()[0]).not.toContain('$filter');
+  // Progress per page, counts only: no names or emails in the logs.
+  expect(log.lines.filter((line) => line.startsWith('poll page '))).toHaveLength(3);
+  expect(log.lines.join('\n')).not.toMatch(/Customer \d|@example\.com/u);
+});
+
+test('the next run asks only for changes since the watermark minus a 2-minute overlap, then advances it', async () => {
+  const [first, second, third] = createCustomers(3);
+  await pollChanges(deps());
+  await takeMessages(SYNC_QUEUE);
+  expect(await watermark()).toBe(third!.lastModifiedDateTime);
+
+  bcNow += 30 * MINUTE;
+  const updated = harness.bc.updateCustomer(first!.id, { displayName: 'Renamed' });
+  harness.bc.resetRequests();
+  const result = await pollChanges(deps());
+  const since = new Date(Date.parse(third!.lastModifiedDateTime) - 2 * MINUTE).toISOString();
+  expect(result).toMatchObject({ outcome: 'polled', mode: 'incremental', modifiedSince: since, advanced: true });
+  expect(listUrls()[0]).toContain(`$filter=lastModifiedDateTime gt ${since}`);
+  // third lies inside the overlap and comes again (harmless: the sync is idempotent); second does not.
+  const ids = await enqueuedIds();
+  expect(ids).toEqual([updated.id, third!.id].sort());
+  expect(ids).not.toContain(second!.id);
+  expect(await watermark()).toBe(updated.lastModifiedDateTime);
+});
+
+test('no newer change: only the overlap is re-read and the watermark stays', async () => {
+  const [older, newest] = createCustomers(2);
+  await pollChanges(deps());
+  await takeMessages(SYNC_QUEUE);
+  bcNow += 60 * MINUTE;
+  const result = await pollChanges(deps());
+  expect(result).toMatchObject({ outcome: 'polled', enqueued: 1, advanced: false });
+  const ids = await enqueuedIds();
+  expect(ids).toEqual([newest!.id]);
+  expect(ids).not.toContain(older!.id);
+  expect(await watermark()).toBe(newest!.lastModifiedDateTime);
+});
+
+test('POLL_START_FROM bounds the first poll when there is no watermark', async () => {
+  const customers = createCustomers(4);
+  const startFrom = new Date(Date.parse(customers[1]!.lastModifiedDateTime) + MINUTE).toISOString();
+  const result = await pollChanges(deps({ startFrom }));
+  expect(result).toMatchObject({ outcome: 'polled', mode: 'startFrom', modifiedSince: startFrom });
+  expect(await enqueuedIds()).toEqual([customers[2]!.id, customers[3]!.id].sort());
+});
+
+test('a watermark is never moved backwards', async () => {
+  const [customer] = createCustomers(1);
+  // A watermark just after the customer: the overlap returns it, but it is older than the watermark.
+  const stored = new Date(Date.parse(customer!.lastModifiedDateTime) + MINUTE).toISOString();
+  await getServices().storage.state.put(POLL_WATERMARK_KEY, { lastModifiedDateTime: stored });
+  const result = await pollChanges(deps());
+  expect(result).toMatchObject({ outcome: 'polled', enqueued: 1, advanced: false, watermark: stored });
+  expect(await watermark()).toBe(stored);
+});
+
+test('two overlapping runs: one polls, the other returns skipped', async () => {
+  createCustomers(3);
+  harness.bc.faults.latencyMs = 150;
+  const [a, b] = await Promise.all([pollChanges(deps()), pollChanges(deps())]);
+  const outcomes = [a.outcome, b.outcome].sort();
+  expect(outcomes).toEqual(['polled', 'skipped']);
+  expect(await enqueuedIds()).toHaveLength(3);
+  // The lease was released: the next run polls.
+  harness.bc.faults.latencyMs = 0;
+  expect((await pollChanges(deps())).outcome).toBe('polled');
+});
+
+test('when enqueueing fails midway, the watermark does not move and the lease is released', async () => {
+  const customers = createCustomers(5);
+  const { storage } = getServices();
+  await storage.state.put(POLL_WATERMARK_KEY, { lastModifiedDateTime: '2026-11-25T07:00:00.000Z' });
+  let calls = 0;
+  const flaky: QueueSender = {
+    send: async (messages) => {
+      calls += 1;
+      if (calls === 2) throw new SyncError('StorageUnavailable', 'queue down', { transient: true });
+      await storage.syncQueue.send(messages);
+    },
+  };
+  await expect(pollChanges(deps({ syncQueue: flaky }))).rejects.toMatchObject({ code: 'StorageUnavailable' });
+  expect(await watermark()).toBe('2026-11-25T07:00:00.000Z');
+  await takeMessages(SYNC_QUEUE);
+  const retry = await pollChanges(deps());
+  expect(retry).toMatchObject({ outcome: 'polled', enqueued: 5 });
+  expect(await watermark()).toBe(customers.at(-1)!.lastModifiedDateTime);
+});
+
+test('a Business Central failure leaves the watermark too', async () => {
+  createCustomers(3);
+  harness.bc.faults.add({ status: 400 });
+  await expect(pollChanges(deps())).rejects.toBeInstanceOf(SyncError);
+  expect(await watermark()).toBeNull();
+});
+
+test('the pollCustomers timer runs the use-case through the host', async () => {
+  const customers = createCustomers(3);
+  await harness.host().runTimer('pollCustomers');
+  expect(await enqueuedIds()).toEqual(customers.map((customer) => customer.id).sort());
+  expect(await watermark()).toBe(customers.at(-1)!.lastModifiedDateTime);
+});
