@@ -15,8 +15,8 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
   const services = getServices();
   const { storage } = services;
   if (parsed.data.kind === 'customers') {
-    const count = await expandCustomerBatch({ syncQueue: storage.syncQueue }, parsed.data);
-    context.info(`catch-up: ${count} customers of a large notification enqueued`);
+    const result = await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: storage.transfers }, parsed.data);
+    context.info(`catch-up: large notification batch: ${result.enqueued} enqueued, ${result.deleted} deletions recorded`);
     return;
   }
   if (parsed.data.kind === 'collection') {

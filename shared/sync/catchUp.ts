@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import type { Logger } from '../log';
-import type { QueueSender } from '../storage/types';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
-import { SOURCES } from './messages';
+import { ConcurrencyLimiter } from '../http/limiter';
+import type { Logger } from '../log';
+import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import { SOURCES, type SyncSource } from './messages';
 import { newSyncMessage } from './queueMessages';
 
 /** Work that needs Business Central reads, handed from the webhook and the subscription timer to catchUpWorker. */
@@ -72,12 +73,57 @@ export function newCustomerBatches(
   return batches;
 }
 
-/** Turns a `customers` message into one customer-sync message per customer. Errors propagate so the queue retries. */
-export async function expandCustomerBatch(deps: { syncQueue: QueueSender }, message: CustomersCatchUp): Promise<number> {
-  await deps.syncQueue.send(
-    message.customers.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId })),
-  );
-  return message.customers.length;
+/**
+ * Turns a `customers` message into one customer-sync message per changed customer and a `Deleted`
+ * history row per deleted one. Errors propagate so the queue retries (both steps are idempotent enough:
+ * a repeated message is absorbed by the sync, a repeated `Deleted` row is merely shown twice).
+ */
+export async function expandCustomerBatch(
+  deps: { syncQueue: QueueSender; transfers: TransferStore; clock?: () => Date },
+  message: CustomersCatchUp,
+): Promise<{ enqueued: number; deleted: number }> {
+  const changed = message.customers.filter((customer) => customer.changeType !== 'deleted');
+  const deleted = message.customers.filter((customer) => customer.changeType === 'deleted').map((customer) => customer.customerId);
+  await Promise.all([
+    changed.length > 0
+      ? deps.syncQueue.send(
+          changed.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId })),
+        )
+      : undefined,
+    recordDeletions(deps.transfers, deleted, message.source, (deps.clock ?? (() => new Date()))()),
+  ]);
+  return { enqueued: changed.length, deleted: deleted.length };
+}
+
+/** How many `Deleted` history rows are written at once. */
+const RECORD_CONCURRENCY = 16;
+
+/** Deletes are not synced (as in iPaaS.com's own integration) but are visible in the history as Skipped / Deleted. */
+export async function recordDeletions(transfers: TransferStore, customerIds: readonly string[], source: SyncSource, at: Date): Promise<void> {
+  const limiter = new ConcurrencyLimiter(RECORD_CONCURRENCY);
+  const now = at.toISOString();
+  const settled = await Promise.allSettled(customerIds.map((customerId) => limiter.run(() => transfers.record(deletedTransfer(customerId, source, now)))));
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+function deletedTransfer(customerId: string, source: SyncSource, now: string): TransferRecord {
+  return {
+    transferId: randomUUID(),
+    customerId,
+    customerNumber: null,
+    source,
+    status: 'Skipped',
+    action: 'Deleted',
+    errorCode: null,
+    errorMessage: 'Deleted in Business Central; deletes are not synced to iPaaS.com',
+    ipaasCustomerId: null,
+    addressesAdded: 0,
+    attempt: 1,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+  };
 }
 
 export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID()): CatchUpMessage {

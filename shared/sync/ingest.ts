@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
-import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { ConcurrencyLimiter } from '../http/limiter';
-import { newCollectionCatchUp, newCustomerBatches } from './catchUp';
+import type { QueueSender, TransferStore } from '../storage/types';
+import { newCollectionCatchUp, newCustomerBatches, recordDeletions } from './catchUp';
 import type { AcceptedNotification } from './notifications';
 import { newSyncMessage } from './queueMessages';
 
@@ -19,22 +18,21 @@ export interface IngestDependencies {
 export interface IngestResult {
   /** customer-sync messages written directly. */
   enqueued: number;
-  /** Customers handed to the catch-up worker in batches (large notifications). */
+  /** Customers (changed or deleted) handed to the catch-up worker in batches (large notifications). */
   fannedOut: number;
   /** Collection passes requested. */
   catchUps: number;
+  /** Deleted customers (recorded now, or by the catch-up worker when fanned out). */
   deleted: number;
   ignored: number;
 }
 
-/** How many `Deleted` history rows are written at once (a notification can carry 1,000 entries). */
-const RECORD_CONCURRENCY = 16;
 /**
- * Up to this many customers are enqueued directly (a few rounds of concurrent writes); more are
- * written as a few batch messages that catchUpWorker fans out, so the answer never waits on
- * hundreds of queue writes (Business Central times out slow endpoints and delivers again).
+ * Up to this many customers are handled directly (one round of the sender's concurrent writes);
+ * more are written as a few batch messages that catchUpWorker fans out, so the answer never waits
+ * on hundreds of storage writes (Business Central gives up on slow endpoints and delivers again).
  */
-export const DIRECT_ENQUEUE_LIMIT = 100;
+export const DIRECT_ENQUEUE_LIMIT = 32;
 
 /**
  * The webhook's use-case: makes an accepted notification durable. One customer-sync message per
@@ -52,19 +50,17 @@ export async function ingestNotification(
   const clock = deps.clock ?? (() => new Date());
   const work: Array<Promise<unknown>> = [];
 
-  const direct = plan.customers.length <= DIRECT_ENQUEUE_LIMIT;
-  if (plan.customers.length > 0 && direct) {
+  const direct = plan.customers.length + plan.deleted.length <= DIRECT_ENQUEUE_LIMIT;
+  if (direct && plan.customers.length > 0) {
     const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId }));
     work.push(deps.syncQueue.send(messages));
   }
-  const batches = direct ? [] : newCustomerBatches(plan.customers, correlationId);
+  if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', clock()));
+  const batches = direct
+    ? []
+    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId);
   const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId))];
   if (catchUps.length > 0) work.push(deps.catchUpQueue.send(catchUps));
-  if (plan.deleted.length > 0) {
-    const limiter = new ConcurrencyLimiter(RECORD_CONCURRENCY);
-    const now = clock().toISOString();
-    for (const customerId of plan.deleted) work.push(limiter.run(() => deps.transfers.record(deletedTransfer(customerId, now))));
-  }
 
   // Wait for everything before answering, so a 503 never leaves work still running behind it.
   const settled = await Promise.allSettled(work);
@@ -73,7 +69,7 @@ export async function ingestNotification(
 
   const result: IngestResult = {
     enqueued: direct ? plan.customers.length : 0,
-    fannedOut: direct ? 0 : plan.customers.length,
+    fannedOut: direct ? 0 : plan.customers.length + plan.deleted.length,
     catchUps: plan.collections.length,
     deleted: plan.deleted.length,
     ignored: plan.ignored,
@@ -83,26 +79,6 @@ export async function ingestNotification(
       `${result.deleted} deleted recorded, ${result.ignored} ignored (correlation ${correlationId})`,
   );
   return result;
-}
-
-/** Deletes are not synced (as in iPaaS.com's own integration) but are visible in the history. */
-function deletedTransfer(customerId: string, now: string): TransferRecord {
-  return {
-    transferId: randomUUID(),
-    customerId,
-    customerNumber: null,
-    source: 'webhook',
-    status: 'Skipped',
-    action: 'Deleted',
-    errorCode: null,
-    errorMessage: 'Deleted in Business Central; deletes are not synced to iPaaS.com',
-    ipaasCustomerId: null,
-    addressesAdded: 0,
-    attempt: 1,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-  };
 }
 
 /** A manual transfer request (by id or, once resolved, by number): one customer-sync message with source `manual`. */

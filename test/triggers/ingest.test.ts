@@ -60,7 +60,10 @@ test.each([
   for (const message of batchMessages) expect(Buffer.from(JSON.stringify(message)).toString('base64').length).toBeLessThan(64 * 1024);
   // The worker's expansion turns a batch into customer-sync messages.
   if (batchMessages[0]?.kind === 'customers') {
-    expect(await expandCustomerBatch({ syncQueue: storage.syncQueue }, batchMessages[0])).toBe(batchMessages[0].customers.length);
+    expect(await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: storage.transfers }, batchMessages[0])).toEqual({
+      enqueued: batchMessages[0].customers.length,
+      deleted: 0,
+    });
     expect((await takeMessages(SYNC_QUEUE)).map((raw) => syncMessageSchema.parse(raw).customerId).sort()).toEqual(
       batchMessages[0].customers.map((customer) => customer.customerId).sort(),
     );
@@ -77,6 +80,26 @@ test('deleted customers are recorded as Skipped / Deleted, not synced', async ()
   expect(rest).toEqual([]);
   expect(transfer).toMatchObject({ customerId: deleted, status: 'Skipped', action: 'Deleted', source: 'webhook', errorCode: null, ipaasCustomerId: null });
   expect(await takeMessages(SYNC_QUEUE)).toEqual([]);
+});
+
+test('a large notification of mixed changes and deletes is fanned out; the worker enqueues the changes and records the deletes', async () => {
+  const changed = Array.from({ length: 60 }, () => ({ customerId: randomUUID(), changeType: 'updated' as const }));
+  const deleted = Array.from({ length: 60 }, () => randomUUID());
+  const catchUpQueue = createQueueSender(storageConfig, CATCH_UP_QUEUE);
+  const result = await ingestNotification(
+    { syncQueue: storage.syncQueue, catchUpQueue, transfers: storage.transfers, logger: silentLogger },
+    plan({ customers: changed, deleted }),
+  );
+  expect(result).toMatchObject({ enqueued: 0, fannedOut: 120, deleted: 60 });
+  expect(await storage.transfers.listForCustomer(deleted[0]!)).toEqual([]); // not yet: the worker records them
+  const [batch, ...more] = (await takeMessages(CATCH_UP_QUEUE)).map((raw) => catchUpMessageSchema.parse(raw));
+  expect(more).toEqual([]);
+  if (batch?.kind !== 'customers') throw new Error('expected a customers batch');
+  expect(await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: storage.transfers }, batch)).toEqual({ enqueued: 60, deleted: 60 });
+  expect((await takeMessages(SYNC_QUEUE)).map((raw) => syncMessageSchema.parse(raw).customerId).sort()).toEqual(changed.map((c) => c.customerId).sort());
+  for (const customerId of [deleted[0]!, deleted[59]!]) {
+    expect(await storage.transfers.listForCustomer(customerId)).toEqual([expect.objectContaining({ status: 'Skipped', action: 'Deleted', source: 'webhook' })]);
+  }
 });
 
 test('an unreachable queue rejects with a transient StorageUnavailable error (the webhook turns it into 503)', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SyncError } from '../../shared/errors';
 import { getServices } from '../../shared/services';
 import { CATCH_UP_QUEUE, catchUpMessageSchema } from '../../shared/sync/catchUp';
+import { DIRECT_ENQUEUE_LIMIT } from '../../shared/sync/ingest';
 import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
 import {
   CLIENT_STATE,
@@ -236,19 +237,19 @@ describe('notifications', () => {
     expect(await countMessages(SYNC_QUEUE)).toBe(0);
   });
 
-  test('a 100-entry notification is enqueued directly; 101 go through the catch-up worker', async () => {
-    const direct = Array.from({ length: 100 }, () => randomUUID());
+  test(`up to ${DIRECT_ENQUEUE_LIMIT} customers are enqueued directly; more go through the catch-up worker`, async () => {
+    const direct = Array.from({ length: DIRECT_ENQUEUE_LIMIT }, () => randomUUID());
     const started = performance.now();
     const directResponse = await postJson(harness.host(), WEBHOOK_PATH, { value: direct.map((id) => notificationEntry(customerResource(id), 'updated')) });
-    console.info(`webhook: 100-entry notification enqueued directly and acknowledged in ${Math.round(performance.now() - started)} ms`);
-    expect(await directResponse.json()).toMatchObject({ enqueued: 100, fannedOut: 0 });
-    expect(await countMessages(SYNC_QUEUE)).toBe(100);
+    console.info(`webhook: ${DIRECT_ENQUEUE_LIMIT}-entry notification enqueued directly and acknowledged in ${Math.round(performance.now() - started)} ms`);
+    expect(await directResponse.json()).toMatchObject({ enqueued: DIRECT_ENQUEUE_LIMIT, fannedOut: 0 });
+    expect(await countMessages(SYNC_QUEUE)).toBe(DIRECT_ENQUEUE_LIMIT);
     await takeMessages(SYNC_QUEUE);
 
-    const ids = Array.from({ length: 101 }, () => randomUUID());
+    const ids = Array.from({ length: DIRECT_ENQUEUE_LIMIT + 1 }, () => randomUUID());
     const response = await postJson(harness.host(), WEBHOOK_PATH, { value: ids.map((id) => notificationEntry(customerResource(id), 'created')) });
     expect(response.status).toBe(202);
-    expect(await response.json()).toMatchObject({ enqueued: 0, fannedOut: 101 });
+    expect(await response.json()).toMatchObject({ enqueued: 0, fannedOut: DIRECT_ENQUEUE_LIMIT + 1 });
     expect(await harness.host().drainQueue('catchUpWorker')).toBe(1);
     const messages = (await takeMessages(SYNC_QUEUE)) as SyncMessage[];
     expect(messages.map((message) => message.customerId).sort()).toEqual([...ids].sort());
