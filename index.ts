@@ -8,6 +8,7 @@ import './functions/manualSync';
 import './functions/manualSyncByNumber';
 import './functions/customerTransfers';
 import './functions/transfers';
+import './functions/replayTransfers';
 import './functions/health';
 import './functions/syncWorker';
 import './functions/poisonWorker';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { LogLevel } from '@azure/functions';
 import { setupServer, type SetupServerApi } from 'msw/node';
@@ -10,9 +9,11 @@ import { startLocalHost, type InvocationEvent, type LocalHost, type LocalHostOpt
 import { seedDemoData } from './sandbox/demoData';
 import { ChangeNotifier } from './sandbox/notifier';
 import { sandboxRoutes } from './sandbox/routes';
-import { chooseMode, resolveSettings, sandboxSettings, type Settings } from './settings';
+import { chooseMode, resolveSettings, sandboxSettings, type Mode, type Settings } from './settings';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** The sandbox's webhook secret unless WEBHOOK_CLIENT_STATE is set: fixed so the README's webhook example works. */
+export const SANDBOX_CLIENT_STATE = 'sandbox-client-state-0001';
 
 export interface SystemOptions {
   /** HTTP port of the local host (7071 like func start; 0 for any). */
@@ -27,6 +28,8 @@ export interface SystemOptions {
   notifyDelayMs?: number;
   /** An msw server already running in this process (jest), to add the fakes to instead of starting one. */
   mockServer?: SetupServerApi;
+  /** Use the sandbox even though Business Central / iPaaS.com settings exist (tests whose environment sets them). */
+  sandbox?: boolean;
   log?: (level: LogLevel, message: string) => void;
   onInvocation?: (event: InvocationEvent) => void;
   listen?: LocalHostOptions['listen'];
@@ -50,7 +53,7 @@ export interface RunningSystem {
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const port = options.port ?? 7071;
   const settings: Settings = { ...resolveSettings(PROJECT_ROOT), ...options.overrides };
-  const mode = chooseMode(settings);
+  const mode: Mode = options.sandbox ? { kind: 'sandbox' } : chooseMode(settings);
   if (mode.kind === 'incomplete') {
     throw new Error(
       `Missing settings for a real Business Central and iPaaS.com: ${mode.missing.join(', ')}. ` +
@@ -58,7 +61,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     );
   }
   if (mode.kind === 'sandbox') {
-    const clientState = settings.WEBHOOK_CLIENT_STATE ?? randomBytes(24).toString('base64url');
+    const clientState = settings.WEBHOOK_CLIENT_STATE ?? SANDBOX_CLIENT_STATE;
     Object.assign(settings, sandboxSettings(port, clientState), options.overrides);
   }
   // The functions read their settings from the environment, as in Azure.
@@ -102,6 +105,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       ...(sandbox ? { extraRoutes: sandboxRoutes(sandbox.world, sandbox.notifier) } : {}),
     });
     stops.push(() => host.stop());
+    if (mode.kind === 'sandbox' && port === 0 && !options.overrides?.WEBHOOK_NOTIFICATION_URL) {
+      // With port 0 the port is known only now; the subscription must name the webhook where it really listens.
+      settings.WEBHOOK_NOTIFICATION_URL = sandboxSettings(host.port, settings.WEBHOOK_CLIENT_STATE ?? SANDBOX_CLIENT_STATE).WEBHOOK_NOTIFICATION_URL!;
+      process.env.WEBHOOK_NOTIFICATION_URL = settings.WEBHOOK_NOTIFICATION_URL;
+      resetServices();
+    }
     return { mode: mode.kind, host, settings, ...(sandbox ? { sandbox } : {}), ...(azurite ? { azurite } : {}), stop };
   } catch (error) {
     await stop();

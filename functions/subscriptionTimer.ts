@@ -4,19 +4,16 @@ import { getServices } from '../shared/services';
 import { createQueueSender } from '../shared/storage';
 import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
 import { ensureSubscription } from '../shared/sync/ensureSubscription';
+import { subscriptionEventLine } from '../shared/telemetry';
 
-let reportedDisabled = false;
-
-/** Creates, renews or re-creates the Business Central webhook subscription (hourly by default). */
+/** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); logs one SubscriptionState line. */
 export async function subscriptionTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   const { config, businessCentral, storage } = getServices();
   const notificationUrl = config.webhook.notificationUrl;
   if (!notificationUrl) {
-    if (!reportedDisabled) context.info('subscription: WEBHOOK_NOTIFICATION_URL is not set; webhooks are off and polling alone finds changes');
-    reportedDisabled = true;
+    context.info(subscriptionEventLine({ action: 'Disabled', subscriptionId: null, expirationDateTime: null }));
     return;
   }
-  reportedDisabled = false;
   const result = await ensureSubscription({
     businessCentral,
     state: storage.state,
@@ -25,7 +22,8 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
     notificationUrl,
     clientState: config.webhook.clientState,
   });
-  context.info(`subscription ${result.subscriptionId}: ${result.action}, expires ${result.expirationDateTime}${result.deleted ? `, ${result.deleted} stale removed` : ''}`);
+  const action = result.replaced ? 'Recreated' : result.action === 'created' ? 'Created' : result.action === 'renewed' ? 'Renewed' : 'Unchanged';
+  context.info(subscriptionEventLine({ action, subscriptionId: result.subscriptionId, expirationDateTime: result.expirationDateTime }));
 }
 
 app.timer('subscriptionTimer', {

@@ -158,6 +158,7 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(storage, parsed.data);
 }
@@ -195,6 +196,16 @@ function blankToUndefined(env: Environment): Record<string, string | undefined> 
   const result: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) result[key] = value === undefined || value.trim() === '' ? undefined : value;
   return result;
+}
+
+/** A Key Vault reference the platform could not resolve arrives as its literal text; never use that as a secret. */
+function unresolvedKeyVaultReferences(env: Environment): Array<{ setting: string; problem: string }> {
+  return Object.entries(env)
+    .filter(([, value]) => value?.trim().startsWith('@Microsoft.KeyVault('))
+    .map(([setting]) => ({
+      setting,
+      problem: 'is an unresolved Key Vault reference (check the app\'s identity has "Key Vault Secrets User" and the secret exists)',
+    }));
 }
 
 /** A timer schedule for registration time; invalid values fall back to the default and are reported by loadConfig. */

@@ -44,3 +44,16 @@ export function parseTransferEventLine(line: string): TransferEvent | null {
     return null;
   }
 }
+
+/** One line per subscription check, `SubscriptionState {json}` (docs/monitoring.md reads it). */
+export const SUBSCRIPTION_EVENT = 'SubscriptionState';
+
+export interface SubscriptionEvent {
+  action: 'Created' | 'Renewed' | 'Recreated' | 'Unchanged' | 'Disabled';
+  subscriptionId: string | null;
+  expirationDateTime: string | null;
+}
+
+export function subscriptionEventLine(event: SubscriptionEvent): string {
+  return `${SUBSCRIPTION_EVENT} ${JSON.stringify({ action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime })}`;
+}

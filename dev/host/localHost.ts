@@ -44,8 +44,23 @@ export interface LocalHost {
 }
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024; // the Functions host's own request limit
-/** The real host hides a message this long while a function works on it. */
-const PROCESSING_VISIBILITY_SECONDS = 600;
+/**
+ * How long a received message stays hidden while a function works on it: 600 s by default, as the real
+ * host. Setting LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS shortens it, so a message whose worker process
+ * died mid-run reappears sooner (the fault suite kills the host); keep it above the longest invocation,
+ * or a still-running message is delivered a second time.
+ */
+export const DEFAULT_PROCESSING_VISIBILITY_SECONDS = 600;
+
+export function processingVisibilitySeconds(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS?.trim();
+  if (!raw) return DEFAULT_PROCESSING_VISIBILITY_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7 * 24 * 3600) {
+    throw new Error(`LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS must be a whole number of seconds from 1 to 604800, got "${raw}"`);
+  }
+  return seconds;
+}
 
 const triggerOf = (registration: Registration): BindingInfo =>
   Object.values(registration.metadata.bindings).find((binding) => binding.direction === 'in' && /trigger$/iu.test(binding.type))!;
@@ -61,6 +76,7 @@ function resolveSetting(value: string): string {
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const settings = loadHostSettings(options.root);
+  const processingVisibility = processingVisibilitySeconds();
   const registrations = loadFunctionApp(options.root);
   const log = options.log ?? ((level, message) => console.log(`[${level}] ${message}`));
   const queueServices = new Map<string, QueueServiceClient>();
@@ -248,7 +264,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   async function receiveBatch(registration: Registration, count: number): Promise<DequeuedMessageItem[]> {
     const { queue } = queueTarget(registration);
-    const received = await queue.receiveMessages({ numberOfMessages: count, visibilityTimeout: PROCESSING_VISIBILITY_SECONDS });
+    const received = await queue.receiveMessages({ numberOfMessages: count, visibilityTimeout: processingVisibility });
     return received.receivedMessageItems;
   }
 

@@ -2,6 +2,7 @@ import type { FakeBusinessCentral, FakeBcCustomerInput } from '../fakes/business
 import type { FakeIpaas } from '../fakes/ipaas';
 
 /** What each demo customer shows; the sandbox banner lists these. */
+/** Fixed ids so the README's examples work as written; 10000 uses the seed's own example id. */
 export const DEMO_SCENARIOS = [
   { number: '10000', expect: 'Succeeded/Created with 1 address', shows: 'Scenario 1 (valid customer) and Scenario 4 (customer with address)' },
   { number: '10010', expect: 'Skipped/Filtered', shows: 'mapping filter: Type is Company' },
@@ -15,13 +16,13 @@ export const DEMO_SCENARIOS = [
 const ATLANTA = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772' };
 
 const BUSINESS_CENTRAL_CUSTOMERS: FakeBcCustomerInput[] = [
-  { number: '10000', displayName: 'Robert Townes', type: 'Person', email: 'robert.townes@contoso.example', ...ATLANTA, phoneNumber: '+1 404 555 0100' },
-  { number: '10010', displayName: 'Adatum Corporation', type: 'Company', email: 'info@adatum.example', addressLine1: '1 Adatum Way', city: 'Seattle', state: 'WA', country: 'US', postalCode: '98101' },
-  { number: '10020', displayName: 'Jane Cooper', type: 'Person', email: 'jane.cooper@fabrikam.example', addressLine1: '5 Harbour St', city: 'Sydney', country: 'AU', postalCode: '2000' },
-  { number: '10030', displayName: 'Sam Nomail', type: 'Person', email: '', addressLine1: '7 Rue Royale', city: 'Paris', country: 'FR', postalCode: '75008' },
-  { number: '10040', displayName: 'Alex Wilber', type: 'Person', email: 'alex.wilber@contoso.example', addressLine1: '88 Pine St', city: 'Denver', state: 'CO', country: 'US', postalCode: '80202' },
-  { number: '10050', displayName: 'Megan Bowen', type: 'Person', email: 'megan.bowen@contoso', addressLine1: '12 King Rd', city: 'Leeds', country: 'GB', postalCode: 'LS1 1AA' },
-  { number: '10060', displayName: 'Diego Siciliani', type: 'Person', email: 'diego.siciliani@contoso.example' },
+  { id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', number: '10000', displayName: 'Robert Townes', type: 'Person', email: 'robert.townes@contoso.example', ...ATLANTA, phoneNumber: '+1 404 555 0100' },
+  { id: '5a1c8b2e-1d3f-4e5a-9b6c-7d8e9f0a1b20', number: '10010', displayName: 'Adatum Corporation', type: 'Company', email: 'info@adatum.example', addressLine1: '1 Adatum Way', city: 'Seattle', state: 'WA', country: 'US', postalCode: '98101' },
+  { id: '6b2d9c3f-2e4a-4f6b-8c7d-8e9f0a1b2c30', number: '10020', displayName: 'Jane Cooper', type: 'Person', email: 'jane.cooper@fabrikam.example', addressLine1: '5 Harbour St', city: 'Sydney', country: 'AU', postalCode: '2000' },
+  { id: '7c3e0d4a-3f5b-4a7c-9d8e-9f0a1b2c3d40', number: '10030', displayName: 'Sam Nomail', type: 'Person', email: '', addressLine1: '7 Rue Royale', city: 'Paris', country: 'FR', postalCode: '75008' },
+  { id: '8d4f1e5b-4a6c-4b8d-8e9f-0a1b2c3d4e50', number: '10040', displayName: 'Alex Wilber', type: 'Person', email: 'alex.wilber@contoso.example', addressLine1: '88 Pine St', city: 'Denver', state: 'CO', country: 'US', postalCode: '80202' },
+  { id: '9e5a2f6c-5b7d-4c9e-9f0a-1b2c3d4e5f60', number: '10050', displayName: 'Megan Bowen', type: 'Person', email: 'megan.bowen@contoso', addressLine1: '12 King Rd', city: 'Leeds', country: 'GB', postalCode: 'LS1 1AA' },
+  { id: 'af6b3a7d-6c8e-4d0f-8a1b-2c3d4e5f6a70', number: '10060', displayName: 'Diego Siciliani', type: 'Person', email: 'diego.siciliani@contoso.example' },
 ];
 
 /** Seeds both fakes so that the first poll exercises every seed scenario. */

@@ -56,8 +56,9 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
   }
 }
 
+var actionGroupId = resourceId('Microsoft.Insights/actionGroups', actionGroupName)
 var actionGroupIds = empty(alertEmail) ? [] : [
-  resourceId('Microsoft.Insights/actionGroups', actionGroupName)
+  actionGroupId
 ]
 
 resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {

@@ -44,6 +44,8 @@ export interface EnsureSubscriptionResult {
   deleted: number;
   /** A catch-up poll was requested (after a create: changes may have gone unnoticed). */
   catchUpRequested: boolean;
+  /** The create replaced a subscription that was gone or stale (rather than being the first one). */
+  replaced: boolean;
 }
 
 const sameResource = (a: string, b: string): boolean => a.replace(/^\/+/u, '').toLowerCase() === b.replace(/^\/+/u, '').toLowerCase();
@@ -131,7 +133,8 @@ export async function ensureSubscription(deps: SubscriptionDependencies): Promis
     await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`)]);
     catchUpRequested = true;
   }
-  return { action, subscriptionId: active.subscriptionId, expirationDateTime: active.expirationDateTime, deleted, catchUpRequested };
+  const replaced = action === 'created' && (recorded !== null || deleted > 0);
+  return { action, subscriptionId: active.subscriptionId, expirationDateTime: active.expirationDateTime, deleted, catchUpRequested, replaced };
 }
 
 function expiryOf(subscription: BcSubscription): number {

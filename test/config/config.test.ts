@@ -82,3 +82,8 @@ describe('settings', () => {
     expect(scheduleSetting('SUBSCRIPTION_SCHEDULE', {})).toBe('0 0 * * * *');
   });
 });
+
+test('an unresolved Key Vault reference is refused, naming the setting', () => {
+  const message = problemFor({ ...valid, WEBHOOK_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/WEBHOOK-CLIENT-STATE/)' });
+  expect(message).toContain('WEBHOOK_CLIENT_STATE is an unresolved Key Vault reference');
+});

@@ -1,0 +1,66 @@
+/**
+ * The initial load for `npm run bench`, in a process of its own so its peak RSS is the poller's alone:
+ * the production pollChanges use-case with the production Business Central client (settings from the
+ * environment, pointed by the bench at a fake holding the customers in the parent process) and the
+ * production queue sender (Azurite). Reports its figures to the parent over IPC.
+ */
+import { createBusinessCentralClient } from '../shared/businessCentral/client';
+import { loadConfig } from '../shared/config';
+import { silentLogger } from '../shared/log';
+import { createStorage, peekCount, queueClient } from '../shared/storage';
+import { SYNC_QUEUE } from '../shared/sync/messages';
+import { pollChanges } from '../shared/sync/pollChanges';
+import type { InitialLoadMessage } from './lib/protocol';
+
+const send = (message: InitialLoadMessage): void => {
+  process.send?.(message);
+};
+
+async function sampleMessageBytes(storage: ReturnType<typeof loadConfig>['storage']): Promise<{ max: number; mean: number }> {
+  const peeked = await queueClient(storage, SYNC_QUEUE).peekMessages({ numberOfMessages: 32 });
+  const sizes = peeked.peekedMessageItems.map((item) => Buffer.byteLength(item.messageText));
+  return { max: Math.max(0, ...sizes), mean: sizes.length === 0 ? 0 : Math.round(sizes.reduce((sum, size) => sum + size, 0) / sizes.length) };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http);
+  const storage = createStorage(config.storage);
+  // Tables and the queue exist before the clock starts, as they do in a deployed app.
+  await storage.state.get('bench-warmup', (value) => value);
+  await peekCount(config.storage, SYNC_QUEUE);
+  const baselineRssBytes = process.memoryUsage().rss;
+  let peakHeapUsedBytes = 0;
+  const sampler = setInterval(() => {
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
+  }, 50);
+  const started = performance.now();
+  const result = await pollChanges({
+    businessCentral,
+    syncQueue: storage.syncQueue,
+    leases: storage.leases,
+    state: storage.state,
+    logger: silentLogger,
+  });
+  const durationMs = performance.now() - started;
+  clearInterval(sampler);
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  send({
+    type: 'done',
+    result,
+    durationMs,
+    baselineRssBytes,
+    maxRssBytes,
+    peakHeapUsedBytes,
+    queued: await peekCount(config.storage, SYNC_QUEUE),
+    sampleMessageBytes: await sampleMessageBytes(config.storage),
+  });
+}
+
+main()
+  .then(() => process.disconnect?.())
+  .catch((error: unknown) => {
+    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  });

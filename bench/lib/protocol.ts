@@ -1,0 +1,34 @@
+import type { HostSettings } from '../../dev/host/hostSettings';
+import type { PollResult } from '../../shared/sync/pollChanges';
+import type { TransferEvent } from '../../shared/telemetry';
+
+/** Parent → bench/product.ts */
+export type ProductCommand = { type: 'runTimer'; id: number; name: string } | { type: 'stats'; id: number } | { type: 'stop' };
+
+/** bench/product.ts → parent */
+export type ProductMessage =
+  | { type: 'ready'; url: string; queues: HostSettings['queues'] }
+  | { type: 'failed'; message: string }
+  | { type: 'transfer'; at: number; event: TransferEvent }
+  | { type: 'log'; level: string; message: string }
+  | { type: 'timerDone'; id: number; error?: string }
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number };
+
+/** bench/initialLoad.ts → parent */
+export type InitialLoadMessage =
+  | {
+      type: 'done';
+      result: PollResult;
+      durationMs: number;
+      /** RSS after loading the modules and building the clients, before polling. */
+      baselineRssBytes: number;
+      /** The process's peak RSS (getrusage maxrss). */
+      maxRssBytes: number;
+      /** Highest heap used seen by a 50 ms sampler. */
+      peakHeapUsedBytes: number;
+      /** Messages in the queue afterwards (approximate count from the service). */
+      queued: number;
+      /** Bytes of the largest and the mean encoded message, from a sample of the queue. */
+      sampleMessageBytes: { max: number; mean: number };
+    }
+  | { type: 'failed'; message: string };

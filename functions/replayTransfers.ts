@@ -1,0 +1,83 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError, isTransient } from '../shared/errors';
+import { getServices, type Services } from '../shared/services';
+import { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource } from '../shared/sync/replay';
+
+/** 1,000 GUIDs with JSON punctuation are about 40 KB; anything far larger is not a replay request. */
+export const MAX_REPLAY_BODY_BYTES = 256 * 1024;
+
+const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({ status, jsonBody: { error: message }, headers });
+
+/**
+ * Replays failed transfers: `{ "customerIds": [...] }`, `{ "errorCode": "RetriesExhausted" }` or `{ "all": true }`,
+ * plus optional `"includePoisonQueue": true` and `"dryRun": true`. Answers 202 with what was re-enqueued.
+ */
+export async function replayTransfersHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const text = await readBody(request, MAX_REPLAY_BODY_BYTES);
+  if (text === null) return error(413, `The body is larger than ${MAX_REPLAY_BODY_BYTES} bytes; send at most 1000 customer ids per call`);
+  if (text.trim() === '') return error(400, 'Send a JSON body: {"customerIds":[...]}, {"errorCode":"RetriesExhausted"} or {"all":true}');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return error(400, 'The body is not valid JSON');
+  }
+  const parsed = parseReplayRequest(body);
+  if (!parsed.ok) return error(400, parsed.error);
+
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`replay: settings are not usable: ${describeError(failure)}`);
+    return error(503, 'The service is not configured; try again later', { 'Retry-After': '60' });
+  }
+  try {
+    const result = await replayTransfers(
+      {
+        transfers: services.storage.transfers,
+        failedTransfers: tableFailedTransferSource(services.config.storage),
+        syncQueue: services.storage.syncQueue,
+        poisonQueue: storagePoisonQueue(services.config.storage),
+        logger: context,
+        correlationId: context.invocationId,
+      },
+      parsed.request,
+    );
+    return { status: 202, jsonBody: result, headers: { Location: '/api/transfers?limit=50' } };
+  } catch (failure) {
+    context.error(`replay: ${describeError(failure)}`);
+    return isTransient(failure)
+      ? error(503, 'Storage is unavailable; nothing or only part was replayed, and replaying again is safe. Try again later', { 'Retry-After': '30' })
+      : error(500, `The replay failed: ${describeError(failure)}`);
+  }
+}
+
+/** The body as text, or null when it exceeds `limit` bytes (by Content-Length or by what actually arrives). */
+async function readBody(request: HttpRequest, limit: number): Promise<string | null> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > limit) return null;
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (done) break;
+    if (!value) continue;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+app.http('replayTransfers', {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'transfers/replay',
+  handler: replayTransfersHttp,
+});

@@ -1,0 +1,149 @@
+/**
+ * `npm run replay -- <selector> [options]`: replays failed transfers from an operator's shell, against the
+ * storage in AzureWebJobsStorage (environment, then local.settings.json, then the local Azurite), exactly as
+ * POST /api/transfers/replay does. See docs/reliability.md.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadStorageConfig, type StorageConfig } from '../shared/config';
+import { ERROR_CODES, describeError } from '../shared/errors';
+import { consoleLogger } from '../shared/log';
+import { createStorage, describeStorage } from '../shared/storage';
+import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource, type ReplayResult } from '../shared/sync/replay';
+import { resolveSettings } from '../dev/settings';
+
+export const USAGE = `Usage: npm run replay -- <selector> [options]
+
+Re-enqueues customers whose latest transfer failed to the customer-sync queue (source "replay").
+The sync is idempotent: replaying a customer twice does no harm.
+
+Selector (exactly one):
+  --customer <id>       a Business Central customer id (GUID); repeat for several (at most ${MAX_REPLAY_PER_CALL})
+  --error-code <code>   customers whose latest transfer failed with this code, e.g. RetriesExhausted
+  --all                 customers whose latest transfer failed, whatever the code
+
+Options:
+  --include-poison      also move the messages waiting in customer-sync-poison back to customer-sync
+  --dry-run             show what would be replayed; change nothing
+  -h, --help            this text
+
+At most ${MAX_REPLAY_PER_CALL} customers per run; run again once they are processed when more remain.
+Storage: AzureWebJobsStorage from the environment, else local.settings.json, else the local Azurite (as npm start).
+Error codes: ${ERROR_CODES.join(', ')}.
+
+Examples:
+  npm run replay -- --error-code RetriesExhausted --dry-run
+  npm run replay -- --error-code RetriesExhausted --include-poison
+  npm run replay -- --customer 3f2504e0-4f89-11d3-9a0c-0305e82c3301 --customer 5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f
+`;
+
+export type ParsedCommand = { kind: 'help' } | { kind: 'run'; body: Record<string, unknown> } | { kind: 'usageError'; message: string };
+
+/** Flags → the replay route's JSON body; the route's own validation then applies to both. */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  let values: { customer?: string[]; 'error-code'?: string; all?: boolean; 'include-poison'?: boolean; 'dry-run'?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        customer: { type: 'string', multiple: true },
+        'error-code': { type: 'string' },
+        all: { type: 'boolean' },
+        'include-poison': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
+  }
+  if (values.help) return { kind: 'help' };
+  const body: Record<string, unknown> = {};
+  if (values.customer) body.customerIds = values.customer;
+  if (values['error-code'] !== undefined) body.errorCode = values['error-code'];
+  if (values.all) body.all = true;
+  if (values['include-poison']) body.includePoisonQueue = true;
+  if (values['dry-run']) body.dryRun = true;
+  return { kind: 'run', body };
+}
+
+/** The lines printed after a run. */
+export function formatResult(result: ReplayResult): string {
+  const lines = [`${result.dryRun ? 'Dry run: ' : ''}${result.message}`];
+  for (const customerId of result.customerIds) lines.push(`  ${customerId}`);
+  for (const skip of result.skipped) lines.push(`  skipped ${skip.customerId}: ${skip.reason}`);
+  if (result.poison) {
+    lines.push(
+      result.dryRun
+        ? `Poison queue: about ${result.poison.waiting ?? 0} messages waiting (they would be moved back to customer-sync).`
+        : `Poison queue: ${result.poison.requeued} messages moved back to customer-sync, ${result.poison.unreadable} unreadable left in place.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** As `npm start` resolves them: built-in defaults (development storage) < local.settings.json < environment. */
+function storageSettings(): Record<string, string | undefined> {
+  if (process.env.AzureWebJobsStorage?.trim() || process.env.AzureWebJobsStorage__accountName?.trim()) return process.env;
+  return resolveSettings(path.resolve(__dirname, '..'));
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCommandLine(argv);
+  if (command.kind === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command.kind === 'usageError') {
+    console.error(`replay: ${command.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const parsed = parseReplayRequest(command.body);
+  if (!parsed.ok) {
+    // The route's wording names body fields; say it in flags here.
+    const message = parsed.error
+      .replace(/"customerIds", "errorCode" or "all": true/u, '--customer, --error-code or --all')
+      .replace(/\bcustomerIds\b/gu, '--customer')
+      .replace(/\berrorCode\b/gu, '--error-code');
+    console.error(`replay: ${message}\n\n${USAGE}`);
+    return 2;
+  }
+  let connection: StorageConfig;
+  try {
+    connection = loadStorageConfig(storageSettings());
+  } catch (error) {
+    console.error(`replay: ${error instanceof ConfigError ? error.message : describeError(error)}`);
+    return 2;
+  }
+  console.log(`Storage: ${describeStorage(connection)}`);
+  const storage = createStorage(connection);
+  try {
+    const result = await replayTransfers(
+      {
+        transfers: storage.transfers,
+        failedTransfers: tableFailedTransferSource(connection),
+        syncQueue: storage.syncQueue,
+        poisonQueue: storagePoisonQueue(connection),
+        logger: { ...consoleLogger, info: () => {} },
+      },
+      parsed.request,
+    );
+    console.log(formatResult(result));
+    return 0;
+  } catch (error) {
+    console.error(`replay failed: ${describeError(error)}. Nothing or only part was replayed; running it again is safe.`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`replay failed: ${describeError(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,151 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { DEFAULT_AZURITE_PORTS, freePort, isPortFree } from '../../dev/azurite';
+import { DEMO_SCENARIOS } from '../../dev/sandbox/demoData';
+import { chooseMode, REMOTE_SETTINGS, resolveSettings } from '../../dev/settings';
+import { TEST_SETTINGS } from '../support/settings';
+import { waitFor } from './support';
+
+/**
+ * `npm start` as a developer runs it: a separate process (tsx dev/start.ts) with no Business Central or
+ * iPaaS.com settings, so it starts Azurite on the fixed ports 10000-10002, the local host and the sandbox.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const AZURITE_PORTS = Object.values(DEFAULT_AZURITE_PORTS);
+const EMAIL = /[^\s@"'<>()]+@[^\s@"'<>()]+\.[a-z]{2,}/iu;
+const DEMO_EMAILS = ['robert.townes@contoso.example', 'info@adatum.example', 'jane.cooper@fabrikam.example', 'alex.wilber@contoso.example', 'megan.bowen@contoso', 'diego.siciliani@contoso.example'];
+
+/** What each demo customer's first transfer line shows: status, then error code or action, then addresses added. */
+const EXPECTED_LINES: Record<string, [status: string, outcome: string, addresses: number]> = {
+  '10000': ['Succeeded', 'Created', 1],
+  '10010': ['Skipped', 'Filtered', 0],
+  '10020': ['Failed', 'DuplicateCustomerNumber', 0],
+  '10030': ['Failed', 'MissingEmail', 0],
+  '10040': ['Succeeded', 'Updated', 0],
+  '10050': ['Failed', 'InvalidEmail', 0],
+  '10060': ['Succeeded', 'Created', 0],
+};
+
+/** The environment of a developer without settings: none of the test settings, no storage connection. */
+function developerEnv(port: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_HOST_PORT: String(port) };
+  const remove = new Set<string>([...Object.keys(TEST_SETTINGS), ...REMOTE_SETTINGS, 'TEST_AZURITE_PORTS', 'LOCAL_HOST_VERBOSE']);
+  for (const key of Object.keys(env)) {
+    if (remove.has(key) || key.startsWith('AzureWebJobsStorage') || key.startsWith('AzureFunctionsJobHost__')) delete env[key];
+  }
+  return env;
+}
+
+/** Checked before the tests are defined (synchronously, in a child node) so the skip is visible in the report. */
+function skipReason(): string | undefined {
+  if (process.platform === 'win32') return 'SIGINT to a process group needs a POSIX system';
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const net = require('net');
+       Promise.all(${JSON.stringify(AZURITE_PORTS)}.map((port) => new Promise((resolve) => {
+         const server = net.createServer();
+         server.once('error', () => resolve(port));
+         server.listen(port, '127.0.0.1', () => server.close(() => resolve(null)));
+       }))).then((ports) => process.stdout.write(JSON.stringify(ports.filter((port) => port !== null))));`,
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  const busy = probe.status === 0 ? (JSON.parse(probe.stdout) as number[]) : AZURITE_PORTS;
+  if (busy.length > 0) return `Azurite's ports ${busy.join(', ')} are in use on this machine (another Azurite or npm start?)`;
+  if (chooseMode(resolveSettings(ROOT, developerEnv(0))).kind !== 'sandbox') return 'local.settings.json holds Business Central / iPaaS.com settings, so npm start would not use the sandbox';
+  return undefined;
+}
+
+const reason = skipReason();
+const npmStartTest = reason ? test.skip : test;
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+
+  afterEach(() => {
+    // Only if the test failed midway: the whole process group (tsx, node, Azurite) this test started.
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child = undefined;
+  });
+
+  npmStartTest(`starts the sandbox, transfers the seven demo customers without logging personal data, and stops on Ctrl-C${reason ? ` (SKIPPED: ${reason})` : ''}`, async () => {
+    const port = await freePort();
+    const started = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['dev/start.ts'], {
+      cwd: ROOT,
+      env: developerEnv(port),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so Ctrl-C can be sent the way a terminal does (to the whole group).
+      detached: true,
+    });
+    child = started;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => started.once('exit', (code, signal) => resolve({ code, signal })));
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    createInterface({ input: started.stdout! }).on('line', (line) => stdout.push(line));
+    createInterface({ input: started.stderr! }).on('line', (line) => stderr.push(line));
+    const output = () => `\n--- stdout ---\n${stdout.join('\n')}\n--- stderr ---\n${stderr.join('\n')}`;
+    const failFast = () => {
+      if (started.exitCode !== null) throw new Error(`npm start exited early with ${started.exitCode}${output()}`);
+    };
+
+    await waitFor(
+      () => {
+        failFast();
+        return stdout.some((line) => line.startsWith('Customer sync is running (SANDBOX'));
+      },
+      { timeoutMs: 20_000, intervalMs: 100, description: 'the sandbox banner' },
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}${output()}`);
+    });
+    expect(stdout.some((line) => line.includes(`http://localhost:${port}`))).toBe(true);
+
+    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    const firstLines = await waitFor(
+      () => {
+        failFast();
+        const first = new Map<string, RegExpExecArray>();
+        for (const line of stdout) {
+          const match = /^\d\d:\d\d:\d\d {2}transfer {2}(\S+)\s+(\S+)\s+(\S+)(?: \+(\d+) address)?/u.exec(line);
+          if (match && !first.has(match[1]!)) first.set(match[1]!, match);
+        }
+        return DEMO_SCENARIOS.every((scenario) => first.has(scenario.number)) ? first : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, description: 'a transfer line for each of the seven demo customers' },
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}${output()}`);
+    });
+    for (const [number, [status, outcome, addresses]] of Object.entries(EXPECTED_LINES)) {
+      const match = firstLines.get(number)!;
+      expect({ number, status: match[2], outcome: match[3], addresses: Number(match[4] ?? 0) }).toEqual({ number, status, outcome, addresses });
+    }
+
+    // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
+    process.kill(-started.pid!, 'SIGINT');
+    const exit = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000).unref())]);
+    if (exit === 'timeout' || exit.code !== 0) throw new Error(`npm start did not exit 0 within 15 s after SIGINT: ${JSON.stringify(exit)}${output()}`);
+    expect(stdout.some((line) => line.startsWith('SIGINT: stopping the host, Azurite and the sandbox'))).toBe(true);
+    await waitFor(async () => (await Promise.all(AZURITE_PORTS.map((azuritePort) => isPortFree(azuritePort)))).every(Boolean), {
+      timeoutMs: 2_000,
+      description: 'the Azurite ports to be free again',
+    });
+
+    // No personal data in the log: the banner's curl example aside, no line holds an email address,
+    // and no demo customer's email appears anywhere.
+    const afterBanner = stdout.slice(stdout.findIndex((line) => line.startsWith('One line per transfer follows')) + 1);
+    expect(afterBanner.filter((line) => EMAIL.test(line))).toEqual([]);
+    expect(stderr.filter((line) => EMAIL.test(line))).toEqual([]);
+    expect([...stdout, ...stderr].filter((line) => DEMO_EMAILS.some((email) => line.includes(email)))).toEqual([]);
+  }, 60_000);
+});
