@@ -68,10 +68,19 @@ async function waitForPort(port: number, timeoutMs: number, child: ChildProcess)
 }
 
 /**
+ * Runs Azurite's CLI (argv[1]) and ends it when its stdin closes, i.e. when the process that started it is gone,
+ * however it ended; unref'd so that stdin alone does not keep Azurite alive after its own SIGTERM shutdown.
+ */
+const EXIT_WITH_PARENT = "process.stdin.on('end', () => process.exit(0)).resume().unref(); require(process.argv[1]);";
+
+/**
  * Starts Azurite in memory (blob, queue, table) as a child process. Fails with a clear message when
  * a port is taken. `accounts` adds storage accounts beside devstoreaccount1 (all with the dev key).
+ * `ownProcessGroup` (npm start): a terminal's Ctrl-C reaches only us, so Azurite is stopped after the host's
+ * last storage calls rather than dying under them (which left shutdown waiting on storage retries); it still
+ * ends with this process.
  */
-export async function startAzurite(options: { ports?: AzuritePorts; accounts?: string[] } = {}): Promise<RunningAzurite> {
+export async function startAzurite(options: { ports?: AzuritePorts; accounts?: string[]; ownProcessGroup?: boolean } = {}): Promise<RunningAzurite> {
   const ports = options.ports ?? DEFAULT_AZURITE_PORTS;
   for (const [service, port] of Object.entries(ports)) {
     if (!(await isPortFree(port))) {
@@ -83,9 +92,11 @@ export async function startAzurite(options: { ports?: AzuritePorts; accounts?: s
   }
   const accounts = ['devstoreaccount1', ...(options.accounts ?? [])].map((name) => `${name}:${DEV_ACCOUNT_KEY}`).join(';');
   const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+  const detached = options.ownProcessGroup === true;
   const child = spawn(
     process.execPath,
     [
+      ...(detached ? ['-e', EXIT_WITH_PARENT] : []),
       entry,
       '--silent',
       '--inMemoryPersistence',
@@ -95,7 +106,7 @@ export async function startAzurite(options: { ports?: AzuritePorts; accounts?: s
       '--queueHost', '127.0.0.1', '--queuePort', String(ports.queue),
       '--tableHost', '127.0.0.1', '--tablePort', String(ports.table),
     ],
-    { env: { ...process.env, AZURITE_ACCOUNTS: accounts }, stdio: ['ignore', 'ignore', 'pipe'] },
+    { env: { ...process.env, AZURITE_ACCOUNTS: accounts }, stdio: [detached ? 'pipe' : 'ignore', 'ignore', 'pipe'], detached, windowsHide: true },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

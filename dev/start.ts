@@ -46,9 +46,7 @@ function banner(system: RunningSystem): string {
     lines.push(
       `  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync`,
       `  curl -X POST ${api}/customers/by-number/10000/sync`,
-      `  curl http://localhost:${system.host.port}/sandbox`,
-      `  curl -X POST http://localhost:${system.host.port}/sandbox/business-central/customers -H 'Content-Type: application/json' \\`,
-      `       -d '{"displayName":"Nestor Wilke","email":"nestor.wilke@contoso.example","city":"Oslo","country":"NO"}'`,
+      `  curl http://localhost:${system.host.port}/sandbox                  (the fakes; README shows how to create and change customers)`,
       `  curl http://localhost:${system.host.port}/sandbox/ipaas/customers`,
       '',
       'Demo customers (the first poll transfers them now):',

@@ -76,7 +76,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   try {
     let azurite: RunningAzurite | undefined;
     if (options.startAzurite !== false && settings.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
-      azurite = await startAzurite();
+      azurite = await startAzurite({ ownProcessGroup: true });
       stops.push(() => azurite?.stop());
     }
 

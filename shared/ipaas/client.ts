@@ -13,7 +13,7 @@ import {
   ipaasUrl,
   type IpaasPathTemplate,
 } from './paths';
-import type { IpaasAddress, IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } from './types';
+import type { IpaasAddress, IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from './types';
 import {
   addressFromWire,
   addressInputToWire,
@@ -182,12 +182,13 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
     return result.items.map(customerFromWire);
   }
 
-  async function getCustomerWire(ipaasCustomerId: string): Promise<Record<string, unknown> | null> {
+  async function readCustomer(ipaasCustomerId: string): Promise<IpaasCustomerRecord | null> {
     const request: HttpRequest = { method: 'GET', url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }) };
     const response = await send('get', request);
     if (response.status === 404) return null;
-    parse(customerWireSchema, response, request);
-    return response.body as Record<string, unknown>;
+    const customer = customerFromWire(parse(customerWireSchema, response, request));
+    // The body as received (validated above), not the parsed copy: it keeps every field, in the service's own form.
+    return { customer, wire: response.body as Record<string, unknown> };
   }
 
   return {
@@ -196,11 +197,10 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
     findCustomersByNumber: (customerNumber) => search('searchByNumber', IPAAS_QUERY.customerNumber, customerNumber),
 
     async getCustomer(ipaasCustomerId) {
-      const request: HttpRequest = { method: 'GET', url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }) };
-      const response = await send('get', request);
-      if (response.status === 404) return null;
-      return customerFromWire(parse(customerWireSchema, response, request));
+      return (await readCustomer(ipaasCustomerId))?.customer ?? null;
     },
+
+    readCustomer,
 
     async createCustomer(input: IpaasCustomerInput) {
       const request: HttpRequest = { method: 'POST', url: url(IPAAS_PATHS.createCustomer), body: customerInputToWire(input) };
@@ -209,18 +209,19 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
       return customerFromWire(parse(customerWireSchema, response, request));
     },
 
-    async updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput) {
-      // Read first and send the whole record back, so fields this sync does not own survive a replacing PUT.
-      const current = await getCustomerWire(ipaasCustomerId);
+    async updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput, known?: IpaasCustomerRecord) {
+      // The whole record goes back, so fields this sync does not own survive a replacing PUT: the one the caller
+      // just read when it is this customer's, else read now.
+      const current = known && known.customer.id === ipaasCustomerId ? known : await readCustomer(ipaasCustomerId);
       if (!current) return null;
       const request: HttpRequest = {
         method: 'PUT',
         url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }),
-        body: customerUpdateToWire(current, input),
+        body: customerUpdateToWire(current.wire, input),
       };
       const response = await send('update', request);
       if (response.status === 404) {
-        // The GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
+        // A GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
         if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
         throw notFound(request, 'the update endpoint was not found (check shared/ipaas/paths.ts)');
       }

@@ -22,6 +22,8 @@ export const customerLinkSchema = z.object({
   customerNumber: z.string(),
   payloadHash: z.string(),
   lastSyncedAt: isoTimestamp,
+  addressHash: z.string().min(1).optional(),
+  sourceModifiedAt: isoTimestamp.optional(),
 });
 
 const linkEntitySchema = z.looseObject({
@@ -30,6 +32,9 @@ const linkEntitySchema = z.looseObject({
   CustomerNumber: z.string(),
   PayloadHash: z.string(),
   LastSyncedAt: isoTimestamp,
+  // Optional columns added later; a malformed one is dropped rather than discarding the link.
+  AddressHash: z.string().min(1).optional().catch(undefined),
+  SourceModifiedAt: isoTimestamp.optional().catch(undefined),
 });
 
 interface LinkEntity {
@@ -40,6 +45,8 @@ interface LinkEntity {
   CustomerNumber: string;
   PayloadHash: string;
   LastSyncedAt: string;
+  AddressHash?: string;
+  SourceModifiedAt?: string;
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
@@ -75,6 +82,8 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       customerNumber: row.CustomerNumber,
       payloadHash: row.PayloadHash,
       lastSyncedAt: row.LastSyncedAt,
+      ...(row.AddressHash ? { addressHash: row.AddressHash } : {}),
+      ...(row.SourceModifiedAt ? { sourceModifiedAt: row.SourceModifiedAt } : {}),
     };
   }
 
@@ -92,6 +101,8 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       CustomerNumber: link.customerNumber,
       PayloadHash: link.payloadHash,
       LastSyncedAt: link.lastSyncedAt,
+      ...(link.addressHash ? { AddressHash: link.addressHash } : {}),
+      ...(link.sourceModifiedAt ? { SourceModifiedAt: link.sourceModifiedAt } : {}),
     };
     try {
       await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace'));

@@ -31,6 +31,13 @@ export interface CustomerLink {
   /** Hash of the last payload sent (customer fields and addresses); equal hash means nothing to send. */
   payloadHash: string;
   lastSyncedAt: string;
+  /**
+   * Hash of the addresses alone as of the last successful sync, when every one of them was present in iPaaS.com;
+   * an equal hash lets an update skip listing the customer's addresses. Absent on links saved before it existed.
+   */
+  addressHash?: string;
+  /** Business Central's lastModifiedDateTime of the version last synced; a snapshot older than it is stale. Absent on older links. */
+  sourceModifiedAt?: string;
 }
 
 export interface TransferStore {

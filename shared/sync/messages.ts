@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bcCustomerSchema, type BcCustomer } from '../businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 
 export const SYNC_QUEUE = 'customer-sync';
@@ -8,15 +9,42 @@ export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
 export type SyncSource = (typeof SOURCES)[number];
 
 /** A `customer-sync` queue message: a hint to re-read one customer from Business Central. */
-export const syncMessageSchema = z.object({
-  customerId: z
-    .string()
-    .regex(GUID_PATTERN, 'customerId must be a GUID')
-    .transform(normalizeGuid),
-  source: z.enum(SOURCES),
-  changeType: z.string().max(64).optional(),
-  correlationId: z.string().min(1).max(200),
-  enqueuedAt: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'enqueuedAt must be an ISO timestamp'),
-});
+export const syncMessageSchema = z
+  .object({
+    customerId: z
+      .string()
+      .regex(GUID_PATTERN, 'customerId must be a GUID')
+      .transform(normalizeGuid),
+    source: z.enum(SOURCES),
+    changeType: z.string().max(64).optional(),
+    correlationId: z.string().min(1).max(200),
+    enqueuedAt: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'enqueuedAt must be an ISO timestamp'),
+    /**
+     * Optional: the customer as a poll page returned it, so the worker need not read it again when it is
+     * still current (syncCustomer decides). Absent on webhook, manual and replay messages.
+     */
+    snapshot: bcCustomerSchema.optional(),
+  })
+  .refine((message) => message.snapshot === undefined || message.snapshot.id === message.customerId, {
+    message: 'snapshot.id must equal customerId',
+    path: ['snapshot', 'id'],
+  });
 
 export type SyncMessage = z.infer<typeof syncMessageSchema>;
+
+/** The entity fields a snapshot keeps (bcCustomerSchema's, without the ETag): unknown extras would only grow the message. */
+const SNAPSHOT_FIELDS = Object.keys(bcCustomerSchema.shape).filter((field) => field !== '@odata.etag') as Array<Exclude<keyof BcCustomer, '@odata.etag'>>;
+
+/**
+ * Largest snapshot carried in a message (JSON characters). Business Central's fields are short (Code[20],
+ * Text[100], ...), so a real customer is well under 1 KB; anything bigger travels without a snapshot and the
+ * worker reads it instead, far from the queue's 64 KB limit (base64 adds a third).
+ */
+export const MAX_SNAPSHOT_CHARS = 16 * 1024;
+
+/** The customer trimmed to the fields the sync reads, or undefined when it is too large to carry. */
+export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
+  const snapshot: Record<string, unknown> = {};
+  for (const field of SNAPSHOT_FIELDS) snapshot[field] = customer[field];
+  return JSON.stringify(snapshot).length <= MAX_SNAPSHOT_CHARS ? (snapshot as BcCustomer) : undefined;
+}

@@ -4,6 +4,7 @@ import type { BusinessCentralApi } from '../businessCentral/types';
 import { SyncError } from '../errors';
 import type { Logger } from '../log';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
+import { snapshotOf } from './messages';
 import { newSyncMessage } from './queueMessages';
 
 export const POLL_LEASE = 'poll';
@@ -13,6 +14,14 @@ export const POLL_WATERMARK_KEY = 'pollWatermark';
 export const DEFAULT_POLL_OVERLAP_MS = 2 * 60 * 1000;
 /** Longer than the function timeout (10 min), so a crashed run's lease frees itself soon after. */
 export const DEFAULT_POLL_LEASE_MS = 11 * 60 * 1000;
+/**
+ * Business Central's largest page (odata.maxpagesize): an initial load of 100,000 customers is 5 requests
+ * instead of 100 at the client's default 1,000. Pages are enqueued one at a time, so memory holds one page
+ * (about 20 MB of JSON at ~1 KB per customer) and never the whole load.
+ */
+export const DEFAULT_POLL_PAGE_SIZE = 20_000;
+/** Messages handed to the sender at once (it sends them 32 at a time). */
+const SEND_SLICE = 1_000;
 
 const watermarkSchema = z.object({
   lastModifiedDateTime: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp'),
@@ -34,6 +43,7 @@ export interface PollDependencies {
   startFrom?: string | undefined;
   overlapMs?: number;
   leaseTtlMs?: number;
+  /** odata.maxpagesize; DEFAULT_POLL_PAGE_SIZE when absent. */
   pageSize?: number;
 }
 
@@ -56,9 +66,11 @@ export type PollResult =
 
 /**
  * The polling fallback: enqueues every customer changed since the watermark (minus an overlap),
- * page by page, and only once all of them are durably enqueued moves the watermark forward to the
- * newest lastModifiedDateTime seen. A lease keeps two runs from polling at once; a failure leaves
- * the watermark where it was, so the next run repeats the window (the sync is idempotent).
+ * page by page, each message carrying the customer as the page returned it (the worker uses that
+ * snapshot instead of reading the customer again), and only once all of them are durably enqueued
+ * moves the watermark forward to the newest lastModifiedDateTime seen. A lease keeps two runs from
+ * polling at once; a failure leaves the watermark where it was, so the next run repeats the window
+ * (the sync is idempotent).
  */
 export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
   const leaseTtlMs = deps.leaseTtlMs ?? DEFAULT_POLL_LEASE_MS;
@@ -81,7 +93,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
     let customers = 0;
     const pageOptions = {
       ...(modifiedSince ? { modifiedSince } : {}),
-      ...(deps.pageSize ? { pageSize: deps.pageSize } : {}),
+      pageSize: deps.pageSize ?? DEFAULT_POLL_PAGE_SIZE,
     };
     for await (const page of deps.businessCentral.listCustomers(pageOptions)) {
       pages += 1;
@@ -89,7 +101,12 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
       // Type is not filtered at the source (the client has no such option); syncCustomer filters.
       const fresh = page.filter((customer) => !seen.has(customer.id));
       fresh.forEach((customer) => seen.add(customer.id));
-      if (fresh.length > 0) await deps.syncQueue.send(fresh.map((customer) => newSyncMessage(customer.id, 'poll', { correlationId })));
+      // Each message carries the customer as read, so the worker need not read it again (see syncCustomer).
+      // Sent in slices so only one slice of encoded messages exists at a time beside the page.
+      for (let start = 0; start < fresh.length; start += SEND_SLICE) {
+        const slice = fresh.slice(start, start + SEND_SLICE);
+        await deps.syncQueue.send(slice.map((customer) => newSyncMessage(customer.id, 'poll', { correlationId, snapshot: snapshotOf(customer) })));
+      }
       for (const customer of page) {
         const modifiedAt = Date.parse(customer.lastModifiedDateTime);
         if (!Number.isNaN(modifiedAt) && modifiedAt > newest) newest = modifiedAt;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BcCustomer } from '../businessCentral/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { transferEventLine } from '../telemetry';
@@ -14,13 +15,18 @@ export interface DeliveryInfo {
   dequeueCount: number;
 }
 
-export function newSyncMessage(customerId: string, source: SyncSource, extra: { changeType?: string; correlationId?: string } = {}): SyncMessage {
+export function newSyncMessage(
+  customerId: string,
+  source: SyncSource,
+  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined } = {},
+): SyncMessage {
   return {
     customerId: customerId.toLowerCase(),
     source,
     ...(extra.changeType ? { changeType: extra.changeType } : {}),
     correlationId: extra.correlationId ?? randomUUID(),
     enqueuedAt: new Date().toISOString(),
+    ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
   };
 }
 
@@ -77,6 +83,7 @@ export async function handleSyncMessage(deps: SyncDependencies, raw: unknown, de
     correlationId: message.correlationId,
     enqueuedAt: message.enqueuedAt,
     attempt: delivery.dequeueCount,
+    ...(message.snapshot ? { snapshot: message.snapshot } : {}),
   });
 }
 

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
-import type { IpaasApi, IpaasCustomer, IpaasCustomerInput } from '../ipaas/types';
+import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } from '../ipaas/types';
 import { maskEmail, redact, type Logger } from '../log';
 import { addressesToAdd, applyCustomerMapping, emailKey } from '../mapping';
-import type { CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
+import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
 import { transferEventLine } from '../telemetry';
 import type { SyncSource } from './messages';
 
@@ -31,7 +31,10 @@ export interface SyncRequest {
   attempt: number;
   /** When the message was enqueued, for the end-to-end latency in telemetry. */
   enqueuedAt?: string;
-  /** The entity as already read from Business Central (a poll page), used instead of reading it again. */
+  /**
+   * The entity as a poll page returned it. Used instead of reading the customer again when it is current
+   * (first delivery, not older than the version last synced); otherwise the customer is read as without it.
+   */
   snapshot?: BcCustomer;
 }
 
@@ -53,10 +56,14 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   let outcome: Outcome;
   let failure: unknown;
   try {
-    lease = await acquireLease(deps, request.customerId);
-    const entity = request.snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
+    const held = await acquireLease(deps, request.customerId);
+    lease = held.lease;
+    // With a snapshot the link is read first: it tells whether the snapshot is still current.
+    const link = request.snapshot ? await deps.links.get(request.customerId) : undefined;
+    const snapshot = request.snapshot && snapshotIsCurrent(request, request.snapshot, link ?? null) ? request.snapshot : undefined;
+    const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
-    outcome = entity ? await transfer(deps, entity, lease) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
+    outcome = entity ? await transfer(deps, entity, held, link) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
   } catch (error) {
     failure = error;
     const code: ErrorCode = error instanceof SyncError ? error.code : 'IpaasUnavailable';
@@ -92,12 +99,14 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   return record;
 }
 
-async function acquireLease(deps: SyncDependencies, customerId: string): Promise<Lease> {
+async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
+    // Taken before asking: the lease's TTL runs from no earlier than this.
+    const acquiredAt = performance.now();
     const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
-    if (lease) return lease;
+    if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
       throw new SyncError('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
     }
@@ -113,7 +122,23 @@ function failed(code: ErrorCode, message: string, customerNumber: string | null)
   return { status: 'Failed', action: null, errorCode: code, errorMessage: message, customerNumber, ipaasCustomerId: null, addressesAdded: 0 };
 }
 
-async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease): Promise<Outcome> {
+/**
+ * A poll snapshot may be used instead of reading the customer when nothing newer can have been synced since
+ * it was taken: on the first delivery (a retry may come much later), and when it is not older than the version
+ * the link records. A link without that time (saved before it existed) accepts only a snapshot that maps to
+ * the payload last sent, which then ends as Unchanged without writing anything. Anything else reads the customer.
+ */
+function snapshotIsCurrent(request: SyncRequest, snapshot: BcCustomer, link: CustomerLink | null): boolean {
+  if (request.attempt > 1 || snapshot.id !== request.customerId) return false;
+  const modifiedAt = Date.parse(snapshot.lastModifiedDateTime);
+  if (Number.isNaN(modifiedAt)) return false;
+  if (!link) return true;
+  if (link.sourceModifiedAt) return modifiedAt >= Date.parse(link.sourceModifiedAt);
+  const mapping = applyCustomerMapping(snapshot);
+  return mapping.kind === 'mapped' && mapping.hash === link.payloadHash;
+}
+
+async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLease, knownLink: CustomerLink | null | undefined): Promise<Outcome> {
   const mapping = applyCustomerMapping(entity);
   const customerNumber = mapping.customer.No || null;
   if (mapping.kind === 'filtered') return skipped('Filtered', customerNumber, mapping.reason);
@@ -122,7 +147,7 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease
     return failed(first?.code ?? 'MissingEmail', mapping.problems.map((problem) => problem.message).join('; '), customerNumber);
   }
   const { ipaasCustomer: wanted, addresses, hash } = mapping;
-  const link = await deps.links.get(entity.id);
+  const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
   if (link && link.payloadHash === hash) {
     return skipped('Unchanged', customerNumber, 'Nothing changed since the last successful transfer', link.ipaasCustomerId);
   }
@@ -143,10 +168,12 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease
     );
   }
 
-  await keepLease(deps, lease);
+  await keepLease(deps, held);
   let target: IpaasCustomer | null = null;
   let action: 'Created' | 'Updated' = 'Updated';
-  const existing = match ?? (link ? await deps.ipaas.getCustomer(link.ipaasCustomerId) : null);
+  // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
+  const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
+  const existing = match ?? read?.customer ?? null;
   if (existing) {
     // Rule 6: the number must not belong to another iPaaS.com customer.
     if (existing.customerNumber !== wanted.customerNumber) {
@@ -155,7 +182,7 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease
         return failed('DuplicateCustomerNumber', `CustomerNumber ${wanted.customerNumber} already belongs to another iPaaS.com customer`, customerNumber);
       }
     }
-    target = sameCustomer(existing, wanted) ? existing : await deps.ipaas.updateCustomer(existing.id, wanted);
+    target = sameCustomer(existing, wanted) ? existing : await deps.ipaas.updateCustomer(existing.id, wanted, read ?? undefined);
   }
   if (!target) {
     target = await deps.ipaas.createCustomer(wanted);
@@ -163,9 +190,12 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease
   }
   if (!link || link.ipaasCustomerId !== target.id) await deps.ipaas.linkExternalId(target.id, entity.id);
 
-  // Rule 7: the address child collection with PreventDuplicate.
+  // Rule 7: the address child collection with PreventDuplicate. Addresses unchanged since the last successful
+  // sync of this same iPaaS.com customer were all present then, so listing them again would add nothing.
   let addressesAdded = 0;
-  if (addresses.length > 0) {
+  const addressHash = addressesHash(addresses);
+  const addressesKnownPresent = action === 'Updated' && link?.ipaasCustomerId === target.id && link.addressHash === addressHash;
+  if (addresses.length > 0 && !addressesKnownPresent) {
     const present = action === 'Created' ? [] : await deps.ipaas.listAddresses(target.id);
     for (const address of addressesToAdd(addresses, present)) {
       await deps.ipaas.addAddress(target.id, address);
@@ -173,23 +203,43 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, lease: Lease
     }
   }
 
+  const sourceModifiedAt = Number.isNaN(Date.parse(entity.lastModifiedDateTime)) ? undefined : entity.lastModifiedDateTime;
   await deps.links.save({
     customerId: entity.id,
     ipaasCustomerId: target.id,
     customerNumber: wanted.customerNumber,
     payloadHash: hash,
     lastSyncedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    addressHash,
+    ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
   });
   return { status: 'Succeeded', action, errorCode: null, errorMessage: null, customerNumber, ipaasCustomerId: target.id, addressesAdded };
+}
+
+/** Stable hash of the mapped addresses (order kept: it is the child collection's order). */
+function addressesHash(addresses: readonly IpaasAddressInput[]): string {
+  const canonical = JSON.stringify(addresses.map((address) => Object.entries(address).sort(([a], [b]) => a.localeCompare(b))));
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 function sameCustomer(current: IpaasCustomer, wanted: IpaasCustomerInput): boolean {
   return (Object.keys(wanted) as Array<keyof IpaasCustomerInput>).every((key) => current[key] === wanted[key]);
 }
 
-/** Before writing, make sure the lease is still ours; a lost lease means another delivery may be writing. */
-async function keepLease(deps: SyncDependencies, lease: Lease): Promise<void> {
-  if (!(await deps.leases.renew(lease, deps.leaseTtlMs))) {
+interface HeldLease {
+  lease: Lease;
+  /** performance.now() just before it was acquired: a monotonic measure of how much of its TTL is left. */
+  acquiredAt: number;
+}
+
+/**
+ * Before writing, make sure the lease is still ours; a lost lease means another delivery may be writing.
+ * A lease is taken over only once expired, so while most of its TTL is left it is ours without asking
+ * storage (the common case, which saves a read and a write per transfer); later it is renewed.
+ */
+async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
+  if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
+  if (!(await deps.leases.renew(held.lease, deps.leaseTtlMs))) {
     throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
   }
 }
