@@ -35,12 +35,15 @@ async function main(): Promise<void> {
     peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
   }, 50);
   const started = performance.now();
+  // BENCH_LOAD_PAGE_SIZE tries another odata.maxpagesize; by default the poller's own default is measured.
+  const pageSize = process.env.BENCH_LOAD_PAGE_SIZE ? Number(process.env.BENCH_LOAD_PAGE_SIZE) : undefined;
   const result = await pollChanges({
     businessCentral,
     syncQueue: storage.syncQueue,
     leases: storage.leases,
     state: storage.state,
     logger: silentLogger,
+    ...(pageSize ? { pageSize } : {}),
   });
   const durationMs = performance.now() - started;
   clearInterval(sampler);

@@ -40,7 +40,8 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   if (text === null) return error(413, `The notification is larger than ${MAX_NOTIFICATION_BYTES} bytes`);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    // A UTF-8 byte order mark is legal before JSON in transit; a 400 for it would cost us the subscription.
+    body = JSON.parse(text.replace(/^\uFEFF/u, ''));
   } catch {
     return error(400, 'The body is not valid JSON');
   }

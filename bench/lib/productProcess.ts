@@ -25,10 +25,14 @@ export interface ProductProcess {
   stop(): Promise<void>;
 }
 
+/** Forks a bench script: a .ts file through tsx, or a built .js file with plain node. */
 function spawnTs(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string } {
   // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each child (open it in Chrome DevTools) to find where time goes.
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_CPU_PROFILE)] : [];
-  const child = fork(path.join(BENCH_DIR, file), [], { execArgv: ['--import', 'tsx', ...profile], env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // BENCH_CHILD_NODE_ARGS passes extra node flags to the children (e.g. --max-old-space-size=128 to see the live set).
+  const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = fork(path.resolve(BENCH_DIR, file), [], { execArgv: [...loader, ...profile, ...extra], env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -130,9 +134,9 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
   };
 }
 
-/** Runs bench/initialLoad.ts with `env` and returns its report. */
-export async function runInitialLoad(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
-  const { child, stderr } = spawnTs('initialLoad.ts', env);
+/** Runs the initial load (`script`: bench/initialLoad.ts or its bundle) with `env` and returns its report. */
+export async function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
+  const { child, stderr } = spawnTs(script, env);
   return new Promise((resolve, reject) => {
     let report: InitialLoadMessage | undefined;
     const timer = setTimeout(() => {

@@ -34,6 +34,13 @@ export interface HttpRequest {
   url: string;
   headers?: Record<string, string>;
   body?: unknown;
+  /**
+   * Whether sending it twice is harmless. Default: every method but POST. A non-idempotent request is
+   * retried here only after answers that say it was not processed (408, 429, 503); after a timeout, a
+   * dropped connection or another 5xx it may have been done, so the failure goes up (transient) and the
+   * caller's next attempt re-reads the state first instead of writing blindly again.
+   */
+  idempotent?: boolean;
 }
 
 export interface HttpResponse {
@@ -43,6 +50,8 @@ export interface HttpResponse {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Answers that mean the server did not act on the request, so even a POST may be sent again. */
+const NOT_PROCESSED_STATUS = new Set([408, 429, 503]);
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -98,6 +107,8 @@ export class HttpClient {
         failure = this.networkError(request, error);
       }
       if (!failure.transient) throw failure;
+      const idempotent = request.idempotent ?? request.method !== 'POST';
+      if (!idempotent && !(failure.status !== undefined && NOT_PROCESSED_STATUS.has(failure.status))) throw failure;
       const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
       const delay = failure.retryAfterMs ?? Math.round(backoff / 2 + (this.random() * backoff) / 2);
       if (attempt >= retry.maxAttempts || delay > retry.maxDelayMs) throw failure;

@@ -79,7 +79,8 @@ export const customerMapping = {
 } as const;
 
 const lowerFirst = <T extends string>(name: T): Uncapitalize<T> => (name.charAt(0).toLowerCase() + name.slice(1)) as Uncapitalize<T>;
-const clean = (value: string | undefined): string => (value ?? '').trim();
+/** Trimmed and in Unicode NFC, so the same text typed two ways compares, hashes and searches as one. */
+const clean = (value: string | undefined): string => (value ?? '').normalize('NFC').trim();
 
 /** API v2.0 entity → the seed-shaped record (EXTERNAL_APIS.md, "The customers entity"). */
 export function normalizeCustomer(entity: BcCustomer): SeedCustomer {

@@ -19,7 +19,7 @@ export const REPLAY_LOOKBACK_DAYS = 30;
 export const MAX_SCANNED_ROWS = 200_000;
 /** Poison messages taken by a replay stay hidden this long; one that cannot be re-enqueued reappears after it. */
 export const POISON_RECEIVE_VISIBILITY_SECONDS = 120;
-/** Parallel reads of customers' latest transfers. */
+/** Parallel storage calls (latest-transfer reads, poison deletes). */
 const LATEST_CHECK_CONCURRENCY = 16;
 const DAY_MS = 86_400_000;
 
@@ -183,7 +183,9 @@ export async function replayTransfers(deps: ReplayDependencies, request: ReplayR
     await deps.syncQueue.send(customerIds.map((customerId) => newSyncMessage(customerId, 'replay', { correlationId })));
   }
   // Dead letters are removed only once their customers are durably back in customer-sync.
-  for (const message of poisonTaken) await deps.poisonQueue.delete(message);
+  for (let index = 0; index < poisonTaken.length; index += LATEST_CHECK_CONCURRENCY) {
+    await Promise.all(poisonTaken.slice(index, index + LATEST_CHECK_CONCURRENCY).map((message) => deps.poisonQueue.delete(message)));
+  }
 
   const result: ReplayResult = {
     replayed: customerIds.length,

@@ -149,9 +149,8 @@ describe('webhook', () => {
     else expect(queued).toBeGreaterThanOrEqual(minimumEnqueued);
   });
 
-  // KNOWN BUG (functions/webhook.ts): JSON.parse rejects a UTF-8 byte order mark, so a genuine notification
-  // sent with one gets 400 and Business Central would delete the subscription. Flip to `it` once fixed.
-  it.failing('accepts genuine traffic with a UTF-8 byte order mark before the JSON', async () => {
+  // A 400 here would make Business Central delete the subscription.
+  it('accepts genuine traffic with a UTF-8 byte order mark before the JSON', async () => {
     const response = await postRaw(WEBHOOK, `\uFEFF${JSON.stringify({ value: [entry(customerResource(randomUUID()))] })}`);
     expect(response.status).toBe(202);
   });
@@ -297,6 +296,10 @@ describe('queue workers', () => {
       ['wrong types', { customerId: 1, source: [], correlationId: {}, enqueuedAt: false }],
       // Our producers write canonical ids; anything else on the queue did not come from them.
       ['a braced upper-case id', { ...valid(), customerId: `{${randomUUID().toUpperCase()}}` }],
+      ['a snapshot of another customer', { ...valid(), snapshot: { id: randomUUID(), number: 'X1', displayName: 'Other' } }],
+      ['a snapshot of the wrong type', { ...valid(), snapshot: 'customer' }],
+      ['a snapshot with wrong field types', (() => { const message = valid(); return { ...message, snapshot: { id: message.customerId, displayName: 42, email: [] } }; })()],
+      ['a nested snapshot', base64(`{"customerId":"${randomUUID()}","source":"poll","correlationId":"c","enqueuedAt":"${new Date().toISOString()}","snapshot":${DEEP_FOR_QUEUE}}`)],
       ['20,000 levels of nesting', base64(DEEP_FOR_QUEUE)],
       ['a nested id', base64(`{"customerId":${DEEP_FOR_QUEUE}}`)],
     ];
@@ -407,7 +410,7 @@ describe('customer data from Business Central', () => {
     expect(system.world.ipaas.customers().map((customer) => customer.emailAddress).sort()).toEqual(VALID_UNUSUAL.map((email) => email.trim()).sort());
   });
 
-  it('names with RTL text, joiners, emoji, combining marks and injection strings are transferred verbatim', async () => {
+  it('names with RTL text, joiners, emoji, combining marks and injection strings are transferred verbatim (in Unicode NFC)', async () => {
     const names = [
       '\u202Bمحمد عبد الله\u202C',
       'Zoë \u200D👨‍👩‍👧',
@@ -422,16 +425,14 @@ describe('customer data from Business Central', () => {
     const outcomes = await syncAll(names.map((displayName, index) => ({ displayName, email: `name.${index}@example.com` })));
     for (const [index, name] of names.entries()) {
       expect({ name, status: outcomes.get(`name.${index}@example.com`)?.status }).toEqual({ name, status: 'Succeeded' });
-      expect(system.world.ipaas.customers().find((customer) => customer.emailAddress === `name.${index}@example.com`)?.firstName).toBe(name);
+      expect(system.world.ipaas.customers().find((customer) => customer.emailAddress === `name.${index}@example.com`)?.firstName).toBe(name.normalize('NFC'));
     }
     const blank = await syncAll([{ displayName: '   ', email: 'blank.name@example.com' }]);
     expect(blank.get('blank.name@example.com')).toMatchObject({ status: 'Failed', errorCode: 'MissingName' });
   });
 
-  // KNOWN BUG (shared/mapping/email.ts): invisible and bidirectional control characters pass as valid email
-  // characters, so "jo\u200Bhn@example.com" becomes a second iPaaS.com customer that looks exactly like
-  // john@example.com (and U+202E can disguise an address). Expected: InvalidEmail. Flip to `it` once fixed.
-  it.failing.each(['jo\u200Bhn@example.com', '\u200Fjohn@example.com', 'jo\u200Dhn@example.com', '\u202Euser@example.com', 'user@ex\u00ADample.com'])(
+  // Otherwise "jo\u200Bhn@example.com" would become a second customer that looks exactly like john@example.com.
+  it.each(['jo\u200Bhn@example.com', '\u200Fjohn@example.com', 'jo\u200Dhn@example.com', '\u202Euser@example.com', 'user@ex\u00ADample.com'])(
     'an email with an invisible or bidi control character (%j) ends Failed/InvalidEmail',
     async (email) => {
       const outcomes = await syncAll([{ displayName: 'Invisible', email }]);
@@ -439,9 +440,8 @@ describe('customer data from Business Central', () => {
     },
   );
 
-  // KNOWN BUG (shared/mapping): emails are compared and searched without Unicode normalization, so the
-  // NFD spelling of an address iPaaS.com holds in NFC creates a second customer. Flip to `it` once fixed.
-  it.failing('an email in NFD matches the iPaaS.com customer that has it in NFC (no second customer)', async () => {
+  // Emails are normalized to NFC before they are validated, searched and compared.
+  it('an email in NFD matches the iPaaS.com customer that has it in NFC (no second customer)', async () => {
     system.world.ipaas.seedCustomer({ customerNumber: 'NFC-1', firstName: 'José', emailAddress: 'jos\u00e9@example.com' });
     testEmails.add('jos\u00e9@example.com');
     await syncAll([{ displayName: 'José', email: 'jose\u0301@example.com' }]);

@@ -176,6 +176,40 @@ describe('customers', () => {
     expect(fake.requests).toMatchObject({ get: 1, update: 1 });
   });
 
+  test('readCustomer returns our view and the whole wire record as received', async () => {
+    const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: EMAIL, comment: 'VIP' });
+    const read = await client().readCustomer(seeded.id);
+    expect(read?.customer).toEqual({ id: seeded.id, customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: EMAIL, company: '' });
+    expect(read?.wire).toMatchObject({ id: Number(seeded.id), comment: 'VIP', custom_fields: [], created_datetime: expect.any(String) });
+    expect(await client().readCustomer('999999')).toBeNull();
+    expect(fake.requests.get).toBe(2);
+  });
+
+  test('update with the record just read sends it back without reading again', async () => {
+    const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: 'old@contoso.com', comment: 'VIP' });
+    const api = client();
+    const read = await api.readCustomer(seeded.id);
+    const bodies = captureBodies('put', IPAAS_PATHS.customer);
+    const updated = await api.updateCustomer(seeded.id, { customerNumber: '10000', firstName: 'Robert Townes', emailAddress: EMAIL }, read!);
+    expect(updated).toMatchObject({ id: seeded.id, firstName: 'Robert Townes', lastName: 'Townes', emailAddress: EMAIL });
+    expect(bodies[0]).toMatchObject({ first_name: 'Robert Townes', email_address: EMAIL, last_name: 'Townes', comment: 'VIP' });
+    expect(bodies[0]).not.toHaveProperty('id');
+    expect(fake.requests).toMatchObject({ get: 1, update: 1 });
+    expect(fake.customer(seeded.id)?.comment).toBe('VIP');
+  });
+
+  test("update ignores a record read for another customer and reads this one's", async () => {
+    const other = fake.seedCustomer({ customerNumber: '1', lastName: 'Other', emailAddress: 'other@contoso.com' });
+    const mine = fake.seedCustomer({ customerNumber: '2', lastName: 'Mine', emailAddress: EMAIL });
+    const api = client();
+    const wrong = await api.readCustomer(other.id);
+    const bodies = captureBodies('put', IPAAS_PATHS.customer);
+    await api.updateCustomer(mine.id, { customerNumber: '2', firstName: 'A', emailAddress: EMAIL }, wrong!);
+    expect(bodies[0]).toMatchObject({ customer_number: '2', last_name: 'Mine' });
+    expect(fake.requests).toMatchObject({ get: 2, update: 1 });
+    expect(fake.customer(other.id)?.customerNumber).toBe('1');
+  });
+
   test('update of a deleted customer is null without a PUT; a 404 on the PUT itself is null too', async () => {
     const seeded = fake.seedCustomer({ customerNumber: '1', emailAddress: EMAIL });
     fake.deleteCustomer(seeded.id);

@@ -213,3 +213,14 @@ describe('payload hash', () => {
     expect(a.kind === 'mapped' && b.kind === 'mapped' && a.hash === b.hash).toBe(true);
   });
 });
+
+describe('Unicode', () => {
+  test.each(['jo\u200Bhn@example.com', '\u202Euser@example.com', 'user@ex\u00ADample.com', '\uFEFFa@b.co'])('an invisible character makes %j invalid', (email) => {
+    expect(isValidEmail(email)).toBe(false);
+  });
+  test('names and emails are compared in NFC', () => {
+    const decomposed = normalizeCustomer(entity({ displayName: 'Jose\u0301', email: 'jose\u0301@example.com' }));
+    expect(decomposed.Name).toBe('Jos\u00e9');
+    expect(decomposed.EMail).toBe('jos\u00e9@example.com');
+  });
+});

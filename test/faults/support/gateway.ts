@@ -39,16 +39,21 @@ export function selfSignedCertificate(): TlsMaterial {
   const directory = mkdtempSync(path.join(tmpdir(), 'fault-suite-tls-'));
   const keyFile = path.join(directory, 'key.pem');
   const certFile = path.join(directory, 'cert.pem');
-  execFileSync(
-    'openssl',
+  try {
+    execFileSync(
+      'openssl',
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2'].concat([
       '-subj',
       '/CN=127.0.0.1',
       '-addext',
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ]),
-    { stdio: 'ignore' },
-  );
+      { stdio: 'ignore' },
+    );
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw new Error(`Making a test certificate for the fake Entra ID needs the openssl command line tool: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return {
     key: readFileSync(keyFile, 'utf8'),
     cert: readFileSync(certFile, 'utf8'),

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { SetupServerApi } from 'msw/node';
 import { QueueClient } from '@azure/storage-queue';
 import { createFakeWorld, type FakeWorld } from '../../../dev/fakes/world';
 import { startLocalHost, type InvocationEvent, type LocalHost } from '../../../dev/host/localHost';
@@ -16,6 +17,8 @@ const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QU
 
 export interface InProcessSystem {
   world: FakeWorld;
+  /** The msw server the fakes run in (tests may prepend handlers with `server.use`). */
+  server: SetupServerApi;
   logs: LogCapture;
   /** Access tokens the fake Entra ID issued (secrets that must never be logged). */
   issuedTokens: Set<string>;
@@ -85,6 +88,7 @@ export function useInProcessSystem(options: { hostEnv?: Record<string, string> }
 
   return {
     world,
+    server,
     logs,
     issuedTokens,
     invocations,

@@ -1,0 +1,70 @@
+/**
+ * Ambiguous failures: iPaaS.com does the write, but its answer never reaches us in time (a timeout or a
+ * dropped connection after the commit). The sync must not write a second time. The fault suite's injected
+ * faults all fail before the fakes write anything; these tests cover the other half.
+ */
+import { delay, getResponse, http } from 'msw';
+import { loadStorageConfig } from '../../shared/config';
+import { createStorage } from '../../shared/storage';
+import { useInProcessSystem } from './support/inProcess';
+
+// A short client timeout, so an answer delayed by half a second counts as lost.
+const system = useInProcessSystem({ hostEnv: { HTTP_TIMEOUT_MS: '300', AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:00' } });
+
+/** The fake does the work, then answers too late for the client (once). */
+function answerTooLate(operation: 'create' | 'addAddress'): void {
+  const { ipaas } = system.world;
+  system.server.use(
+    http.post(
+      ({ request }) => ipaas.operationOf(request) === operation,
+      async ({ request }) => {
+        const response = await getResponse(ipaas.handlers, request);
+        await delay(600);
+        return response;
+      },
+      { once: true },
+    ),
+  );
+}
+
+async function syncOnce(customerId: string): Promise<void> {
+  const response = await fetch(`${system.host().url}/api/customers/${customerId}/sync`, { method: 'POST' });
+  expect(response.status).toBe(202);
+  // Every delivery the queue would make, until the message is done.
+  for (let delivery = 0; delivery < 5; delivery += 1) await system.host().drainQueue('syncWorker');
+}
+
+afterEach(() => system.server.resetHandlers());
+
+it('control: with timely answers one sync writes one customer and one address', async () => {
+  const customer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'On Time', email: 'on.time@example.com', city: 'Oslo', country: 'NO' });
+  await syncOnce(customer.id);
+  expect(system.world.ipaas.customers()).toHaveLength(1);
+  expect(system.world.ipaas.addresses(system.world.ipaas.customers()[0]!.id)).toHaveLength(1);
+});
+
+it('a create whose answer is lost does not make a second iPaaS.com customer (the unique CustomerNumber refuses the retried POST)', async () => {
+  const customer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'Lost Create', email: 'lost.create@example.com' });
+  answerTooLate('create');
+  await syncOnce(customer.id);
+  expect(system.world.ipaas.customers().filter((candidate) => candidate.emailAddress === 'lost.create@example.com')).toHaveLength(1);
+});
+
+// A POST is not retried in-process after a timeout (it may have been stored): the failure is transient, and the
+// next delivery finds the customer by email and links it.
+it('a create whose answer is lost ends Succeeded and linked, not with a final DuplicateCustomerNumber', async () => {
+  const customer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'Lost Link', email: 'lost.link@example.com' });
+  answerTooLate('create');
+  await syncOnce(customer.id);
+  const [latest] = await createStorage(loadStorageConfig(process.env)).transfers.listForCustomer(customer.id, 1);
+  expect(latest).toMatchObject({ status: 'Succeeded' });
+});
+
+// Likewise for an address: the next delivery lists the addresses again, and PreventDuplicate sees it.
+it('an address whose answer is lost is not added twice', async () => {
+  const customer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'Lost Address', email: 'lost.address@example.com', city: 'Oslo', country: 'NO' });
+  answerTooLate('addAddress');
+  await syncOnce(customer.id);
+  const [created] = system.world.ipaas.customers();
+  expect(system.world.ipaas.addresses(created!.id)).toHaveLength(1);
+});
