@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError, isTransient } from '../shared/errors';
 import { getServices, type Services } from '../shared/services';
 import { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource } from '../shared/sync/replay';
+import { readLimitedBody } from '../shared/http/body';
 
 /** 1,000 GUIDs with JSON punctuation are about 40 KB; anything far larger is not a replay request. */
 export const MAX_REPLAY_BODY_BYTES = 256 * 1024;
@@ -13,7 +14,7 @@ const error = (status: number, message: string, headers: Record<string, string> 
  * plus optional `"includePoisonQueue": true` and `"dryRun": true`. Answers 202 with what was re-enqueued.
  */
 export async function replayTransfersHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const text = await readBody(request, MAX_REPLAY_BODY_BYTES);
+  const text = await readLimitedBody(request, MAX_REPLAY_BODY_BYTES);
   if (text === null) return error(413, `The body is larger than ${MAX_REPLAY_BODY_BYTES} bytes; send at most 1000 customer ids per call`);
   if (text.trim() === '') return error(400, 'Send a JSON body: {"customerIds":[...]}, {"errorCode":"RetriesExhausted"} or {"all":true}');
   let body: unknown;
@@ -51,28 +52,6 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
       ? error(503, 'Storage is unavailable; nothing or only part was replayed, and replaying again is safe. Try again later', { 'Retry-After': '30' })
       : error(500, `The replay failed: ${describeError(failure)}`);
   }
-}
-
-/** The body as text, or null when it exceeds `limit` bytes (by Content-Length or by what actually arrives). */
-async function readBody(request: HttpRequest, limit: number): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (Number.isFinite(declared) && declared > limit) return null;
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
-    if (done) break;
-    if (!value) continue;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 app.http('replayTransfers', {

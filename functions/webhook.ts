@@ -6,6 +6,7 @@ import { createQueueSender } from '../shared/storage';
 import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
 import { ingestNotification } from '../shared/sync/ingest';
 import { planNotification } from '../shared/sync/notifications';
+import { readLimitedBody } from '../shared/http/body';
 
 /** Business Central's tokens are short; a longer one is not a genuine handshake. */
 export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
@@ -36,7 +37,7 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   }
   if (request.method !== 'POST') return error(400, 'GET serves only the subscription handshake (?validationToken=...)');
 
-  const text = await readBody(request, MAX_NOTIFICATION_BYTES);
+  const text = await readLimitedBody(request, MAX_NOTIFICATION_BYTES);
   if (text === null) return error(413, `The notification is larger than ${MAX_NOTIFICATION_BYTES} bytes`);
   let body: unknown;
   try {
@@ -78,28 +79,6 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     context.error(`webhook: could not enqueue the notification, answering 503 so Business Central retries: ${describeError(failure)}`);
     return error(503, 'The notification could not be stored; deliver it again later', { 'Retry-After': '60' });
   }
-}
-
-/** The body as text, or null when it exceeds `limit` bytes (by Content-Length or by what actually arrives). */
-async function readBody(request: HttpRequest, limit: number): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (Number.isFinite(declared) && declared > limit) return null;
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
-    if (done) break;
-    if (!value) continue;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Business Central's correlation id ties our logs and messages to its delivery; anything odd is replaced. */
