@@ -474,7 +474,9 @@ it('the dead letters are replayed (twice, harmlessly) once Business Central answ
   // The worker is live: the second call finds whichever of them it has not transferred yet.
   const second = await replay({ errorCode: 'RetriesExhausted' });
   expect(first.customerIds).toEqual(expect.arrayContaining(poisoned));
-  expect(poisoned).toEqual(expect.arrayContaining(second.customerIds));
+  // Random faults may have exhausted a few more customers than the forced ones; either way the second
+  // call only finds what the first one re-sent and the worker has not transferred yet.
+  expect(first.customerIds).toEqual(expect.arrayContaining(second.customerIds));
   await waitForIdle('replay');
   const transfers = await allTransfers();
   for (const id of poisoned) {
