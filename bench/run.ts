@@ -13,6 +13,9 @@
  *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,import (default all)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/index.js instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
+ * Diagnostics (environment only): BENCH_CPU_PROFILE=<dir> (V8 CPU profiles of the children),
+ * BENCH_CHILD_NODE_ARGS="<node flags>" (e.g. --max-old-space-size=192), BENCH_LOAD_PAGE_SIZE=<n>.
+ * What each figure means and the figures of a reference run: docs/performance.md.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -24,6 +27,7 @@ import { freePort, startAzurite, type RunningAzurite } from '../dev/azurite';
 import type { FakeBcCustomer } from '../dev/fakes/businessCentral';
 import type { TransferEvent } from '../shared/telemetry';
 import { bundleBenchEntry } from './lib/bundle';
+import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
 import { runInitialLoad, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
 import {
@@ -93,6 +97,11 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
 }
 
 // ------------------------------------------------------------------ helpers
+
+const cpuMsOfThisProcess = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
 
 const log = (message: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -291,10 +300,14 @@ async function throughputSection(world: BenchWorld, product: ProductProcess, lat
   const total = 600;
   log(`throughput: ${total} new customers (no address) in one webhook notification`);
   const customers = Array.from({ length: total }, () => createPerson(world, false));
-  const cpuBefore = await product.stats();
+  const azuritePid = findChildPid('azurite');
+  const cpuBefore = { product: (await product.stats()).cpuMs, bench: cpuMsOfThisProcess(), azurite: azuritePid ? processCpuMs(azuritePid) : undefined };
   const result = await notifiedScenario(world, product, customers, 'created');
   const stats = await product.stats();
-  const cpuPerCustomer = (stats.cpuMs - cpuBefore.cpuMs) / total;
+  const cpuPerCustomer = (stats.cpuMs - cpuBefore.product) / total;
+  const benchCpuPerCustomer = (cpuMsOfThisProcess() - cpuBefore.bench) / total;
+  const azuriteCpu = azuritePid ? processCpuMs(azuritePid) : undefined;
+  const azuriteCpuPerCustomer = azuriteCpu !== undefined && cpuBefore.azurite !== undefined ? (azuriteCpu - cpuBefore.azurite) / total : undefined;
   const times = result.arrivals.map((arrival) => arrival.at).sort((a, b) => a - b);
   // Steady state: from the 10th to the 90th percentile of completions (no ramp-up, no tail).
   const first = Math.floor(total * 0.1);
@@ -327,6 +340,17 @@ async function throughputSection(world: BenchWorld, product: ProductProcess, lat
       cpuPerCustomer,
       `user+system CPU of the host process over the run; one Node worker process cannot go faster than this on one core. Peak RSS ${megabytes(stats.maxRssBytes)}`,
     ),
+    ...(azuriteCpuPerCustomer === undefined
+      ? []
+      : [
+          info(
+            section,
+            `machine CPU per customer → ceiling on ${cpus().length} cores`,
+            `${ms(cpuPerCustomer + benchCpuPerCustomer + azuriteCpuPerCustomer)} → ${perSecond((cpus().length * 1000) / (cpuPerCustomer + benchCpuPerCustomer + azuriteCpuPerCustomer))}`,
+            cpuPerCustomer + benchCpuPerCustomer + azuriteCpuPerCustomer,
+            `product ${ms(cpuPerCustomer)} + fakes (bench process) ${ms(benchCpuPerCustomer)} + Azurite ${ms(azuriteCpuPerCustomer)}; everything shares this machine, other load included`,
+          ),
+        ]),
   ];
 }
 

@@ -88,8 +88,14 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
       const since = options.since ?? 0;
       const timeoutMs = options.timeoutMs ?? 120_000;
       return new Promise<TransferArrival[]>((resolve, reject) => {
+        // Scans each arrival once: waiters wake on every transfer, and runs have thousands of them.
+        const matching: TransferArrival[] = [];
+        let scanned = since;
         const check = (): boolean => {
-          const matching = transfers.slice(since).filter((arrival) => accept(arrival.event));
+          for (; scanned < transfers.length; scanned += 1) {
+            const arrival = transfers[scanned]!;
+            if (accept(arrival.event)) matching.push(arrival);
+          }
           if (matching.length >= count) {
             resolve(matching);
             return true;
@@ -103,8 +109,7 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
         if (check()) return;
         const timer = setTimeout(() => {
           waiters.delete(wake);
-          const seen = transfers.slice(since).filter((arrival) => accept(arrival.event)).length;
-          reject(new Error(`timed out after ${timeoutMs} ms with ${seen} of ${count} transfers done`));
+          reject(new Error(`timed out after ${timeoutMs} ms with ${matching.length} of ${count} transfers done`));
         }, timeoutMs);
         const wake = (): void => {
           if (check()) {

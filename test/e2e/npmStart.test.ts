@@ -119,7 +119,7 @@ describe('npm start', () => {
         failFast();
         return stdout.some((line) => line.startsWith('Customer sync is running (SANDBOX'));
       },
-      { timeoutMs: 20_000, intervalMs: 100, description: 'the sandbox banner' },
+      { timeoutMs: 45_000, intervalMs: 100, description: 'the sandbox banner' },
     ).catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)}${output()}`);
     });
@@ -139,7 +139,7 @@ describe('npm start', () => {
         }
         return DEMO_SCENARIOS.every((scenario) => first.has(scenario.number)) ? first : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 100, description: 'a transfer line for each of the seven demo customers' },
+      { timeoutMs: 45_000, intervalMs: 100, description: 'a transfer line for each of the seven demo customers' },
     ).catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)}${output()}`);
     });
@@ -171,5 +171,5 @@ describe('npm start', () => {
     expect(stdout.filter((line) => EMAIL.test(line))).toEqual([]);
     expect(stderr.filter((line) => EMAIL.test(line))).toEqual([]);
     expect([...stdout, ...stderr].filter((line) => DEMO_EMAILS.some((email) => line.includes(email)))).toEqual([]);
-  }, 60_000);
+  }, 150_000);
 });
