@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getServices } from '../shared/services';
-import { POISON_QUEUE } from '../shared/sync/messages';
+import { POISON_QUEUE } from '../shared/messages';
 import { handlePoisonMessage } from '../shared/sync/queueMessages';
 
 /** host.json maxDequeueCount: how many deliveries a message had before it landed here. */

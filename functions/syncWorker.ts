@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getServices } from '../shared/services';
-import { SYNC_QUEUE } from '../shared/sync/messages';
+import { SYNC_QUEUE } from '../shared/messages';
 import { handleSyncMessage } from '../shared/sync/queueMessages';
 
 /** Transfers one customer per `customer-sync` message; throws on transient failures so the queue retries. */

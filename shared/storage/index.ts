@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import { SyncError } from '../errors';
-import { SYNC_QUEUE } from '../sync/messages';
+import { SYNC_QUEUE } from '../messages';
 import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';

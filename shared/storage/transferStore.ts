@@ -2,7 +2,7 @@ import { odata, type Edm, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { ERROR_CODES, SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import { SOURCES } from '../sync/messages';
+import { SOURCES } from '../messages';
 import { customerKey, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
 import { TRANSFER_STATUSES, type TransferAction, type TransferRecord, type TransferStatus, type TransferStore } from './types';
 

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors';
-import type { SyncSource } from '../sync/messages';
+import type { SyncSource } from '../messages';
 
 export const TRANSFER_STATUSES = ['Succeeded', 'Skipped', 'Failed'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];

@@ -5,7 +5,7 @@ import { GUID_PATTERN, normalizeGuid } from '../guid';
 import { ConcurrencyLimiter } from '../http/limiter';
 import type { Logger } from '../log';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { SOURCES, type SyncSource } from './messages';
+import { SOURCES, type SyncSource } from '../messages';
 import { newSyncMessage } from './queueMessages';
 
 /** Work that needs Business Central reads, handed from the webhook and the subscription timer to catchUpWorker. */

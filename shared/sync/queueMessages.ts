@@ -4,7 +4,7 @@ import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { transferEventLine } from '../telemetry';
 import type { TransferRecord, TransferStore } from '../storage/types';
-import { syncMessageSchema, type SyncMessage, type SyncSource } from './messages';
+import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { syncCustomer, type SyncDependencies } from './syncCustomer';
 
 /** Transfers that cannot be tied to a customer (a message without a usable id) are filed under the nil GUID. */

@@ -8,7 +8,7 @@ import { ensureTable, storageError, tableClient, type StorageConnection } from '
 import { decodeMessage, deleteMessage, peekCount, receiveMessages } from '../storage/queues';
 import { TRANSFERS_BY_TIME_TABLE, utcDay } from '../storage/transferStore';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { POISON_QUEUE, syncMessageSchema } from './messages';
+import { POISON_QUEUE, syncMessageSchema } from '../messages';
 import { newSyncMessage } from './queueMessages';
 
 /** One call re-enqueues at most this many customers, so a reply (and the queue burst) stays bounded. */

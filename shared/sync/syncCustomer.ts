@@ -6,7 +6,7 @@ import { maskEmail, redact, type Logger } from '../log';
 import { addressesToAdd, applyCustomerMapping, emailKey } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
 import { transferEventLine } from '../telemetry';
-import type { SyncSource } from './messages';
+import type { SyncSource } from '../messages';
 
 export interface SyncDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { loadStorageConfig } from '../../shared/config';
 import { createStorage, encodeMessage, type TransferRecord } from '../../shared/storage';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/sync/messages';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { UNKNOWN_CUSTOMER_ID } from '../../shared/sync/queueMessages';
 import { TEST_SETTINGS } from '../support/settings';
 import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as configModule from '../../shared/config';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig } from '../../shared/config';
 import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/sync/messages';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
 import { TRANSFERS_BY_TIME_TABLE, TRANSFERS_TABLE } from '../../shared/storage/transferStore';

@@ -13,7 +13,7 @@ import {
   StorageQueueSender,
   updateVisibility,
 } from '../../shared/storage';
-import { POISON_QUEUE, SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { POISON_QUEUE, SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
 import { resetStorage } from '../support/storage';
 
 const message = (index: number): SyncMessage => ({

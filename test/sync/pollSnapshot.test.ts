@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
 import { createStorage, decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type LeaseStore, type QueueSender } from '../../shared/storage';
-import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } from '../../shared/sync/messages';
+import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } from '../../shared/messages';
 import { DEFAULT_POLL_PAGE_SIZE, pollChanges } from '../../shared/sync/pollChanges';
 import { handleSyncMessage } from '../../shared/sync/queueMessages';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';

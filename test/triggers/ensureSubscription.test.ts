@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log';
 import { createQueueSender } from '../../shared/storage';
 import { CATCH_UP_QUEUE, catchUpMessageSchema } from '../../shared/sync/catchUp';
 import { ensureSubscription, SUBSCRIPTION_STATE_KEY, type RecordedSubscription, type SubscriptionDependencies } from '../../shared/sync/ensureSubscription';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
 import { CLIENT_STATE, takeMessages, useHarness, WEBHOOK_PATH } from './harness';
 
 // Business Central's clock (subscription expiry), moved by hand.

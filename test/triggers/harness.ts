@@ -6,7 +6,7 @@ import { startLocalHost, type LocalHost } from '../../dev/host/localHost';
 import { resetServices } from '../../shared/services';
 import { decodeMessage } from '../../shared/storage';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/sync/messages';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { startMockServer } from '../support/msw';
 import { TEST_SETTINGS } from '../support/settings';
 import { resetStorage, testStorageConnectionString } from '../support/storage';

@@ -6,7 +6,7 @@ import { silentLogger } from '../../shared/log';
 import { createQueueSender, createStorage, StorageQueueSender } from '../../shared/storage';
 import { CATCH_UP_QUEUE, catchUpMessageSchema, CUSTOMER_BATCH_SIZE, expandCustomerBatch } from '../../shared/sync/catchUp';
 import { DIRECT_ENQUEUE_LIMIT, enqueueManualSync, ingestNotification } from '../../shared/sync/ingest';
-import { SYNC_QUEUE, syncMessageSchema } from '../../shared/sync/messages';
+import { SYNC_QUEUE, syncMessageSchema } from '../../shared/messages';
 import type { AcceptedNotification } from '../../shared/sync/notifications';
 import { resetAllStorage, takeMessages } from './harness';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SyncError } from '../../shared/errors';
 import { getServices } from '../../shared/services';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
 import { countMessages, takeMessages, useHarness } from './harness';
 
 const harness = useHarness();

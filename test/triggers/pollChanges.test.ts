@@ -2,7 +2,7 @@ import { getServices } from '../../shared/services';
 import { SyncError } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import type { QueueSender } from '../../shared/storage/types';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
 import { POLL_WATERMARK_KEY, pollChanges, type PollDependencies } from '../../shared/sync/pollChanges';
 import { takeMessages, useHarness } from './harness';
 

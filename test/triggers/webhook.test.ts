@@ -3,7 +3,7 @@ import { SyncError } from '../../shared/errors';
 import { getServices } from '../../shared/services';
 import { CATCH_UP_QUEUE, catchUpMessageSchema } from '../../shared/sync/catchUp';
 import { DIRECT_ENQUEUE_LIMIT } from '../../shared/sync/ingest';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/sync/messages';
+import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
 import {
   CLIENT_STATE,
   collectionResource,

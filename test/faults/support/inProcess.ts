@@ -7,7 +7,7 @@ import { loadConfig } from '../../../shared/config';
 import { resetServices } from '../../../shared/services';
 import { encodeMessage } from '../../../shared/storage';
 import { CATCH_UP_QUEUE } from '../../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../../shared/sync/messages';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../../shared/messages';
 import { startMockServer } from '../../support/msw';
 import { resetStorage, testStorageConnectionString } from '../../support/storage';
 import { LogCapture } from './leaks';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { bcCustomerSchema, type BcCustomer } from '../businessCentral/types';
-import { GUID_PATTERN, normalizeGuid } from '../guid';
+import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
+import { GUID_PATTERN, normalizeGuid } from './guid';
 
 export const SYNC_QUEUE = 'customer-sync';
 export const POISON_QUEUE = 'customer-sync-poison';
