@@ -34,10 +34,6 @@ export const registrations: Registration[] = [];
 
 export function setProgrammingModel(_model: unknown): void {}
 
-export function getProgrammingModel(): undefined {
-  return undefined;
-}
-
 export function registerFunction(metadata: FunctionMetadata, handler: FunctionCallback): { dispose(): void } {
   if (registrations.some((registration) => registration.metadata.name === metadata.name)) {
     throw new Error(`A function named "${metadata.name}" is already registered`);
