@@ -1,6 +1,11 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { forgetEnsuredResources } from '../../shared/storage/connection';
+import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
+
+/** The queues the local host's triggers read; it expects them to exist. */
+const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`];
 
 /** The current jest worker's Azurite account (set by setupEnv.ts). */
 export function testStorageConnectionString(): string {
@@ -23,4 +28,18 @@ export async function resetStorage(): Promise<void> {
   for await (const queue of queues.listQueues()) queueNames.push(queue.name);
   await Promise.all([...tableNames.map((name) => tables.deleteTable(name)), ...queueNames.map((name) => queues.deleteQueue(name))]);
   forgetEnsuredResources();
+}
+
+/** Empties the worker's Azurite account and re-creates the trigger queues the host reads. */
+export async function resetAllStorage(): Promise<void> {
+  await resetStorage();
+  await Promise.all(TRIGGER_QUEUES.map((name) => queue(name).createIfNotExists()));
+}
+
+export function queue(name: string): QueueClient {
+  return new QueueClient(testStorageConnectionString(), name);
+}
+
+export async function countMessages(name: string): Promise<number> {
+  return (await queue(name).getProperties()).approximateMessagesCount ?? 0;
 }

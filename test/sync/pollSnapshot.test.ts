@@ -1,7 +1,6 @@
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { bcCustomerSchema } from '../../shared/businessCentral/types';
 import { loadConfig } from '../../shared/config';
-import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
 import { createStorage, decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type LeaseStore, type QueueSender } from '../../shared/storage';
 import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } from '../../shared/messages';
@@ -12,6 +11,7 @@ import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
 import { startMockServer } from '../support/msw';
+import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
 
 const config = loadConfig(process.env);
@@ -23,17 +23,7 @@ const storage = createStorage(config.storage);
 const bcClient = createBusinessCentralClient(config.businessCentral, config.http, { sleep: noWait });
 
 function dependencies(overrides: Partial<SyncDependencies> = {}): SyncDependencies {
-  return {
-    businessCentral: bcClient,
-    ipaas: createIpaasClient(config.ipaas, config.http, { sleep: noWait }),
-    transfers: storage.transfers,
-    links: storage.links,
-    leases: storage.leases,
-    logger: silentLogger,
-    leaseTtlMs: 30_000,
-    leaseWaitMs: 20_000,
-    ...overrides,
-  };
+  return syncDependencies(config, storage, { businessCentral: bcClient, ...overrides });
 }
 const deps = dependencies();
 

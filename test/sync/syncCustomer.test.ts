@@ -1,7 +1,5 @@
-import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
-import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
 import { createStorage } from '../../shared/storage';
 import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueMessages';
@@ -9,27 +7,17 @@ import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../sha
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import { startMockServer } from '../support/msw';
+import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
 startMockServer(...world.handlers);
 const { businessCentral: bc, ipaas } = world;
-const noWait = async (): Promise<void> => {};
 const storage = createStorage(config.storage);
 
 function dependencies(overrides: Partial<SyncDependencies> = {}): SyncDependencies {
-  return {
-    businessCentral: createBusinessCentralClient(config.businessCentral, config.http, { sleep: noWait }),
-    ipaas: createIpaasClient(config.ipaas, config.http, { sleep: noWait }),
-    transfers: storage.transfers,
-    links: storage.links,
-    leases: storage.leases,
-    logger: silentLogger,
-    leaseTtlMs: 30_000,
-    leaseWaitMs: 20_000,
-    ...overrides,
-  };
+  return syncDependencies(config, storage, overrides);
 }
 const deps = dependencies();
 

@@ -1,22 +1,19 @@
 import path from 'node:path';
-import { QueueClient } from '@azure/storage-queue';
 import { FakeBusinessCentral } from '../../dev/fakes/businessCentral';
 import { FakeEntraId } from '../../dev/fakes/entraId';
 import { startLocalHost, type LocalHost } from '../../dev/host/localHost';
 import { resetServices } from '../../shared/services';
 import { decodeMessage } from '../../shared/storage';
-import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { startMockServer } from '../support/msw';
 import { TEST_SETTINGS } from '../support/settings';
-import { resetStorage, testStorageConnectionString } from '../support/storage';
+import { countMessages, queue, resetAllStorage } from '../support/storage';
+
+export { countMessages, queue, resetAllStorage };
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const COMPANY_ID = TEST_SETTINGS.BC_COMPANY_ID;
 export const CLIENT_STATE = TEST_SETTINGS.WEBHOOK_CLIENT_STATE;
 export const WEBHOOK_PATH = '/api/webhooks/business-central';
-const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`];
-
 export function createFakes(options: { now?: () => Date } = {}): { entra: FakeEntraId; bc: FakeBusinessCentral } {
   const entra = new FakeEntraId({
     authorityHost: TEST_SETTINGS.AZURE_AUTHORITY_HOST,
@@ -69,16 +66,6 @@ export function useHarness(options: { now?: () => Date } = {}): Harness {
   };
 }
 
-/** Empties the worker's Azurite account and re-creates the trigger queues the host reads. */
-export async function resetAllStorage(): Promise<void> {
-  await resetStorage();
-  await Promise.all(TRIGGER_QUEUES.map((name) => queue(name).createIfNotExists()));
-}
-
-export function queue(name: string): QueueClient {
-  return new QueueClient(testStorageConnectionString(), name);
-}
-
 /** Takes every message off a queue (received and deleted), decoded as the trigger would see it. */
 export async function takeMessages(name: string): Promise<unknown[]> {
   const client = queue(name);
@@ -89,10 +76,6 @@ export async function takeMessages(name: string): Promise<unknown[]> {
     for (const item of receivedMessageItems) messages.push(decodeMessage(item.messageText));
     await Promise.all(receivedMessageItems.map((item) => client.deleteMessage(item.messageId, item.popReceipt)));
   }
-}
-
-export async function countMessages(name: string): Promise<number> {
-  return (await queue(name).getProperties()).approximateMessagesCount ?? 0;
 }
 
 export function notificationEntry(resource: string, changeType: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,20 +1,17 @@
 import path from 'node:path';
 import type { SetupServerApi } from 'msw/node';
-import { QueueClient } from '@azure/storage-queue';
 import { createFakeWorld, type FakeWorld } from '../../../dev/fakes/world';
 import { startLocalHost, type InvocationEvent, type LocalHost } from '../../../dev/host/localHost';
 import { loadConfig } from '../../../shared/config';
 import { resetServices } from '../../../shared/services';
 import { encodeMessage } from '../../../shared/storage';
-import { CATCH_UP_QUEUE } from '../../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../../shared/messages';
 import { startMockServer } from '../../support/msw';
-import { resetStorage, testStorageConnectionString } from '../../support/storage';
+import { countMessages, queue, resetAllStorage } from '../../support/storage';
+
+export { countMessages, queue, resetAllStorage };
 import { LogCapture } from './leaks';
 
 export const ROOT = path.resolve(__dirname, '../../..');
-const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`];
-
 export interface InProcessSystem {
   world: FakeWorld;
   /** The msw server the fakes run in (tests may prepend handlers with `server.use`). */
@@ -99,24 +96,10 @@ export function useInProcessSystem(options: { hostEnv?: Record<string, string> }
   };
 }
 
-/** Empties the worker's Azurite account and re-creates the trigger queues the host reads. */
-export async function resetAllStorage(): Promise<void> {
-  await resetStorage();
-  await Promise.all(TRIGGER_QUEUES.map((name) => queue(name).createIfNotExists()));
-}
-
-export function queue(name: string): QueueClient {
-  return new QueueClient(testStorageConnectionString(), name);
-}
-
 /** Puts a message on a queue exactly as given: an object is encoded as our senders do (base64 JSON), a string goes as is. */
 export async function putRaw(queueName: string, message: unknown): Promise<void> {
   const text = typeof message === 'string' ? message : encodeMessage(message);
   await queue(queueName).sendMessage(text);
-}
-
-export async function countMessages(name: string): Promise<number> {
-  return (await queue(name).getProperties()).approximateMessagesCount ?? 0;
 }
 
 /**
