@@ -2,7 +2,8 @@
  * The Function App's entry (package.json `main` points at its build). Importing a function file
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
-import { app } from '@azure/functions';
+import * as azureFunctions from '@azure/functions';
+import { startTelemetry } from './startup/telemetry';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -17,5 +18,6 @@ import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
 
-// Options the worker reads once the entry has loaded.
-app.setup({ enableHttpStream: false });
+// Application Insights (in Azure only), before the worker starts invoking; then the options it reads once the entry has loaded.
+startTelemetry(azureFunctions);
+azureFunctions.app.setup({ enableHttpStream: false });

@@ -2,20 +2,23 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { scheduleSetting } from '../shared/config';
 import { getServices } from '../shared/services';
 import { pollChanges } from '../shared/sync/pollChanges';
+import { runTimer } from '../shared/telemetry';
 
 /** The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost). */
 export async function pollCustomers(timer: Timer, context: InvocationContext): Promise<void> {
-  const services = getServices();
-  if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');
-  const result = await pollChanges({
-    businessCentral: services.businessCentral,
-    syncQueue: services.storage.syncQueue,
-    leases: services.storage.leases,
-    state: services.storage.state,
-    logger: context,
-    startFrom: services.config.poll.startFrom,
+  await runTimer('pollCustomers', context, async () => {
+    const services = getServices();
+    if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');
+    const result = await pollChanges({
+      businessCentral: services.businessCentral,
+      syncQueue: services.storage.syncQueue,
+      leases: services.storage.leases,
+      state: services.storage.state,
+      logger: context,
+      startFrom: services.config.poll.startFrom,
+    });
+    if (result.outcome === 'leaseLost') context.warn('poll: lost the poll lease midway; the next run repeats the window');
   });
-  if (result.outcome === 'leaseLost') context.warn('poll: lost the poll lease midway; the next run repeats the window');
 }
 
 // The schedule is read at registration (not %POLL_SCHEDULE%) so the default applies when the setting is absent.

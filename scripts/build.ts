@@ -17,9 +17,11 @@ async function main(): Promise<void> {
     });
   }
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  // Two bundles: the app, and the Azure Monitor SDK that the app requires from next to itself only in
+  // Azure (startup/telemetry.ts), so cold starts without Application Insights never parse it.
   const result = await build({
-    entryPoints: [path.join(root, 'index.ts')],
-    outfile: path.join(root, 'dist', 'index.js'),
+    entryPoints: { index: path.join(root, 'index.ts'), azureMonitor: path.join(root, 'startup', 'azureMonitor.ts') },
+    outdir: path.join(root, 'dist'),
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -35,8 +37,10 @@ async function main(): Promise<void> {
     metafile: true,
     logLevel: 'warning',
   });
-  const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-  console.log(`dist/index.js built (${(bytes / 1024).toFixed(0)} KiB with source map)`);
+  const sizes = Object.entries(result.metafile.outputs)
+    .filter(([file]) => file.endsWith('.js'))
+    .map(([file, output]) => `${path.basename(file)} ${(output.bytes / 1024).toFixed(0)} KiB`);
+  console.log(`dist/ built: ${sizes.join(', ')}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,8 @@
-// Log alerts on the TransferCompleted trace line every transfer writes (docs/monitoring.md says what each
-// means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage reports
-// QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
-// message becomes a transfer with errorCode RetriesExhausted, so that line is the precise signal.
+// Log alerts on the structured records the app sends through OpenTelemetry: traces whose message is the
+// event name (TransferCompleted, TimerRun) with the fields in customDimensions (docs/monitoring.md says what
+// each alert means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage
+// reports QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
+// message becomes a transfer with errorCode RetriesExhausted, so that record is the precise signal.
 
 @description('Application Insights component the Function App logs to.')
 param applicationInsightsId string
@@ -22,19 +23,36 @@ param alertEmail string
 @minValue(1)
 param failedTransfersThreshold int
 
-// The rules add up itemCount rather than counting rows: under sampling each kept row stands for itemCount rows.
+// The app does not sample (samplingRatio 1): every record is a row, so the rules count rows.
 var retriesExhaustedQuery = '''
 traces
-| where message startswith "TransferCompleted "
-| extend t = parse_json(substring(message, 18))
+| where message == "TransferCompleted"
+| extend t = customDimensions
 | where tostring(t.errorCode) == "RetriesExhausted"
 '''
 
 var failedTransfersQuery = '''
 traces
-| where message startswith "TransferCompleted "
-| extend t = parse_json(substring(message, 18))
+| where message == "TransferCompleted"
+| extend t = customDimensions
 | where tostring(t.status) == "Failed"
+'''
+
+// Every timer reports each run as TimerRun (outcome Succeeded or Failed): poll, subscription, retention, reconciliation.
+var timerFailedQuery = '''
+traces
+| where message == "TimerRun"
+| extend r = customDimensions
+| where tostring(r.outcome) == "Failed"
+| extend timer = tostring(r.timer)
+'''
+
+// The subscription timer runs hourly by default; two hours without a successful run means webhooks may stop.
+var subscriptionSilentQuery = '''
+traces
+| where message == "TimerRun"
+| extend r = customDimensions
+| where tostring(r.timer) == "subscriptionTimer" and tostring(r.outcome) == "Succeeded"
 '''
 
 var actionGroupName = 'ag-bcsync-${resourceToken}'
@@ -80,8 +98,7 @@ resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-1
       allOf: [
         {
           query: retriesExhaustedQuery
-          timeAggregation: 'Total'
-          metricMeasureColumn: 'itemCount'
+          timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {
@@ -120,8 +137,7 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
       allOf: [
         {
           query: failedTransfersQuery
-          timeAggregation: 'Total'
-          metricMeasureColumn: 'itemCount'
+          timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: failedTransfersThreshold
           failingPeriods: {
@@ -141,5 +157,94 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
   ]
 }
 
+resource timerFailedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-timer-failed-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: a timer failed'
+    description: 'A run of pollCustomers, subscriptionTimer, the retention or the reconciliation timer failed (TimerRun with outcome Failed); the alert names the timer. See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: timerFailedQuery
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'timer'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource subscriptionSilentAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-subscription-silent-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: no successful subscription check in 2 hours'
+    description: 'subscriptionTimer has not completed a run for 2 hours (no TimerRun with outcome Succeeded): the Business Central webhook subscription may expire and notifications stop. See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT2H'
+    criteria: {
+      allOf: [
+        {
+          query: subscriptionSilentQuery
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
+output timerFailedAlertId string = timerFailedAlert.id
+output subscriptionSilentAlertId string = subscriptionSilentAlert.id

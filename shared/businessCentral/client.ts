@@ -5,6 +5,7 @@ import { SyncError } from '../errors';
 import { GUID_PATTERN, isGuid, normalizeGuid } from '../guid';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
 import { redact } from '../log';
+import { serverOf, withDependencySpan } from '../observability';
 import { formatQuery, maxPageSizePreference, odataDateTime, odataString } from './odata';
 import {
   bcCustomerSchema,
@@ -22,6 +23,8 @@ export const DEFAULT_PAGE_SIZE = 1_000;
 export const MAX_PAGE_SIZE = 20_000;
 /** Customer."No." is Code[20]: a longer value can match no customer, and Business Central rejects it in a filter. */
 const MAX_CUSTOMER_NUMBER_LENGTH = 20;
+/** A cached token is replaced this long before it expires. */
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 
 export interface BusinessCentralClientOptions {
   /** Waits between retries; tests pass a spy that resolves at once. */
@@ -78,6 +81,8 @@ class BusinessCentralClient implements BusinessCentralApi {
   private readonly customersUrl: string;
   private readonly apiOrigin: string;
   private pendingToken: Promise<string> | undefined;
+  private cachedToken: { header: string; refreshAt: number } | undefined;
+  private readonly authorityHost: string;
 
   constructor(config: Config['businessCentral'], http: Config['http'], options: BusinessCentralClientOptions) {
     if (!GUID_PATTERN.test(config.companyId)) {
@@ -91,6 +96,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.customersResource = `/api/v2.0/companies(${companyId})/customers`;
     this.customersUrl = `${this.environmentRoot}${this.customersResource}`;
     this.credential = options.credential ?? createBusinessCentralCredential(config);
+    this.authorityHost = config.authorityHost;
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
@@ -265,6 +271,8 @@ class BusinessCentralClient implements BusinessCentralApi {
     try {
       return await this.http.send(request);
     } catch (error) {
+      // A revoked or otherwise refused token is not used again.
+      if (error instanceof SyncError && error.status === 401) this.cachedToken = undefined;
       throw credentialFailure(error) ?? error;
     }
   }
@@ -281,10 +289,19 @@ class BusinessCentralClient implements BusinessCentralApi {
   }
 
   private async acquireToken(): Promise<string> {
-    // The credential caches and refreshes tokens itself; the timeout keeps a hung authority from blocking a slot forever.
-    const token = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
-    if (!token) throw new Error('the credential returned no token');
-    return `Bearer ${token.token}`;
+    // Kept here until shortly before it expires, so a token request (and its dependency in telemetry) is a real one.
+    const cached = this.cachedToken;
+    if (cached && Date.now() < cached.refreshAt) return cached.header;
+    const token = await withDependencySpan({ service: 'Entra ID', name: 'token', server: serverOf(this.authorityHost) }, async () => {
+      // The timeout keeps a hung authority from blocking a slot forever.
+      const issued = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      if (!issued) throw new Error('the credential returned no token');
+      return issued;
+    });
+    const header = `Bearer ${token.token}`;
+    const refreshAt = Math.min(token.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY, token.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS);
+    this.cachedToken = { header, refreshAt };
+    return header;
   }
 
   private unexpected404(method: string, url: string, response: HttpResponse): SyncError {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BcCustomer } from '../businessCentral/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
-import { transferEventLine } from '../telemetry';
+import { reportTransfer } from '../telemetry';
 import type { TransferRecord, TransferStore } from '../storage/types';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { syncCustomer, type SyncDependencies } from './syncCustomer';
@@ -73,7 +73,7 @@ export async function handleSyncMessage(deps: SyncDependencies, raw: unknown, de
       errorMessage: `The queue message is not a valid customer-sync message (${issues})`,
       attempt: delivery.dequeueCount,
     });
-    deps.logger.warn(transferEventLine(transfer));
+    reportTransfer(deps.logger, transfer, {}, 'warn');
     return transfer;
   }
   const message = parsed.data;
@@ -106,7 +106,7 @@ export async function handlePoisonMessage(
       '. Replay it once the cause is fixed.',
     attempt: maxDequeueCount,
   });
-  deps.logger.error(transferEventLine(transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}));
+  reportTransfer(deps.logger, transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}, 'error');
   return transfer;
 }
 

@@ -5,7 +5,7 @@ import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } f
 import { maskEmail, redact, type Logger } from '../log';
 import { addressesToAdd, applyCustomerMapping, emailKey } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
-import { transferEventLine } from '../telemetry';
+import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
 
 export interface SyncDependencies {
@@ -92,9 +92,12 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     ...outcome,
   };
   await deps.transfers.record(record);
-  const line = transferEventLine(record, { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) });
-  if (record.status === 'Failed') deps.logger.warn(line);
-  else deps.logger.info(line);
+  reportTransfer(
+    deps.logger,
+    record,
+    { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) },
+    record.status === 'Failed' ? 'warn' : 'info',
+  );
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
 }

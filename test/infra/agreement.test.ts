@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node
 import path from 'node:path';
 import * as configModule from '../../shared/config';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig } from '../../shared/config';
-import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
+import { TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type TimerRunEvent } from '../../shared/telemetry';
 import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
@@ -55,6 +55,8 @@ const FLEX_FORBIDDEN_SETTINGS = [
 /** The SubscriptionState line documented in docs/monitoring.md (the subscription timer emits it). */
 const SUBSCRIPTION_STATE_EVENT = 'SubscriptionState';
 const SUBSCRIPTION_STATE_FIELDS = ['action', 'subscriptionId', 'expirationDateTime'];
+/** The fields of a TimerRun record, checked against the type the code fills. */
+const TIMER_RUN_FIELDS = ['timer', 'outcome', 'durationMs', 'errorCode', 'message'] as const satisfies ReadonlyArray<keyof TimerRunEvent>;
 const SUBSCRIPTION_STATE_ACTIONS = ['Created', 'Renewed', 'Recreated', 'Unchanged', 'Disabled'];
 
 /** BC_TENANT_ID → bcTenantId: the Bicep parameter of an app setting. */
@@ -429,22 +431,34 @@ function transferEventFields(): string[] {
 }
 
 /** Problems of one query: the prefix, the substring offset after it, and the fields it reads. */
-function kqlProblems(query: string, transferFields: readonly string[]): string[] {
-  const problems: string[] = [];
-  const events: Array<{ event: string; variable: string; fields: readonly string[] }> = [
+/** The structured records the queries may read, with the fields the code gives them (customDimensions). */
+function telemetryEvents(transferFields: readonly string[]): Array<{ event: string; variable: string; fields: readonly string[] }> {
+  return [
     { event: TRANSFER_EVENT, variable: 't', fields: transferFields },
     { event: SUBSCRIPTION_STATE_EVENT, variable: 's', fields: SUBSCRIPTION_STATE_FIELDS },
+    { event: TIMER_EVENT, variable: 'r', fields: TIMER_RUN_FIELDS },
   ];
-  for (const { event, variable, fields } of events) {
-    if (!query.includes(event)) continue;
-    if (!query.includes(`startswith "${event} "`)) problems.push(`filters ${event} lines without \`startswith "${event} "\``);
-    const offsets = [...query.matchAll(/substring\(message,\s*(\d+)\)/gu)].map((match) => Number(match[1]));
-    if (!offsets.includes(event.length + 1)) problems.push(`reads ${event} JSON without substring(message, ${event.length + 1})`);
+}
+
+/**
+ * A query reads a record as `where message == "<event>" | extend <variable> = customDimensions`, then only
+ * `<variable>.<field>` for fields the record has. Parsing JSON out of the message is the old log-line
+ * format, which Azure no longer receives.
+ */
+function kqlProblems(query: string, transferFields: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (/substring\(message/u.test(query) || /startswith "\w+ "/u.test(query)) problems.push('parses a log line (substring/startswith) instead of reading customDimensions');
+  if (/itemCount/u.test(query)) problems.push('adds up itemCount, but nothing is sampled: count rows');
+  for (const { event, variable, fields } of telemetryEvents(transferFields)) {
+    if (!query.includes(`"${event}"`)) continue;
+    if (!query.includes(`message == "${event}"`)) problems.push(`filters ${event} records without \`message == "${event}"\``);
+    if (!new RegExp(`extend ${variable} = customDimensions\\b`, 'u').test(query)) problems.push(`reads ${event} without \`extend ${variable} = customDimensions\``);
     for (const match of query.matchAll(new RegExp(`\\b${variable}\\.([A-Za-z_]\\w*)`, 'gu'))) {
       const field = match[1] ?? '';
-      if (!fields.includes(field)) problems.push(`reads ${variable}.${field}, which a ${event} line does not have (fields: ${fields.join(', ')})`);
+      if (!fields.includes(field)) problems.push(`reads ${variable}.${field}, which a ${event} record does not have (fields: ${fields.join(', ')})`);
     }
   }
+  for (const match of query.matchAll(/customDimensions\.(\w+)/gu)) problems.push(`reads customDimensions.${match[1] ?? ''} directly; use the record's variable so the field is checked`);
   return problems;
 }
 
@@ -759,11 +773,11 @@ describe('queries on the log lines', () => {
     expect(transferFields).not.toContain('errorMessage');
     for (const { where, queries } of sources()) {
       expect(queries.length).toBeGreaterThan(0);
-      if (!queries.some((query) => query.includes(`${TRANSFER_EVENT} `))) throw new Error(`${where}: no query reads ${TRANSFER_EVENT} lines`);
+      if (!queries.some((query) => query.includes(`message == "${TRANSFER_EVENT}"`))) throw new Error(`${where}: no query reads ${TRANSFER_EVENT} records`);
     }
     const workbookText = read('infra/workbook.json');
     expect(workbookText).toContain('__APPLICATION_INSIGHTS_RESOURCE_ID__');
-    expect(workbookText).toContain(`${SUBSCRIPTION_STATE_EVENT} `);
+    expect(workbookQueries(workbookJson()).some((query) => query.includes(`message == "${SUBSCRIPTION_STATE_EVENT}"`))).toBe(true);
     expect(read('infra/modules/workbook.bicep')).toContain("loadTextContent('../workbook.json')");
   });
 
@@ -777,6 +791,23 @@ describe('queries on the log lines', () => {
     expect(retries).toContain('"RetriesExhausted"');
     expect(failed).toContain('tostring(t.status) == "Failed"');
     expect(read('infra/modules/alerts.bicep')).toMatch(/threshold:\s*failedTransfersThreshold/u);
+  });
+
+  it('alert on any failed timer run and on two hours without a successful subscription check', () => {
+    const alerts = read('infra/modules/alerts.bicep');
+    const queries = bicepMultilineStrings(alerts);
+    expect(queries.some((query) => query.includes('tostring(r.outcome) == "Failed"') && !query.includes('r.timer) =='))).toBe(true);
+    expect(queries.some((query) => query.includes('tostring(r.timer) == "subscriptionTimer"') && query.includes('tostring(r.outcome) == "Succeeded"'))).toBe(true);
+    expect(alerts).toMatch(/windowSize: 'PT2H'[\s\S]*?operator: 'LessThan'\s*threshold: 1/u);
+    // The timers really report under the names the docs and alerts use.
+    for (const timer of ['pollCustomers', 'subscriptionTimer']) expect(read(`functions/${timer}.ts`)).toContain(`runTimer('${timer}'`);
+  });
+
+  it('every alert rule has a runbook section in docs/monitoring.md', () => {
+    const monitoring = read('docs/monitoring.md');
+    const names = [...read('infra/modules/alerts.bicep').matchAll(/displayName: '([^']+)'/gu)].map((match) => match[1] ?? '');
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    expect(names.filter((name) => !monitoring.includes(`### ${name}`))).toEqual([]);
   });
 });
 
@@ -798,7 +829,8 @@ describe('docs', () => {
   it('monitoring.md documents the SubscriptionState line the subscription timer emits', () => {
     for (const field of SUBSCRIPTION_STATE_FIELDS) expect(monitoring).toContain(`\`${field}\``);
     for (const action of SUBSCRIPTION_STATE_ACTIONS) expect(monitoring).toContain(`\`${action}\``);
-    expect(monitoring).toContain(`\`${SUBSCRIPTION_STATE_EVENT} {json}\``);
+    expect(monitoring).toContain(`\`${SUBSCRIPTION_STATE_EVENT}\``);
+    for (const field of TIMER_RUN_FIELDS) expect(monitoring).toContain(`\`${field}\``);
     for (const field of transferEventFields()) expect(monitoring).toContain(`\`${field}\``);
     expect(monitoring).toContain('POST /api/transfers/replay');
     expect(monitoring).toContain('npm run replay');
