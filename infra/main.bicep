@@ -47,9 +47,17 @@ param bcTenantId string
 @description('BC_CLIENT_ID: application (client) id of the Entra app registration used for Business Central.')
 param bcClientId string
 
+@description('BC_CREDENTIAL: empty means managedIdentity without BC_CLIENT_SECRET (the app registration trusts this app\'s managed identity through a federated credential; no secret) and clientSecret with it.')
+@allowed([
+  ''
+  'managedIdentity'
+  'clientSecret'
+])
+param bcCredential string = ''
+
 @secure()
-@description('BC_CLIENT_SECRET: client secret of that app registration. Stored in Key Vault only.')
-param bcClientSecret string
+@description('BC_CLIENT_SECRET: client secret of that app registration, only with BC_CREDENTIAL=clientSecret. Stored in Key Vault only; empty stores nothing.')
+param bcClientSecret string = ''
 
 @description('BC_ENVIRONMENT: Business Central environment name, e.g. production.')
 param bcEnvironment string
@@ -268,10 +276,6 @@ var requiredAppSettings = [
     value: bcClientId
   }
   {
-    name: 'BC_CLIENT_SECRET'
-    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.bcClientSecretUri})'
-  }
-  {
     name: 'BC_ENVIRONMENT'
     value: bcEnvironment
   }
@@ -293,7 +297,19 @@ var requiredAppSettings = [
   }
 ]
 
+// Only with BC_CREDENTIAL=clientSecret; with the managed identity there is no secret anywhere.
+var bcClientSecretAppSettings = empty(keyVault.outputs.bcClientSecretUri) ? [] : [
+  {
+    name: 'BC_CLIENT_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.bcClientSecretUri})'
+  }
+]
+
 var optionalAppSettings = [
+  {
+    name: 'BC_CREDENTIAL'
+    value: bcCredential
+  }
   {
     name: 'BC_API_BASE_URL'
     value: bcApiBaseUrl
@@ -359,7 +375,7 @@ module functionApp 'modules/functionApp.bicep' = {
     serviceName: serviceName
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
-    appSettings: concat(platformAppSettings, requiredAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
+    appSettings: concat(platformAppSettings, requiredAppSettings, bcClientSecretAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }
@@ -408,4 +424,6 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsWorkspaceName
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+// The subject of the federated credential on the Business Central app registration (docs/deploy.md).
+output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output WORKBOOK_ID string = workbook.outputs.id

@@ -14,6 +14,14 @@ export class ConfigError extends Error {
 
 export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+/**
+ * How the app proves itself to Entra ID for Business Central: `clientSecret` (BC_CLIENT_SECRET, e.g. locally),
+ * or `managedIdentity`: the app's managed identity gets a token for the token-exchange audience, and the app
+ * registration trusts it through a federated credential (no secret to store or rotate).
+ */
+export const BC_CREDENTIALS = ['clientSecret', 'managedIdentity'] as const;
+export type BcCredentialKind = (typeof BC_CREDENTIALS)[number];
+
 export const DEFAULT_POLL_SCHEDULE = '0 */5 * * * *';
 export const DEFAULT_SUBSCRIPTION_SCHEDULE = '0 0 * * * *';
 
@@ -48,7 +56,8 @@ const settingsSchema = z.object({
   AzureWebJobsStorage__accountName: z.string().trim().optional(),
   BC_TENANT_ID: required(),
   BC_CLIENT_ID: required(),
-  BC_CLIENT_SECRET: required(),
+  BC_CREDENTIAL: z.enum(BC_CREDENTIALS, { error: `must be one of ${BC_CREDENTIALS.join(', ')}` }).optional(),
+  BC_CLIENT_SECRET: z.string().trim().optional(),
   BC_ENVIRONMENT: required(),
   BC_COMPANY_ID: required().regex(GUID_PATTERN, 'must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301'),
   BC_API_BASE_URL: httpsUrl.default(DEFAULT_BC_API_BASE_URL),
@@ -90,6 +99,8 @@ export interface StorageConfig {
   queueServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
+  /** `managedidentity` in Azure (AzureWebJobsStorage__credential): the managed identity and nothing else. */
+  credential?: 'managedidentity';
 }
 
 export interface Config {
@@ -97,7 +108,11 @@ export interface Config {
   businessCentral: {
     tenantId: string;
     clientId: string;
+    /** Which credential reaches Entra ID; `clientSecret` is set only with `clientSecret`. */
+    credential: BcCredentialKind;
     clientSecret: string;
+    /** `managedIdentity`: client id of the user-assigned identity (AZURE_CLIENT_ID); unset means system-assigned. */
+    managedIdentityClientId: string | undefined;
     environment: string;
     companyId: string;
     apiBaseUrl: string;
@@ -130,6 +145,7 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
   const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
   const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
   const clientId = read('AzureWebJobsStorage__clientId');
+  if (read('AzureWebJobsStorage__credential')?.toLowerCase() === 'managedidentity') identity.credential = 'managedidentity';
   if (accountName) identity.accountName = accountName;
   if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
   if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
@@ -158,18 +174,41 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  const bcCredential = bcCredentialOf(values);
+  if (bcCredential === undefined) {
+    problems.push({
+      setting: 'BC_CLIENT_SECRET',
+      problem: 'is required outside Azure (in Azure, without it, the managed identity is used through a federated credential: BC_CREDENTIAL=managedIdentity)',
+    });
+  } else if (bcCredential === 'clientSecret' && !values.BC_CLIENT_SECRET) {
+    problems.push({ setting: 'BC_CLIENT_SECRET', problem: 'is required with BC_CREDENTIAL=clientSecret' });
+  }
   problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data);
+  return toConfig(storage, parsed.data, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined);
 }
 
-function toConfig(storage: StorageConfig, s: Settings): Config {
+/**
+ * BC_CREDENTIAL, or its default: `clientSecret` when BC_CLIENT_SECRET is set, `managedIdentity` where the
+ * platform provides one (IDENTITY_ENDPOINT: Azure Functions and App Service set it), else none (an error).
+ */
+function bcCredentialOf(env: Record<string, string | undefined>): BcCredentialKind | undefined {
+  const explicit = BC_CREDENTIALS.find((kind) => kind === env.BC_CREDENTIAL?.trim());
+  // An invalid BC_CREDENTIAL is reported by the schema; the secret is then judged as if it were absent.
+  if (explicit) return explicit;
+  if (env.BC_CLIENT_SECRET) return 'clientSecret';
+  return env.IDENTITY_ENDPOINT ? 'managedIdentity' : undefined;
+}
+
+function toConfig(storage: StorageConfig, s: Settings, bcCredential: BcCredentialKind, azureClientId: string | undefined): Config {
   return {
     storage,
     businessCentral: {
       tenantId: s.BC_TENANT_ID,
       clientId: s.BC_CLIENT_ID,
-      clientSecret: s.BC_CLIENT_SECRET,
+      credential: bcCredential,
+      clientSecret: bcCredential === 'clientSecret' ? (s.BC_CLIENT_SECRET ?? '') : '',
+      managedIdentityClientId: azureClientId,
       environment: s.BC_ENVIRONMENT,
       companyId: s.BC_COMPANY_ID.toLowerCase(),
       apiBaseUrl: s.BC_API_BASE_URL,

@@ -1,4 +1,4 @@
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
 import { SyncError } from '../errors';
@@ -35,13 +35,36 @@ export interface BusinessCentralClientOptions {
   random?: () => number;
 }
 
-/** ClientSecretCredential for the settings; instance discovery only works against Microsoft's public cloud host. */
+/**
+ * The credential for the settings. `clientSecret`: ClientSecretCredential. `managedIdentity`: the app
+ * registration's client-assertion flow, the assertion being a managed-identity token for the token-exchange
+ * audience, which the registration's federated credential trusts. Instance discovery only works against
+ * Microsoft's public cloud host.
+ */
 export function createBusinessCentralCredential(config: Config['businessCentral']): TokenCredential {
   const publicCloud = sameOrigin(config.authorityHost, DEFAULT_AUTHORITY_HOST);
-  return new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, {
-    authorityHost: config.authorityHost,
-    ...(publicCloud ? {} : { disableInstanceDiscovery: true }),
-  });
+  const options = { authorityHost: config.authorityHost, ...(publicCloud ? {} : { disableInstanceDiscovery: true }) };
+  if (config.credential === 'clientSecret') return new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, options);
+  const identity = new ManagedIdentityCredential(config.managedIdentityClientId ? { clientId: config.managedIdentityClientId } : {});
+  const audience = tokenExchangeAudience(config.authorityHost);
+  return new ClientAssertionCredential(
+    config.tenantId,
+    config.clientId,
+    async () => {
+      const token = await identity.getToken(`${audience}/.default`);
+      if (!token) throw new Error('the managed identity returned no token for the token exchange');
+      return token.token;
+    },
+    options,
+  );
+}
+
+/** The audience a federated credential expects, per cloud (Entra ID documents one per national cloud). */
+export function tokenExchangeAudience(authorityHost: string): string {
+  const host = URL.canParse(authorityHost) ? new URL(authorityHost).hostname : '';
+  if (host.endsWith('.microsoftonline.us')) return 'api://AzureADTokenExchangeUSGov';
+  if (host.endsWith('.chinacloudapi.cn')) return 'api://AzureADTokenExchangeChina';
+  return 'api://AzureADTokenExchange';
 }
 
 /**
@@ -380,7 +403,7 @@ function credentialFailure(error: unknown): SyncError | undefined {
   const aadsts = /AADSTS(\d+)/u.exec(causeMessage);
   return new SyncError(
     'Configuration',
-    `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
+    `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET (or, with BC_CREDENTIAL=managedIdentity, the app registration's federated credential)`,
     { transient: false },
   );
 }
