@@ -21,6 +21,7 @@ const EXPECTED: Registration[] = [
   { name: 'transfers', trigger: 'httpTrigger', on: 'transfers' },
   { name: 'replayTransfers', trigger: 'httpTrigger', on: 'transfers/replay' },
   { name: 'health', trigger: 'httpTrigger', on: 'health' },
+  { name: 'healthDetails', trigger: 'httpTrigger', on: 'health/details' },
   { name: 'syncWorker', trigger: 'queueTrigger', on: 'customer-sync' },
   { name: 'poisonWorker', trigger: 'queueTrigger', on: 'customer-sync-poison' },
   { name: 'catchUpWorker', trigger: 'queueTrigger', on: 'customer-catchup' },
