@@ -70,7 +70,8 @@ const settingsSchema = z.object({
   IPAAS_API_BASE_URL: required().pipe(httpsUrl),
   IPAAS_API_TOKEN: required(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
-  WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
+  // `none` turns the webhook off (polling only) where a default would apply.
+  WEBHOOK_NOTIFICATION_URL: z.union([z.string().trim().toLowerCase().pipe(z.literal('none')), httpsUrl]).optional(),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
   SUBSCRIPTION_SCHEDULE: ncrontab(DEFAULT_SUBSCRIPTION_SCHEDULE),
   POLL_START_FROM: z
@@ -189,7 +190,7 @@ export function loadConfig(env: Environment = process.env): Config {
   }
   problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined);
+  return toConfig(storage, parsed.data, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined);
 }
 
 /**
@@ -204,7 +205,17 @@ function bcCredentialOf(env: Record<string, string | undefined>): BcCredentialKi
   return env.IDENTITY_ENDPOINT ? 'managedIdentity' : undefined;
 }
 
-function toConfig(storage: StorageConfig, s: Settings, bcCredential: BcCredentialKind, azureClientId: string | undefined): Config {
+/** The webhook's URL as this app is reached: the setting, else (in Azure) the app's own host name; `none`: no webhook. */
+export const WEBHOOK_ROUTE = '/api/webhooks/business-central';
+
+function webhookNotificationUrl(setting: string | undefined, websiteHostname: string | undefined): string | undefined {
+  if (setting === 'none') return undefined;
+  if (setting) return setting;
+  // WEBSITE_HOSTNAME is set by the platform in Azure, so `azd up` needs no second pass to enable webhooks.
+  return websiteHostname && /^[a-z0-9.-]+$/iu.test(websiteHostname) ? `https://${websiteHostname.toLowerCase()}${WEBHOOK_ROUTE}` : undefined;
+}
+
+function toConfig(storage: StorageConfig, s: Settings, bcCredential: BcCredentialKind, azureClientId: string | undefined, websiteHostname: string | undefined): Config {
   return {
     storage,
     businessCentral: {
@@ -219,7 +230,7 @@ function toConfig(storage: StorageConfig, s: Settings, bcCredential: BcCredentia
       authorityHost: s.AZURE_AUTHORITY_HOST,
     },
     ipaas: { apiBaseUrl: s.IPAAS_API_BASE_URL, apiToken: s.IPAAS_API_TOKEN },
-    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
+    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
     http: {

@@ -129,3 +129,18 @@ describe('Business Central credential', () => {
     });
   });
 });
+
+describe('webhook URL', () => {
+  test('in Azure it defaults to the app\'s own host name, so one deployment enables webhooks', () => {
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'func-abc-1f2e3d4c.azurewebsites.net' }).webhook.notificationUrl).toBe(
+      'https://func-abc-1f2e3d4c.azurewebsites.net/api/webhooks/business-central',
+    );
+  });
+
+  test('an explicit URL wins; none turns the webhook off; locally there is no default', () => {
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'a.azurewebsites.net', WEBHOOK_NOTIFICATION_URL: 'https://hooks.example.com/bc' }).webhook.notificationUrl).toBe('https://hooks.example.com/bc');
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'a.azurewebsites.net', WEBHOOK_NOTIFICATION_URL: 'None' }).webhook.notificationUrl).toBeUndefined();
+    expect(loadConfig({ ...valid, WEBHOOK_NOTIFICATION_URL: undefined }).webhook.notificationUrl).toBeUndefined();
+    expect(problemFor({ ...valid, WEBHOOK_NOTIFICATION_URL: 'ftp://x' })).toContain('WEBHOOK_NOTIFICATION_URL');
+  });
+});
