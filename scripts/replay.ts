@@ -9,7 +9,7 @@ import { ConfigError, type StorageConfig } from '../shared/config';
 import { ERROR_CODES, describeError } from '../shared/errors';
 import { consoleLogger } from '../shared/log';
 import { createStorage } from '../shared/storage';
-import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource, type ReplayResult } from '../shared/sync/replay';
+import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, type ReplayResult } from '../shared/sync/replay';
 import { resolveOperatorStorage } from '../dev/operatorStorage';
 
 export const USAGE = `Usage: npm run replay -- <selector> [options]
@@ -122,9 +122,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = await replayTransfers(
       {
         transfers: storage.transfers,
-        failedTransfers: tableFailedTransferSource(connection),
+        failedTransfers: storage.failedTransfers,
         syncQueue: storage.syncQueue,
-        poisonQueue: storagePoisonQueue(connection),
+        poisonQueue: storage.poisonQueue,
         logger: { ...consoleLogger, info: () => {} },
       },
       parsed.request,
