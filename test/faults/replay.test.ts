@@ -44,6 +44,7 @@ function transfer(customerId: string, status: TransferStatus, errorCode: ErrorCo
     startedAt: at,
     finishedAt: at,
     durationMs: 0,
+    warnings: [],
   };
 }
 
