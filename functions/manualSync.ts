@@ -2,14 +2,22 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { getServices } from '../shared/services';
+import { dryRunSync, parseDryRunFlag } from '../shared/sync/dryRun';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
-/** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"). */
+/** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans only. */
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const raw = request.params.id ?? '';
   const customerId = normalizeGuid(raw);
   // Checked here, not with a {id:guid} route constraint: the contract wants 400, not 404.
   if (!isGuid(customerId)) return { status: 400, jsonBody: { error: 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301' } };
+  const dryRun = parseDryRunFlag(request.query.get('dryRun'));
+  if (dryRun === 'invalid') return { status: 400, jsonBody: { error: 'dryRun must be true or false' } };
+  if (dryRun) {
+    const reply = await dryRunSync(getServices().syncDependencies(context), customerId);
+    if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: ${reply.error}`);
+    return reply.status === 200 ? { status: 200, jsonBody: reply.plan } : { status: reply.status, jsonBody: { error: reply.error } };
+  }
   try {
     await enqueueManualSync(getServices().storage.syncQueue, customerId, context.invocationId);
   } catch (failure) {

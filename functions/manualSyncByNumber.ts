@@ -1,17 +1,20 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
 import { getServices } from '../shared/services';
+import { dryRunSync, parseDryRunFlag } from '../shared/sync/dryRun';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
 
-/** Manual transfer by Business Central customer number: resolves the id, then queues as by id. */
+/** Manual transfer by Business Central customer number: resolves the id, then queues as by id (or, `?dryRun=true`, plans only). */
 export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
     return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
   }
+  const dryRun = parseDryRunFlag(request.query.get('dryRun'));
+  if (dryRun === 'invalid') return { status: 400, jsonBody: { error: 'dryRun must be true or false' } };
   const services = getServices();
   let customerId: string;
   try {
@@ -19,6 +22,11 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
     if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
     customerId = customer.id;
+    if (dryRun) {
+      const reply = await dryRunSync(services.syncDependencies(context), customerId);
+      if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: ${reply.error}`);
+      return reply.status === 200 ? { status: 200, jsonBody: reply.plan } : { status: reply.status, jsonBody: { error: reply.error } };
+    }
     await enqueueManualSync(services.storage.syncQueue, customerId, context.invocationId);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
