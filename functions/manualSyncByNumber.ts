@@ -1,7 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
-import { dryRunSync, parseDryRunFlag } from '../shared/sync/dryRun';
+import { apiError, unavailable } from '../shared/http/apiErrors';
+import { getServices, type Services } from '../shared/services';
+import { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag } from '../shared/sync/dryRun';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
@@ -11,32 +12,39 @@ const MAX_NUMBER_LENGTH = 100;
 export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
-    return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
+    return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
-  if (dryRun === 'invalid') return { status: 400, jsonBody: { error: 'dryRun must be true or false' } };
-  const services = getServices();
+  if (dryRun === 'invalid') return INVALID_DRY_RUN();
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`manual sync by number: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
+  const correlationId = context.invocationId;
   let customerId: string;
   try {
     // The client escapes the number as an OData literal, so quotes in it cannot widen the filter.
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
-    if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
+    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
     customerId = customer.id;
     if (dryRun) {
       const reply = await dryRunSync(services.syncDependencies(context), customerId);
-      if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: ${reply.error}`);
-      return reply.status === 200 ? { status: 200, jsonBody: reply.plan } : { status: reply.status, jsonBody: { error: reply.error } };
+      if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
+      return reply;
     }
-    await enqueueManualSync(services.storage.syncQueue, customerId, context.invocationId);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;
     return transient
-      ? { status: 503, jsonBody: { error: 'Business Central or storage is unavailable; try again later' }, headers: { 'Retry-After': '30' } }
-      : { status: 502, jsonBody: { error: `Business Central rejected the lookup: ${describeError(failure)}` } };
+      ? unavailable('BusinessCentralUnavailable', 'Business Central or storage is unavailable; try again later')
+      : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
   }
   context.info(`manual sync queued for customer ${customerId} (by number)`);
-  return { status: 202, jsonBody: { customerId, queued: true }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+  return { status: 202, jsonBody: { customerId, queued: true, correlationId }, headers: { Location: `/api/customers/${customerId}/transfers` } };
 }
 
 app.http('manualSyncByNumber', {

@@ -57,7 +57,7 @@ type Operation =
   | 'listSubscriptions';
 
 /**
- * The iPaaS.com customer API (EXTERNAL_APIS.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
+ * The iPaaS.com customer API (docs/external-apis.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
  * Errors are SyncError: IpaasRejected (final) for AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected
  * shape, with the service's codes in `remoteCodes` (the caller decides what a BIZL means, by reading: never from

@@ -3,6 +3,7 @@
  * name; the setting IPAAS_PATHS (a JSON object `{ "<name>": "<template>" }`) replaces any of them without a
  * code change, and `npm run doctor` checks every configured path against the tenant (docs/external-apis.md).
  *
+ * Status per docs/external-apis.md:
  *   CONFIRMED = shown in iPaaS.com's public help articles / SDK repositories;
  *   ASSUMED   = inferred from the documented pattern `{base}/{area}/v2/{endpoint}`; check it against
  *               `{base}/customers/swagger/v2/swagger.json` or with `npm run doctor` before going live.

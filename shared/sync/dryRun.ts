@@ -1,4 +1,5 @@
 import { describeError, SyncError } from '../errors';
+import { apiError, type ApiResponse } from '../http/apiErrors';
 import { planSync, type PlanDependencies, type SyncPlan } from './planSync';
 
 /** `dryRun` query value: absent or "false"/"0" → false, "true"/"1"/"" (bare `?dryRun`) → true, anything else invalid. */
@@ -10,21 +11,27 @@ export function parseDryRunFlag(value: string | null): boolean | 'invalid' {
   return 'invalid';
 }
 
-export type DryRunReply =
-  | { status: 200; plan: SyncPlan }
-  | { status: 502 | 503; error: string };
+export const INVALID_DRY_RUN = (): ApiResponse => apiError('InvalidParameter', 'dryRun must be true or false');
 
 /**
- * The dry run of one customer: the planner's decision, computed with reads only (nothing written to iPaaS.com,
- * nothing enqueued, no transfer recorded). A service that cannot be read is 503 (try later) or 502 (it refused).
+ * The dry run of one customer: 200 with the planner's decision, computed with reads only (nothing written to
+ * iPaaS.com, nothing enqueued, no transfer recorded). A service that cannot be read now is 503 with Retry-After;
+ * one that refuses (a wrong path, a refused key) is 502.
  */
-export async function dryRunSync(deps: PlanDependencies, customerId: string): Promise<DryRunReply> {
+export async function dryRunSync(
+  deps: PlanDependencies,
+  customerId: string,
+): Promise<{ status: 200; jsonBody: SyncPlan } | ApiResponse> {
   try {
-    return { status: 200, plan: await planSync(deps, customerId) };
+    return { status: 200, jsonBody: await planSync(deps, customerId) };
   } catch (error) {
     const transient = !(error instanceof SyncError) || error.transient;
-    return transient
-      ? { status: 503, error: `A service is unavailable; try again later (${describeError(error)})` }
-      : { status: 502, error: `A service refused the dry run: ${describeError(error)}` };
+    const businessCentral = error instanceof SyncError && error.code.startsWith('BusinessCentral');
+    if (transient) {
+      return apiError(businessCentral ? 'BusinessCentralUnavailable' : 'IpaasUnavailable', `A service is unavailable; try again later (${describeError(error)})`, {
+        'Retry-After': '30',
+      });
+    }
+    return apiError(businessCentral ? 'BusinessCentralRejected' : 'IpaasRejected', `The dry run was refused: ${describeError(error)}`);
   }
 }

@@ -47,8 +47,9 @@ type Outcome = ExecutionOutcome;
 const LEASE_POLL_MS = 100;
 
 /**
- * Transfers one Business Central customer to iPaaS.com by the seed's rules and records the outcome: the
- * planner (planSync.ts, reads only) decides, the executor (executePlan.ts) writes exactly that. Final failures are recorded and returned; transient ones are recorded and
+ * Transfers one Business Central customer to iPaaS.com by the seed's rules (docs/architecture.md, "Where each rule lives")
+ * and records the outcome: the planner (planSync.ts, reads only) decides, the executor (executePlan.ts) writes
+ * exactly that. Final failures are recorded and returned; transient ones are recorded and
  * rethrown so the queue retries. A per-customer lease plus the email re-check make the sync idempotent:
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
  */

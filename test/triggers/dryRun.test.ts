@@ -49,7 +49,9 @@ describe('POST /api/customers/{id}/sync?dryRun=true', () => {
 
   test('dryRun=false is the ordinary manual sync; another value is 400', async () => {
     const customer = harness.bc.upsertCustomer({ number: '10000', type: 'Person', displayName: 'Robert Townes', email: 'robert@contoso.example' });
-    expect((await post(`/api/customers/${customer.id}/sync?dryRun=maybe`)).status).toBe(400);
+    const invalid = await post(`/api/customers/${customer.id}/sync?dryRun=maybe`);
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toEqual({ error: { code: 'InvalidParameter', message: 'dryRun must be true or false' } });
     expect(await countMessages(SYNC_QUEUE)).toBe(0);
     expect((await post(`/api/customers/${customer.id}/sync?dryRun=false`)).status).toBe(202);
     expect(await countMessages(SYNC_QUEUE)).toBe(1);
@@ -60,7 +62,8 @@ describe('POST /api/customers/{id}/sync?dryRun=true', () => {
     ipaas.faults.add({ status: 503 });
     const response = await post(`/api/customers/${customer.id}/sync?dryRun=true`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ error: expect.stringContaining('unavailable') });
+    expect(await response.json()).toEqual({ error: { code: 'IpaasUnavailable', message: expect.stringContaining('unavailable') } });
+    expect(response.headers.get('retry-after')).toBe('30');
     ipaas.faults.clear();
     await expectNothingWritten(customer.id);
   });

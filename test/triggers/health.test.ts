@@ -1,10 +1,11 @@
-import { SyncError } from '../../shared/errors';
-import { getServices, resetServices } from '../../shared/services';
+import { DEV_ACCOUNT_KEY } from '../../dev/azurite';
+import { resetServices } from '../../shared/services';
 import { TEST_SETTINGS } from '../support/settings';
 import { useHarness } from './harness';
 
 const harness = useHarness();
-const health = () => fetch(`${harness.host().url}/api/health`);
+const health = () => fetch(`${harness.host().url}/api/health/details`);
+const anonymousHealth = () => fetch(`${harness.host().url}/api/health`);
 
 const storageSetting = process.env.AzureWebJobsStorage;
 afterEach(() => {
@@ -13,9 +14,26 @@ afterEach(() => {
 });
 
 test('ok when the settings are valid and storage answers', async () => {
-  const response = await health();
+  const response = await anonymousHealth();
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({ status: 'ok' });
+  const details = await health();
+  expect(details.status).toBe(200);
+  expect(await details.json()).toEqual({
+    status: 'ok',
+    checks: [
+      { name: 'settings', status: 'ok', message: null },
+      { name: 'storage', status: 'ok', message: null },
+    ],
+  });
+});
+
+test('the anonymous route says only down, never which setting or part fails', async () => {
+  delete process.env.BC_CLIENT_ID;
+  resetServices();
+  const response = await anonymousHealth();
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({ status: 'down' });
 });
 
 test('a missing setting → 503 naming it, without revealing any value', async () => {
@@ -23,9 +41,9 @@ test('a missing setting → 503 naming it, without revealing any value', async (
   resetServices();
   const response = await health();
   expect(response.status).toBe(503);
-  const body = (await response.json()) as { status: string; failing: Array<{ part: string; message: string }> };
-  expect(body.status).toBe('unhealthy');
-  expect(body.failing).toEqual([{ part: 'settings', message: expect.stringContaining('BC_CLIENT_ID') }]);
+  const body = (await response.json()) as { status: string; checks: Array<{ name: string; status: string; message: string | null }> };
+  expect(body.status).toBe('down');
+  expect(body.checks).toEqual([{ name: 'settings', status: 'down', message: expect.stringContaining('BC_CLIENT_ID') }, { name: 'storage', status: 'ok', message: null }]);
   const text = JSON.stringify(body);
   for (const secret of [TEST_SETTINGS.BC_CLIENT_SECRET, TEST_SETTINGS.IPAAS_API_TOKEN, TEST_SETTINGS.WEBHOOK_CLIENT_STATE]) expect(text).not.toContain(secret);
 });
@@ -40,18 +58,23 @@ test('a malformed setting is named, its value is not shown', async () => {
   expect(text).not.toContain('company-secret-looking-value');
 });
 
-test('storage not answering → 503 with part storage, and the message names the part only', async () => {
-  // The storage layer's ping gives up after 5 s on a dead endpoint; its failure is simulated here to keep the test fast.
-  const ping = jest
-    .spyOn(getServices().storage, 'ping')
-    .mockRejectedValueOnce(new SyncError('StorageUnavailable', 'Table storage did not answer within 5000 ms', { transient: true }));
+test('storage refusing our credentials → 503 with part storage; the message names the part and status, never the key', async () => {
+  // The real Azurite, asked with a wrong account key: it answers 403 as Azure Storage does to a key or role it refuses.
+  const wrongKey = Buffer.from('wrong key wrong key').toString('base64');
+  process.env.AzureWebJobsStorage = String(storageSetting).replace(DEV_ACCOUNT_KEY, wrongKey);
+  expect(process.env.AzureWebJobsStorage).toContain(wrongKey);
+  resetServices();
   const response = await health();
   expect(response.status).toBe(503);
-  expect(await response.json()).toEqual({
-    status: 'unhealthy',
-    failing: [{ part: 'storage', message: 'Table storage did not answer within 5000 ms' }],
+  const text = await response.text();
+  expect(JSON.parse(text)).toEqual({
+    status: 'down',
+    checks: [
+      { name: 'settings', status: 'ok', message: null },
+      { name: 'storage', status: 'down', message: expect.stringMatching(/^(Table|Queue) storage failed: HTTP 403\b/u) },
+    ],
   });
-  expect(ping).toHaveBeenCalledTimes(1);
+  expect(text).not.toContain(wrongKey);
 });
 
 test('an unusable storage setting is reported under storage without its value', async () => {
