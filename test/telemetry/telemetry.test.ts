@@ -142,6 +142,7 @@ describe('transfers', () => {
       correlationId: 'corr-42',
       enqueuedAt,
       latencyMs: expect.any(Number),
+      warnings: [],
     });
     expect(events[0]!.attributes.latencyMs as number).toBeGreaterThanOrEqual(2_000);
     // In Azure the record replaces the JSON log line: one trace per transfer, not two.
