@@ -10,8 +10,8 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,import (default all)
- *   --no-build              BENCH_NO_BUILD=true       time the existing dist/index.js instead of running `npm run build`
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,coldstart (default all; SECTIONS below)
+ *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
  * Diagnostics (environment only): BENCH_CPU_PROFILE=<dir> (V8 CPU profiles of the children),
  * BENCH_CHILD_NODE_ARGS="<node flags>" (e.g. --max-old-space-size=192), BENCH_LOAD_PAGE_SIZE=<n>.
@@ -27,6 +27,9 @@ import { freePort, startAzurite, type RunningAzurite } from '../dev/azurite';
 import type { FakeBcCustomer } from '../dev/fakes/businessCentral';
 import type { TransferEvent } from '../shared/telemetry';
 import { bundleBenchEntry } from './lib/bundle';
+import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
+import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
+import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
 import { runInitialLoad, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
@@ -36,6 +39,7 @@ import {
   failedFigure,
   info,
   judged,
+  kibibytes,
   megabytes,
   ms,
   percentile,
@@ -49,17 +53,8 @@ import {
 import { childEnvironment, startBenchWorld, type BenchWorld } from './lib/world';
 
 const ROOT = path.resolve(__dirname, '..');
-const SECTIONS = ['ack', 'counts', 'throughput', 'latency', 'load', 'import'] as const;
-type Section = (typeof SECTIONS)[number];
 
-interface Options {
-  latencyMs: number;
-  loadCustomers: number;
-  loadLatencyMs: number;
-  only: Set<Section>;
-  build: boolean;
-  json: string | undefined;
-}
+type Options = BenchOptions;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const flags = new Map<string, string>();
@@ -81,10 +76,11 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   };
   const latencyMs = number('latency', 'BENCH_LATENCY_MS', 50, 0);
   const onlyRaw = flags.get('only') ?? env.BENCH_ONLY;
-  const only = new Set<Section>();
-  for (const part of (onlyRaw ?? SECTIONS.join(',')).split(',').map((item) => item.trim()).filter(Boolean)) {
-    if (!(SECTIONS as readonly string[]).includes(part)) throw new Error(`--only takes ${SECTIONS.join(', ')}; got "${part}"`);
-    only.add(part as Section);
+  const names = SECTIONS.map((section) => section.name);
+  const only = new Set<string>();
+  for (const part of (onlyRaw ?? names.join(',')).split(',').map((item) => item.trim()).filter(Boolean)) {
+    if (!names.includes(part)) throw new Error(`--only takes ${names.join(', ')}; got "${part}"`);
+    only.add(part);
   }
   return {
     latencyMs,
@@ -421,41 +417,55 @@ async function loadSection(options: Options, tls: TlsMaterial, azurite: RunningA
   }
 }
 
-function importSection(options: Options): Figure[] {
-  const section = 'bundle import';
-  const figures: Figure[] = [];
+async function coldStartSection(options: Options): Promise<Figure[]> {
+  const section = 'cold start';
   if (options.build) {
-    log('bundle: npm run build');
+    log('cold start: npm run build');
     const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (built.status !== 0) {
       const reason = `${built.stdout ?? ''}${built.stderr ?? ''}`.trim().split('\n').slice(-5).join(' | ');
       return [failedFigure(section, 'npm run build', '', reason)];
     }
   }
-  const bundle = path.join(ROOT, 'dist', 'index.js');
-  if (!existsSync(bundle)) return [failedFigure(section, 'require(dist/index.js) p50', '≤ 150 ms', 'dist/index.js does not exist (run without --no-build)')];
-  // Timed inside a fresh process, around the require alone; '@azure/functions-core' is not installed, so the package runs in test mode.
-  const script =
-    "const t=process.hrtime.bigint();let ok=true,msg='';try{require(process.argv[1])}catch(e){ok=false;msg=String(e&&e.message||e).split('\\n')[0]}" +
-    "process.stdout.write(JSON.stringify({ok,msg,ms:Number(process.hrtime.bigint()-t)/1e6}))";
-  const runs: number[] = [];
-  const walls: number[] = [];
-  for (let run = 0; run < 15; run += 1) {
-    const started = performance.now();
-    const child = spawnSync(process.execPath, ['-e', script, bundle], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-    walls.push(elapsed(started));
-    let parsed: { ok: boolean; msg: string; ms: number };
-    try {
-      parsed = JSON.parse(child.stdout) as { ok: boolean; msg: string; ms: number };
-    } catch {
-      return [failedFigure(section, 'require(dist/index.js) p50', '≤ 150 ms', `the timing process printed no result (exit ${child.status}): ${child.stderr.split('\n').slice(0, 3).join(' | ')}`)];
-    }
-    if (!parsed.ok) return [failedFigure(section, 'require(dist/index.js) p50', '≤ 150 ms', `the bundle does not load: ${parsed.msg}`)];
-    runs.push(parsed.ms);
-  }
-  figures.push(judged(section, 'require(dist/index.js) p50', percentile(runs, 50), ms, { max: 150 }, `15 fresh processes; p95 ${ms(percentile(runs, 95))}; whole process p50 ${ms(percentile(walls, 50))}`));
-  return figures;
+  log('cold start: bundling the minimal app (bench/minimalApp.ts) the same way');
+  const minimal = await buildMinimalApp();
+  const runs = 15;
+  log(`cold start: ${runs} fresh imports of each, alternated`);
+  const result = measureColdStart(appEntry(), minimal, runs);
+  const sizes = bundleSizes(appEntry());
+  return [
+    info(section, `import dist/${ENTRY_FILE}, p50 of ${runs}`, ms(result.appP50), result.appP50, `p95 ${ms(percentile(result.appMs, 95))}; absolute times move with the machine's other load, the ratio much less`),
+    info(section, `import of a minimal app (@azure/functions + 1 HTTP function), p50 of ${runs}`, ms(result.minimalP50), result.minimalP50, `p95 ${ms(percentile(result.minimalMs, 95))}`),
+    judged(section, 'app / minimal app', result.ratio, ratio, { max: 1.5 }),
+    info(
+      section,
+      'JavaScript loaded at start / in all',
+      `${kibibytes(sizes.entryBytes)} / ${kibibytes(sizes.totalBytes)}`,
+      sizes.entryBytes,
+      `${sizes.files} files; the rest loads on the first invocation that needs it`,
+    ),
+  ];
 }
+
+/** Failed transfers and warnings the product logged while the 'product' sections ran. */
+function productProblems(product: ProductProcess): Figure[] {
+  const failedTransfers = product.transfers.filter((arrival) => arrival.event.status === 'Failed');
+  if (failedTransfers.length === 0 && product.problems.length === 0) return [];
+  return [info('product', 'failed transfers / warnings logged', `${failedTransfers.length} / ${product.problems.length}`, null, product.problems.slice(0, 3).join(' || ') || undefined)];
+}
+
+/**
+ * Every section, in the order they run (`--only` picks some). To add one, see BenchSection in bench/lib/sections.ts
+ * and docs/performance.md ("Adding a section").
+ */
+const SECTIONS: BenchSection[] = [
+  { name: 'ack', title: 'webhook ack', needs: 'world', run: (c) => ackSection(c.world!, c.tls!, c.azurite!) },
+  { name: 'counts', title: 'requests/customer', needs: 'product', run: (c) => countsSection(c.world!, c.product!) },
+  { name: 'throughput', title: 'worker throughput', needs: 'product', run: (c) => throughputSection(c.world!, c.product!, c.options.latencyMs) },
+  { name: 'latency', title: 'added latency', needs: 'product', run: (c) => latencySection(c.world!, c.product!) },
+  { name: 'load', title: 'initial load', needs: 'world', run: (c) => loadSection(c.options, c.tls!, c.azurite!) },
+  { name: 'coldstart', title: 'cold start', needs: 'none', run: (c) => coldStartSection(c.options) },
+];
 
 // ------------------------------------------------------------------ main
 
@@ -466,50 +476,44 @@ async function main(): Promise<void> {
   log(`machine: ${host.nproc} CPUs (${host.cpu}), node ${host.node}, load average ${host.load}; latency ${options.latencyMs} ms per API call`);
   const figures: Figure[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
-  const attempt = async (section: string, target: string, run: () => Promise<Figure[]> | Figure[]): Promise<void> => {
-    try {
-      figures.push(...(await run()));
-    } catch (error) {
-      figures.push(failedFigure(section, 'run', target, error instanceof Error ? error.message.split('\n')[0]! : String(error)));
-    }
-  };
+  const context: BenchContext = { options, log };
   try {
-    const needsStorage = ['ack', 'counts', 'throughput', 'latency', 'load'].some((section) => options.only.has(section as Section));
-    if (needsStorage) {
-      const tls = createTlsMaterial();
-      cleanups.push(() => tls.dispose());
-      const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-      log(`starting Azurite in memory on ports ${ports.blob}/${ports.queue}/${ports.table}`);
-      const azurite = await startAzurite({ ports, accounts: ['benchload'] });
-      cleanups.push(() => azurite.stop());
-      const world = await startBenchWorld({
-        tls,
-        storageConnectionString: azurite.connectionString(),
-        latencyMs: options.latencyMs,
-        clientState: randomBytes(24).toString('base64url'),
-      });
-      cleanups.push(() => world.close());
-
-      if (options.only.has('ack')) await attempt('webhook ack', '', () => ackSection(world, tls, azurite));
-      const workerSections = (['counts', 'throughput', 'latency'] as const).filter((section) => options.only.has(section));
-      if (workerSections.length > 0) {
-        log('starting the host with queue listeners');
-        const product = await startProduct(childEnvironment(world, tls));
-        cleanups.push(() => product.stop());
-        if (options.only.has('counts')) await attempt('requests/customer', '', () => countsSection(world, product));
-        if (options.only.has('throughput')) await attempt('worker throughput', '≥ 0.90', () => throughputSection(world, product, options.latencyMs));
-        if (options.only.has('latency')) await attempt('added latency', '≤ 1000 ms', () => latencySection(world, product));
-        const failedTransfers = product.transfers.filter((arrival) => arrival.event.status === 'Failed');
-        if (failedTransfers.length > 0 || product.problems.length > 0) {
-          figures.push(
-            info('product', 'failed transfers / warnings logged', `${failedTransfers.length} / ${product.problems.length}`, null, product.problems.slice(0, 3).join(' || ') || undefined),
-          );
-        }
-        await product.stop();
+    for (const section of SECTIONS.filter((candidate) => options.only.has(candidate.name))) {
+      // A product with queue listeners runs only through consecutive 'product' sections, so it never competes with the others.
+      if (section.needs !== 'product' && context.product) {
+        figures.push(...productProblems(context.product));
+        await context.product.stop();
+        delete context.product;
       }
-      if (options.only.has('load')) await attempt(`initial load`, '', () => loadSection(options, tls, azurite));
+      try {
+        if (section.needs !== 'none' && !context.world) {
+          const tls = createTlsMaterial();
+          cleanups.push(() => tls.dispose());
+          const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+          log(`starting Azurite in memory on ports ${ports.blob}/${ports.queue}/${ports.table}`);
+          const azurite = await startAzurite({ ports, accounts: ['benchload'] });
+          cleanups.push(() => azurite.stop());
+          const world = await startBenchWorld({
+            tls,
+            storageConnectionString: azurite.connectionString(),
+            latencyMs: options.latencyMs,
+            clientState: randomBytes(24).toString('base64url'),
+          });
+          cleanups.push(() => world.close());
+          Object.assign(context, { tls, azurite, world });
+        }
+        if (section.needs === 'product' && !context.product) {
+          log('starting the host with queue listeners');
+          const product = await startProduct(childEnvironment(context.world!, context.tls!));
+          cleanups.push(() => product.stop());
+          context.product = product;
+        }
+        figures.push(...(await section.run(context)));
+      } catch (error) {
+        figures.push(failedFigure(section.title, 'run', '', error instanceof Error ? error.message.split('\n')[0]! : String(error)));
+      }
     }
-    if (options.only.has('import')) await attempt('bundle import', '≤ 150 ms', () => importSection(options));
+    if (context.product) figures.push(...productProblems(context.product));
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   }

@@ -1,8 +1,6 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { ConfigError, loadConfig, loadStorageConfig } from '../shared/config';
+import type { ConfigError } from '../shared/config';
 import { SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
-import { pingStorage } from '../shared/storage';
 
 interface Failure {
   part: 'settings' | 'storage';
@@ -11,6 +9,12 @@ interface Failure {
 
 /** Settings valid and storage answering. Messages name settings and parts, never values. */
 export async function health(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ loadConfig, loadStorageConfig }, { getServices }, { pingStorage }] = await Promise.all([
+    import('../shared/config.js'),
+    import('../shared/services.js'),
+    import('../shared/storage/index.js'),
+  ]);
   const failing: Failure[] = [];
   let settingsOk = true;
   try {
@@ -24,20 +28,25 @@ export async function health(_request: unknown, context: InvocationContext): Pro
     await (settingsOk ? getServices().storage.ping() : pingStorage(loadStorageConfig(process.env)));
   } catch (failure) {
     // A missing AzureWebJobsStorage is already reported under settings.
-    if (!(failure instanceof ConfigError && !settingsOk)) failing.push({ part: 'storage', message: storageMessage(failure) });
+    if (!(isConfigError(failure) && !settingsOk)) failing.push({ part: 'storage', message: storageMessage(failure) });
   }
   if (failing.length === 0) return { status: 200, jsonBody: { status: 'ok' }, headers: { 'Cache-Control': 'no-store' } };
   context.warn(`health: unhealthy: ${failing.map((failure) => `${failure.part}: ${failure.message}`).join(' | ')}`);
   return { status: 503, jsonBody: { status: 'unhealthy', failing }, headers: { 'Cache-Control': 'no-store' } };
 }
 
+/** The settings module loads on first use, so its error class is recognised by name. */
+function isConfigError(failure: unknown): failure is ConfigError {
+  return failure instanceof Error && failure.name === 'ConfigError' && 'problems' in failure;
+}
+
 function settingsMessage(failure: unknown): string {
-  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
+  if (isConfigError(failure)) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
   return 'the settings could not be read';
 }
 
 function storageMessage(failure: unknown): string {
-  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
+  if (isConfigError(failure)) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
   // SyncError messages from the storage layer carry the part and HTTP status only, never the connection string.
   return failure instanceof SyncError ? failure.message : 'storage did not answer';
 }

@@ -1,8 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
-import { getServices } from '../shared/services';
-import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"). */
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -11,6 +9,8 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   // Checked here, not with a {id:guid} route constraint: the contract wants 400, not 404.
   if (!isGuid(customerId)) return { status: 400, jsonBody: { error: 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301' } };
   try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const [{ getServices }, { enqueueManualSync }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/ingest.js')]);
     await enqueueManualSync(getServices().storage.syncQueue, customerId, context.invocationId);
   } catch (failure) {
     context.error(`manual sync: could not enqueue customer ${customerId}: ${describeError(failure)}`);

@@ -1,7 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
-import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
@@ -12,9 +10,11 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
     return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
   }
-  const services = getServices();
   let customerId: string;
   try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const [{ getServices }, { enqueueManualSync }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/ingest.js')]);
+    const services = getServices();
     // The client escapes the number as an OData literal, so quotes in it cannot widen the filter.
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
     if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };

@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
-import { getServices, type Services } from '../shared/services';
-import { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource } from '../shared/sync/replay';
+import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
 
 /** 1,000 GUIDs with JSON punctuation are about 40 KB; anything far larger is not a replay request. */
@@ -23,6 +22,11 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
   } catch {
     return error(400, 'The body is not valid JSON');
   }
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/replay.js'),
+  ]);
   const parsed = parseReplayRequest(body);
   if (!parsed.ok) return error(400, parsed.error);
 

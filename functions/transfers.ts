@@ -1,6 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
-import { getServices } from '../shared/services';
 import { TRANSFER_STATUSES } from '../shared/storage/types';
 
 const DEFAULT_LIMIT = 50;
@@ -16,6 +15,8 @@ export async function recentTransfers(request: HttpRequest, context: InvocationC
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
   try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const { getServices } = await import('../shared/services.js');
     const transfers = await getServices().storage.transfers.listRecent({ limit, ...(status ? { status } : {}) });
     return { status: 200, jsonBody: { transfers } };
   } catch (failure) {
