@@ -27,6 +27,9 @@ import { freePort, startAzurite, type RunningAzurite } from '../dev/azurite';
 import type { FakeBcCustomer } from '../dev/fakes/businessCentral';
 import type { TransferEvent } from '../shared/telemetry';
 import { bundleBenchEntry } from './lib/bundle';
+import { costPerMillion, deployedInstanceMemoryMb, dollars, PRICES, type CostBreakdown, type PerTransfer } from './lib/cost';
+import type { InvocationTotals } from './lib/protocol';
+import { countsBetween, startStorageCounter, totalOf, type StorageCounter, type StorageCounts } from './lib/storageCounter';
 import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { ENTRY_FILE } from '../scripts/bundle';
@@ -222,17 +225,49 @@ interface ScenarioResult {
   counts: Counts;
   arrivals: TransferArrival[];
   outcomes: string;
+  /** Storage transactions during the scenario (when the product runs behind the counter). */
+  storage?: StorageCounts;
+  invocations?: InvocationTotals;
+  logBytes?: number;
+}
+
+/** Runs `act` and returns what the product did meanwhile: storage transactions, executions, log bytes. */
+async function observed<T>(product: ProductProcess, counter: StorageCounter | undefined, act: () => Promise<T>): Promise<{ value: T; storage?: StorageCounts; invocations: InvocationTotals; logBytes: number }> {
+  const storageBefore = counter?.snapshot();
+  const statsBefore = await product.stats();
+  const value = await act();
+  // Deletes and history writes finish just after the TransferCompleted line: let them land.
+  await sleep(300);
+  const statsAfter = await product.stats();
+  const before = statsBefore.invocations;
+  const after = statsAfter.invocations;
+  const byFunction: Record<string, number> = {};
+  for (const [name, total] of Object.entries(after.byFunction)) if (total - (before.byFunction[name] ?? 0) > 0) byFunction[name] = total - (before.byFunction[name] ?? 0);
+  return {
+    value,
+    ...(counter && storageBefore ? { storage: countsBetween(storageBefore, counter.snapshot()) } : {}),
+    invocations: { count: after.count - before.count, byFunction, busyMs: after.busyMs - before.busyMs, sumMs: after.sumMs - before.sumMs },
+    logBytes: statsAfter.logBytes - statsBefore.logBytes,
+  };
 }
 
 /** Notifies `customers` through the webhook and waits until each has a transfer; counts what it cost. */
-async function notifiedScenario(world: BenchWorld, product: ProductProcess, customers: readonly FakeBcCustomer[], changeType: 'created' | 'updated'): Promise<ScenarioResult> {
+async function notifiedScenario(
+  world: BenchWorld,
+  product: ProductProcess,
+  customers: readonly FakeBcCustomer[],
+  changeType: 'created' | 'updated',
+  counter?: StorageCounter,
+): Promise<ScenarioResult> {
   const ids = new Set(customers.map((customer) => customer.id));
   const since = product.transfers.length;
   const before = counts(world);
-  const { status } = await postNotification(product, notificationBody(world, [...ids], changeType));
-  if (status !== 202) throw new Error(`the webhook answered ${status}`);
-  const arrivals = await product.waitForTransfers((event) => ids.has(event.customerId), ids.size, { since });
-  return { customers: ids.size, counts: countsSince(world, before), arrivals, outcomes: outcomesOf(arrivals.map((arrival) => arrival.event)) };
+  const { value: arrivals, storage, invocations, logBytes } = await observed(product, counter, async () => {
+    const { status } = await postNotification(product, notificationBody(world, [...ids], changeType));
+    if (status !== 202) throw new Error(`the webhook answered ${status}`);
+    return product.waitForTransfers((event) => ids.has(event.customerId), ids.size, { since });
+  });
+  return { customers: ids.size, counts: countsSince(world, before), arrivals, outcomes: outcomesOf(arrivals.map((arrival) => arrival.event)), ...(storage ? { storage } : {}), invocations, logBytes };
 }
 
 function outcomesOf(events: readonly TransferEvent[]): string {
@@ -257,38 +292,135 @@ function perCustomerFigures(name: string, result: ScenarioResult, targets: { bc?
   ];
 }
 
-async function countsSection(world: BenchWorld, product: ProductProcess): Promise<Figure[]> {
+/** Table names → what they hold, for the breakdown of storage transactions. */
+const TABLE_ROLES: Record<string, string> = { SyncState: 'lease', CustomerLinks: 'link', CustomerTransfers: 'history', TransfersByTime: 'index' };
+
+/** Storage transactions of a scenario per transfer, by part (lease, link, history, index, queue). */
+function storagePerTransfer(storage: StorageCounts, transfers: number): { total: number; queue: number; table: number; parts: string } {
+  const parts = new Map<string, number>();
+  let queue = 0;
+  let table = 0;
+  for (const [key, value] of Object.entries(storage.byOperation)) {
+    const [service, target, operation] = key.split(' ') as [string, string, string];
+    if (service === 'queue') {
+      queue += value;
+      const part = `queue ${operation}`;
+      parts.set(part, (parts.get(part) ?? 0) + value);
+    } else {
+      table += value;
+      const part = `${TABLE_ROLES[target] ?? target} ${operation}`;
+      parts.set(part, (parts.get(part) ?? 0) + value);
+    }
+  }
+  const describe = [...parts]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([part, value]) => `${part} ${count(value / transfers)}`)
+    .join(', ');
+  return { total: (queue + table) / transfers, queue: queue / transfers, table: table / transfers, parts: describe };
+}
+
+/** Storage transactions, executions and cost per transfer of a counted scenario. */
+function costFigures(name: string, result: ScenarioResult, memoryMb: number, targets: { transactions?: number; dollars?: number }): Figure[] {
+  if (!result.storage || !result.invocations) return [];
+  const transfers = result.customers;
+  const storage = storagePerTransfer(result.storage, transfers);
+  const executions = result.invocations.count / transfers;
+  const executionNote = Object.entries(result.invocations.byFunction)
+    .map(([fn, total]) => `${fn} ${total}`)
+    .join(', ');
+  const figures: Figure[] = [
+    targets.transactions === undefined
+      ? info('storage', `${name}: storage transactions per transfer`, count(storage.total), storage.total, storage.parts)
+      : judged('storage', `${name}: storage transactions per transfer`, storage.total, count, { max: targets.transactions }, storage.parts),
+  ];
+  // Two ends of the billing of execution time: transfers overlapping as measured here (batched), or one at a time.
+  const batched: PerTransfer = { queueOperations: storage.queue, tableTransactions: storage.table, executions, busySeconds: result.invocations.busyMs / 1000 / transfers, logBytes: (result.logBytes ?? 0) / transfers };
+  const single: PerTransfer = { ...batched, busySeconds: result.invocations.sumMs / 1000 / transfers };
+  const [costBatched, costSingle] = [costPerMillion(batched, memoryMb), costPerMillion(single, memoryMb)];
+  const describeCost = (cost: CostBreakdown, shape: PerTransfer): string =>
+    `Functions ${dollars(cost.functions)} (${count(shape.executions)} executions, ${(shape.busySeconds * 1000).toFixed(1)} ms busy × ${memoryMb} MB), storage ${dollars(cost.storage)}, app logs ${dollars(cost.logs)} (${Math.round(shape.logBytes)} B)`;
+  figures.push(
+    targets.dollars === undefined
+      ? info('cost per 1,000,000', `${name}, ${transfers} per notification`, dollars(costBatched.total), costBatched.total, `${describeCost(costBatched, batched)}; ${executionNote}`)
+      : judged('cost per 1,000,000', `${name}, ${transfers} per notification`, costBatched.total, dollars, { max: targets.dollars }, `${describeCost(costBatched, batched)}; ${executionNote}`),
+    info('cost per 1,000,000', `${name}, one at a time (no overlap)`, dollars(costSingle.total), costSingle.total, describeCost(costSingle, single)),
+  );
+  return figures;
+}
+
+async function countsSection(world: BenchWorld, product: ProductProcess, counter: StorageCounter | undefined): Promise<Figure[]> {
   const figures: Figure[] = [];
+  const memoryMb = deployedInstanceMemoryMb(ROOT);
   log('request counts: new customers (no address) via webhook');
   const plain = Array.from({ length: 20 }, () => createPerson(world, false));
-  figures.push(...perCustomerFigures('webhook, new (no address)', await notifiedScenario(world, product, plain, 'created'), { bc: 1, ipaas: 3 }));
+  const created = await notifiedScenario(world, product, plain, 'created', counter);
+  figures.push(...perCustomerFigures('webhook, new (no address)', created, { bc: 1, ipaas: 3 }));
 
   log('request counts: new customers with an address via webhook');
   const addressed = Array.from({ length: 20 }, () => createPerson(world, true));
-  figures.push(...perCustomerFigures('webhook, new with address', await notifiedScenario(world, product, addressed, 'created'), { bc: 1 }));
+  const createdWithAddress = await notifiedScenario(world, product, addressed, 'created', counter);
+  figures.push(...perCustomerFigures('webhook, new with address', createdWithAddress, { bc: 1 }));
 
   log('request counts: updated customers (name changed, address unchanged) via webhook');
   const updated = addressed.map((customer) => world.world.businessCentral.updateCustomer(customer.id, { displayName: `${customer.displayName} Jr.` }));
-  figures.push(...perCustomerFigures('webhook, updated', await notifiedScenario(world, product, updated, 'updated'), { bc: 1, ipaas: 3 }));
+  const updatedResult = await notifiedScenario(world, product, updated, 'updated', counter);
+  figures.push(...perCustomerFigures('webhook, updated', updatedResult, { bc: 1, ipaas: 3 }));
 
   log('request counts: unchanged customers via webhook');
-  figures.push(...perCustomerFigures('webhook, unchanged', await notifiedScenario(world, product, updated, 'updated'), { bc: 1, ipaas: 0 }));
+  const unchanged = await notifiedScenario(world, product, updated, 'updated', counter);
+  figures.push(...perCustomerFigures('webhook, unchanged', unchanged, { bc: 1, ipaas: 0 }));
 
   log('request counts: polled customers (first poll: a full pass)');
   Array.from({ length: 500 }, () => createPerson(world, true));
   const total = world.world.businessCentral.customers().length;
   const since = product.transfers.length;
   const before = counts(world);
-  await product.runTimer('pollCustomers');
-  const arrivals = await product.waitForTransfers((event) => event.source === 'poll', total, { since });
+  const polled = await observed(product, counter, async () => {
+    await product.runTimer('pollCustomers');
+    return product.waitForTransfers((event) => event.source === 'poll', total, { since });
+  });
+  const polledResult: ScenarioResult = {
+    customers: total,
+    counts: countsSince(world, before),
+    arrivals: polled.value,
+    outcomes: outcomesOf(polled.value.map((arrival) => arrival.event)),
+    ...(polled.storage ? { storage: polled.storage } : {}),
+    invocations: polled.invocations,
+    logBytes: polled.logBytes,
+  };
+  figures.push(...perCustomerFigures('polled', polledResult, { bc: 0.01 }));
+
   figures.push(
-    ...perCustomerFigures(
-      'polled',
-      { customers: total, counts: countsSince(world, before), arrivals, outcomes: outcomesOf(arrivals.map((arrival) => arrival.event)) },
-      { bc: 0.01 },
-    ),
+    ...costFigures('new (no address)', created, memoryMb, {}),
+    ...costFigures('new with address', createdWithAddress, memoryMb, {}),
+    ...costFigures('updated', updatedResult, memoryMb, {}),
+    ...costFigures('unchanged', unchanged, memoryMb, { dollars: 5 }),
+    ...costFigures('polled (full pass)', polledResult, memoryMb, {}),
   );
+  if (counter) {
+    const idle = await idlePolling(product, counter);
+    figures.push(idle);
+  }
   return figures;
+}
+
+/** Storage transactions of an idle, warm instance: the queue triggers' empty polls over a few seconds. */
+async function idlePolling(product: ProductProcess, counter: StorageCounter): Promise<Figure> {
+  const seconds = 10;
+  // Let the listeners back off fully first, as they do after the last message.
+  await sleep(3000);
+  const before = counter.snapshot();
+  await sleep(seconds * 1000);
+  const idle = countsBetween(before, counter.snapshot());
+  const perHour = (totalOf(idle.emptyReceives) / seconds) * 3600;
+  const monthly = perHour * 730 * PRICES.queueOperation;
+  return info(
+    'cost per 1,000,000',
+    'idle warm instance: queue polls per hour',
+    `${Math.round(perHour).toLocaleString('en-US')} (${dollars(monthly)} a month)`,
+    perHour,
+    `empty receives by queue over ${seconds} s: ${JSON.stringify(idle.emptyReceives)}; maxPollingInterval ${product.queues.maxPollingIntervalMs} ms; a scaled-in app (no instance) does not poll`,
+  );
 }
 
 async function throughputSection(world: BenchWorld, product: ProductProcess, latencyMs: number): Promise<Figure[]> {
@@ -460,7 +592,7 @@ function productProblems(product: ProductProcess): Figure[] {
  */
 const SECTIONS: BenchSection[] = [
   { name: 'ack', title: 'webhook ack', needs: 'world', run: (c) => ackSection(c.world!, c.tls!, c.azurite!) },
-  { name: 'counts', title: 'requests/customer', needs: 'product', run: (c) => countsSection(c.world!, c.product!) },
+  { name: 'counts', title: 'requests/customer', needs: 'countedProduct', run: (c) => countsSection(c.world!, c.product!, c.storageCounter) },
   { name: 'throughput', title: 'worker throughput', needs: 'product', run: (c) => throughputSection(c.world!, c.product!, c.options.latencyMs) },
   { name: 'latency', title: 'added latency', needs: 'product', run: (c) => latencySection(c.world!, c.product!) },
   { name: 'load', title: 'initial load', needs: 'world', run: (c) => loadSection(c.options, c.tls!, c.azurite!) },
@@ -477,13 +609,16 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
   const context: BenchContext = { options, log };
+  let productKind: 'product' | 'countedProduct' | undefined;
   try {
     for (const section of SECTIONS.filter((candidate) => options.only.has(candidate.name))) {
-      // A product with queue listeners runs only through consecutive 'product' sections, so it never competes with the others.
-      if (section.needs !== 'product' && context.product) {
+      // A product runs only through consecutive sections of the same need, so it never competes with the others.
+      const productNeed = section.needs === 'product' || section.needs === 'countedProduct' ? section.needs : undefined;
+      if (context.product && productNeed !== productKind) {
         figures.push(...productProblems(context.product));
         await context.product.stop();
         delete context.product;
+        productKind = undefined;
       }
       try {
         if (section.needs !== 'none' && !context.world) {
@@ -500,13 +635,17 @@ async function main(): Promise<void> {
             clientState: randomBytes(24).toString('base64url'),
           });
           cleanups.push(() => world.close());
-          Object.assign(context, { tls, azurite, world });
+          const storageCounter = await startStorageCounter(azurite);
+          cleanups.push(() => storageCounter.close());
+          Object.assign(context, { tls, azurite, world, storageCounter });
         }
-        if (section.needs === 'product' && !context.product) {
-          log('starting the host with queue listeners');
-          const product = await startProduct(childEnvironment(context.world!, context.tls!));
+        if (productNeed && !context.product) {
+          log(`starting the host with queue listeners${productNeed === 'countedProduct' ? ', storage through the counting proxy' : ''}`);
+          const extra: Record<string, string> = productNeed === 'countedProduct' ? { AzureWebJobsStorage: context.storageCounter!.connectionString } : {};
+          const product = await startProduct(childEnvironment(context.world!, context.tls!, extra));
           cleanups.push(() => product.stop());
           context.product = product;
+          productKind = productNeed;
         }
         figures.push(...(await section.run(context)));
       } catch (error) {

@@ -1,6 +1,7 @@
 import type { RunningAzurite } from '../../dev/azurite';
 import type { TlsMaterial } from './fakeServices';
 import type { ProductProcess } from './productProcess';
+import type { StorageCounter } from './storageCounter';
 import type { Figure } from './stats';
 import type { BenchWorld } from './world';
 
@@ -24,8 +25,10 @@ export interface BenchContext {
   /** needs 'world' or 'product': the fakes on their own sockets, at options.latencyMs. */
   world?: BenchWorld;
   tls?: TlsMaterial;
-  /** needs 'product': the local Functions host with queue listeners, shared by consecutive 'product' sections. */
+  /** needs 'product' or 'countedProduct': the local Functions host with queue listeners, shared by consecutive sections of the same need. */
   product?: ProductProcess;
+  /** needs 'countedProduct': counts the storage transactions of `product`, which reaches Azurite through it. */
+  storageCounter?: StorageCounter;
 }
 
 /**
@@ -38,7 +41,11 @@ export interface BenchSection {
   name: string;
   /** The row prefix of an ERROR figure when `run` throws. */
   title: string;
-  /** 'none': nothing started; 'world': Azurite and the fakes; 'product': also the local host with queue listeners. */
-  needs: 'none' | 'world' | 'product';
+  /**
+   * 'none': nothing started; 'world': Azurite and the fakes; 'product': also the local host with queue listeners;
+   * 'countedProduct': the same host reaching storage through a counting proxy (bench/lib/storageCounter.ts), which
+   * costs CPU, so timed sections use 'product'.
+   */
+  needs: 'none' | 'world' | 'product' | 'countedProduct';
   run(context: BenchContext): Promise<Figure[]> | Figure[];
 }
