@@ -23,7 +23,7 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
     return apiError('InvalidBody', 'The body is not valid JSON');
   }
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource }] = await Promise.all([
+  const [{ getServices }, { parseReplayRequest, replayTransfers }] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/replay.js'),
   ]);
@@ -42,9 +42,9 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
     const result = await replayTransfers(
       {
         transfers: services.storage.transfers,
-        failedTransfers: tableFailedTransferSource(services.config.storage),
+        failedTransfers: services.storage.failedTransfers,
         syncQueue: services.storage.syncQueue,
-        poisonQueue: storagePoisonQueue(services.config.storage),
+        poisonQueue: services.storage.poisonQueue,
         logger: context,
         correlationId,
       },

@@ -14,7 +14,9 @@ export const ERROR_CODES = [
   'IpaasRejected',
   'ConcurrentSync',
   'StorageUnavailable',
+  'StorageRejected',
   'Configuration',
+  'InternalError',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -147,7 +147,7 @@ export class TableTransferStore implements TransferStore {
     const checked = transferRecordSchema.safeParse(transfer);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-      throw new SyncError('StorageUnavailable', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
+      throw new SyncError('StorageRejected', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
     }
     const finishedMs = Date.parse(transfer.finishedAt);
     const rowKey = rowKeyFor(transfer.transferId, finishedMs);

@@ -269,6 +269,26 @@ describe('idempotency and failures', () => {
     expect(ipaas.customers()).toHaveLength(1);
   });
 
+  test('an unexpected error is InternalError, logged with its stack and without the email it carried, and retried', async () => {
+    const customer = person();
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (message: string) => errors.push(message) };
+    const broken = dependencies({
+      logger,
+      ipaas: { ...deps.ipaas, findCustomersByEmail: (email: string) => Promise.reject(new TypeError(`Cannot read properties of undefined (reading 'id') for ${email}`)) },
+    });
+    await expect(syncCustomer(broken, request(customer.id))).rejects.toBeInstanceOf(TypeError);
+
+    const [recorded] = await storage.transfers.listForCustomer(customer.id);
+    expect(recorded).toMatchObject({ status: 'Failed', errorCode: 'InternalError' });
+    expect(recorded?.errorMessage).toMatch(/^TypeError: Cannot read properties of undefined/u);
+    expect(recorded?.errorMessage).not.toContain('robert.townes');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/internal error while transferring customer .*TypeError: Cannot read properties[\s\S]*\n\s+at /u);
+    expect(errors[0]).not.toContain('robert.townes');
+    expect(ipaas.requests.total).toBe(0);
+  });
+
   test('a Business Central outage is transient', async () => {
     const customer = person();
     bc.faults.add({ status: 503, retryAfterSeconds: 0 });
