@@ -18,6 +18,7 @@ import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
 
-// Application Insights (in Azure only), before the worker starts invoking; then the options it reads once the entry has loaded.
+// Application Insights (in Azure only: the SDK is imported only then, at app start); then the options the
+// worker reads once the entry has loaded.
 startTelemetry(azureFunctions);
 azureFunctions.app.setup({ enableHttpStream: false });

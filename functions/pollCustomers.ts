@@ -1,11 +1,14 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { scheduleSetting } from '../shared/config';
-import { getServices } from '../shared/services';
-import { pollChanges } from '../shared/sync/pollChanges';
-import { runTimer } from '../shared/telemetry';
+import { scheduleSetting } from '../shared/schedule';
 
-/** The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost). */
+/** The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost). Reports each run as TimerRun. */
 export async function pollCustomers(timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { pollChanges }, { runTimer }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/pollChanges.js'),
+    import('../shared/telemetry.js'),
+  ]);
   await runTimer('pollCustomers', context, async () => {
     const services = getServices();
     if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');

@@ -1,13 +1,16 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { scheduleSetting } from '../shared/config';
-import { getServices } from '../shared/services';
-import { createQueueSender } from '../shared/storage';
-import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
-import { ensureSubscription } from '../shared/sync/ensureSubscription';
-import { reportSubscriptionState, runTimer } from '../shared/telemetry';
+import { CATCH_UP_QUEUE } from '../shared/queueNames';
+import { scheduleSetting } from '../shared/schedule';
 
-/** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); reports one SubscriptionState. */
+/** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); reports one SubscriptionState and one TimerRun. */
 export async function subscriptionTimer(_timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { createQueueSender }, { ensureSubscription }, { reportSubscriptionState, runTimer }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/storage/index.js'),
+    import('../shared/sync/ensureSubscription.js'),
+    import('../shared/telemetry.js'),
+  ]);
   await runTimer('subscriptionTimer', context, async () => {
     const { config, businessCentral, storage } = getServices();
     const notificationUrl = config.webhook.notificationUrl;
