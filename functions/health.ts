@@ -1,5 +1,4 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { checkHealth, httpStatusOf } from '../shared/health';
 import { apiError } from '../shared/http/apiErrors';
 
 /**
@@ -9,6 +8,8 @@ import { apiError } from '../shared/http/apiErrors';
 export async function health(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   // The deep checks call Business Central, iPaaS.com and the webhook: only with a function key.
   if (request.query.has('deep')) return apiError('InvalidParameter', 'deep checks need a function key: GET /api/health/details?deep=true');
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const { checkHealth, httpStatusOf } = await import('../shared/health.js');
   const report = await checkHealth(process.env);
   if (report.status !== 'ok') {
     context.warn(`health: ${report.status}: ${report.checks.filter((check) => check.status !== 'ok').map((check) => `${check.name}: ${check.message ?? check.status}`).join(' | ')}`);

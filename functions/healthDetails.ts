@@ -1,6 +1,4 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { runDoctor } from '../shared/doctor/doctor';
-import { checkHealth, httpStatusOf, type HealthStatus } from '../shared/health';
 import { apiError } from '../shared/http/apiErrors';
 
 /**
@@ -13,9 +11,12 @@ export async function healthDetails(request: HttpRequest, context: InvocationCon
   if (deep !== null && !['true', 'false', '1', '0', ''].includes(deep.trim().toLowerCase())) {
     return apiError('InvalidParameter', 'deep must be true or false');
   }
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const { checkHealth, httpStatusOf } = await import('../shared/health.js');
   if (deep !== null && ['true', '1', ''].includes(deep.trim().toLowerCase())) {
+    const { runDoctor } = await import('../shared/doctor/doctor.js');
     const report = await runDoctor(process.env);
-    const status: HealthStatus = !report.ok ? 'down' : report.checks.some((check) => check.status === 'warn') ? 'degraded' : 'ok';
+    const status = !report.ok ? 'down' : report.checks.some((check) => check.status === 'warn') ? 'degraded' : 'ok';
     if (status !== 'ok') context.warn(`health details (deep): ${status}: ${report.checks.filter((check) => check.status === 'fail' || check.status === 'warn').map((check) => check.id).join(', ')}`);
     return { status: httpStatusOf(status), jsonBody: { status, checks: report.checks }, headers: { 'Cache-Control': 'no-store' } };
   }
