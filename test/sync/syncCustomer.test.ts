@@ -2,7 +2,7 @@ import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { silentLogger } from '../../shared/log';
 import { createStorage } from '../../shared/storage';
-import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueMessages';
+import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
