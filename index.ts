@@ -18,7 +18,5 @@ import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
 
-// Application Insights (in Azure only: the SDK is imported only then, at app start); then the options the
-// worker reads once the entry has loaded.
+// Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);
-azureFunctions.app.setup({ enableHttpStream: false });

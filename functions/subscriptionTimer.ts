@@ -1,13 +1,11 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { CATCH_UP_QUEUE } from '../shared/queueNames';
 import { scheduleSetting } from '../shared/schedule';
 
 /** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); reports one SubscriptionState and one TimerRun. */
 export async function subscriptionTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { createQueueSender }, { ensureSubscription }, { reportSubscriptionState, runTimer }] = await Promise.all([
+  const [{ getServices }, { ensureSubscription }, { reportSubscriptionState, runTimer }] = await Promise.all([
     import('../shared/services.js'),
-    import('../shared/storage/index.js'),
     import('../shared/sync/ensureSubscription.js'),
     import('../shared/telemetry.js'),
   ]);
@@ -21,7 +19,7 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
     const result = await ensureSubscription({
       businessCentral,
       state: storage.state,
-      catchUpQueue: createQueueSender(config.storage, CATCH_UP_QUEUE),
+      catchUpQueue: storage.catchUpQueue,
       logger: context,
       notificationUrl,
       clientState: config.webhook.clientState,

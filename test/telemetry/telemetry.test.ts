@@ -14,7 +14,7 @@ import { SyncError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/log';
 import { INSTRUMENTATION_NAME, operationName, setStructuredTelemetry, telemetryUrl } from '../../shared/observability';
 import { createStorage } from '../../shared/storage';
-import { handlePoisonMessage } from '../../shared/sync/queueMessages';
+import { handlePoisonMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { runTimer, TRANSFER_EVENT } from '../../shared/telemetry';
 import { startTelemetry } from '../../startup/telemetry';
