@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { buildConsoleAssets } from '../console/build';
 
 const root = path.resolve(__dirname, '..');
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     });
   }
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  // The operator console (console/) ships inside the bundle: the function serves these strings.
+  const consoleAssets = buildConsoleAssets();
   const result = await build({
     entryPoints: [path.join(root, 'index.ts')],
     outfile: path.join(root, 'dist', 'index.js'),
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
     legalComments: 'external',
     external: ['@azure/functions-core'],
     // Some Azure SDK packages ship ESM that reads import.meta.url, which is empty in a CommonJS bundle.
-    define: { 'import.meta.url': 'importMetaUrl' },
+    define: { 'import.meta.url': 'importMetaUrl', CONSOLE_ASSETS: JSON.stringify(consoleAssets) },
     banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     metafile: true,
     logLevel: 'warning',

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -35,8 +35,14 @@ test('the bundle loads without node_modules and registers every function', () =>
     const output = execFileSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } }).toString();
     const names = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[];
     expect(names).toEqual(
-      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
+      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer', 'console', 'status', 'customerTransfersByNumber']),
     );
+    // The operator console ships inside the bundle, compiled: its page and script are there, its builder is not.
+    const bundle = readFileSync(path.join(out, 'dist/index.js'), 'utf8');
+    expect(bundle).toContain('Customer sync console');
+    expect(bundle).toContain('console:first-render');
+    expect(bundle).not.toContain('console/build');
+    expect(bundle).not.toMatch(/require\(["']esbuild["']\)/u);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -1,0 +1,42 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError, SyncError } from '../shared/errors';
+import { getServices } from '../shared/services';
+
+const MAX_NUMBER_LENGTH = 100;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
+/**
+ * GET /api/customers/by-number/{number}/transfers: the transfer history of the Business Central customer with
+ * this number (one read in Business Central to resolve the id, then as GET /api/customers/{id}/transfers).
+ * Read-only; the operator console's search uses it.
+ */
+export async function customerTransfersByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const customerNumber = (request.params.number ?? '').trim();
+  if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
+    return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
+  }
+  const rawLimit = request.query.get('limit');
+  const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
+  const services = getServices();
+  try {
+    const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
+    if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
+    const transfers = await services.storage.transfers.listForCustomer(customer.id, limit);
+    return { status: 200, jsonBody: { customerId: customer.id, customerNumber: customer.number, transfers } };
+  } catch (failure) {
+    context.error(`customer transfers by number: ${describeError(failure)}`);
+    const transient = !(failure instanceof SyncError) || failure.transient;
+    return transient
+      ? { status: 503, jsonBody: { error: 'Business Central or storage is unavailable; try again later' }, headers: { 'Retry-After': '30' } }
+      : { status: 502, jsonBody: { error: `Business Central rejected the lookup: ${describeError(failure)}` } };
+  }
+}
+
+app.http('customerTransfersByNumber', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'customers/by-number/{number}/transfers',
+  handler: customerTransfersByNumber,
+});
