@@ -188,7 +188,8 @@ export function createApi(base: string): Api {
       api.onUnauthorized?.();
       throw new ApiError(401, 'The API needs a function key: enter it under "Function key"', error?.code ?? null);
     }
-    if ((response.status === 404 && !error) || response.status === 405) throw new NotAvailableError(path);
+    // A route this deployment lacks: Azure answers an empty 404, the local host { error: { code: "NotFound" } }.
+    if ((response.status === 404 && (!error || error.code === 'NotFound')) || response.status === 405) throw new NotAvailableError(path);
     if (!response.ok && !(response.status === 503 && json !== undefined && !error)) {
       throw new ApiError(response.status, error?.message ?? `The API answered ${response.status}`, error?.code ?? null);
     }

@@ -154,17 +154,29 @@ async function loadRecent(): Promise<Recent> {
   const transfers: Transfer[] = [];
   let next: string | null = `transfers?limit=${PAGE_SIZE}`;
   let pages = 0;
+  let paged = false;
   while (next && pages < MAX_PAGES) {
     const page: z.infer<typeof transferPageSchema> = await api.get(next, transferPageSchema);
     pages += 1;
+    paged ||= page.nextLink !== undefined;
     transfers.push(...page.transfers);
     const oldest = page.transfers.at(-1);
     if (!oldest || Date.parse(oldest.startedAt) < since) return { transfers: transfers.filter((t) => Date.parse(t.startedAt) >= since), truncated: false };
     next = page.nextLink ?? null;
   }
-  // Without a continuation link, a full page may hide older transfers of the day.
-  const truncated = next !== null || transfers.length >= PAGE_SIZE * pages;
+  // With continuation links, more remain only if one is left; without them, a full page may hide older ones.
+  const truncated = paged ? next !== null : transfers.length >= PAGE_SIZE * pages;
   return { transfers: transfers.filter((t) => Date.parse(t.startedAt) >= since), truncated };
+}
+
+/** Health with its checks (GET /api/health/details, function key) where the deployment has it, else the plain one. */
+async function loadHealth(): Promise<Health> {
+  try {
+    return (await api.get('health/details', healthSchema)) as Health;
+  } catch (error) {
+    if (error instanceof NotAvailableError) return (await api.get('health', healthSchema)) as Health;
+    throw error;
+  }
 }
 
 const settle = async <T>(promise: Promise<T>): Promise<Loaded<T>> => {
@@ -180,7 +192,7 @@ let refreshing: Promise<void> | null = null;
 function refresh(): Promise<void> {
   refreshing ??= (async () => {
     // Each part is drawn as soon as its data arrives: the overview does not wait for a day of transfers.
-    const overview = Promise.all([settle(api.get('health', healthSchema)), settle(api.get('status', statusSchema))]).then(([health, status]) => {
+    const overview = Promise.all([settle(loadHealth()), settle(api.get('status', statusSchema))]).then(([health, status]) => {
       state.health = health as Loaded<Health>;
       state.status = status;
       renderOverview();
@@ -214,11 +226,32 @@ function card(title: string, id: string, ...children: Child[]): HTMLElement {
   return h('article', { class: 'card', id, 'aria-labelledby': `${id}-title` }, h('h3', { id: `${id}-title` }, title), ...children);
 }
 
-/** Health details of any deployment: `failing` parts, services on hold, or other lists of objects. */
+interface HealthCheckView {
+  name: string;
+  status: string;
+  message: string | null;
+}
+
+const checksOf = (health: Health | undefined): HealthCheckView[] =>
+  Array.isArray(health?.checks)
+    ? (health.checks as unknown[]).filter((check): check is HealthCheckView => typeof check === 'object' && check !== null && typeof (check as HealthCheckView).name === 'string')
+    : [];
+
+/** Health details of any deployment: its checks, `failing` parts, or other lists of objects. */
 function healthDetails(health: Health): Child[] {
   const out: Child[] = [];
+  const checks = checksOf(health);
+  if (checks.length > 0) {
+    out.push(
+      h(
+        'ul',
+        { class: 'details checks', 'data-health-list': 'checks' },
+        checks.map((check) => h('li', { 'data-check': check.name }, statusBadge(check.status), ' ', h('strong', {}, check.name), check.message ? h('div', { class: 'message' }, check.message) : null)),
+      ),
+    );
+  }
   for (const [key, value] of Object.entries(health)) {
-    if (key === 'status') continue;
+    if (key === 'status' || key === 'checks') continue;
     if (Array.isArray(value) && value.length > 0) {
       out.push(
         h('p', { class: 'detail-title' }, key === 'failing' ? 'Failing' : key.replace(/([a-z])([A-Z])/gu, '$1 $2').replace(/^./u, (c) => c.toUpperCase())),
@@ -246,6 +279,11 @@ function healthDetails(health: Health): Child[] {
 /** Services on hold, when the deployment's health reports them (a list of services or of on-hold entries). */
 function onHoldOf(health: Health | undefined): Array<Record<string, unknown>> {
   if (!health) return [];
+  // Degraded checks are services whose work is held (the remote services; settings and storage make it "down").
+  const degraded = checksOf(health)
+    .filter((check) => check.status === 'degraded')
+    .map((check) => ({ ...check, service: check.name, reason: check.message }) as Record<string, unknown>);
+  if (degraded.length > 0) return degraded;
   const candidates = [health.onHold, health.servicesOnHold, health.services, health.outages];
   for (const candidate of candidates) {
     if (Array.isArray(candidate)) {

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
+import { apiError, unavailable } from '../shared/http/apiErrors';
+import { getServices, type Services } from '../shared/services';
 
 const MAX_NUMBER_LENGTH = 100;
 const DEFAULT_LIMIT = 50;
@@ -14,23 +15,29 @@ const MAX_LIMIT = 500;
 export async function customerTransfersByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
-    return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
+    return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
   const rawLimit = request.query.get('limit');
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
-  const services = getServices();
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`customer transfers by number: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
   try {
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
-    if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
+    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
     const transfers = await services.storage.transfers.listForCustomer(customer.id, limit);
     return { status: 200, jsonBody: { customerId: customer.id, customerNumber: customer.number, transfers } };
   } catch (failure) {
     context.error(`customer transfers by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;
     return transient
-      ? { status: 503, jsonBody: { error: 'Business Central or storage is unavailable; try again later' }, headers: { 'Retry-After': '30' } }
-      : { status: 502, jsonBody: { error: `Business Central rejected the lookup: ${describeError(failure)}` } };
+      ? unavailable('BusinessCentralUnavailable', 'Business Central or storage is unavailable; try again later')
+      : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
   }
 }
 

@@ -1,14 +1,22 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { readSyncStatus } from '../shared/console/status';
 import { describeError } from '../shared/errors';
+import { unavailable } from '../shared/http/apiErrors';
 import { POISON_QUEUE, SYNC_QUEUE } from '../shared/messages';
 import { getServices } from '../shared/services';
 import { peekCount } from '../shared/storage';
 
 /** GET /api/status: the webhook subscription, the polling watermark and queue depths (read-only, function key). */
 export async function statusHttp(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
+  let services: ReturnType<typeof getServices>;
   try {
-    const { config, storage } = getServices();
+    services = getServices();
+  } catch (failure) {
+    context.error(`status: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; GET /api/health/details names what is missing', 60);
+  }
+  try {
+    const { config, storage } = services;
     const status = await readSyncStatus({
       config,
       state: storage.state,
@@ -17,7 +25,7 @@ export async function statusHttp(_request: unknown, context: InvocationContext):
     return { status: 200, jsonBody: status, headers: { 'Cache-Control': 'no-store' } };
   } catch (failure) {
     context.error(`status: ${describeError(failure)}`);
-    return { status: 503, jsonBody: { error: 'The status is unavailable; see /api/health' }, headers: { 'Retry-After': '30', 'Cache-Control': 'no-store' } };
+    return unavailable('StorageUnavailable', 'The status is unavailable: storage did not answer; try again later');
   }
 }
 

@@ -93,7 +93,9 @@ describeBrowser('operator console in Chromium', () => {
     expect(warmMs).toBeGreaterThan(0);
 
     // Overview: health, the subscription the timer created, the watermark of the poll.
-    await expect(page.locator('#card-health .badge').textContent()).resolves.toBe('ok');
+    await expect(page.locator('#card-health > p .badge').textContent()).resolves.toBe('ok');
+    // With the details route, each check is listed with its own status.
+    await expect(page.locator('#card-health [data-check="storage"] .badge').textContent()).resolves.toBe('ok');
     await expect(page.locator('#card-subscription [data-field="expiry"] time').count()).resolves.toBe(1);
     await expect(page.locator('#card-subscription [data-field="renewed"] time').count()).resolves.toBe(1);
     await expect(page.locator('#card-poll [data-field="watermark"] time').count()).resolves.toBe(1);
