@@ -146,10 +146,10 @@ describeBrowser('operator console in Chromium', () => {
 
     // Sync now: confirmation first; Cancel sends nothing, Sync now queues and the new transfer appears.
     await page.click('#sync-now');
-    await expect(page.locator('#confirm').isVisible()).resolves.toBe(true);
+    await page.waitForSelector('#confirm[open]');
     await expect(page.locator('#confirm-body').textContent()).resolves.toContain('read from Business Central');
     await page.keyboard.press('Escape');
-    await expect(page.locator('#confirm').isVisible()).resolves.toBe(false);
+    await page.waitForSelector('#confirm', { state: 'hidden' });
     expect(requests.some((url) => url.endsWith(`/customers/${IDS.robert}/sync`))).toBe(false);
     await page.click('#sync-now');
     await page.click('#confirm-ok');
@@ -163,7 +163,7 @@ describeBrowser('operator console in Chromium', () => {
     await page.waitForSelector('#customer-name:has-text("Customer 10030")');
     await expect(page.locator('#customer-body .resolution').textContent()).resolves.toContain('MissingEmail');
     await page.click('#replay-customer');
-    await expect(page.locator('#confirm').isVisible()).resolves.toBe(true);
+    await page.waitForSelector('#confirm[open]');
     await expect(page.locator('#confirm-title').textContent()).resolves.toBe('Replay 1 customer?');
     await expect(page.locator('#confirm .replay-list').textContent()).resolves.toContain('10030');
     await shot(page, 'replay-confirm', false);
@@ -173,7 +173,7 @@ describeBrowser('operator console in Chromium', () => {
     expect(system.world.ipaas.customers().some((customer) => customer.customerNumber === '10030')).toBe(true);
     // The failure list follows: MissingEmail is gone after the next refresh.
     await page.click('#refresh-now');
-    await page.waitForFunction(`!document.querySelector('.group[data-error-code="MissingEmail"]')`);
+    await page.waitForSelector('.group[data-error-code="MissingEmail"]', { state: 'detached' });
 
     // Reconciliation: not in this build; the buttons are disabled with a note.
     await expect(page.locator('#reconcile-start').isDisabled()).resolves.toBe(true);
