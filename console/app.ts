@@ -85,7 +85,7 @@ function remember(transfers: Transfer[]): void {
 }
 
 function statusBadge(status: string): HTMLElement {
-  const kind = /^(ok|healthy|succeeded)$/iu.test(status) ? 'ok' : /^(degraded|skipped|running)$/iu.test(status) ? 'warn' : 'bad';
+  const kind = /^(ok|healthy|succeeded|unchanged|completed)$/iu.test(status) ? 'ok' : /^(degraded|skipped|running|create|update)$/iu.test(status) ? 'warn' : 'bad';
   return h('span', { class: `badge badge-${kind}` }, status);
 }
 
@@ -251,7 +251,8 @@ function healthDetails(health: Health): Child[] {
     );
   }
   for (const [key, value] of Object.entries(health)) {
-    if (key === 'status' || key === 'checks') continue;
+    // Checks are listed above; services on hold have their own card.
+    if (key === 'status' || key === 'checks' || key === 'onHold') continue;
     if (Array.isArray(value) && value.length > 0) {
       out.push(
         h('p', { class: 'detail-title' }, key === 'failing' ? 'Failing' : key.replace(/([a-z])([A-Z])/gu, '$1 $2').replace(/^./u, (c) => c.toUpperCase())),
@@ -279,7 +280,9 @@ function healthDetails(health: Health): Child[] {
 /** Services on hold, when the deployment's health reports them (a list of services or of on-hold entries). */
 function onHoldOf(health: Health | undefined): Array<Record<string, unknown>> {
   if (!health) return [];
-  // Degraded checks are services whose work is held (the remote services; settings and storage make it "down").
+  // The health report's own list (service, reason, since, nextAttemptAt, lastError, action) when it has one.
+  if (Array.isArray(health.onHold)) return (health.onHold as unknown[]).filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null);
+  // Else degraded checks are services whose work is held (the remote services; settings and storage make it "down").
   const degraded = checksOf(health)
     .filter((check) => check.status === 'degraded')
     .map((check) => ({ ...check, service: check.name, reason: check.message }) as Record<string, unknown>);
@@ -355,9 +358,11 @@ function renderOverview(): void {
               'li',
               {},
               h('strong', {}, String(entry.service ?? entry.name ?? 'service')),
+              entry.reason ? [' ', h('span', { class: 'badge badge-warn' }, String(entry.reason))] : '',
               entry.since ? [' since ', timeElement(String(entry.since), true)] : '',
-              entry.reason || entry.message ? h('div', {}, String(entry.reason ?? entry.message)) : '',
+              entry.lastError || entry.message ? h('div', { class: 'message' }, String(entry.lastError ?? entry.message)) : '',
               entry.action || entry.hint ? h('div', { class: 'hint' }, String(entry.action ?? entry.hint)) : '',
+              entry.nextAttemptAt ? h('div', { class: 'muted' }, 'Next attempt ', timeElement(String(entry.nextAttemptAt), true)) : '',
             ),
           ),
         ),
@@ -755,8 +760,10 @@ async function showLatestReport(): Promise<void> {
     const report = await api.get('reconciliations/latest', reconciliationSchema);
     renderInto(region, `report:${JSON.stringify(report)}`, reportView(report));
   } catch (error) {
-    const message = error instanceof ApiError && error.status === 404 ? 'No reconciliation has run yet.' : describe(error);
-    renderInto(region, `error:${message}`, h('p', { class: error instanceof ApiError && error.status === 404 ? 'muted' : 'error' }, message));
+    // This build has the routes (the button is enabled only then), so a 404 means no run yet.
+    const none = error instanceof NotAvailableError || (error instanceof ApiError && error.status === 404);
+    const message = none ? 'No reconciliation has run yet.' : describe(error);
+    renderInto(region, `error:${message}`, h('p', { class: none ? 'muted' : 'error' }, message));
   }
 }
 
@@ -775,11 +782,16 @@ async function startReconciliation(): Promise<void> {
   let runId: string;
   try {
     runId = (await api.post('reconciliations', { fix }, reconciliationStartSchema)).runId;
+    toast('Reconciliation started.', 'success');
   } catch (error) {
-    toast(`Reconciliation could not start: ${describe(error)}`, 'error');
-    return;
+    if (!(error instanceof ApiError && error.status === 409)) {
+      toast(`Reconciliation could not start: ${describe(error)}`, 'error');
+      return;
+    }
+    // One run at a time: follow the one that is running.
+    toast(`${error.message}. Showing it.`, 'info');
+    runId = 'latest';
   }
-  toast('Reconciliation started.', 'success');
   for (;;) {
     let report: Reconciliation;
     try {

@@ -138,13 +138,22 @@ describeBrowser('operator console in Chromium', () => {
     // The focus moved to the customer section for keyboard and screen-reader users.
     await expect(page.evaluate<string | null>('document.activeElement?.id ?? null')).resolves.toBe('customer-title');
 
-    // Dry run: this build has no dry-run route; the console says so and sends nothing.
-    const postsBefore = requests.length;
+    // Dry run: Robert is renamed and moves in Business Central; the plan shows the diff and writes nothing.
+    system.world.businessCentral.updateCustomer(IDS.robert, { displayName: 'Robert Townes-Smith', addressLine1: '1 Bull Street', city: 'Savannah', postalCode: '31401' });
+    const ipaasBefore = JSON.stringify(system.world.ipaas.customers());
     await page.click('#dry-run');
-    await expect(page.locator('#plan').textContent()).resolves.toContain('not available in this deployment');
-    expect(requests.slice(postsBefore).filter((url) => url.includes('/sync'))).toEqual([]);
+    await page.waitForSelector('#plan .plan');
+    await expect(page.locator('#plan .plan').getAttribute('data-outcome')).resolves.toBe('Update');
+    const firstName = page.locator('#plan table.diff tbody tr', { hasText: 'FirstName' });
+    await expect(firstName.locator('del').textContent()).resolves.toBe('Robert Townes');
+    await expect(firstName.locator('ins').textContent()).resolves.toBe('Robert Townes-Smith');
+    await expect(page.locator('#plan table.addresses').textContent()).resolves.toContain('Savannah');
+    expect(JSON.stringify(system.world.ipaas.customers())).toBe(ipaasBefore);
+    expect(requests.filter((url) => url.includes('/sync') && !url.includes('dryRun=true'))).toEqual([]);
+    await shot(page, 'dry-run');
 
-    // Sync now: confirmation first; Cancel sends nothing, Sync now queues and the new transfer appears.
+    // Sync now: confirmation first; Cancel (Escape) sends nothing, Sync now queues and the new transfer appears,
+    // doing what the plan said.
     await page.click('#sync-now');
     await page.waitForSelector('#confirm[open]');
     await expect(page.locator('#confirm-body').textContent()).resolves.toContain('read from Business Central');
@@ -154,7 +163,8 @@ describeBrowser('operator console in Chromium', () => {
     await page.click('#sync-now');
     await page.click('#confirm-ok');
     await page.waitForSelector('#history tbody tr[data-source="manual"]', { timeout: 30_000 });
-    await expect(page.locator('#history tbody tr[data-source="manual"]').first().textContent()).resolves.toMatch(/Skipped.*Unchanged/u);
+    await expect(page.locator('#history tbody tr[data-source="manual"]').first().textContent()).resolves.toMatch(/Succeeded.*Updated\s*1/u);
+    expect(system.world.ipaas.customers().find((customer) => customer.customerNumber === '10000')?.firstName).toBe('Robert Townes-Smith');
     await shot(page, 'customer');
 
     // Replay: Scenario 3's customer gets an email in Business Central, then is replayed from the console.
