@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { CONSOLE_CSP, CONSOLE_FILES, consoleFile, consolePage, type ConsoleAsset, type ConsoleFile } from '../shared/console/assets';
-import { ConfigError, loadConsoleAccess, type ConsoleAccess } from '../shared/config';
+import type { ConsoleAccess } from '../shared/config';
+import type { ConsoleAsset } from '../shared/console/assets';
+import { CONSOLE_CSP, CONSOLE_FILES, type ConsoleFile } from '../shared/console/files';
 import { describeError } from '../shared/errors';
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -30,6 +31,8 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
 export async function consoleHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const asset = (request.params.asset ?? '').trim();
   const pathname = new URL(request.url).pathname.replace(/\/+$/u, '');
+  // The settings schema and the page's files load on the first request (docs/performance.md, cold start).
+  const [{ ConfigError, loadConsoleAccess }, { consoleFile, consolePage }] = await Promise.all([import('../shared/config.js'), import('../shared/console/assets.js')]);
   let access: ConsoleAccess;
   try {
     access = loadConsoleAccess(process.env);

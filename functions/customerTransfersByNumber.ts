@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { getServices, type Services } from '../shared/services';
+import type { Services } from '../shared/services';
 
 const MAX_NUMBER_LENGTH = 100;
 const DEFAULT_LIMIT = 50;
@@ -22,6 +22,8 @@ export async function customerTransfersByNumber(request: HttpRequest, context: I
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   let services: Services;
   try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const { getServices } = await import('../shared/services.js');
     services = getServices();
   } catch (failure) {
     context.error(`customer transfers by number: settings are not usable: ${describeError(failure)}`);

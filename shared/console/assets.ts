@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ConsoleFile } from './files';
 
 /**
  * The operator console's static files. `npm run build` compiles console/ and embeds the result in
@@ -22,23 +23,7 @@ export interface ConsoleAssets {
 /** What scripts/build.ts injects; undefined when running from sources. */
 declare const CONSOLE_ASSETS: ConsoleAssets | undefined;
 
-export const CONSOLE_FILES = ['app.js', 'app.css'] as const;
-export type ConsoleFile = (typeof CONSOLE_FILES)[number];
-
-/**
- * Nothing but this origin: no CDN, no third-party request, no inline script or style, no framing.
- * `connect-src 'self'` lets the page poll the API it is served with and nothing else.
- */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export { CONSOLE_CSP, CONSOLE_FILES, type ConsoleFile } from './files';
 
 let cached: ConsoleAssets | undefined;
 
