@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import type { ConsoleAssets } from '../shared/console/assets';
+import type { ConsoleAssets } from '../shared/console/files';
 
 const DIR = __dirname;
 

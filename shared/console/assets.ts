@@ -1,43 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { ConsoleFile } from './files';
+import { compiledConsoleAssets } from './compiled';
+import type { ConsoleAssets, ConsoleFile } from './files';
 
-/**
- * The operator console's static files. `npm run build` compiles console/ and embeds the result in
- * dist/index.js (through the CONSOLE_ASSETS define), so the deployment package carries the page with no
- * separate hosting; from sources (the local host, tests) the page is compiled on first use.
- */
+/** A file of the operator console as served: type, body and a strong validator for conditional requests. */
 export interface ConsoleAsset {
   contentType: string;
   body: string;
-  /** Strong validator for conditional requests. */
   etag: string;
 }
 
-export interface ConsoleAssets {
-  /** The page, with `%BASE%` where the console's own path goes and `%API%` for the API root. */
-  html: string;
-  'app.js': string;
-  'app.css': string;
-}
-
-/** What scripts/build.ts injects; undefined when running from sources. */
-declare const CONSOLE_ASSETS: ConsoleAssets | undefined;
-
-export { CONSOLE_CSP, CONSOLE_FILES, type ConsoleFile } from './files';
+export { CONSOLE_CSP, CONSOLE_FILES, type ConsoleAssets, type ConsoleFile } from './files';
 
 let cached: ConsoleAssets | undefined;
 
-function rawAssets(): ConsoleAssets {
-  if (typeof CONSOLE_ASSETS !== 'undefined') return CONSOLE_ASSETS;
-  // From sources only: esbuild is a development dependency. The bundle never reaches this line (the define
-  // above makes it dead code, and esbuild drops dead branches before it resolves their require calls).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildConsoleAssets } = require('../../console/build') as { buildConsoleAssets(): ConsoleAssets };
-  return buildConsoleAssets();
-}
-
 export function consoleAssets(): ConsoleAssets {
-  cached ??= rawAssets();
+  cached ??= compiledConsoleAssets();
   return cached;
 }
 

@@ -16,3 +16,11 @@ export const CONSOLE_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** The console's three files as compiled from console/: the page (with placeholders), its script and its style. */
+export interface ConsoleAssets {
+  /** The page, with `%BASE%` where the console's own path goes and `%API%` for the API root. */
+  html: string;
+  'app.js': string;
+  'app.css': string;
+}
