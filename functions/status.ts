@@ -1,13 +1,13 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { unavailable } from '../shared/http/apiErrors';
+import { POISON_QUEUE, SYNC_QUEUE } from '../shared/queueNames';
 
 /** GET /api/status: the webhook subscription, the polling watermark and queue depths (read-only, function key). */
 export async function statusHttp(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ readSyncStatus }, { POISON_QUEUE, SYNC_QUEUE }, { getServices }, { peekCount }] = await Promise.all([
+  const [{ readSyncStatus }, { getServices }, { peekCount }] = await Promise.all([
     import('../shared/console/status.js'),
-    import('../shared/messages.js'),
     import('../shared/services.js'),
     import('../shared/storage/index.js'),
   ]);
