@@ -15,6 +15,7 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/transferRetention';
 
 // Options the worker reads once the entry has loaded.
 app.setup({ enableHttpStream: false });

@@ -1,6 +1,6 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { ConfigError, loadConfig, loadStorageConfig } from '../shared/config';
-import { SyncError } from '../shared/errors';
+import { SERVICE_LABELS, SyncError } from '../shared/errors';
 import { getServices } from '../shared/services';
 import { pingStorage } from '../shared/storage';
 
@@ -9,7 +9,11 @@ interface Failure {
   message: string;
 }
 
-/** Settings valid and storage answering. Messages name settings and parts, never values. */
+/**
+ * Settings valid and storage answering; `degraded` (still 200: the app itself works and holds the work) when
+ * Business Central or iPaaS.com is on hold, with which service, since when, until when and what to do.
+ * Messages name settings and parts, never values.
+ */
 export async function health(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
   const failing: Failure[] = [];
   let settingsOk = true;
@@ -26,7 +30,22 @@ export async function health(_request: unknown, context: InvocationContext): Pro
     // A missing AzureWebJobsStorage is already reported under settings.
     if (!(failure instanceof ConfigError && !settingsOk)) failing.push({ part: 'storage', message: storageMessage(failure) });
   }
-  if (failing.length === 0) return { status: 200, jsonBody: { status: 'ok' }, headers: { 'Cache-Control': 'no-store' } };
+  if (failing.length === 0) {
+    const outages = await getServices()
+      .breakers.report()
+      .catch(() => []);
+    if (outages.length === 0) return { status: 200, jsonBody: { status: 'ok' }, headers: { 'Cache-Control': 'no-store' } };
+    const onHold = outages.map((outage) => ({
+      service: SERVICE_LABELS[outage.service],
+      reason: outage.kind,
+      since: outage.since,
+      nextAttemptAt: outage.retryAt,
+      lastError: outage.message,
+      action: outage.action,
+    }));
+    context.warn(`health: degraded: ${onHold.map((outage) => `${outage.service} on hold since ${outage.since} (${outage.reason})`).join(' | ')}`);
+    return { status: 200, jsonBody: { status: 'degraded', onHold }, headers: { 'Cache-Control': 'no-store' } };
+  }
   context.warn(`health: unhealthy: ${failing.map((failure) => `${failure.part}: ${failure.message}`).join(' | ')}`);
   return { status: 503, jsonBody: { status: 'unhealthy', failing }, headers: { 'Cache-Control': 'no-store' } };
 }

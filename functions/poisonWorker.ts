@@ -2,14 +2,15 @@ import { app, type InvocationContext } from '@azure/functions';
 import { getServices } from '../shared/services';
 import { POISON_QUEUE } from '../shared/messages';
 import { handlePoisonMessage } from '../shared/sync/queueMessages';
+import { effectiveMaxDequeueCount } from '../shared/hostJson';
 
-/** host.json maxDequeueCount: how many deliveries a message had before it landed here. */
-const MAX_DEQUEUE_COUNT = 5;
+/** How many deliveries a message had before it landed here: the host's effective maxDequeueCount, read once. */
+let maxDequeueCount: number | undefined;
 
 /** Records every message that exhausted its retries as a `RetriesExhausted` transfer. */
 export async function poisonWorker(message: unknown, context: InvocationContext): Promise<void> {
   const { storage } = getServices();
-  await handlePoisonMessage({ transfers: storage.transfers, logger: context }, message, MAX_DEQUEUE_COUNT);
+  await handlePoisonMessage({ transfers: storage.transfers, logger: context }, message, (maxDequeueCount ??= effectiveMaxDequeueCount()));
 }
 
 app.storageQueue('poisonWorker', {

@@ -87,6 +87,9 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
+param transferRetentionDays string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -317,6 +320,10 @@ var optionalAppSettings = [
   {
     name: 'POLL_START_FROM'
     value: pollStartFrom
+  }
+  {
+    name: 'TRANSFER_RETENTION_DAYS'
+    value: transferRetentionDays
   }
   {
     name: 'HTTP_TIMEOUT_MS'

@@ -5,6 +5,8 @@ import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
 import { createStorage } from './storage';
+import { ServiceBreakers } from './sync/outages';
+import type { HoldDependencies } from './sync/queueMessages';
 import type { SyncDependencies } from './sync/syncCustomer';
 
 export type Storage = ReturnType<typeof createStorage>;
@@ -15,20 +17,31 @@ export interface Services {
   businessCentral: BusinessCentralApi;
   ipaas: IpaasApi;
   storage: Storage;
+  /** The process's circuit breakers for Business Central and iPaaS.com (persisted in SyncState). */
+  breakers: ServiceBreakers;
   syncDependencies(logger: Logger): SyncDependencies;
+  /** What the customer-sync worker needs on top: holding work while a service is on hold. */
+  holdDependencies(): HoldDependencies;
 }
 
 let cached: Services | undefined;
 
 export function buildServices(config: Config): Services {
-  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http);
-  const ipaas = createIpaasClient(config.ipaas, config.http);
   const storage = createStorage(config.storage);
+  const breakers = new ServiceBreakers(storage.state);
+  // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
+  const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
+  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http, {
+    onExchange: (exchange) => breakers.observe('businessCentral', ok(exchange.status)),
+  });
+  const ipaas = createIpaasClient(config.ipaas, config.http, { onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)) });
   return {
     config,
     businessCentral,
     ipaas,
     storage,
+    breakers,
+    holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue }),
     syncDependencies: (logger) => ({
       businessCentral,
       ipaas,

@@ -94,6 +94,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
+      service: 'businessCentral',
       transientCode: 'BusinessCentralUnavailable',
       finalCode: 'BusinessCentralError',
       getAuthorization: () => this.authorization(),
@@ -364,7 +365,8 @@ function credentialFailure(error: unknown): SyncError | undefined {
   return new SyncError(
     'Configuration',
     `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
-    { transient: false },
+    // An expired secret refuses every customer alike: the sync holds the work until the credentials work again.
+    { transient: true, outage: { service: 'businessCentral', kind: 'auth' } },
   );
 }
 

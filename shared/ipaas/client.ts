@@ -62,8 +62,10 @@ type Operation =
  * The iPaaS.com customer API (EXTERNAL_APIS.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
  * Errors are SyncError: DuplicateCustomerNumber (final) for a BIZL duplicate-number rejection, IpaasRejected
- * (final) for other AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected shape, IpaasUnavailable
- * (transient) for INTL, 429, 5xx, timeouts and network failures. Messages never hold the token or an email.
+ * (final) for other VALD/BIZL/NFND replies, IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts and network
+ * failures and replies of an unexpected shape, and for 401/403 and AUTH/AUTZ (the key refused) with
+ * `outage.kind = 'auth'`: a failure of the whole service, which holds work instead of failing customers.
+ * Messages never hold the token or an email.
  */
 export function createIpaasClient(config: Config['ipaas'], http: Config['http'], options: IpaasClientOptions = {}): IpaasApi {
   const baseUrl = config.apiBaseUrl.replace(/\/+$/u, '');
@@ -77,6 +79,7 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
 
   const client = new HttpClient({
     serviceName: SERVICE,
+    service: 'ipaas',
     transientCode: 'IpaasUnavailable',
     finalCode: 'IpaasRejected',
     getAuthorization: () => Promise.resolve(`Bearer ${config.apiToken}`),
@@ -108,10 +111,11 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
   function parse<T>(schema: z.ZodType<T>, response: HttpResponse, request: HttpRequest): T {
     const parsed = schema.safeParse(response.body);
     if (parsed.success) return parsed.data;
+    // A changed or broken API answers every customer this way: a failure of the service, held and retried, not a final one.
     throw new SyncError(
-      'IpaasRejected',
+      'IpaasUnavailable',
       scrub(`${SERVICE} ${request.method} ${pathOf(request.url)} returned a reply of an unexpected shape (${describeIssues(parsed.error)})`),
-      { status: response.status },
+      { status: response.status, transient: true, outage: { service: 'ipaas', kind: 'unavailable' } },
     );
   }
 
@@ -274,9 +278,13 @@ function reclassify(operation: Operation, error: unknown, body: unknown): unknow
       { status: error.status, cause: error },
     );
   }
+  // AUTH / AUTZ: the API key is refused (expired, revoked, missing a permission) for every customer alike.
+  if (error.outage?.kind !== 'auth' && errors.some((item) => item.category === 'AUTH' || item.category === 'AUTZ')) {
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, outage: { service: 'ipaas', kind: 'auth' } });
+  }
   // INTL means a server-side fault whatever the status says; let the queue try again later.
   if (!error.transient && errors.some((item) => item.category === 'INTL')) {
-    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error });
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, outage: { service: 'ipaas', kind: 'unavailable' } });
   }
   return error;
 }

@@ -80,5 +80,10 @@ export interface StateStore {
 
 /** Sends messages to a storage queue (JSON, base64-encoded as host.json declares). */
 export interface QueueSender {
-  send(messages: readonly unknown[]): Promise<void>;
+  /** `delaySeconds`: the messages stay invisible that long (at most 7 days), as a queue re-delivery after a wait. */
+  send(messages: readonly unknown[], options?: SendOptions): Promise<void>;
+}
+
+export interface SendOptions {
+  delaySeconds?: number;
 }

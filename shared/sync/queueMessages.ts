@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { BcCustomer } from '../businessCentral/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
-import { transferEventLine } from '../telemetry';
-import type { TransferRecord, TransferStore } from '../storage/types';
+import { transferEventLine, transferHoldLine } from '../telemetry';
+import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import type { ServiceName } from '../errors';
+import type { OutageState, ServiceBreakers } from './outages';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { syncCustomer, type SyncDependencies } from './syncCustomer';
 
@@ -58,11 +60,43 @@ function salvage(raw: unknown): { customerId: string; source: SyncSource } {
   return { customerId: id.success ? id.data : UNKNOWN_CUSTOMER_ID, source: source.success ? source.data : 'manual' };
 }
 
+/** What puts work on hold during an outage of a whole service. */
+export interface HoldDependencies {
+  breakers: ServiceBreakers;
+  /** `customer-sync`: a held message goes back there with a delay. */
+  syncQueue: QueueSender;
+}
+
+/** A message put back on the queue because a service is on hold: no transfer was attempted or it failed with the service. */
+export interface HeldTransfer {
+  held: true;
+  customerId: string;
+  service: ServiceName;
+  retryAt: string;
+}
+
+export function isHeld(result: TransferRecord | HeldTransfer): result is HeldTransfer {
+  return 'held' in result;
+}
+
 /**
  * The `customer-sync` queue worker's logic: validates the message (an invalid one is recorded as a
- * failed transfer and not retried), then runs the sync. Throws only for transient failures.
+ * failed transfer and not retried), then runs the sync. With `hold`, a service on hold (circuit breaker
+ * open) holds the message back, re-enqueued with a delay instead of being attempted, and a failure of a
+ * whole service that opens the breaker does the same instead of failing the customer (shared/sync/outages.ts).
+ * Throws only for transient failures of one customer, so the queue retries them.
  */
-export async function handleSyncMessage(deps: SyncDependencies, raw: unknown, delivery: DeliveryInfo): Promise<TransferRecord> {
+export async function handleSyncMessage(deps: SyncDependencies & { hold?: undefined }, raw: unknown, delivery: DeliveryInfo): Promise<TransferRecord>;
+export async function handleSyncMessage(
+  deps: SyncDependencies & { hold?: HoldDependencies | undefined },
+  raw: unknown,
+  delivery: DeliveryInfo,
+): Promise<TransferRecord | HeldTransfer>;
+export async function handleSyncMessage(
+  deps: SyncDependencies & { hold?: HoldDependencies | undefined },
+  raw: unknown,
+  delivery: DeliveryInfo,
+): Promise<TransferRecord | HeldTransfer> {
   const parsed = syncMessageSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; ');
@@ -77,14 +111,51 @@ export async function handleSyncMessage(deps: SyncDependencies, raw: unknown, de
     return transfer;
   }
   const message = parsed.data;
-  return syncCustomer(deps, {
-    customerId: message.customerId,
-    source: message.source,
-    correlationId: message.correlationId,
-    enqueuedAt: message.enqueuedAt,
-    attempt: delivery.dequeueCount,
-    ...(message.snapshot ? { snapshot: message.snapshot } : {}),
-  });
+  const hold = deps.hold;
+  if (hold) {
+    const admission = await hold.breakers.admit();
+    if (!admission.admitted) return holdBack(deps, hold, message, admission.service, admission.state, admission.delayMs);
+  }
+  try {
+    return await syncCustomer(deps, {
+      customerId: message.customerId,
+      source: message.source,
+      correlationId: message.correlationId,
+      enqueuedAt: message.enqueuedAt,
+      attempt: delivery.dequeueCount,
+      ...(message.snapshot ? { snapshot: message.snapshot } : {}),
+    });
+  } catch (error) {
+    if (!hold) throw error;
+    const decision = await hold.breakers.failed(error, deps.logger);
+    if (!decision.held || !decision.service || !decision.state) throw error;
+    return holdBack(deps, hold, message, decision.service, decision.state, decision.delayMs);
+  } finally {
+    await hold?.breakers.settle(deps.logger);
+  }
+}
+
+/**
+ * Puts the change back on the queue as a new message, invisible for `delayMs`: it keeps its correlation and
+ * enqueue time, counts the hold, and drops any snapshot (by the time it comes back, the customer is read again).
+ */
+async function holdBack(
+  deps: SyncDependencies,
+  hold: HoldDependencies,
+  message: SyncMessage,
+  service: ServiceName,
+  state: OutageState,
+  delayMs: number,
+): Promise<HeldTransfer> {
+  const { snapshot: _dropped, ...rest } = message;
+  const holds = (message.holds ?? 0) + 1;
+  await hold.syncQueue.send([{ ...rest, holds }], { delaySeconds: Math.max(1, Math.ceil(delayMs / 1000)) });
+  const now = (deps.clock ?? (() => new Date()))().getTime();
+  const retryAt = new Date(now + delayMs).toISOString();
+  deps.logger.warn(
+    transferHoldLine({ customerId: message.customerId, source: message.source, service, kind: state.kind, retryAt, holds, correlationId: message.correlationId }),
+  );
+  return { held: true, customerId: message.customerId, service, retryAt };
 }
 
 /** A message that exhausted its retries: recorded as RetriesExhausted so it shows in the history and can be replayed. */
