@@ -158,7 +158,7 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
   kind: 'LogAlert'
   properties: {
     displayName: 'Customer sync: Business Central or iPaaS.com on hold'
-    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage lines with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
+    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage lines with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
     severity: 1
     enabled: true
     scopes: [

@@ -27,7 +27,7 @@ it('a refused key holds the message on the queue with a delay, health reports it
   expect(await countMessages(`${SYNC_QUEUE}-poison`)).toBe(0);
   expect(system.logs.lines.some((line) => line.includes('TransferOnHold') && line.includes(customer.id))).toBe(true);
 
-  const health = await request(system.host(), '/api/health');
+  const health = await request(system.host(), '/api/health/details');
   expect(health.status).toBe(200);
   expect(await health.json()).toMatchObject({
     status: 'degraded',
