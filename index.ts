@@ -17,6 +17,7 @@ import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
 import './functions/transferRetention';
+import './functions/retryTransfers';
 
 // Options the worker reads once the entry has loaded.
 app.setup({ enableHttpStream: false });

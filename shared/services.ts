@@ -6,6 +6,7 @@ import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
 import { createStorage } from './storage';
 import { ServiceBreakers } from './sync/outages';
+import { RetrySchedule } from './sync/retrySchedule';
 import type { HoldDependencies } from './sync/queueMessages';
 import type { SyncDependencies } from './sync/syncCustomer';
 
@@ -19,6 +20,8 @@ export interface Services {
   storage: Storage;
   /** The process's circuit breakers for Business Central and iPaaS.com (persisted in SyncState). */
   breakers: ServiceBreakers;
+  /** Automatic retries of transfers that exhausted their deliveries (persisted in SyncState). */
+  retries: RetrySchedule;
   syncDependencies(logger: Logger): SyncDependencies;
   /** What the customer-sync worker needs on top: holding work while a service is on hold. */
   holdDependencies(): HoldDependencies;
@@ -35,12 +38,14 @@ export function buildServices(config: Config): Services {
     onExchange: (exchange) => breakers.observe('businessCentral', ok(exchange.status)),
   });
   const ipaas = createIpaasClient(config.ipaas, config.http, { onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)) });
+  breakers.setProbes(serviceProbes(businessCentral, ipaas));
   return {
     config,
     businessCentral,
     ipaas,
     storage,
     breakers,
+    retries: new RetrySchedule(config.storage),
     holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue }),
     syncDependencies: (logger) => ({
       businessCentral,
@@ -51,6 +56,21 @@ export function buildServices(config: Config): Services {
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
     }),
+  };
+}
+
+/**
+ * Requests of no particular customer that tell whether a service answers at all (see ServiceBreakers): the
+ * first page (one customer) of Business Central's customers; iPaaS.com's customer 0, which does not exist (404).
+ */
+export function serviceProbes(businessCentral: BusinessCentralApi, ipaas: IpaasApi): Record<'businessCentral' | 'ipaas', () => Promise<void>> {
+  return {
+    businessCentral: async () => {
+      for await (const _page of businessCentral.listCustomers({ pageSize: 1 })) break;
+    },
+    ipaas: async () => {
+      await ipaas.getCustomer('0');
+    },
   };
 }
 

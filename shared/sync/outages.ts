@@ -43,8 +43,19 @@ export interface BreakerOptions {
   clock?: () => number;
   random?: () => number;
   logger?: Logger;
-  /** Consecutive `unavailable` failures (with no success between) that open the breaker. Default 3. */
+  /**
+   * Consecutive `unavailable` failures (with no working answer between) after which the service itself is
+   * checked (see `probes`); the breaker opens only when that check fails too. Default 3.
+   */
   failureThreshold?: number;
+  /**
+   * A cheap request per service that has nothing to do with any customer (Business Central: the first
+   * customers page of size 1; iPaaS.com: a look-up of a customer id that does not exist). When it gets an
+   * answer, the failures were those of particular customers (for example one customer's record that makes the
+   * service fail), which take the queue's path (redeliveries, RetriesExhausted, automatic retries) instead of
+   * holding everyone. Without a probe, the threshold alone decides.
+   */
+  probes?: Partial<Record<ServiceName, () => Promise<void>>>;
   /** First hold; doubled at each failed probe. Default 30 s. */
   baseDelayMs?: number;
   /** Longest hold (a Retry-After asking for more is honoured). Default 5 min. */
@@ -106,6 +117,7 @@ export class ServiceBreakers {
   private readonly maxDelayMs: number;
   private readonly refreshMs: number;
   private readonly probeWindowMs: number;
+  private probes: Partial<Record<ServiceName, () => Promise<void>>>;
 
   constructor(
     private readonly store: StateStore,
@@ -119,6 +131,25 @@ export class ServiceBreakers {
     this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
     this.refreshMs = options.refreshMs ?? 10_000;
     this.probeWindowMs = options.probeWindowMs ?? 60_000;
+    this.probes = options.probes ?? {};
+  }
+
+  /** The services' own checks (the clients are built after the breakers, which their answers feed). */
+  setProbes(probes: Partial<Record<ServiceName, () => Promise<void>>>): void {
+    this.probes = probes;
+  }
+
+  /** Whether the service answers a request of no particular customer; true when there is no way to tell. */
+  private async answers(service: ServiceName): Promise<boolean> {
+    const probe = this.probes[service];
+    if (!probe) return false;
+    try {
+      await probe();
+      return true;
+    } catch (error) {
+      // A final answer (a 4xx) is still an answer: only a failure of the service itself says it is down.
+      return outageOf(error) === undefined;
+    }
   }
 
   /** Whether work that needs `services` may run now; when not, how long to hold it. Claims a probe when one is due. */
@@ -169,6 +200,10 @@ export class ServiceBreakers {
     if (kind === 'unavailable' && !entry.state) {
       entry.failures += 1;
       if (entry.failures < this.failureThreshold) return { held: false, delayMs: 0 };
+      if (await this.answers(service)) {
+        entry.failures = 0;
+        return { held: false, delayMs: 0 };
+      }
     }
     const state = await this.open(service, kind, error, logger);
     return { held: true, service, state, delayMs: this.spread(Math.max(0, Date.parse(state.retryAt) - this.clock())) };

@@ -6,6 +6,7 @@ import { transferEventLine, transferHoldLine } from '../telemetry';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
 import type { ServiceName } from '../errors';
 import type { OutageState, ServiceBreakers } from './outages';
+import { retryNote, type RetrySchedule } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { syncCustomer, type SyncDependencies } from './syncCustomer';
 
@@ -35,8 +36,9 @@ export function newSyncMessage(
 function record(
   transfers: TransferStore,
   fields: Pick<TransferRecord, 'customerId' | 'source' | 'errorCode' | 'errorMessage' | 'attempt'> & Partial<TransferRecord>,
+  clock: () => Date = () => new Date(),
 ): Promise<TransferRecord> {
-  const now = new Date().toISOString();
+  const now = clock().toISOString();
   const transfer: TransferRecord = {
     transferId: randomUUID(),
     customerNumber: null,
@@ -158,15 +160,22 @@ async function holdBack(
   return { held: true, customerId: message.customerId, service, retryAt };
 }
 
-/** A message that exhausted its retries: recorded as RetriesExhausted so it shows in the history and can be replayed. */
+/**
+ * A message that exhausted its retries: recorded as RetriesExhausted so it shows in the history and can be
+ * replayed, and, with `retries`, scheduled for an automatic retry (shared/sync/retrySchedule.ts) whose time
+ * the record states.
+ */
 export async function handlePoisonMessage(
-  deps: { transfers: TransferStore; logger: Logger },
+  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: () => Date },
   raw: unknown,
   maxDequeueCount: number,
 ): Promise<TransferRecord> {
   const parsed = syncMessageSchema.safeParse(raw);
   const target = parsed.success ? { customerId: parsed.data.customerId, source: parsed.data.source } : salvage(raw);
-  const [last] = target.customerId === UNKNOWN_CUSTOMER_ID ? [] : await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []);
+  const known = target.customerId !== UNKNOWN_CUSTOMER_ID;
+  const [last] = known ? await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []) : [];
+  const clock = deps.clock ?? (() => new Date());
+  const retry = known && deps.retries ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: clock().toISOString() }) : undefined;
   const transfer = await record(deps.transfers, {
     ...target,
     customerNumber: last?.customerNumber ?? null,
@@ -174,10 +183,10 @@ export async function handlePoisonMessage(
     errorMessage:
       `Gave up after ${maxDequeueCount} attempts` +
       (last?.errorMessage ? `; last error: ${last.errorMessage}` : '') +
-      '. Replay it once the cause is fixed.',
+      '.' +
+      (retry === undefined ? ' Replay it once the cause is fixed.' : retryNote(retry)),
     attempt: maxDequeueCount,
-  });
+  }, clock);
   deps.logger.error(transferEventLine(transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}));
   return transfer;
 }
-

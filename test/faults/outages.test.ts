@@ -17,13 +17,17 @@ import type { Logger } from '../../shared/log';
 import { createStorage, TableLeaseStore, type TransferRecord } from '../../shared/storage';
 import { ServiceBreakers } from '../../shared/sync/outages';
 import { handlePoisonMessage, handleSyncMessage, isHeld, newSyncMessage } from '../../shared/sync/queueMessages';
+import { RetrySchedule, runDueRetries } from '../../shared/sync/retrySchedule';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { parseTransferHoldLine, SERVICE_OUTAGE_EVENT } from '../../shared/telemetry';
+import { serviceProbes } from '../../shared/services';
 import { startMockServer } from '../support/msw';
 import { resetAllStorage } from '../support/storage';
 import { seededRandom, SimulatedClock, SimulatedQueue } from './support/simulation';
 
 const print = console.log.bind(console);
+// Each run is a few seconds on an idle 2-core machine; the bound leaves room for a loaded one.
+jest.setTimeout(240_000);
 
 const MINUTE = 60_000;
 /** host.json: a failed delivery comes back after visibilityTimeout (30 s) and is poisoned at the 5th. */
@@ -100,6 +104,7 @@ function system(seed: number) {
     random,
     onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)),
   });
+  breakers.setProbes(serviceProbes(businessCentral, ipaas));
   const queue = new SimulatedQueue(clock);
   const deps = {
     businessCentral,
@@ -114,12 +119,21 @@ function system(seed: number) {
     hold: { breakers, syncQueue: queue },
   };
   const run: Run = { queue, logs, poisonRecords: [] };
+  const retries = new RetrySchedule(loadStorageConfig(process.env), { clock: clock.date });
+  /** The retry timer runs every minute of simulated time. */
+  let nextRetryRun = clock.now;
+  /** Customers that reached the poison queue (their automatic retries keep simulated time running). */
+  const scheduledFor = new Set<string>();
 
   /** Processes messages as they become visible, jumping the clock ahead when none is, until `until` or the queue is empty. */
   async function drain(until: number, events: Array<{ at: number; apply: () => Promise<void> }> = []): Promise<void> {
     const pending = [...events].sort((a, b) => a.at - b.at);
     for (;;) {
       while (pending.length > 0 && pending[0]!.at <= clock.now) await pending.shift()!.apply();
+      if (clock.now >= nextRetryRun) {
+        await runDueRetries({ schedule: retries, transfers: storage.transfers, syncQueue: queue, logger });
+        nextRetryRun = clock.now + MINUTE;
+      }
       const message = queue.take();
       if (message) {
         clock.now += INVOCATION_MS;
@@ -128,18 +142,27 @@ function system(seed: number) {
           queue.complete(message);
         } catch {
           if (queue.fail(message, VISIBILITY_TIMEOUT_MS, MAX_DEQUEUE_COUNT) === 'poison') {
-            run.poisonRecords.push(await handlePoisonMessage({ transfers: storage.transfers, logger }, message.body, MAX_DEQUEUE_COUNT));
+            const poisoned = await handlePoisonMessage({ transfers: storage.transfers, logger, retries, clock: clock.date }, message.body, MAX_DEQUEUE_COUNT);
+            run.poisonRecords.push(poisoned);
+            scheduledFor.add(poisoned.customerId);
           }
         }
         continue;
       }
-      const next = Math.min(queue.nextVisibleAt() ?? Number.POSITIVE_INFINITY, pending[0]?.at ?? Number.POSITIVE_INFINITY);
+      const retryDue = (await retries.due(1)).length > 0 || (await hasScheduledRetry());
+      const next = Math.min(queue.nextVisibleAt() ?? Number.POSITIVE_INFINITY, pending[0]?.at ?? Number.POSITIVE_INFINITY, retryDue ? nextRetryRun : Number.POSITIVE_INFINITY);
       if (!Number.isFinite(next) || next > until) return;
       clock.now = Math.max(clock.now, next);
     }
   }
 
-  return { run, drain, deps };
+  /** Whether any automatic retry is still scheduled (due later): the simulation keeps time running for it. */
+  async function hasScheduledRetry(): Promise<boolean> {
+    for (const id of scheduledFor) if (await retries.get(id)) return true;
+    return false;
+  }
+
+  return { run, drain, deps, retries };
 }
 
 let sequence = 0;
@@ -295,6 +318,36 @@ test('Business Central is down (503) for an hour', async () => {
     },
     4,
   );
+});
+
+test('one customer failing while the service answers others is not an outage: RetriesExhausted, then automatic retries until it works', async () => {
+  const { run, drain } = system(6);
+  const others = Array.from({ length: 5 }, () => newPerson('Fine'));
+  const troubled = newPerson('Troubled');
+  const start = clock.now;
+  // Business Central fails every read of this one customer for 40 minutes; it answers everything else.
+  world.businessCentral.faults.add({ match: (request) => request.url.includes(troubled.id) && clock.now < start + 40 * MINUTE, status: 503 });
+  await run.queue.send([troubled, ...others].map((customer) => newSyncMessage(customer.id, 'webhook')));
+  await drain(start + 6 * 60 * MINUTE);
+
+  const history = await storage.transfers.listForCustomer(troubled.id, 200);
+  const exhausted = history.filter((record) => record.errorCode === 'RetriesExhausted');
+  const retriesRun = history.filter((record) => record.source === 'replay');
+  print(
+    `  one customer failing for 40 min (not an outage): ${exhausted.length} RetriesExhausted, ${retriesRun.length} automatic retry attempts, ` +
+      `ends ${history[0]?.status} ${((Date.parse(history[0]!.finishedAt) - start) / MINUTE).toFixed(0)} min after its change`,
+  );
+  // Not an outage: nothing held, Business Central never put on hold.
+  expect(run.logs.some((line) => line.includes(`${SERVICE_OUTAGE_EVENT} `))).toBe(false);
+  expect(run.logs.some((line) => parseTransferHoldLine(line) !== null)).toBe(false);
+  // It went the customer's way: deliveries exhausted, then retried by the schedule (1, 5, 15, 60 min...), visible in its history.
+  expect(exhausted.length).toBeGreaterThanOrEqual(2);
+  expect(exhausted[0]?.errorMessage).toMatch(/Automatic retry \d of 8 at /u);
+  expect(retriesRun.length).toBeGreaterThan(0);
+  // And it ends transferred, without a manual replay, once its reads work again; the schedule is gone.
+  expect(history[0]).toMatchObject({ status: 'Succeeded', source: 'replay' });
+  expect(await new RetrySchedule(loadStorageConfig(process.env)).get(troubled.id)).toBeNull();
+  for (const other of others) expect((await storage.transfers.listForCustomer(other.id, 1))[0]).toMatchObject({ status: 'Succeeded' });
 });
 
 test('a held message is a new queue message: the outage never counts against its deliveries', async () => {
