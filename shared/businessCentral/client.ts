@@ -12,6 +12,7 @@ import {
   type BcCustomer,
   type BcSubscription,
   type BusinessCentralApi,
+  type CustomerPage,
   type ListCustomersOptions,
 } from './types';
 
@@ -143,10 +144,23 @@ class BusinessCentralClient implements BusinessCentralApi {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
+    return this.customerArrays(this.pages(firstUrl, pageSize));
+  }
+
+  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string } = {}): AsyncIterable<CustomerPage> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const firstUrl = options.resumeFrom !== undefined ? this.checkNextLink(options.resumeFrom, this.customersUrl) : this.firstListUrl(options);
     return this.pages(firstUrl, pageSize);
   }
 
-  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<BcCustomer[]> {
+  private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
+    for await (const page of pages) if (page.customers.length > 0) yield page.customers;
+  }
+
+  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<CustomerPage> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
@@ -155,8 +169,17 @@ class BusinessCentralClient implements BusinessCentralApi {
       const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
       if (response.status === 404) throw this.unexpected404('GET', url, response);
       const page = parseCustomerPage(response.body);
-      if (page.customers.length > 0) yield page.customers;
-      url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      // The page is handed over before a bad nextLink stops the paging: its customers are good.
+      let next: string | undefined;
+      let refused: unknown;
+      try {
+        next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      } catch (error) {
+        refused = error;
+      }
+      yield { customers: page.customers, nextLink: next };
+      if (refused !== undefined) throw refused;
+      url = next;
     }
   }
 
