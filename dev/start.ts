@@ -5,10 +5,22 @@
 import type { LogLevel } from '@azure/functions';
 import { SERVICE_LABELS } from '../shared/errors';
 import { parseTransferEventLine, parseTransferHoldLine, type TransferEvent } from '../shared/telemetry';
+import type { AzuritePorts } from './azurite';
 import { DEMO_SCENARIOS } from './sandbox/demoData';
 import { startSystem, type RunningSystem } from './system';
 
 const port = Number(process.env.LOCAL_HOST_PORT ?? 7071);
+
+/** LOCAL_AZURITE_PORTS=blob,queue,table runs Azurite elsewhere than 10000-10002 (when those are taken). */
+function azuritePorts(value: string | undefined): AzuritePorts | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const ports = value.split(',').map((part) => Number(part.trim()));
+  if (ports.length !== 3 || ports.some((candidate) => !Number.isInteger(candidate) || candidate < 1 || candidate > 65535)) {
+    throw new Error(`LOCAL_AZURITE_PORTS must be three ports "blob,queue,table" such as "20000,20001,20002" (got "${value}")`);
+  }
+  const [blob, queue, table] = ports as [number, number, number];
+  return { blob, queue, table };
+}
 const verbose = process.env.LOCAL_HOST_VERBOSE === 'true';
 
 function transferLine(event: TransferEvent): string {
@@ -16,7 +28,9 @@ function transferLine(event: TransferEvent): string {
   const outcome = event.errorCode ?? event.action ?? '-';
   const addresses = event.addressesAdded > 0 ? ` +${event.addressesAdded} address${event.addressesAdded > 1 ? 'es' : ''}` : '';
   const latency = event.latencyMs === null ? '' : `, ${event.latencyMs} ms since enqueued`;
-  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})`;
+  // Older lines (or other writers) may lack warnings.
+  const warnings = (event.warnings ?? []).map((warning) => `\n          warning   ${warning}`).join('');
+  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})${warnings}`;
 }
 
 function log(level: LogLevel, message: string): void {
@@ -44,7 +58,7 @@ function banner(system: RunningSystem): string {
     '',
     `Customer sync is running (${system.mode === 'sandbox' ? 'SANDBOX: fake Business Central, Entra ID and iPaaS.com in this process' : 'REAL services from your settings'})`,
     `  Functions host   http://localhost:${system.host.port}  (${system.host.registrations.map((r) => r.metadata.name).join(', ')})`,
-    `  Storage          ${system.azurite ? 'Azurite in memory on 127.0.0.1:10000-10002' : 'AzureWebJobsStorage from your settings'}`,
+    `  Storage          ${system.azurite ? `Azurite in memory on 127.0.0.1 ports ${Object.values(system.azurite.ports).join(', ')}` : 'AzureWebJobsStorage from your settings'}`,
     '',
     'Try:',
     `  curl ${api}/health`,
@@ -67,7 +81,8 @@ function banner(system: RunningSystem): string {
 }
 
 async function main(): Promise<void> {
-  const system = await startSystem({ port, log });
+  const ports = azuritePorts(process.env.LOCAL_AZURITE_PORTS);
+  const system = await startSystem({ port, log, ...(ports ? { azuritePorts: ports } : {}) });
   console.log(banner(system));
   let stopping = false;
   const shutdown = (signal: string): void => {

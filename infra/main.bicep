@@ -90,6 +90,15 @@ param pollStartFrom string = ''
 @description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
 param transferRetentionDays string = ''
 
+@description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
+param ipaasSystemId string = ''
+
+@description('IPAAS_EXTERNAL_ID_SOURCE: number (default) or id: what the iPaaS.com external id of a customer is.')
+param ipaasExternalIdSource string = ''
+
+@description('IPAAS_PATHS: JSON object overriding iPaaS.com path templates by name; empty means the documented defaults.')
+param ipaasPaths string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -324,6 +333,18 @@ var optionalAppSettings = [
   {
     name: 'TRANSFER_RETENTION_DAYS'
     value: transferRetentionDays
+  }
+  {
+    name: 'IPAAS_SYSTEM_ID'
+    value: ipaasSystemId
+  }
+  {
+    name: 'IPAAS_EXTERNAL_ID_SOURCE'
+    value: ipaasExternalIdSource
+  }
+  {
+    name: 'IPAAS_PATHS'
+    value: ipaasPaths
   }
   {
     name: 'HTTP_TIMEOUT_MS'

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { GUID_PATTERN } from './guid';
+import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ setting: string; problem: string }>) {
@@ -93,6 +94,14 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/u, '')),
   IPAAS_API_BASE_URL: required().pipe(httpsUrl),
   IPAAS_API_TOKEN: required(),
+  IPAAS_SYSTEM_ID: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,14}$/u, 'must be a whole number greater than 0: the id of your Business Central system in GET /subscriptions/v2/Subscriptions (see README "Going live")')
+    .transform(Number)
+    .optional(),
+  IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
+  IPAAS_PATHS: z.string().optional(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
@@ -120,6 +129,10 @@ const settingsSchema = z.object({
 
 type Settings = z.infer<typeof settingsSchema>;
 
+/** The name of every setting the app reads, for deployment checks and docs (a new schema entry appears here by itself). */
+export type SettingName = keyof Settings;
+export const SETTING_NAMES: readonly SettingName[] = Object.keys(settingsSchema.shape) as SettingName[];
+
 export interface StorageConfig {
   /** A connection string (including UseDevelopmentStorage=true) ... */
   connectionString?: string;
@@ -143,7 +156,16 @@ export interface Config {
     apiBaseUrl: string;
     authorityHost: string;
   };
-  ipaas: { apiBaseUrl: string; apiToken: string };
+  ipaas: {
+    apiBaseUrl: string;
+    apiToken: string;
+    /** iPaaS.com subscription id of the tenant's Business Central system; undefined: customers are not linked by external id. */
+    systemId: number | undefined;
+    /** What the external id of a customer is: its Business Central number (default) or its GUID. */
+    externalIdSource: ExternalIdSource;
+    /** Path templates by name, defaults with the IPAAS_PATHS overrides applied. */
+    paths: IpaasPaths;
+  };
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
@@ -151,6 +173,8 @@ export interface Config {
   sync: { leaseSeconds: number };
   retention: { transferDays: number };
 }
+
+export type ExternalIdSource = 'number' | 'id';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -199,12 +223,14 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
+  problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data);
+  return toConfig(storage, parsed.data, ipaasPaths.paths);
 }
 
-function toConfig(storage: StorageConfig, s: Settings): Config {
+function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths): Config {
   return {
     storage,
     businessCentral: {
@@ -216,7 +242,13 @@ function toConfig(storage: StorageConfig, s: Settings): Config {
       apiBaseUrl: s.BC_API_BASE_URL,
       authorityHost: s.AZURE_AUTHORITY_HOST,
     },
-    ipaas: { apiBaseUrl: s.IPAAS_API_BASE_URL, apiToken: s.IPAAS_API_TOKEN },
+    ipaas: {
+      apiBaseUrl: s.IPAAS_API_BASE_URL,
+      apiToken: s.IPAAS_API_TOKEN,
+      systemId: s.IPAAS_SYSTEM_ID,
+      externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
+      paths: ipaasPaths,
+    },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },

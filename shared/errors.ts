@@ -1,4 +1,4 @@
-/** Error codes recorded on transfers. The seed's named errors first, then the ones the contract adds. */
+/** Error codes recorded on transfers. The seed's named errors first, then this project's own (docs/architecture.md, Outcomes). */
 export const ERROR_CODES = [
   'InvalidEmail',
   'MissingEmail',
@@ -14,7 +14,9 @@ export const ERROR_CODES = [
   'IpaasRejected',
   'ConcurrentSync',
   'StorageUnavailable',
+  'StorageRejected',
   'Configuration',
+  'InternalError',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -51,11 +53,13 @@ export class SyncError extends Error {
   readonly status: number | undefined;
   /** Set when the failure is one of the whole service (see OutageKind); the sync then holds work instead of failing it. */
   readonly outage: OutageSignal | undefined;
+  /** Error codes the remote service put in its reply (iPaaS.com `CATEGORY-NNNN`), when it sent any. */
+  readonly remoteCodes: readonly string[];
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; outage?: OutageSignal } = {},
+    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; outage?: OutageSignal; remoteCodes?: readonly string[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -64,6 +68,7 @@ export class SyncError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
     this.outage = options.outage;
+    this.remoteCodes = options.remoteCodes ?? [];
   }
 }
 

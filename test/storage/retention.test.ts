@@ -26,6 +26,7 @@ function transfer(customerId: string, finishedMs: number): TransferRecord {
     startedAt: finishedAt,
     finishedAt,
     durationMs: 0,
+    warnings: [],
   };
 }
 

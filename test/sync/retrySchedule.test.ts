@@ -33,6 +33,7 @@ function outcome(customerId: string, overrides: Partial<TransferRecord>): Transf
     startedAt: at,
     finishedAt: at,
     durationMs: 0,
+    warnings: [],
     ...overrides,
   };
 }
