@@ -309,6 +309,7 @@ function reclassify(_operation: Operation, error: unknown, body: unknown): unkno
     status: error.status,
     cause: error,
     remoteCodes,
+    ...(error.outage ? { outage: error.outage } : {}),
     ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
   });
 }

@@ -8,7 +8,7 @@ import type { ServiceName } from '../errors';
 import type { OutageState, ServiceBreakers } from './outages';
 import { retryNote, type RetrySchedule } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
-import { syncCustomer, type SyncDependencies } from './syncCustomer';
+import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
 
 /** Transfers that cannot be tied to a customer (a message without a usable id) are filed under the nil GUID. */
 export const UNKNOWN_CUSTOMER_ID = '00000000-0000-0000-0000-000000000000';
@@ -74,8 +74,11 @@ export interface HoldDependencies {
 export interface HeldTransfer {
   held: true;
   customerId: string;
+  /** The service on hold (for `reason: 'busy'`, not meaningful). */
   service: ServiceName;
   retryAt: string;
+  /** `outage`: a service is on hold; `busy`: another transfer of the customer is running. */
+  reason: 'outage' | 'busy';
 }
 
 export function isHeld(result: TransferRecord | HeldTransfer): result is HeldTransfer {
@@ -115,6 +118,8 @@ export async function handleSyncMessage(
   }
   const message = parsed.data;
   const hold = deps.hold;
+  // With a queue to put it back on, a message never waits for a busy lease: it goes back with a short delay.
+  if (hold) deps = { ...deps, leaseWaitMs: 0 };
   if (hold) {
     const admission = await hold.breakers.admit();
     if (!admission.admitted) return holdBack(deps, hold, message, admission.service, admission.state, admission.delayMs);
@@ -130,12 +135,31 @@ export async function handleSyncMessage(
     });
   } catch (error) {
     if (!hold) throw error;
+    if (error instanceof LeaseBusyError) return waitForRunningTransfer(deps, hold, message);
     const decision = await hold.breakers.failed(error, deps.logger);
     if (!decision.held || !decision.service || !decision.state) throw error;
     return holdBack(deps, hold, message, decision.service, decision.state, decision.delayMs);
   } finally {
     await hold?.breakers.settle(deps.logger);
   }
+}
+
+/** First wait for a transfer of the same customer that is running: doubled at each repeat, at most the lease's TTL. */
+const BUSY_DELAY_MS = 5_000;
+
+/**
+ * A duplicate (or overlapping) message for a customer whose transfer is running: it goes back on the queue
+ * at once, invisible for a few seconds, instead of holding a worker while it polls the lease. When it comes
+ * back it reads the customer again and usually ends Unchanged.
+ */
+async function waitForRunningTransfer(deps: SyncDependencies, hold: HoldDependencies, message: SyncMessage): Promise<HeldTransfer> {
+  const holds = (message.holds ?? 0) + 1;
+  const delayMs = Math.min(deps.leaseTtlMs, BUSY_DELAY_MS * 2 ** Math.min(holds - 1, 10));
+  const { snapshot: _dropped, ...rest } = message;
+  await hold.syncQueue.send([{ ...rest, holds }], { delaySeconds: Math.ceil(delayMs / 1000) });
+  deps.logger.info(`customer ${message.customerId}: another transfer of it is running; this message comes back in ${Math.ceil(delayMs / 1000)} s`);
+  const now = (deps.clock ?? (() => new Date()))().getTime();
+  return { held: true, customerId: message.customerId, service: 'businessCentral', retryAt: new Date(now + delayMs).toISOString(), reason: 'busy' };
 }
 
 /**
@@ -158,7 +182,7 @@ async function holdBack(
   deps.logger.warn(
     transferHoldLine({ customerId: message.customerId, source: message.source, service, kind: state.kind, retryAt, holds, correlationId: message.correlationId }),
   );
-  return { held: true, customerId: message.customerId, service, retryAt };
+  return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage' };
 }
 
 /**
