@@ -1,14 +1,17 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getServices } from '../shared/services';
-import { POISON_QUEUE } from '../shared/messages';
-import { handlePoisonMessage } from '../shared/sync/queueMessages';
-import { effectiveMaxDequeueCount } from '../shared/hostJson';
+import { POISON_QUEUE } from '../shared/queueNames';
 
 /** How many deliveries a message had before it landed here: the host's effective maxDequeueCount, read once. */
 let maxDequeueCount: number | undefined;
 
 /** Records every message that exhausted its retries as a `RetriesExhausted` transfer and schedules its automatic retry. */
 export async function poisonWorker(message: unknown, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { handlePoisonMessage }, { effectiveMaxDequeueCount }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/queueMessages.js'),
+    import('../shared/hostJson.js'),
+  ]);
   const { storage, retries } = getServices();
   await handlePoisonMessage({ transfers: storage.transfers, logger: context, retries }, message, (maxDequeueCount ??= effectiveMaxDequeueCount()));
 }

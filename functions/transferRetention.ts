@@ -1,9 +1,9 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getServices } from '../shared/services';
-import { purgeTransfersBefore } from '../shared/storage/retention';
 
 /** Daily: deletes transfer history older than TRANSFER_RETENTION_DAYS (default 90) from both history tables. */
 export async function transferRetention(_timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { purgeTransfersBefore }] = await Promise.all([import('../shared/services.js'), import('../shared/storage/retention.js')]);
   const { config } = getServices();
   const cutoff = new Date(Date.now() - config.retention.transferDays * 86_400_000);
   const result = await purgeTransfersBefore(config.storage, cutoff);
