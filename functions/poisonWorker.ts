@@ -9,7 +9,7 @@ export async function poisonWorker(message: unknown, context: InvocationContext)
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { handlePoisonMessage }, { effectiveMaxDequeueCount }] = await Promise.all([
     import('../shared/services.js'),
-    import('../shared/sync/queueMessages.js'),
+    import('../shared/sync/queueWorkers.js'),
     import('../shared/hostJson.js'),
   ]);
   const { storage, retries } = getServices();

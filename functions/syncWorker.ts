@@ -7,7 +7,7 @@ import { SYNC_QUEUE } from '../shared/queueNames';
  */
 export async function syncWorker(message: unknown, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { handleSyncMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueMessages.js')]);
+  const [{ getServices }, { handleSyncMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueWorkers.js')]);
   const services = getServices();
   await handleSyncMessage({ ...services.syncDependencies(context), hold: services.holdDependencies() }, message, {
     dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1),

@@ -5,11 +5,9 @@ import { GUID_PATTERN, normalizeGuid } from '../guid';
 import { ConcurrencyLimiter } from '../http/limiter';
 import type { Logger } from '../log';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { SOURCES, type SyncSource } from '../messages';
+import { newSyncMessage, SOURCES, type SyncSource } from '../messages';
 import { enqueueCustomerPages } from './enqueuePages';
-import { newSyncMessage } from './queueMessages';
 
-export { CATCH_UP_QUEUE } from '../queueNames';
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 

@@ -2,7 +2,7 @@ import type { CustomerPage } from '../businessCentral/types';
 import type { Logger } from '../log';
 import { snapshotOf, type SyncSource } from '../messages';
 import type { QueueSender } from '../storage/types';
-import { newSyncMessage } from './queueMessages';
+import { newSyncMessage } from '../messages';
 
 /** Messages handed to the sender at once (it sends them 32 at a time). */
 const SEND_SLICE = 1_000;

@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
 import { SYNC_STATE_TABLE } from '../storage/leaseStore';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { newSyncMessage } from './queueMessages';
+import { newSyncMessage } from '../messages';
 
 /**
  * Automatic retries of failed transfers whose cause may have gone away (a customer-specific 5xx, a lease

@@ -5,7 +5,7 @@
  * The recovery itself, after the hold, is covered in simulated time by outages.test.ts.
  */
 import { loadStorageConfig } from '../../shared/config';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { createStorage } from '../../shared/storage';
 import { countMessages, request, useInProcessSystem } from './support/inProcess';
 

@@ -10,7 +10,7 @@ import { createStorage, TableCustomerLinkStore, type QueueSender, type SendOptio
 import type { SyncMessage } from '../../shared/messages';
 import { pollChanges } from '../../shared/sync/pollChanges';
 import { ServiceBreakers } from '../../shared/sync/outages';
-import { handleSyncMessage, isHeld } from '../../shared/sync/queueMessages';
+import { handleSyncMessage, isHeld } from '../../shared/sync/queueWorkers';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';

@@ -3,7 +3,8 @@ import { loadStorageConfig } from '../../shared/config';
 import { silentLogger } from '../../shared/log';
 import { createStorage, type QueueSender, type TransferRecord } from '../../shared/storage';
 import type { SyncMessage } from '../../shared/messages';
-import { handlePoisonMessage, newSyncMessage } from '../../shared/sync/queueMessages';
+import { handlePoisonMessage } from '../../shared/sync/queueWorkers';
+import { newSyncMessage } from '../../shared/messages';
 import { RETRY_SCHEDULE_MINUTES, RetrySchedule, runDueRetries } from '../../shared/sync/retrySchedule';
 import { resetStorage } from '../support/storage';
 
