@@ -20,6 +20,8 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/transferRetention';
+import './functions/retryTransfers';
 
 // Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);

@@ -26,11 +26,44 @@ export const BC_CREDENTIALS = ['clientSecret', 'managedIdentity'] as const;
 export type BcCredentialKind = (typeof BC_CREDENTIALS)[number];
 
 const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
+
+/** localhost, 127.0.0.0/8 and ::1: the only hosts a remote URL may reach over plain http (local fakes, tunnels). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/gu, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/u.test(host) || host === '::1';
+}
+
+/** https, or http to a loopback host only: tokens and customer data never travel in clear text. */
 const httpsUrl = z
   .string()
   .trim()
-  .refine((value) => URL.canParse(value) && /^https?:$/u.test(new URL(value).protocol), 'must be an http(s) URL')
+  .superRefine((value, context) => {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    const problem = !url || !/^https?:$/u.test(url.protocol)
+      ? 'must be an https URL'
+      : url.protocol !== 'https:' && !isLoopbackHost(url.hostname)
+        ? 'must be an https URL (plain http is accepted for localhost / 127.0.0.1 only)'
+        : url.username !== '' || url.password !== ''
+          ? 'must not carry a user name or password'
+          : undefined;
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  })
   .transform((value) => value.replace(/\/+$/u, ''));
+
+/**
+ * An ISO 8601 date (2026-01-01) or date-time with seconds optional and a zone (Z or ±hh:mm), a real
+ * calendar instant: "1", "yesterday" or a local time without zone are refused, though Date.parse takes them.
+ */
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/u;
+export function isIsoTimestamp(value: string): boolean {
+  const match = ISO_TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour = '0', minute = '0', second = '0'] = match;
+  if (Number(month) < 1 || Number(month) > 12 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return false;
+  const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  if (Number(day) < 1 || Number(day) > days) return false;
+  return !Number.isNaN(Date.parse(value));
+}
 const ncrontab = (fallback: string) =>
   z
     .string()
@@ -72,14 +105,21 @@ const settingsSchema = z.object({
   IPAAS_PATHS: z.string().optional(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   // `none` turns the webhook off (polling only) where a default would apply.
-  WEBHOOK_NOTIFICATION_URL: z.union([z.string().trim().toLowerCase().pipe(z.literal('none')), httpsUrl]).optional(),
+  WEBHOOK_NOTIFICATION_URL: z.preprocess((value) => (isNone(value) ? undefined : value), httpsUrl.optional()),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
   SUBSCRIPTION_SCHEDULE: ncrontab(DEFAULT_SUBSCRIPTION_SCHEDULE),
   POLL_START_FROM: z
     .string()
     .trim()
-    .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp such as 2026-01-01T00:00:00Z')
+    .refine(isIsoTimestamp, 'must be an ISO timestamp such as 2026-01-01T00:00:00Z (a date-time needs its zone, Z or +01:00)')
+    .refine((value) => !isIsoTimestamp(value) || Date.parse(value) <= Date.now() + 24 * 3600_000, 'must not be in the future')
     .optional(),
+  TRANSFER_RETENTION_DAYS: z.coerce
+    .number({ error: 'must be a number of days' })
+    .int('must be a whole number of days')
+    .min(1, 'must be at least 1 day')
+    .max(36_500, 'must be at most 36500 days')
+    .default(90),
   HTTP_TIMEOUT_MS: positiveInt(30_000),
   HTTP_MAX_ATTEMPTS: positiveInt(4),
   HTTP_RETRY_BASE_MS: positiveInt(500),
@@ -140,6 +180,7 @@ export interface Config {
   subscription: { schedule: string };
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
+  retention: { transferDays: number };
 }
 
 export type ExternalIdSource = 'number' | 'id';
@@ -219,7 +260,7 @@ export function loadConfig(env: Environment = process.env): Config {
   problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, ipaasPaths.paths, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined);
+  return toConfig(storage, parsed.data, ipaasPaths.paths, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL));
 }
 
 /**
@@ -232,6 +273,10 @@ function bcCredentialOf(env: Record<string, string | undefined>): BcCredentialKi
   if (explicit) return explicit;
   if (env.BC_CLIENT_SECRET) return 'clientSecret';
   return env.IDENTITY_ENDPOINT ? 'managedIdentity' : undefined;
+}
+
+function isNone(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().toLowerCase() === 'none';
 }
 
 /** The webhook's URL as this app is reached: the setting, else (in Azure) the app's own host name; `none`: no webhook. */
@@ -251,6 +296,7 @@ function toConfig(
   bcCredential: BcCredentialKind,
   azureClientId: string | undefined,
   websiteHostname: string | undefined,
+  webhookDisabled: boolean,
 ): Config {
   return {
     storage,
@@ -272,7 +318,7 @@ function toConfig(
       externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
       paths: ipaasPaths,
     },
-    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
+    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
     http: {
@@ -284,6 +330,7 @@ function toConfig(
       ipaasMaxConcurrent: s.IPAAS_MAX_CONCURRENT_REQUESTS,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+    retention: { transferDays: s.TRANSFER_RETENTION_DAYS },
   };
 }
 

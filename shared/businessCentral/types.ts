@@ -42,6 +42,12 @@ export interface ListCustomersOptions {
   pageSize?: number;
 }
 
+/** One page as Business Central returned it, with the link to the next (absent on the last page). */
+export interface CustomerPage {
+  customers: BcCustomer[];
+  nextLink: string | undefined;
+}
+
 export interface BusinessCentralApi {
   /** null when Business Central answers 404 (deleted or never existed). */
   getCustomer(customerId: string): Promise<BcCustomer | null>;
@@ -49,6 +55,12 @@ export interface BusinessCentralApi {
   findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null>;
   /** Pages of customers, following @odata.nextLink until it is absent. */
   listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
+  /**
+   * Every page with its @odata.nextLink, so a long pass can record where it is and, with `resumeFrom` (a
+   * nextLink it recorded), go on from there later instead of starting over. The link must point at this
+   * company's customers on the API's own origin (it carries our token).
+   */
+  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */
