@@ -142,21 +142,40 @@ class BusinessCentralClient implements BusinessCentralApi {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
-    return this.pages(firstUrl, pageSize);
+    const sliceSize = options.sliceSize ?? pageSize;
+    if (!Number.isInteger(sliceSize) || sliceSize < 1) throw final('Business Central slice size must be a whole number of at least 1');
+    return this.pages(firstUrl, pageSize, sliceSize);
   }
 
-  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<BcCustomer[]> {
+  private async *pages(firstUrl: string, pageSize: number, sliceSize: number): AsyncGenerator<BcCustomer[]> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
       if (visited.has(url)) throw final('Business Central returned a nextLink that repeats an earlier page; stopped paging');
       visited.add(url);
-      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
-      if (response.status === 404) throw this.unexpected404('GET', url, response);
-      const page = parseCustomerPage(response.body);
-      if (page.customers.length > 0) yield page.customers;
+      const page = await this.fetchPage(url, pageSize);
+      const items = page.items;
+      // Each part is validated when asked for, and the raw items it came from are let go of, so a large page is
+      // never held twice (raw and validated) nor kept raw while its first parts are processed.
+      for (let start = 0; start < items.length; start += sliceSize) {
+        const end = Math.min(items.length, start + sliceSize);
+        const slice: BcCustomer[] = [];
+        for (let index = start; index < end; index += 1) {
+          slice.push(parse(bcCustomerSchema, items[index], `GET customers returned item ${index} that`));
+          items[index] = undefined;
+        }
+        yield slice;
+      }
       url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
     }
+  }
+
+  /** One page's raw items (the parsed JSON array itself, not a copy) and its nextLink. */
+  private async fetchPage(url: string, pageSize: number): Promise<{ items: unknown[]; nextLink: string | undefined }> {
+    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const envelope = parse(listPageSchema, response.body, 'GET customers returned a page that');
+    return { items: (response.body as { value: unknown[] }).value, nextLink: envelope['@odata.nextLink'] };
   }
 
   private firstListUrl(options: ListCustomersOptions): string {

@@ -40,6 +40,12 @@ export interface ListCustomersOptions {
   collectionResource?: string;
   /** Prefer: odata.maxpagesize. */
   pageSize?: number;
+  /**
+   * Hand each page over in parts of at most this many customers, validating each part only when it is asked for
+   * and letting go of the raw JSON of what was handed over: memory then holds one part in validated form instead
+   * of a whole page twice (the initial load, docs/performance.md). Parts of a page come in order; default: whole pages.
+   */
+  sliceSize?: number;
 }
 
 export interface BusinessCentralApi {
@@ -47,7 +53,7 @@ export interface BusinessCentralApi {
   getCustomer(customerId: string): Promise<BcCustomer | null>;
   /** Exact match on `number`; null when none. */
   findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null>;
-  /** Pages of customers, following @odata.nextLink until it is absent. */
+  /** Pages of customers (or parts of pages, with `sliceSize`), following @odata.nextLink until it is absent. */
   listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;

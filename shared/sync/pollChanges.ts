@@ -16,12 +16,12 @@ export const DEFAULT_POLL_OVERLAP_MS = 2 * 60 * 1000;
 export const DEFAULT_POLL_LEASE_MS = 11 * 60 * 1000;
 /**
  * odata.maxpagesize for polls: an initial load of 100,000 customers is 10 requests instead of 100 at the
- * client's default 1,000. Pages are enqueued one at a time, so memory holds one page (about 10 MB of JSON
- * at ~1 KB per customer, several times that once parsed) and never the whole load. Business Central allows
- * 20,000, which halves the requests but measured about 120 MB more peak RSS (docs/performance.md).
+ * client's default 1,000. Each page is streamed into the queue in slices of SEND_SLICE (the client validates a
+ * slice only when it is asked for and lets go of the raw JSON of the slices already sent), so memory holds the
+ * page's parsed JSON, shrinking as it is sent, plus one slice, and never the whole load (docs/performance.md).
  */
 export const DEFAULT_POLL_PAGE_SIZE = 10_000;
-/** Messages handed to the sender at once (it sends them 32 at a time). */
+/** Customers validated and handed to the sender at once (it sends them 32 at a time). */
 const SEND_SLICE = 1_000;
 
 const watermarkSchema = z.object({
@@ -57,6 +57,7 @@ export type PollResult =
       mode: PollMode;
       /** The lower bound asked of Business Central; null for a full load. */
       modifiedSince: string | null;
+      /** Parts of pages handed over: the client splits a page into slices of at most 1,000 customers. */
       pages: number;
       customers: number;
       enqueued: number;
@@ -95,6 +96,8 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
     const pageOptions = {
       ...(modifiedSince ? { modifiedSince } : {}),
       pageSize: deps.pageSize ?? DEFAULT_POLL_PAGE_SIZE,
+      // Streamed into the queue a slice at a time: only one slice of a page is ever held validated.
+      sliceSize: SEND_SLICE,
     };
     for await (const page of deps.businessCentral.listCustomers(pageOptions)) {
       pages += 1;
@@ -103,11 +106,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
       const fresh = page.filter((customer) => !seen.has(customer.id));
       fresh.forEach((customer) => seen.add(customer.id));
       // Each message carries the customer as read, so the worker need not read it again (see syncCustomer).
-      // Sent in slices so only one slice of encoded messages exists at a time beside the page.
-      for (let start = 0; start < fresh.length; start += SEND_SLICE) {
-        const slice = fresh.slice(start, start + SEND_SLICE);
-        await deps.syncQueue.send(slice.map((customer) => newSyncMessage(customer.id, 'poll', { correlationId, snapshot: snapshotOf(customer) })));
-      }
+      await deps.syncQueue.send(fresh.map((customer) => newSyncMessage(customer.id, 'poll', { correlationId, snapshot: snapshotOf(customer) })));
       for (const customer of page) {
         const modifiedAt = Date.parse(customer.lastModifiedDateTime);
         if (!Number.isNaN(modifiedAt) && modifiedAt > newest) newest = modifiedAt;

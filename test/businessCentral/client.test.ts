@@ -1,6 +1,7 @@
 import { http, HttpResponse } from 'msw';
 import { SyncError } from '../../shared/errors';
 import { describeBusinessCentralError } from '../../shared/businessCentral/client';
+import type { BcCustomer } from '../../shared/businessCentral/types';
 import { startMockServer } from '../support/msw';
 import { TEST_SETTINGS } from '../support/settings';
 import { collect, harness, NOTIFICATION_URL, rejectionOf } from './harness';
@@ -201,6 +202,39 @@ describe('listCustomers', () => {
     expect(h.bc.requests.list).toBe(3);
     expect(h.bc.requestLog.map((request) => request.prefer)).toEqual(Array(3).fill('odata.maxpagesize=1000'));
     expect(h.bc.requestLog[1]!.url).toMatch(/\$skiptoken=/u);
+  });
+
+  test('with sliceSize, hands each page over in parts, validating a part only when it is asked for', async () => {
+    const h = harness(server);
+    for (let index = 0; index < 2500; index += 1) h.bc.upsertCustomer({ displayName: `Customer ${index}` });
+    const iterator = h.client().listCustomers({ pageSize: 2000, sliceSize: 600 })[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.value).toHaveLength(600);
+    expect(h.bc.requests.list).toBe(1);
+    const rest: BcCustomer[][] = [];
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value);
+    // Page one (2000) in 600 + 600 + 600 + 200, page two (500) in one part; still two requests.
+    expect([first.value.length, ...rest.map((slice) => slice.length)]).toEqual([600, 600, 600, 200, 500]);
+    expect(new Set([...first.value, ...rest.flat()].map((customer) => customer.id)).size).toBe(2500);
+    expect(h.bc.requests.list).toBe(2);
+  });
+
+  test('with sliceSize, a malformed customer fails its part after the parts before it were handed over', async () => {
+    const h = harness(server);
+    const good = Array.from({ length: 3 }, (_, index) => h.bc.upsertCustomer({ displayName: `Customer ${index}` }));
+    server.use(http.get(at(CUSTOMERS_URL), () => HttpResponse.json({ value: [...good.map((customer) => h.bc.getCustomer(customer.id)), { id: 'not-a-guid' }] })));
+    const received: BcCustomer[][] = [];
+    const failure = await (async () => {
+      for await (const slice of h.client().listCustomers({ sliceSize: 2 })) received.push(slice);
+    })().catch((error: unknown) => error);
+    expect(received.map((slice) => slice.length)).toEqual([2]);
+    expect(failure).toBeInstanceOf(SyncError);
+    expect((failure as SyncError).message).toMatch(/item 3 .*'id'/u);
+  });
+
+  test('rejects a slice size below 1', () => {
+    const h = harness(server);
+    expect(() => h.client().listCustomers({ sliceSize: 0 })).toThrow(/slice size/u);
   });
 
   test('asks for 1000 per page by default', async () => {
