@@ -1,4 +1,5 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { JSONParser } from '@streamparser/json';
 import { z } from 'zod';
 import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
 import { SyncError } from '../errors';
@@ -153,29 +154,19 @@ class BusinessCentralClient implements BusinessCentralApi {
     while (url !== undefined) {
       if (visited.has(url)) throw final('Business Central returned a nextLink that repeats an earlier page; stopped paging');
       visited.add(url);
-      const page = await this.fetchPage(url, pageSize);
-      const items = page.items;
-      // Each part is validated when asked for, and the raw items it came from are let go of, so a large page is
-      // never held twice (raw and validated) nor kept raw while its first parts are processed.
-      for (let start = 0; start < items.length; start += sliceSize) {
-        const end = Math.min(items.length, start + sliceSize);
-        const slice: BcCustomer[] = [];
-        for (let index = start; index < end; index += 1) {
-          slice.push(parse(bcCustomerSchema, items[index], `GET customers returned item ${index} that`));
-          items[index] = undefined;
-        }
-        yield slice;
+      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) }, responseType: 'text' });
+      if (response.status === 404) throw this.unexpected404('GET', url, response);
+      const page = pageReader(typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? null));
+      let index = 0;
+      for (;;) {
+        const raw = page.next(sliceSize);
+        if (raw.length === 0) break;
+        // Validated one part at a time: only this part exists as objects, the rest of the page is still text.
+        yield raw.map((item) => parse(bcCustomerSchema, item, `GET customers returned item ${index++} that`));
       }
-      url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      const envelope = parse(listPageSchema, page.envelope(), 'GET customers returned a page that');
+      url = envelope['@odata.nextLink'] === undefined ? undefined : this.checkNextLink(envelope['@odata.nextLink'], url);
     }
-  }
-
-  /** One page's raw items (the parsed JSON array itself, not a copy) and its nextLink. */
-  private async fetchPage(url: string, pageSize: number): Promise<{ items: unknown[]; nextLink: string | undefined }> {
-    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
-    if (response.status === 404) throw this.unexpected404('GET', url, response);
-    const envelope = parse(listPageSchema, response.body, 'GET customers returned a page that');
-    return { items: (response.body as { value: unknown[] }).value, nextLink: envelope['@odata.nextLink'] };
   }
 
   private firstListUrl(options: ListCustomersOptions): string {
@@ -325,6 +316,51 @@ function renewalBody(subscription: BcSubscription): Record<string, string> {
   const body = subscriptionBody(subscription);
   if (subscription.clientState === '') delete body.clientState;
   return body;
+}
+
+/** Characters handed to the incremental parser at a time. */
+const PAGE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Reads a page (`{ ..., "value": [ ... ], "@odata.nextLink": ... }`) from its text incrementally: `next(n)` parses
+ * only as far as needed for n more items of `value` and returns them (fewer at the end), so the page never exists
+ * as objects all at once; `envelope()` is the page without its items (for @odata.nextLink), once all were read.
+ */
+function pageReader(text: string): { next(count: number): unknown[]; envelope(): unknown } {
+  const parser = new JSONParser({ paths: ['$.value.*', '$'], keepStack: false });
+  const items: unknown[] = [];
+  let root: unknown;
+  parser.onValue = ({ value, parent, stack }) => {
+    if (stack.length === 0) {
+      root = value;
+      return;
+    }
+    items.push(value);
+    // Emitted items are not kept in the array the envelope is built from.
+    if (Array.isArray(parent)) parent.length = 0;
+  };
+  let offset = 0;
+  const feed = (): boolean => {
+    if (offset >= text.length) return false;
+    try {
+      parser.write(text.slice(offset, offset + PAGE_CHUNK_CHARS));
+    } catch {
+      throwFinal('Business Central GET customers returned a page that is not valid JSON');
+    }
+    offset += PAGE_CHUNK_CHARS;
+    return true;
+  };
+  return {
+    next(count) {
+      while (items.length < count && feed());
+      return items.splice(0, count);
+    },
+    envelope() {
+      while (feed());
+      if (!parser.isEnded) throwFinal('Business Central GET customers returned a page that is not complete JSON');
+      return root;
+    },
+  };
 }
 
 function parseCustomerPage(body: unknown): { customers: BcCustomer[]; nextLink: string | undefined } {

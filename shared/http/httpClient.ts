@@ -40,6 +40,11 @@ export interface HttpRequest {
    * caller's next attempt re-reads the state first instead of writing blindly again.
    */
   idempotent?: boolean;
+  /**
+   * 'text': a successful (2xx) reply's body is handed over as the raw text, not parsed, for a caller that parses
+   * it incrementally (a large page). Error replies are parsed as JSON either way. Default 'json'.
+   */
+  responseType?: 'json' | 'text';
 }
 
 export interface HttpResponse {
@@ -131,7 +136,8 @@ export class HttpClient {
       const response = await globalThis.fetch(request.url, init);
       status = response.status;
       const text = await response.text();
-      return { status: response.status, headers: response.headers, body: parseJson(text) };
+      const raw = request.responseType === 'text' && response.status >= 200 && response.status < 300;
+      return { status: response.status, headers: response.headers, body: raw ? text : parseJson(text) };
     } finally {
       this.options.onExchange?.({
         method: request.method,

@@ -232,6 +232,21 @@ describe('listCustomers', () => {
     expect((failure as SyncError).message).toMatch(/item 3 .*'id'/u);
   });
 
+  test('a page that is not complete JSON is a final error, after the customers before the break were handed over', async () => {
+    const h = harness(server);
+    const good = h.bc.upsertCustomer({ displayName: 'Customer 1' });
+    const text = JSON.stringify({ value: [h.bc.getCustomer(good.id), h.bc.getCustomer(good.id)] });
+    server.use(http.get(at(CUSTOMERS_URL), () => new HttpResponse(text.slice(0, text.length - 40), { status: 200, headers: { 'Content-Type': 'application/json' } })));
+    const received: BcCustomer[][] = [];
+    const failure = await (async () => {
+      for await (const slice of h.client().listCustomers({ sliceSize: 1 })) received.push(slice);
+    })().catch((error: unknown) => error);
+    expect(received).toHaveLength(1);
+    expect(failure).toBeInstanceOf(SyncError);
+    expect((failure as SyncError).transient).toBe(false);
+    expect((failure as SyncError).message).toMatch(/not (valid|complete) JSON/u);
+  });
+
   test('rejects a slice size below 1', () => {
     const h = harness(server);
     expect(() => h.client().listCustomers({ sliceSize: 0 })).toThrow(/slice size/u);
