@@ -410,7 +410,8 @@ async function countsSection(world: BenchWorld, product: ProductProcess, counter
   const before = counts(world);
   const polled = await observed(product, counter, async () => {
     await product.runTimer('pollCustomers');
-    return product.waitForTransfers((event) => event.source === 'poll', total, { since });
+    // A loaded machine may need minutes for 540 transfers; counts do not depend on how long it takes.
+    return product.waitForTransfers((event) => event.source === 'poll', total, { since, timeoutMs: 600_000 });
   });
   const polledResult: ScenarioResult = {
     customers: total,
