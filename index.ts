@@ -2,7 +2,6 @@
  * The Function App's entry (package.json `main` points at its build). Importing a function file
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
-import { app } from '@azure/functions';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -11,11 +10,11 @@ import './functions/transfers';
 import './functions/replayTransfers';
 import './functions/health';
 import './functions/healthDetails';
+import './functions/status';
+import './functions/customerTransfersByNumber';
+import './functions/console';
 import './functions/syncWorker';
 import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
-
-// Options the worker reads once the entry has loaded.
-app.setup({ enableHttpStream: false });

@@ -2,7 +2,7 @@ import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { silentLogger } from '../../shared/log';
 import { createStorage } from '../../shared/storage';
-import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueMessages';
+import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
@@ -143,6 +143,16 @@ describe('filter, email matching and uniqueness', () => {
     expect(ipaas.customers()).toEqual([expect.objectContaining({ id: existing.id, firstName: 'Robert Townes' })]);
   });
 
+  test('an email match that already holds the data is Unchanged, not Updated: no PUT is sent, the link is saved', async () => {
+    const existing = ipaas.seedCustomer({ customerNumber: '10000', firstName: 'Robert Townes', emailAddress: 'robert.townes@contoso.example' });
+    const customer = person();
+    const transfer = await syncCustomer(deps, request(customer.id));
+
+    expect(transfer).toMatchObject({ status: 'Succeeded', action: 'Unchanged', ipaasCustomerId: existing.id, addressesAdded: 0 });
+    expect(ipaas.requests.update + ipaas.requests.create + ipaas.requests.addAddress).toBe(0);
+    expect(await storage.links.get(customer.id)).toMatchObject({ ipaasCustomerId: existing.id });
+  });
+
   test('two iPaaS.com customers with the email fail with DuplicateEmail and nothing is written', async () => {
     ipaas.seedCustomer({ customerNumber: 'A1', emailAddress: 'robert.townes@contoso.example' });
     ipaas.seedCustomer({ customerNumber: 'A2', emailAddress: 'robert.townes@contoso.example' });
@@ -168,6 +178,36 @@ describe('filter, email matching and uniqueness', () => {
     expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
     expect(transfer.errorMessage).toContain('BIZL-1001');
     expect(ipaas.requests.searchByNumber).toBe(2);
+  });
+
+  test('a BIZL answer to an update is confirmed by reading: DuplicateCustomerNumber only when another customer owns the number', async () => {
+    const customer = person();
+    await syncCustomer(deps, request(customer.id));
+    bc.updateCustomer(customer.id, { number: '10001' });
+    // Another writer takes 10001 between the plan and the update.
+    const racing = dependencies({
+      ipaas: {
+        ...deps.ipaas,
+        updateCustomer: (id, input, current) => {
+          ipaas.seedCustomer({ customerNumber: input.customerNumber, emailAddress: 'other.writer@example.com' });
+          return deps.ipaas.updateCustomer(id, input, current);
+        },
+      },
+    });
+    const transfer = await syncCustomer(racing, request(customer.id));
+    expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
+    expect(ipaas.customers().find((c) => c.emailAddress === 'robert.townes@contoso.example')?.customerNumber).toBe('10000');
+
+    // A BIZL the number does not explain stays what it was.
+    ipaas.reset();
+    await resetStorage();
+    const second = person({ number: '20000', email: 'second@contoso.example' });
+    await syncCustomer(deps, request(second.id));
+    bc.updateCustomer(second.id, { displayName: 'Second, renamed' });
+    ipaas.faults.add({ match: ipaas.matches('update'), status: 409, times: 1 });
+    const rejected = await syncCustomer(deps, request(second.id));
+    expect(rejected).toMatchObject({ status: 'Failed', errorCode: 'IpaasRejected' });
+    expect(rejected.errorMessage).toContain('BIZL-1000');
   });
 
   test('an unexplained BIZL answer stays IpaasRejected with its code and message', async () => {
@@ -274,7 +314,8 @@ describe('idempotency and failures', () => {
     await storage.leases.tryAcquire(`customer-${customer.id}`, 500);
 
     const retry = await syncCustomer(deps, request(customer.id, { attempt: 2 }));
-    expect(retry).toMatchObject({ status: 'Succeeded', action: 'Updated', addressesAdded: 0, attempt: 2 });
+    // The customer the crashed attempt created already holds the data: found by email, linked, no PUT sent.
+    expect(retry).toMatchObject({ status: 'Succeeded', action: 'Unchanged', addressesAdded: 0, attempt: 2 });
     expect(ipaas.customers()).toHaveLength(1);
     expect(ipaas.addresses(retry.ipaasCustomerId!)).toHaveLength(1);
     expect(await storage.links.get(customer.id)).toMatchObject({ ipaasCustomerId: retry.ipaasCustomerId });
