@@ -18,3 +18,5 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/transferRetention';
+import './functions/retryTransfers';

@@ -87,6 +87,9 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
+param transferRetentionDays string = ''
+
 @description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
 param ipaasSystemId string = ''
 
@@ -335,6 +338,10 @@ var optionalAppSettings = [
   {
     name: 'POLL_START_FROM'
     value: pollStartFrom
+  }
+  {
+    name: 'TRANSFER_RETENTION_DAYS'
+    value: transferRetentionDays
   }
   {
     name: 'IPAAS_SYSTEM_ID'

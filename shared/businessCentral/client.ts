@@ -1,5 +1,4 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { JSONParser } from '@streamparser/json';
 import { z } from 'zod';
 import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
 import { SyncError } from '../errors';
@@ -13,6 +12,7 @@ import {
   type BcCustomer,
   type BcSubscription,
   type BusinessCentralApi,
+  type CustomerPage,
   type ListCustomersOptions,
 } from './types';
 
@@ -95,6 +95,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
+      service: 'businessCentral',
       transientCode: 'BusinessCentralUnavailable',
       finalCode: 'BusinessCentralError',
       getAuthorization: () => this.authorization(),
@@ -143,29 +144,42 @@ class BusinessCentralClient implements BusinessCentralApi {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
-    const sliceSize = options.sliceSize ?? pageSize;
-    if (!Number.isInteger(sliceSize) || sliceSize < 1) throw final('Business Central slice size must be a whole number of at least 1');
-    return this.pages(firstUrl, pageSize, sliceSize);
+    return this.customerArrays(this.pages(firstUrl, pageSize));
   }
 
-  private async *pages(firstUrl: string, pageSize: number, sliceSize: number): AsyncGenerator<BcCustomer[]> {
+  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string } = {}): AsyncIterable<CustomerPage> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const firstUrl = options.resumeFrom !== undefined ? this.checkNextLink(options.resumeFrom, this.customersUrl) : this.firstListUrl(options);
+    return this.pages(firstUrl, pageSize);
+  }
+
+  private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
+    for await (const page of pages) if (page.customers.length > 0) yield page.customers;
+  }
+
+  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<CustomerPage> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
       if (visited.has(url)) throw final('Business Central returned a nextLink that repeats an earlier page; stopped paging');
       visited.add(url);
-      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) }, responseType: 'text' });
+      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
       if (response.status === 404) throw this.unexpected404('GET', url, response);
-      const page = pageReader(typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? null));
-      let index = 0;
-      for (;;) {
-        const raw = page.next(sliceSize);
-        if (raw.length === 0) break;
-        // Validated one part at a time: only this part exists as objects, the rest of the page is still text.
-        yield raw.map((item) => parse(bcCustomerSchema, item, `GET customers returned item ${index++} that`));
+      const page = parseCustomerPage(response.body);
+      // The page is handed over before a bad nextLink stops the paging: its customers are good.
+      let next: string | undefined;
+      let refused: unknown;
+      try {
+        next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      } catch (error) {
+        refused = error;
       }
-      const envelope = parse(listPageSchema, page.envelope(), 'GET customers returned a page that');
-      url = envelope['@odata.nextLink'] === undefined ? undefined : this.checkNextLink(envelope['@odata.nextLink'], url);
+      yield { customers: page.customers, nextLink: next };
+      if (refused !== undefined) throw refused;
+      url = next;
     }
   }
 
@@ -318,51 +332,6 @@ function renewalBody(subscription: BcSubscription): Record<string, string> {
   return body;
 }
 
-/** Characters handed to the incremental parser at a time. */
-const PAGE_CHUNK_CHARS = 64 * 1024;
-
-/**
- * Reads a page (`{ ..., "value": [ ... ], "@odata.nextLink": ... }`) from its text incrementally: `next(n)` parses
- * only as far as needed for n more items of `value` and returns them (fewer at the end), so the page never exists
- * as objects all at once; `envelope()` is the page without its items (for @odata.nextLink), once all were read.
- */
-function pageReader(text: string): { next(count: number): unknown[]; envelope(): unknown } {
-  const parser = new JSONParser({ paths: ['$.value.*', '$'], keepStack: false });
-  const items: unknown[] = [];
-  let root: unknown;
-  parser.onValue = ({ value, parent, stack }) => {
-    if (stack.length === 0) {
-      root = value;
-      return;
-    }
-    items.push(value);
-    // Emitted items are not kept in the array the envelope is built from.
-    if (Array.isArray(parent)) parent.length = 0;
-  };
-  let offset = 0;
-  const feed = (): boolean => {
-    if (offset >= text.length) return false;
-    try {
-      parser.write(text.slice(offset, offset + PAGE_CHUNK_CHARS));
-    } catch {
-      throwFinal('Business Central GET customers returned a page that is not valid JSON');
-    }
-    offset += PAGE_CHUNK_CHARS;
-    return true;
-  };
-  return {
-    next(count) {
-      while (items.length < count && feed());
-      return items.splice(0, count);
-    },
-    envelope() {
-      while (feed());
-      if (!parser.isEnded) throwFinal('Business Central GET customers returned a page that is not complete JSON');
-      return root;
-    },
-  };
-}
-
 function parseCustomerPage(body: unknown): { customers: BcCustomer[]; nextLink: string | undefined } {
   const page = parse(listPageSchema, body, 'GET customers returned a page that');
   return {
@@ -419,7 +388,8 @@ function credentialFailure(error: unknown): SyncError | undefined {
   return new SyncError(
     'Configuration',
     `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
-    { transient: false },
+    // An expired secret refuses every customer alike: the sync holds the work until the credentials work again.
+    { transient: true, outage: { service: 'businessCentral', kind: 'auth' } },
   );
 }
 

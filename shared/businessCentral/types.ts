@@ -40,12 +40,12 @@ export interface ListCustomersOptions {
   collectionResource?: string;
   /** Prefer: odata.maxpagesize. */
   pageSize?: number;
-  /**
-   * Hand each page over in parts of at most this many customers, validating each part only when it is asked for
-   * and letting go of the raw JSON of what was handed over: memory then holds one part in validated form instead
-   * of a whole page twice (the initial load, docs/performance.md). Parts of a page come in order; default: whole pages.
-   */
-  sliceSize?: number;
+}
+
+/** One page as Business Central returned it, with the link to the next (absent on the last page). */
+export interface CustomerPage {
+  customers: BcCustomer[];
+  nextLink: string | undefined;
 }
 
 export interface BusinessCentralApi {
@@ -53,8 +53,14 @@ export interface BusinessCentralApi {
   getCustomer(customerId: string): Promise<BcCustomer | null>;
   /** Exact match on `number`; null when none. */
   findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null>;
-  /** Pages of customers (or parts of pages, with `sliceSize`), following @odata.nextLink until it is absent. */
+  /** Pages of customers, following @odata.nextLink until it is absent. */
   listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
+  /**
+   * Every page with its @odata.nextLink, so a long pass can record where it is and, with `resumeFrom` (a
+   * nextLink it recorded), go on from there later instead of starting over. The link must point at this
+   * company's customers on the API's own origin (it carries our token).
+   */
+  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */
