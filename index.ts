@@ -15,6 +15,10 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/startReconciliation';
+import './functions/reconciliationReport';
+import './functions/reconcileWorker';
+import './functions/reconcileTimer';
 
 // Options the worker reads once the entry has loaded.
 app.setup({ enableHttpStream: false });

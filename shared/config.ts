@@ -69,6 +69,11 @@ const settingsSchema = z.object({
     .trim()
     .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp such as 2026-01-01T00:00:00Z')
     .optional(),
+  RECONCILE_SCHEDULE: z
+    .string()
+    .trim()
+    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 0 2 * * *" (daily at 02:00 UTC), or unset for no scheduled reconciliation')
+    .optional(),
   HTTP_TIMEOUT_MS: positiveInt(30_000),
   HTTP_MAX_ATTEMPTS: positiveInt(4),
   HTTP_RETRY_BASE_MS: positiveInt(500),
@@ -88,6 +93,8 @@ export interface StorageConfig {
   /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri). */
   tableServiceUri?: string;
   queueServiceUri?: string;
+  /** AzureWebJobsStorage__blobServiceUri (reconciliation reports); derived from the account name when absent. */
+  blobServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
 }
@@ -107,6 +114,8 @@ export interface Config {
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
+  /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
+  reconcile: { schedule: string | undefined };
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
 }
@@ -129,10 +138,12 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
   const accountName = read('AzureWebJobsStorage__accountName');
   const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
   const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
+  const blobServiceUri = read('AzureWebJobsStorage__blobServiceUri');
   const clientId = read('AzureWebJobsStorage__clientId');
   if (accountName) identity.accountName = accountName;
   if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
   if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
+  if (blobServiceUri) identity.blobServiceUri = blobServiceUri;
   if (clientId) identity.clientId = clientId;
   if (accountName || (tableServiceUri && queueServiceUri)) return identity;
   throw new ConfigError([
@@ -179,6 +190,7 @@ function toConfig(storage: StorageConfig, s: Settings): Config {
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
+    reconcile: { schedule: s.RECONCILE_SCHEDULE },
     http: {
       timeoutMs: s.HTTP_TIMEOUT_MS,
       maxAttempts: s.HTTP_MAX_ATTEMPTS,
@@ -213,4 +225,10 @@ export function scheduleSetting(name: 'POLL_SCHEDULE' | 'SUBSCRIPTION_SCHEDULE',
   const fallback = name === 'POLL_SCHEDULE' ? DEFAULT_POLL_SCHEDULE : DEFAULT_SUBSCRIPTION_SCHEDULE;
   const value = env[name]?.trim();
   return value && isNcrontab(value) ? value : fallback;
+}
+
+/** RECONCILE_SCHEDULE for registration time: undefined when unset or invalid (loadConfig reports an invalid value). */
+export function optionalScheduleSetting(name: 'RECONCILE_SCHEDULE', env: Environment = process.env): string | undefined {
+  const value = env[name]?.trim();
+  return value && isNcrontab(value) ? value : undefined;
 }

@@ -4,8 +4,10 @@ import { GUID_PATTERN, normalizeGuid } from './guid';
 
 export const SYNC_QUEUE = 'customer-sync';
 export const POISON_QUEUE = 'customer-sync-poison';
+/** Drives reconciliation runs: one message per step budget, `{ runId }`. */
+export const RECONCILE_QUEUE = 'reconcile';
 
-export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
+export const SOURCES = ['webhook', 'poll', 'manual', 'replay', 'reconcile'] as const;
 export type SyncSource = (typeof SOURCES)[number];
 
 /** A `customer-sync` queue message: a hint to re-read one customer from Business Central. */
@@ -48,3 +50,10 @@ export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
   for (const field of SNAPSHOT_FIELDS) snapshot[field] = customer[field];
   return JSON.stringify(snapshot).length <= MAX_SNAPSHOT_CHARS ? (snapshot as BcCustomer) : undefined;
 }
+
+/** A `reconcile` queue message: advance this run from its checkpoint. */
+export const reconcileMessageSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9-]{1,80}$/u, 'runId must be a reconciliation run id'),
+  enqueuedAt: z.string().optional(),
+});
+export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;

@@ -6,6 +6,10 @@ import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
 import { createStorage } from './storage';
 import type { SyncDependencies } from './sync/syncCustomer';
+import { RECONCILE_QUEUE } from './messages';
+import type { ReconcileDependencies } from './reconcile/reconcile';
+import type { ReconcileScheduler } from './reconcile/queueRun';
+import { sendDelayed } from './storage/queues';
 
 export type Storage = ReturnType<typeof createStorage>;
 
@@ -16,6 +20,9 @@ export interface Services {
   ipaas: IpaasApi;
   storage: Storage;
   syncDependencies(logger: Logger): SyncDependencies;
+  reconcileDependencies(logger: Logger): ReconcileDependencies;
+  /** Sends to the `reconcile` queue. */
+  reconcileScheduler: ReconcileScheduler;
 }
 
 let cached: Services | undefined;
@@ -38,6 +45,15 @@ export function buildServices(config: Config): Services {
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
     }),
+    reconcileDependencies: (logger) => ({
+      businessCentral,
+      ipaas,
+      links: storage.links,
+      runs: storage.reconciliations,
+      syncQueue: storage.syncQueue,
+      logger,
+    }),
+    reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };
 }
 

@@ -16,6 +16,8 @@ export const IPAAS_CUSTOMER_AREA = '/customers/v2';
 export const IPAAS_PATHS = {
   /** GET search: `?action=equals&EmailAddress=` CONFIRMED; `&CustomerNumber=` ASSUMED (same pattern). Returns an array. */
   searchCustomers: `${IPAAS_CUSTOMER_AREA}/Customers`,
+  /** GET every customer, one page per `pageNumber` with `X-Pagination`: the list route without a filter, ASSUMED. */
+  listCustomers: `${IPAAS_CUSTOMER_AREA}/Customers`,
   /** GET one customer CONFIRMED; PUT (update) on the same path ASSUMED. */
   customer: `${IPAAS_CUSTOMER_AREA}/Customer/{id}`,
   /** POST create, answers with the created customer including its id: ASSUMED. */

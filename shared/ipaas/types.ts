@@ -39,7 +39,20 @@ export interface IpaasCustomerRecord {
   wire: Readonly<Record<string, unknown>>;
 }
 
+/** One page of the customer list, as `X-Pagination` describes it. */
+export interface IpaasCustomerPage {
+  customers: IpaasCustomer[];
+  pageNumber: number;
+  /** total_Pages of this reply; 0 when there are no customers at all. */
+  totalPages: number;
+}
+
 export interface IpaasApi {
+  /**
+   * Page `pageNumber` (from 1) of every customer. A page past the last answers an empty page. Reading all of them
+   * is `totalPages` requests; there is no per-customer request.
+   */
+  listCustomersPage(pageNumber: number): Promise<IpaasCustomerPage>;
   findCustomersByEmail(emailAddress: string): Promise<IpaasCustomer[]>;
   findCustomersByNumber(customerNumber: string): Promise<IpaasCustomer[]>;
   /** null on 404. */

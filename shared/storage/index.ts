@@ -8,7 +8,8 @@ import { TableCustomerLinkStore } from './linkStore';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
-import type { CustomerLinkStore, LeaseStore, QueueSender, StateStore, TransferStore } from './types';
+import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
+import type { CustomerLinkLister, CustomerLinkStore, LeaseStore, QueueSender, StateStore, TransferStore } from './types';
 
 export * from './types';
 export * from './connection';
@@ -17,10 +18,13 @@ export * from './linkStore';
 export * from './leaseStore';
 export * from './stateStore';
 export * from './queues';
+export * from './reconcileStore';
 
 export interface Storage {
   transfers: TransferStore;
-  links: CustomerLinkStore;
+  links: CustomerLinkStore & CustomerLinkLister;
+  /** Reconciliation runs and reports (blob storage). */
+  reconciliations: ReconcileRunStore;
   leases: LeaseStore;
   state: StateStore;
   /** Sends to `customer-sync`. */
@@ -43,6 +47,7 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
   return {
     transfers: new TableTransferStore(storage, logging),
     links: new TableCustomerLinkStore(storage, logging),
+    reconciliations: new BlobReconcileRunStore(storage),
     leases: new TableLeaseStore(storage),
     state: new TableStateStore(storage),
     syncQueue: createQueueSender(storage, SYNC_QUEUE),

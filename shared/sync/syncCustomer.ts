@@ -63,7 +63,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     const snapshot = request.snapshot && snapshotIsCurrent(request, request.snapshot, link ?? null) ? request.snapshot : undefined;
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
-    outcome = entity ? await transfer(deps, entity, held, link) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
+    outcome = entity ? await transfer(deps, entity, held, link, request.source) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
   } catch (error) {
     failure = error;
     const code: ErrorCode = error instanceof SyncError ? error.code : 'IpaasUnavailable';
@@ -138,7 +138,13 @@ function snapshotIsCurrent(request: SyncRequest, snapshot: BcCustomer, link: Cus
   return mapping.kind === 'mapped' && mapping.hash === link.payloadHash;
 }
 
-async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLease, knownLink: CustomerLink | null | undefined): Promise<Outcome> {
+async function transfer(
+  deps: SyncDependencies,
+  entity: BcCustomer,
+  held: HeldLease,
+  knownLink: CustomerLink | null | undefined,
+  source: SyncRequest['source'],
+): Promise<Outcome> {
   const mapping = applyCustomerMapping(entity);
   const customerNumber = mapping.customer.No || null;
   if (mapping.kind === 'filtered') return skipped('Filtered', customerNumber, mapping.reason);
@@ -148,7 +154,9 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLe
   }
   const { ipaasCustomer: wanted, addresses, hash } = mapping;
   const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
-  if (link && link.payloadHash === hash) {
+  // A reconciliation found iPaaS.com differing from what was last sent (edited or deleted there): the hash of the
+  // last payload says nothing about iPaaS.com's current state, so the customer is compared and written again.
+  if (link && link.payloadHash === hash && source !== 'reconcile') {
     return skipped('Unchanged', customerNumber, 'Nothing changed since the last successful transfer', link.ipaasCustomerId);
   }
 

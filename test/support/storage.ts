@@ -1,5 +1,6 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { forgetEnsuredResources } from '../../shared/storage/connection';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
@@ -15,7 +16,7 @@ export function testStorageConnectionString(): string {
 }
 
 /**
- * Deletes every table and queue in the current worker's Azurite account, so a test file starts clean,
+ * Deletes every table, queue and blob container in the current worker's Azurite account, so a test file starts clean,
  * and makes the storage layer forget what it created so it creates again on first use.
  */
 export async function resetStorage(): Promise<void> {
@@ -26,7 +27,14 @@ export async function resetStorage(): Promise<void> {
   for await (const table of tables.listTables()) if (table.name) tableNames.push(table.name);
   const queueNames: string[] = [];
   for await (const queue of queues.listQueues()) queueNames.push(queue.name);
-  await Promise.all([...tableNames.map((name) => tables.deleteTable(name)), ...queueNames.map((name) => queues.deleteQueue(name))]);
+  const blobs = BlobServiceClient.fromConnectionString(connectionString);
+  const containerNames: string[] = [];
+  for await (const container of blobs.listContainers()) containerNames.push(container.name);
+  await Promise.all([
+    ...tableNames.map((name) => tables.deleteTable(name)),
+    ...queueNames.map((name) => queues.deleteQueue(name)),
+    ...containerNames.map((name) => blobs.deleteContainer(name)),
+  ]);
   forgetEnsuredResources();
 }
 
