@@ -3,19 +3,22 @@ import { optionalScheduleSetting } from '../shared/config';
 import { beginQueuedReconciliation } from '../shared/reconcile/queueRun';
 import { getServices } from '../shared/services';
 
+/** Without RECONCILE_SCHEDULE the timer is registered on a yearly placeholder and does nothing when it fires. */
+export const UNSCHEDULED = '0 0 0 1 1 *';
+
 /** A scheduled reconciliation (report only; `fix` stays an operator's decision). Skipped while a run is running. */
 export async function reconcileTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   const services = getServices();
+  if (!services.config.reconcile.schedule) {
+    context.info('reconcile: RECONCILE_SCHEDULE is not set; no scheduled reconciliation');
+    return;
+  }
   const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, { fix: false, trigger: 'timer' });
   if (result.started) context.info(`reconcile: scheduled run ${result.runId} started`);
   else context.info(`reconcile: scheduled run skipped, ${result.runningRunId} is still running`);
 }
 
-// Registered only when RECONCILE_SCHEDULE is set: there is no scheduled reconciliation by default.
-const schedule = optionalScheduleSetting('RECONCILE_SCHEDULE');
-if (schedule) {
-  app.timer('reconcileTimer', {
-    schedule,
-    handler: reconcileTimer,
-  });
-}
+app.timer('reconcileTimer', {
+  schedule: optionalScheduleSetting('RECONCILE_SCHEDULE') ?? UNSCHEDULED,
+  handler: reconcileTimer,
+});

@@ -308,6 +308,19 @@ export class FakeIpaas {
     return toAddress(row);
   }
 
+  /** Changes a customer directly (no API call, not counted), as if someone edited it in iPaaS.com's own screens. */
+  editCustomer(id: string, patch: Partial<Pick<FakeIpaasCustomer, 'firstName' | 'lastName' | 'emailAddress' | 'company' | 'comment'>>): FakeIpaasCustomer {
+    const row = this.customerRows.get(Number(id));
+    if (!row) throw new Error(`FakeIpaas.editCustomer: no customer ${id}`);
+    if (patch.firstName !== undefined) row.first_name = patch.firstName;
+    if (patch.lastName !== undefined) row.last_name = patch.lastName;
+    if (patch.emailAddress !== undefined) row.email_address = patch.emailAddress;
+    if (patch.company !== undefined) row.company = patch.company;
+    if (patch.comment !== undefined) row.comment = patch.comment;
+    row.updated_datetime = timestamp(this.clock());
+    return toFakeCustomer(row);
+  }
+
   /** Removes a customer with its addresses and external ids, as if deleted in iPaaS.com. */
   deleteCustomer(id: string): boolean {
     const numeric = Number(id);

@@ -161,6 +161,8 @@ export interface AdvanceOptions {
   retryTransient?: boolean;
   /** Stop after this many steps (tests simulate an interruption with it). */
   maxSteps?: number;
+  /** Checked after every checkpoint: true stops (Ctrl-C in the command). */
+  shouldStop?: () => boolean;
 }
 
 export type AdvanceResult =
@@ -238,6 +240,7 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
       return { outcome: 'completed', report: current };
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) return { outcome: 'continue', report: current };
+    if (options.shouldStop?.()) return { outcome: 'continue', report: current };
     if (options.budgetMs !== undefined && Date.now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
   }
 }
@@ -383,6 +386,15 @@ async function finish(deps: ReconcileDependencies, state: RunState, memo: Memo, 
   const report: ReconcileReport = { ...reportFromState(state), items };
   await deps.runs.writeReport(state.runId, JSON.stringify(report), reportToCsv(report));
   return report;
+}
+
+/** Ends a Running run as Failed with `reason` (an operator stopped it); false when it was no longer Running. */
+export async function cancelReconciliation(deps: Pick<ReconcileDependencies, 'runs' | 'clock'>, runId: string, reason: string): Promise<boolean> {
+  const loaded = await readState(deps.runs, runId);
+  if (!loaded || loaded.state.status !== 'Running') return false;
+  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const state: RunState = { ...loaded.state, status: 'Failed', finishedAt: now, updatedAt: now, error: reason };
+  return (await deps.runs.writeState(runId, state, loaded.etag)) !== null;
 }
 
 async function readState(runs: ReconcileRunStore, runId: string): Promise<{ state: RunState; etag: string } | null> {
