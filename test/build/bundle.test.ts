@@ -35,7 +35,7 @@ test('the bundle loads without node_modules and registers every function', () =>
     const output = execFileSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } }).toString();
     const names = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[];
     expect(names).toEqual(
-      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
+      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'healthDetails', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
     );
   } finally {
     rmSync(out, { recursive: true, force: true });
