@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 import { readReport, readReportCsv, RUN_ID_PATTERN } from '../shared/reconcile/reconcile';
 import { getServices } from '../shared/services';
 
-const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({ status, jsonBody: { error: message }, headers });
 
 /**
  * A reconciliation report by run id, or the latest run's: 200 with the report (`status` Running while it runs).
@@ -11,23 +11,23 @@ const error = (status: number, message: string, headers: Record<string, string> 
  */
 export async function reconciliationReportHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runId = request.params.runId ?? '';
-  if (runId !== 'latest' && !RUN_ID_PATTERN.test(runId)) return error(400, 'runId must be a run id such as 20261127T101500Z-3f9a1c, or "latest"');
+  if (runId !== 'latest' && !RUN_ID_PATTERN.test(runId)) return apiError('InvalidParameter', 'runId must be a run id such as 20261127T101500Z-3f9a1c, or "latest"');
   const format = request.query.get('format') ?? 'json';
-  if (format !== 'json' && format !== 'csv') return error(400, 'format must be json or csv');
+  if (format !== 'json' && format !== 'csv') return apiError('InvalidParameter', 'format must be json or csv');
   try {
     const { storage } = getServices();
     const deps = { runs: storage.reconciliations };
     const report = await readReport(deps, runId);
-    if (!report) return error(404, runId === 'latest' ? 'No reconciliation has run yet; start one with POST /api/reconciliations' : `No reconciliation ${runId}`);
+    if (!report) return apiError('NotFound', runId === 'latest' ? 'No reconciliation has run yet; start one with POST /api/reconciliations' : `No reconciliation ${runId}`);
     if (format === 'csv') {
       const csv = report.status === 'Completed' ? await readReportCsv(deps, report.runId) : null;
-      if (csv === null) return error(409, `Reconciliation ${report.runId} is ${report.status}; its CSV exists once it has completed`);
+      if (csv === null) return apiError('ReportNotReady', `Reconciliation ${report.runId} is ${report.status}; its CSV exists once it has completed`);
       return { status: 200, body: csv, headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="reconciliation-${report.runId}.csv"` } };
     }
     return { status: 200, jsonBody: report };
   } catch (failure) {
     context.error(`reconcile: could not read the report: ${describeError(failure)}`);
-    return isTransient(failure) ? error(503, 'Storage is unavailable; try again later', { 'Retry-After': '30' }) : error(500, describeError(failure));
+    return isTransient(failure) ? unavailable('StorageUnavailable', 'Storage is unavailable; try again later') : apiError('InternalError', describeError(failure));
   }
 }
 

@@ -1,35 +1,35 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { describeError, isTransient } from '../shared/errors';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 import { readLimitedBody } from '../shared/http/body';
 import { beginQueuedReconciliation } from '../shared/reconcile/queueRun';
 import { getServices, type Services } from '../shared/services';
 
 const MAX_BODY_BYTES = 4 * 1024;
 const bodySchema = z.strictObject({ fix: z.boolean().optional() });
-const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({ status, jsonBody: { error: message }, headers });
 
 /** Starts a reconciliation run in the background: 202 `{ runId }` + Location; 409 while another run is running. */
 export async function startReconciliationHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const text = await readLimitedBody(request, MAX_BODY_BYTES);
-  if (text === null) return error(413, `The body is larger than ${MAX_BODY_BYTES} bytes; send {} or {"fix":true}`);
+  if (text === null) return apiError('BodyTooLarge', `The body is larger than ${MAX_BODY_BYTES} bytes; send {} or {"fix":true}`);
   let body: unknown = {};
   if (text.trim() !== '') {
     try {
       body = JSON.parse(text);
     } catch {
-      return error(400, 'The body is not valid JSON; send {} or {"fix":true}');
+      return apiError('InvalidBody', 'The body is not valid JSON; send {} or {"fix":true}');
     }
   }
   const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) return error(400, 'The body must be {} or {"fix": true|false} (fix enqueues the Missing and Drifted customers)');
+  if (!parsed.success) return apiError('InvalidBody', 'The body must be {} or {"fix": true|false} (fix enqueues the Missing and Drifted customers)');
 
   let services: Services;
   try {
     services = getServices();
   } catch (failure) {
     context.error(`reconcile: settings are not usable: ${describeError(failure)}`);
-    return error(503, 'The service is not configured; try again later', { 'Retry-After': '60' });
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
   try {
     const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, {
@@ -37,18 +37,20 @@ export async function startReconciliationHttp(request: HttpRequest, context: Inv
       trigger: 'http',
     });
     if (!result.started) {
-      return {
-        status: 409,
-        jsonBody: { error: `Reconciliation ${result.runningRunId} is still running; one runs at a time`, runId: result.runningRunId },
-        headers: { Location: `/api/reconciliations/${result.runningRunId}` },
-      };
+      return apiError('ReconciliationRunning', `Reconciliation ${result.runningRunId} is still running; one runs at a time`, {
+        Location: `/api/reconciliations/${result.runningRunId}`,
+      });
     }
-    return { status: 202, jsonBody: { runId: result.runId }, headers: { Location: `/api/reconciliations/${result.runId}` } };
+    return {
+      status: 202,
+      jsonBody: { runId: result.runId, correlationId: context.invocationId },
+      headers: { Location: `/api/reconciliations/${result.runId}` },
+    };
   } catch (failure) {
     context.error(`reconcile: could not start: ${describeError(failure)}`);
     return isTransient(failure)
-      ? error(503, 'Storage is unavailable; no run was started. Try again later', { 'Retry-After': '30' })
-      : error(500, `The run could not be started: ${describeError(failure)}`);
+      ? unavailable('StorageUnavailable', 'Storage is unavailable; no run was started. Try again later')
+      : apiError('InternalError', `The run could not be started: ${describeError(failure)}`);
   }
 }
 

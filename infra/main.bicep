@@ -87,6 +87,9 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
+param reconcileSchedule string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -317,6 +320,10 @@ var optionalAppSettings = [
   {
     name: 'POLL_START_FROM'
     value: pollStartFrom
+  }
+  {
+    name: 'RECONCILE_SCHEDULE'
+    value: reconcileSchedule
   }
   {
     name: 'HTTP_TIMEOUT_MS'

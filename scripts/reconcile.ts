@@ -206,8 +206,10 @@ async function runInSandbox(baseUrl: string, fix: boolean, reporter: ReturnType<
         'or set the Business Central and iPaaS.com settings (local.settings.json or the environment) to reconcile the real services',
     };
   }
-  const started = (await response.json().catch(() => ({}))) as { runId?: string; error?: string };
-  if (response.status !== 202 || !started.runId) return { error: `POST ${api} answered ${response.status}: ${started.error ?? 'no run id'}` };
+  const started = (await response.json().catch(() => ({}))) as { runId?: string; error?: { code?: string; message?: string } };
+  if (response.status !== 202 || !started.runId) {
+    return { error: `POST ${api} answered ${response.status}: ${started.error?.message ?? 'no run id'}` };
+  }
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const reply = await fetch(`${api}/${started.runId}`).catch(() => undefined);
