@@ -143,6 +143,10 @@ param alertEmail string = ''
 @minValue(1)
 param failedTransfersAlertThreshold int = 20
 
+@description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
+@minValue(0)
+param reconcileDriftAlertThreshold int = 50
+
 // ---------------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------------
@@ -396,6 +400,7 @@ module alerts 'modules/alerts.bicep' = {
     resourceToken: resourceToken
     alertEmail: alertEmail
     failedTransfersThreshold: failedTransfersAlertThreshold
+    reconcileDriftThreshold: reconcileDriftAlertThreshold
   }
 }
 
