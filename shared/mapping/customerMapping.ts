@@ -82,7 +82,7 @@ const lowerFirst = <T extends string>(name: T): Uncapitalize<T> => (name.charAt(
 /** Trimmed and in Unicode NFC, so the same text typed two ways compares, hashes and searches as one. */
 const clean = (value: string | undefined): string => (value ?? '').normalize('NFC').trim();
 
-/** API v2.0 entity → the seed-shaped record (EXTERNAL_APIS.md, "The customers entity"). */
+/** API v2.0 entity → the seed-shaped record (docs/external-apis.md, "The customers entity"). */
 export function normalizeCustomer(entity: BcCustomer): SeedCustomer {
   const address: SeedAddress = {
     SourceTypeName: 'Customer',

@@ -5,11 +5,13 @@ import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
 import { TableCustomerLinkStore } from './linkStore';
+import { storagePoisonQueue } from './poisonQueue';
+import { tableFailedTransferSource } from './failedTransfers';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
 import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
-import type { CustomerLinkLister, CustomerLinkStore, LeaseStore, QueueSender, StateStore, TransferStore } from './types';
+import type { CustomerLinkLister, CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
 
 export * from './types';
 export * from './connection';
@@ -19,6 +21,8 @@ export * from './leaseStore';
 export * from './stateStore';
 export * from './queues';
 export * from './reconcileStore';
+export * from './failedTransfers';
+export * from './poisonQueue';
 
 export interface Storage {
   transfers: TransferStore;
@@ -29,6 +33,10 @@ export interface Storage {
   state: StateStore;
   /** Sends to `customer-sync`. */
   syncQueue: QueueSender;
+  /** Failed transfers across customers, newest first (what a replay scans). */
+  failedTransfers: FailedTransferSource;
+  /** `customer-sync-poison`, read and emptied by a replay. */
+  poisonQueue: PoisonQueue;
   /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
   ping(): Promise<void>;
 }
@@ -40,7 +48,7 @@ export interface StorageOptions {
 
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 
-/** Everything the functions need from storage, on the contract's table and queue names. */
+/** Everything the functions need from storage, on the table and queue names docs/architecture.md lists. */
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
@@ -51,6 +59,8 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
     leases: new TableLeaseStore(storage),
     state: new TableStateStore(storage),
     syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    failedTransfers: tableFailedTransferSource(storage),
+    poisonQueue: storagePoisonQueue(storage),
     ping: () => pingStorage(storage, pingTimeoutMs),
   };
 }

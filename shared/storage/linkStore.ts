@@ -112,7 +112,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     const checked = customerLinkSchema.safeParse(link);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-      throw new SyncError('StorageUnavailable', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
+      throw new SyncError('StorageRejected', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
     }
     const entity: LinkEntity = {
       partitionKey: customerKey(link.customerId),

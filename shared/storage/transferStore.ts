@@ -125,7 +125,7 @@ function clampLimit(limit: number | undefined, fallback: number): number {
   return Math.min(MAX_TRANSFER_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
-/** Transfer outcomes in Table Storage: by customer (the contract's table) and by day (our index for cross-customer queries). */
+/** Transfer outcomes in Table Storage: by customer (CustomerTransfers) and by day (our index for cross-customer queries). */
 export class TableTransferStore implements TransferStore {
   private readonly transfers: TableClient;
   private readonly byTime: TableClient;
@@ -147,7 +147,7 @@ export class TableTransferStore implements TransferStore {
     const checked = transferRecordSchema.safeParse(transfer);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-      throw new SyncError('StorageUnavailable', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
+      throw new SyncError('StorageRejected', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
     }
     const finishedMs = Date.parse(transfer.finishedAt);
     const rowKey = rowKeyFor(transfer.transferId, finishedMs);

@@ -100,3 +100,30 @@ export interface StateStore {
 export interface QueueSender {
   send(messages: readonly unknown[]): Promise<void>;
 }
+
+/** A failed transfer row as the scan sees it. */
+export interface FailedTransferRow {
+  customerId: string;
+  errorCode: ErrorCode | null;
+}
+
+/** Failed transfer rows, newest first, across customers (customers repeat); the iteration may stop early. */
+export interface FailedTransferSource {
+  scan(): AsyncIterable<FailedTransferRow>;
+}
+
+export interface PoisonMessage {
+  messageId: string;
+  popReceipt: string;
+  messageText: string;
+}
+
+/** customer-sync-poison, as the replay needs it. */
+export interface PoisonQueue {
+  /** Takes up to `count` visible messages, hiding them for `visibilitySeconds`. */
+  receive(count: number, visibilitySeconds: number): Promise<PoisonMessage[]>;
+  delete(message: PoisonMessage): Promise<void>;
+  /** Approximate number of messages waiting. */
+  count(): Promise<number>;
+}
+

@@ -43,7 +43,7 @@ type Outcome = Pick<TransferRecord, 'status' | 'action' | 'errorCode' | 'errorMe
 const LEASE_POLL_MS = 100;
 
 /**
- * Transfers one Business Central customer to iPaaS.com by the seed's rules (CONTRACT.md "Sync rules")
+ * Transfers one Business Central customer to iPaaS.com by the seed's rules (docs/architecture.md, "Where each rule lives")
  * and records the outcome. Final failures are recorded and returned; transient ones are recorded and
  * rethrown so the queue retries. A per-customer lease plus the email re-check make the sync idempotent:
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
@@ -66,7 +66,9 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     outcome = entity ? await transfer(deps, entity, held, link, request.source) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
   } catch (error) {
     failure = error;
-    const code: ErrorCode = error instanceof SyncError ? error.code : 'IpaasUnavailable';
+    // Anything but a SyncError is a fault of ours (a TypeError, a broken invariant), not of a remote service.
+    const code: ErrorCode = error instanceof SyncError ? error.code : 'InternalError';
+    if (!(error instanceof SyncError)) logInternalError(deps.logger, request.customerId, error);
     const transient = !(error instanceof SyncError) || error.transient;
     outcome = {
       status: 'Failed',
@@ -97,6 +99,12 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   else deps.logger.info(line);
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
+}
+
+/** The stack says where it broke; redact keeps any email or secret the message carried out of the log. */
+function logInternalError(logger: Logger, customerId: string, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  logger.error(`syncCustomer: internal error while transferring customer ${customerId}: ${redact(detail)}`);
 }
 
 async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {

@@ -82,7 +82,7 @@ describe('creating tables and queues', () => {
     expect(await peekCount(storage, SYNC_QUEUE)).toBe(1);
   });
 
-  test('table names can be overridden per store; the contract names are the defaults', async () => {
+  test('table names can be overridden per store; the documented names are the defaults', async () => {
     const store = new TableTransferStore(loadStorageConfig(), { tableName: 'OtherTransfers', byTimeTableName: 'OtherByTime' });
     await store.record(record());
     expect(await tableNames()).toEqual(['OtherByTime', 'OtherTransfers']);
@@ -191,10 +191,11 @@ describe('keys and errors', () => {
     expect(customerKey('Not-A-Guid')).toBe('Not-A-Guid');
   });
 
-  test('storageError classifies: malformed requests are final, everything else transient', () => {
+  test('storageError classifies: malformed requests are final StorageRejected, everything else transient StorageUnavailable', () => {
     const withStatus = (statusCode: number) => Object.assign(new Error('x'), { name: 'RestError', statusCode });
-    expect(storageError('op', withStatus(400))).toMatchObject({ code: 'StorageUnavailable', transient: false, status: 400 });
-    expect(storageError('op', withStatus(503))).toMatchObject({ transient: true, status: 503 });
+    expect(storageError('op', withStatus(400))).toMatchObject({ code: 'StorageRejected', transient: false, status: 400 });
+    expect(storageError('op', withStatus(413))).toMatchObject({ code: 'StorageRejected', transient: false, status: 413 });
+    expect(storageError('op', withStatus(503))).toMatchObject({ code: 'StorageUnavailable', transient: true, status: 503 });
     expect(storageError('op', withStatus(403))).toMatchObject({ transient: true });
     expect(storageError('op', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toMatchObject({ transient: true });
     const original = new SyncError('IpaasRejected', 'kept');
