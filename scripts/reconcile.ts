@@ -108,7 +108,7 @@ export function formatSummary(report: ReconcileReport, maxItems = 20): string {
 }
 
 /** A progress bar on a terminal, one line per checkpoint otherwise. */
-function progressReporter(stream: NodeJS.WriteStream): { update(report: ReconcileReport): void; stop(): void } {
+export function progressReporter(stream: NodeJS.WriteStream): { update(report: ReconcileReport): void; stop(): void } {
   if (stream.isTTY) {
     const bar = new SingleBar(
       { format: '{phase} |{bar}| {value}/{total} {unit}', hideCursor: true, clearOnComplete: true, stream, barsize: 30 },
