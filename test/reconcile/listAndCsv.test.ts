@@ -134,3 +134,11 @@ function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+describe('RECONCILE_SCHEDULE', () => {
+  test('unset means no scheduled run; a valid NCRONTAB is taken; anything else fails at start naming the setting', () => {
+    expect(loadConfig(process.env).reconcile.schedule).toBeUndefined();
+    expect(loadConfig({ ...process.env, RECONCILE_SCHEDULE: '0 0 2 * * *' }).reconcile.schedule).toBe('0 0 2 * * *');
+    expect(() => loadConfig({ ...process.env, RECONCILE_SCHEDULE: 'every night' })).toThrow(/RECONCILE_SCHEDULE must be a six-field NCRONTAB/u);
+  });
+});
