@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { readReport, readReportCsv, RUN_ID_PATTERN } from '../shared/reconcile/reconcile';
-import { getServices } from '../shared/services';
 
+/** A run id as the reconciliation makes them (20261127T101500Z-3f9a1c). */
+const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/u;
 
 /**
  * A reconciliation report by run id, or the latest run's: 200 with the report (`status` Running while it runs).
@@ -11,9 +11,11 @@ import { getServices } from '../shared/services';
  */
 export async function reconciliationReportHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runId = request.params.runId ?? '';
-  if (runId !== 'latest' && !RUN_ID_PATTERN.test(runId)) return apiError('InvalidParameter', 'runId must be a run id such as 20261127T101500Z-3f9a1c, or "latest"');
+  if (runId !== 'latest' && !RUN_ID.test(runId)) return apiError('InvalidParameter', 'runId must be a run id such as 20261127T101500Z-3f9a1c, or "latest"');
   const format = request.query.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') return apiError('InvalidParameter', 'format must be json or csv');
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { readReport, readReportCsv }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/reconcile.js')]);
   try {
     const { storage } = getServices();
     const deps = { runs: storage.reconciliations };

@@ -1,13 +1,18 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { z } from 'zod';
 import { describeError, isTransient } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 import { readLimitedBody } from '../shared/http/body';
-import { beginQueuedReconciliation } from '../shared/reconcile/queueRun';
-import { getServices, type Services } from '../shared/services';
+import type { Services } from '../shared/services';
 
 const MAX_BODY_BYTES = 4 * 1024;
-const bodySchema = z.strictObject({ fix: z.boolean().optional() });
+
+/** `{}` or `{ "fix": boolean }`; null for anything else. */
+function parseBody(body: unknown): { fix: boolean } | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const entries = Object.entries(body);
+  if (entries.some(([key, value]) => key !== 'fix' || typeof value !== 'boolean')) return null;
+  return { fix: (body as { fix?: boolean }).fix ?? false };
+}
 
 /** Starts a reconciliation run in the background: 202 `{ runId }` + Location; 409 while another run is running. */
 export async function startReconciliationHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -21,9 +26,11 @@ export async function startReconciliationHttp(request: HttpRequest, context: Inv
       return apiError('InvalidBody', 'The body is not valid JSON; send {} or {"fix":true}');
     }
   }
-  const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) return apiError('InvalidBody', 'The body must be {} or {"fix": true|false} (fix enqueues the Missing and Drifted customers)');
+  const parsed = parseBody(body);
+  if (!parsed) return apiError('InvalidBody', 'The body must be {} or {"fix": true|false} (fix enqueues the Missing and Drifted customers)');
 
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { beginQueuedReconciliation }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/queueRun.js')]);
   let services: Services;
   try {
     services = getServices();
@@ -32,10 +39,7 @@ export async function startReconciliationHttp(request: HttpRequest, context: Inv
     return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
   try {
-    const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, {
-      fix: parsed.data.fix ?? false,
-      trigger: 'http',
-    });
+    const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, { fix: parsed.fix, trigger: 'http' });
     if (!result.started) {
       return apiError('ReconciliationRunning', `Reconciliation ${result.runningRunId} is still running; one runs at a time`, {
         Location: `/api/reconciliations/${result.runningRunId}`,

@@ -90,6 +90,15 @@ param pollStartFrom string = ''
 @description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
 param reconcileSchedule string = ''
 
+@description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
+param ipaasSystemId string = ''
+
+@description('IPAAS_EXTERNAL_ID_SOURCE: number (default) or id: what the iPaaS.com external id of a customer is.')
+param ipaasExternalIdSource string = ''
+
+@description('IPAAS_PATHS: JSON object overriding iPaaS.com path templates by name; empty means the documented defaults.')
+param ipaasPaths string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -257,11 +266,8 @@ var platformAppSettings = [
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
   }
-  {
-    // dist/index.js is minified; the source map beside it turns stack traces back into TypeScript lines.
-    name: 'NODE_OPTIONS'
-    value: '--enable-source-maps'
-  }
+  // No NODE_OPTIONS=--enable-source-maps: reading the source maps at every start costs more than loading the app.
+  // The maps are deployed beside the bundle; add that setting while diagnosing a stack trace (docs/performance.md).
 ]
 
 // Secrets are Key Vault references, resolved by the platform with the app's identity.
@@ -328,6 +334,18 @@ var optionalAppSettings = [
   {
     name: 'RECONCILE_SCHEDULE'
     value: reconcileSchedule
+  }
+  {
+    name: 'IPAAS_SYSTEM_ID'
+    value: ipaasSystemId
+  }
+  {
+    name: 'IPAAS_EXTERNAL_ID_SOURCE'
+    value: ipaasExternalIdSource
+  }
+  {
+    name: 'IPAAS_PATHS'
+    value: ipaasPaths
   }
   {
     name: 'HTTP_TIMEOUT_MS'

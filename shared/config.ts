@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { Cron } from 'croner';
 import { GUID_PATTERN } from './guid';
+import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
+import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from './schedule';
+
+export { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab, scheduleSetting } from './schedule';
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ setting: string; problem: string }>) {
@@ -14,20 +17,6 @@ export class ConfigError extends Error {
 
 export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
-export const DEFAULT_POLL_SCHEDULE = '0 */5 * * * *';
-export const DEFAULT_SUBSCRIPTION_SCHEDULE = '0 0 * * * *';
-
-/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
-export function isNcrontab(expression: string): boolean {
-  if (expression.trim().split(/\s+/u).length !== 6) return false;
-  try {
-    new Cron(expression, { paused: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
 const httpsUrl = z
   .string()
@@ -60,6 +49,14 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/u, '')),
   IPAAS_API_BASE_URL: required().pipe(httpsUrl),
   IPAAS_API_TOKEN: required(),
+  IPAAS_SYSTEM_ID: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,14}$/u, 'must be a whole number greater than 0: the id of your Business Central system in GET /subscriptions/v2/Subscriptions (see README "Going live")')
+    .transform(Number)
+    .optional(),
+  IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
+  IPAAS_PATHS: z.string().optional(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
@@ -114,7 +111,16 @@ export interface Config {
     apiBaseUrl: string;
     authorityHost: string;
   };
-  ipaas: { apiBaseUrl: string; apiToken: string };
+  ipaas: {
+    apiBaseUrl: string;
+    apiToken: string;
+    /** iPaaS.com subscription id of the tenant's Business Central system; undefined: customers are not linked by external id. */
+    systemId: number | undefined;
+    /** What the external id of a customer is: its Business Central number (default) or its GUID. */
+    externalIdSource: ExternalIdSource;
+    /** Path templates by name, defaults with the IPAAS_PATHS overrides applied. */
+    paths: IpaasPaths;
+  };
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
@@ -123,6 +129,8 @@ export interface Config {
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
 }
+
+export type ExternalIdSource = 'number' | 'id';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -173,12 +181,14 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
+  problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data);
+  return toConfig(storage, parsed.data, ipaasPaths.paths);
 }
 
-function toConfig(storage: StorageConfig, s: Settings): Config {
+function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths): Config {
   return {
     storage,
     businessCentral: {
@@ -190,7 +200,13 @@ function toConfig(storage: StorageConfig, s: Settings): Config {
       apiBaseUrl: s.BC_API_BASE_URL,
       authorityHost: s.AZURE_AUTHORITY_HOST,
     },
-    ipaas: { apiBaseUrl: s.IPAAS_API_BASE_URL, apiToken: s.IPAAS_API_TOKEN },
+    ipaas: {
+      apiBaseUrl: s.IPAAS_API_BASE_URL,
+      apiToken: s.IPAAS_API_TOKEN,
+      systemId: s.IPAAS_SYSTEM_ID,
+      externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
+      paths: ipaasPaths,
+    },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
@@ -222,17 +238,4 @@ function unresolvedKeyVaultReferences(env: Environment): Array<{ setting: string
       setting,
       problem: 'is an unresolved Key Vault reference (check the app\'s identity has "Key Vault Secrets User" and the secret exists)',
     }));
-}
-
-/** A timer schedule for registration time; invalid values fall back to the default and are reported by loadConfig. */
-export function scheduleSetting(name: 'POLL_SCHEDULE' | 'SUBSCRIPTION_SCHEDULE', env: Environment = process.env): string {
-  const fallback = name === 'POLL_SCHEDULE' ? DEFAULT_POLL_SCHEDULE : DEFAULT_SUBSCRIPTION_SCHEDULE;
-  const value = env[name]?.trim();
-  return value && isNcrontab(value) ? value : fallback;
-}
-
-/** RECONCILE_SCHEDULE for registration time: undefined when unset or invalid (loadConfig reports an invalid value). */
-export function optionalScheduleSetting(name: 'RECONCILE_SCHEDULE', env: Environment = process.env): string | undefined {
-  const value = env[name]?.trim();
-  return value && isNcrontab(value) ? value : undefined;
 }

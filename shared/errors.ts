@@ -33,11 +33,13 @@ export class SyncError extends Error {
   readonly retryAfterMs: number | undefined;
   /** HTTP status of the remote reply that caused this, when there was one. */
   readonly status: number | undefined;
+  /** Error codes the remote service put in its reply (iPaaS.com `CATEGORY-NNNN`), when it sent any. */
+  readonly remoteCodes: readonly string[];
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown } = {},
+    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; remoteCodes?: readonly string[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -45,6 +47,7 @@ export class SyncError extends Error {
     this.transient = options.transient ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.remoteCodes = options.remoteCodes ?? [];
   }
 }
 

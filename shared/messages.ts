@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from './guid';
 
-export const SYNC_QUEUE = 'customer-sync';
-export const POISON_QUEUE = 'customer-sync-poison';
-/** Drives reconciliation runs: one message per step budget, `{ runId }`. */
-export const RECONCILE_QUEUE = 'reconcile';
+export { POISON_QUEUE, RECONCILE_QUEUE, SYNC_QUEUE } from './queueNames';
 
 export const SOURCES = ['webhook', 'poll', 'manual', 'replay', 'reconcile'] as const;
 export type SyncSource = (typeof SOURCES)[number];

@@ -44,6 +44,7 @@ export function buildServices(config: Config): Services {
       leases: storage.leases,
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
+      externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
     }),
     reconcileDependencies: (logger) => ({
       businessCentral,

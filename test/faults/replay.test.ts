@@ -42,6 +42,7 @@ function transfer(customerId: string, status: TransferStatus, errorCode: ErrorCo
     startedAt: at,
     finishedAt: at,
     durationMs: 0,
+    warnings: [],
   };
 }
 

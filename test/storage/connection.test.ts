@@ -39,6 +39,7 @@ const record = (): TransferRecord => ({
   startedAt: '2026-03-10T10:00:00.000Z',
   finishedAt: '2026-03-10T10:00:00.100Z',
   durationMs: 100,
+  warnings: [],
 });
 
 async function tableNames(): Promise<string[]> {

@@ -27,6 +27,7 @@ function transfer(overrides: Partial<TransferRecord> = {}): TransferRecord {
     startedAt: new Date(Date.parse(finishedAt) - 250).toISOString(),
     finishedAt,
     durationMs: 250,
+    warnings: [],
     ...overrides,
   };
 }
