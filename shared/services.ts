@@ -4,14 +4,13 @@ import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
-import { createStorage } from './storage';
+import { createStorage, type Storage } from './storage';
 import type { SyncDependencies } from './sync/syncCustomer';
 import { RECONCILE_QUEUE } from './messages';
 import type { ReconcileDependencies } from './reconcile/reconcile';
 import type { ReconcileScheduler } from './reconcile/queueRun';
 import { sendDelayed } from './storage/queues';
 
-export type Storage = ReturnType<typeof createStorage>;
 
 /** Everything the functions use, built once per process from the settings (the composition root). */
 export interface Services {
