@@ -7,7 +7,7 @@ import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
 import { SYNC_QUEUE } from '../../shared/messages';
 import type { ReconcileDependencies } from '../../shared/reconcile';
-import type { Storage } from '../../shared/services';
+import type { Storage } from '../../shared/storage';
 import { handleSyncMessage } from '../../shared/sync/queueMessages';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { syncDependencies } from '../support/sync';
