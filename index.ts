@@ -2,7 +2,6 @@
  * The Function App's entry (package.json `main` points at its build). Importing a function file
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
-import { app } from '@azure/functions';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -20,6 +19,3 @@ import './functions/startReconciliation';
 import './functions/reconciliationReport';
 import './functions/reconcileWorker';
 import './functions/reconcileTimer';
-
-// Options the worker reads once the entry has loaded.
-app.setup({ enableHttpStream: false });

@@ -6,7 +6,7 @@ import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
 import { createStorage, type Storage } from './storage';
 import type { SyncDependencies } from './sync/syncCustomer';
-import { RECONCILE_QUEUE } from './messages';
+import { RECONCILE_QUEUE } from './queueNames';
 import type { ReconcileDependencies } from './reconcile/reconcile';
 import type { ReconcileScheduler } from './reconcile/queueRun';
 import { sendDelayed } from './storage/queues';

@@ -6,7 +6,7 @@ import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import type { Logger } from '../log';
 import type { ReconcileRunStore } from '../storage/reconcileStore';
 import type { CustomerLinkLister, QueueSender } from '../storage/types';
-import { newSyncMessage } from '../sync/queueMessages';
+import { newSyncMessage } from '../messages';
 import { classifyCustomer, IpaasIndex } from './classify';
 import { reportToCsv } from './csv';
 import { RECONCILE_SELECT } from './expected';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../shared/config';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import {
   advanceReconciliation,
   outOfSyncCount,

@@ -5,10 +5,10 @@ import { createBusinessCentralClient } from '../../shared/businessCentral/client
 import type { Config } from '../../shared/config';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import type { ReconcileDependencies } from '../../shared/reconcile';
 import type { Storage } from '../../shared/storage';
-import { handleSyncMessage } from '../../shared/sync/queueMessages';
+import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { syncDependencies } from '../support/sync';
 import { takeMessages } from '../triggers/harness';
