@@ -22,3 +22,5 @@ import './functions/startReconciliation';
 import './functions/reconciliationReport';
 import './functions/reconcileWorker';
 import './functions/reconcileTimer';
+import './functions/transferRetention';
+import './functions/retryTransfers';

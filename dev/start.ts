@@ -3,7 +3,8 @@
  * http://localhost:7071 and, without Business Central / iPaaS.com settings, the sandbox.
  */
 import type { LogLevel } from '@azure/functions';
-import { parseTransferEventLine, type TransferEvent } from '../shared/telemetry';
+import { SERVICE_LABELS } from '../shared/errors';
+import { parseTransferEventLine, parseTransferHoldLine, type TransferEvent } from '../shared/telemetry';
 import type { AzuritePorts } from './azurite';
 import { applyDemoDrift, DEMO_SCENARIOS } from './sandbox/demoData';
 import { startSystem, type RunningSystem } from './system';
@@ -41,6 +42,14 @@ function log(level: LogLevel, message: string): void {
   if (transfer) {
     console.log(transferLine(transfer));
     if (transfer.customerNumber && awaitingFirstTransfer.delete(transfer.customerNumber) && awaitingFirstTransfer.size === 0) onDemoTransfersDone?.();
+    return;
+  }
+  const held = parseTransferHoldLine(message);
+  if (held) {
+    const time = new Date().toISOString().slice(11, 19);
+    console.log(
+      `${time}  transfer  ${held.customerId.slice(0, 8).padEnd(10)} on hold   ${SERVICE_LABELS[held.service]} ${held.kind}, next try ${held.retryAt.slice(11, 19)} (held ${held.holds}x, ${held.source})`,
+    );
     return;
   }
   if (level === 'error' || level === 'critical' || level === 'warning' || verbose) {

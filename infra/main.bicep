@@ -90,6 +90,9 @@ param pollStartFrom string = ''
 @description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
 param reconcileSchedule string = ''
 
+@description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
+param transferRetentionDays string = ''
+
 @description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
 param ipaasSystemId string = ''
 
@@ -346,6 +349,10 @@ var optionalAppSettings = [
   {
     name: 'RECONCILE_SCHEDULE'
     value: reconcileSchedule
+  }
+  {
+    name: 'TRANSFER_RETENTION_DAYS'
+    value: transferRetentionDays
   }
   {
     name: 'IPAAS_SYSTEM_ID'

@@ -22,6 +22,12 @@ export const syncMessageSchema = z
      * still current (syncCustomer decides). Absent on webhook, manual and replay messages.
      */
     snapshot: bcCustomerSchema.optional(),
+    /**
+     * How many times this change was put back on the queue because a service was on hold (see
+     * shared/sync/outages.ts); absent on a first delivery. A held message is a new queue message, so its
+     * dequeue count starts again: an outage never drives a change into the poison queue.
+     */
+    holds: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((message) => message.snapshot === undefined || message.snapshot.id === message.customerId, {
     message: 'snapshot.id must equal customerId',

@@ -37,6 +37,16 @@ traces
 | where tostring(t.status) == "Failed"
 '''
 
+// A service put on hold (circuit breaker open): one ServiceOutage line each time it opens or a probe fails,
+// so at least one every 5 minutes while it lasts; the alert resolves itself once the service is back.
+var serviceOnHoldQuery = '''
+traces
+| where message startswith "ServiceOutage "
+| extend o = parse_json(substring(message, 14))
+| where tostring(o.state) == "onHold"
+| extend service = tostring(o.service), reason = tostring(o.kind)
+'''
+
 @description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
 @minValue(0)
 param reconcileDriftThreshold int
@@ -154,6 +164,62 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
   ]
 }
 
+resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-service-on-hold-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: Business Central or iPaaS.com on hold'
+    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage lines with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
+    severity: 1
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: serviceOnHoldQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'itemCount'
+          dimensions: [
+            {
+              name: 'service'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'reason'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
 resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   name: 'alert-bcsync-reconcile-drift-${resourceToken}'
   location: location
@@ -195,5 +261,6 @@ resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-0
 }
 
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
-output reconciliationDriftAlertId string = reconciliationDriftAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
+output serviceOnHoldAlertId string = serviceOnHoldAlert.id
+output reconciliationDriftAlertId string = reconciliationDriftAlert.id

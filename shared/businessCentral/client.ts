@@ -95,6 +95,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
+      service: 'businessCentral',
       transientCode: 'BusinessCentralUnavailable',
       finalCode: 'BusinessCentralError',
       getAuthorization: () => this.authorization(),
@@ -139,7 +140,20 @@ class BusinessCentralClient implements BusinessCentralApi {
   listCustomers(options: ListCustomersOptions = {}): AsyncIterable<BcCustomer[]> {
     // Validate eagerly so a bad argument fails at the call, not at the first iteration.
     const firstUrl = this.firstListUrl(options);
-    return this.pages(firstUrl, checkedPageSize(options.pageSize));
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    return this.customerArrays(this.pages(firstUrl, pageSize));
+  }
+
+  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string } = {}): AsyncIterable<CustomerPage> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const firstUrl = options.resumeFrom !== undefined ? this.checkNextLink(options.resumeFrom, this.customersUrl) : this.firstListUrl(options);
+    return this.pages(firstUrl, pageSize);
   }
 
   async readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage> {
@@ -154,7 +168,11 @@ class BusinessCentralClient implements BusinessCentralApi {
     return { customers: page.customers, nextLink: next };
   }
 
-  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<BcCustomer[]> {
+  private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
+    for await (const page of pages) if (page.customers.length > 0) yield page.customers;
+  }
+
+  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<CustomerPage> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
@@ -163,8 +181,17 @@ class BusinessCentralClient implements BusinessCentralApi {
       const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
       if (response.status === 404) throw this.unexpected404('GET', url, response);
       const page = parseCustomerPage(response.body);
-      if (page.customers.length > 0) yield page.customers;
-      url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      // The page is handed over before a bad nextLink stops the paging: its customers are good.
+      let next: string | undefined;
+      let refused: unknown;
+      try {
+        next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      } catch (error) {
+        refused = error;
+      }
+      yield { customers: page.customers, nextLink: next };
+      if (refused !== undefined) throw refused;
+      url = next;
     }
   }
 
@@ -390,7 +417,8 @@ function credentialFailure(error: unknown): SyncError | undefined {
   return new SyncError(
     'Configuration',
     `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
-    { transient: false },
+    // An expired secret refuses every customer alike: the sync holds the work until the credentials work again.
+    { transient: true, outage: { service: 'businessCentral', kind: 'auth' } },
   );
 }
 

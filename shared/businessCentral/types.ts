@@ -58,6 +58,12 @@ export interface BusinessCentralApi {
   /** Pages of customers, following @odata.nextLink until it is absent. */
   listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
   /**
+   * Every page with its @odata.nextLink, so a long pass can record where it is and, with `resumeFrom` (a
+   * nextLink it recorded), go on from there later instead of starting over. The link must point at this
+   * company's customers on the API's own origin (it carries our token).
+   */
+  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
+  /**
    * One page: the first of the list `options` describe when `nextLink` is undefined, else the page a previous
    * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers).
    */

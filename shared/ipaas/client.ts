@@ -61,10 +61,12 @@ type Operation =
 /**
  * The iPaaS.com customer API (docs/external-apis.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
- * Errors are SyncError: IpaasRejected (final) for AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected
- * shape, with the service's codes in `remoteCodes` (the caller decides what a BIZL means, by reading: never from
- * the message text), IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts and network failures.
- * Messages never hold the token or an email. Paths come from `config.paths` (defaults plus IPAAS_PATHS).
+ * Errors are SyncError: IpaasRejected (final) for VALD/BIZL/NFND replies, with the service's codes in
+ * `remoteCodes` (the caller decides what a BIZL means, by reading: never from the message text),
+ * IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts, network failures and replies of an unexpected
+ * shape, and for 401/403 and AUTH/AUTZ (the key refused) with `outage.kind = 'auth'`: a failure of the whole
+ * service, which holds work instead of failing customers. Messages never hold the token or an email.
+ * Paths come from `config.paths` (defaults plus IPAAS_PATHS).
  */
 export function createIpaasClient(
   config: Pick<Config['ipaas'], 'apiBaseUrl' | 'apiToken'> & { paths?: Config['ipaas']['paths'] },
@@ -82,6 +84,7 @@ export function createIpaasClient(
 
   const client = new HttpClient({
     serviceName: SERVICE,
+    service: 'ipaas',
     transientCode: 'IpaasUnavailable',
     finalCode: 'IpaasRejected',
     getAuthorization: () => Promise.resolve(`Bearer ${config.apiToken}`),
@@ -113,10 +116,11 @@ export function createIpaasClient(
   function parse<T>(schema: z.ZodType<T>, response: HttpResponse, request: HttpRequest): T {
     const parsed = schema.safeParse(response.body);
     if (parsed.success) return parsed.data;
+    // A changed or broken API answers every customer this way: a failure of the service, held and retried, not a final one.
     throw new SyncError(
-      'IpaasRejected',
+      'IpaasUnavailable',
       scrub(`${SERVICE} ${request.method} ${pathOf(request.url)} returned a reply of an unexpected shape (${describeIssues(parsed.error)})`),
-      { status: response.status },
+      { status: response.status, transient: true, outage: { service: 'ipaas', kind: 'unavailable' } },
     );
   }
 
@@ -326,9 +330,13 @@ function reclassify(_operation: Operation, error: unknown, body: unknown): unkno
   if (!(error instanceof SyncError) || error.status === undefined) return error;
   const errors = parseIpaasErrors(body);
   const remoteCodes = errors.map((item) => item.code).filter((code) => code !== '');
+  // AUTH / AUTZ: the API key is refused (expired, revoked, missing a permission) for every customer alike.
+  if (error.outage?.kind !== 'auth' && errors.some((item) => item.category === 'AUTH' || item.category === 'AUTZ')) {
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes, outage: { service: 'ipaas', kind: 'auth' } });
+  }
   // INTL means a server-side fault whatever the status says; let the queue try again later.
   if (!error.transient && errors.some((item) => item.category === 'INTL')) {
-    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes });
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes, outage: { service: 'ipaas', kind: 'unavailable' } });
   }
   if (remoteCodes.length === 0) return error;
   return new SyncError(error.code, error.message, {
@@ -336,6 +344,7 @@ function reclassify(_operation: Operation, error: unknown, body: unknown): unkno
     status: error.status,
     cause: error,
     remoteCodes,
+    ...(error.outage ? { outage: error.outage } : {}),
     ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
   });
 }

@@ -46,6 +46,8 @@ const EXPECTED: Registration[] = [
   { name: 'reconciliationReport', trigger: 'httpTrigger', on: 'reconciliations/{runId}' },
   { name: 'reconcileWorker', trigger: 'queueTrigger', on: 'reconcile' },
   { name: 'reconcileTimer', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'transferRetention', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'retryTransfers', trigger: 'timerTrigger', on: 'schedule' },
 ];
 
 const byName = (a: Registration, b: Registration): number => a.name.localeCompare(b.name);

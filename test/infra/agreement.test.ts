@@ -7,7 +7,7 @@
 import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
-import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
+import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
 import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
@@ -368,6 +368,12 @@ function reconciliationEventFields(): string[] {
   return Object.keys(JSON.parse(line.slice(RECONCILIATION_EVENT.length + 1)) as object);
 }
 
+/** The fields a ServiceOutage line really has, from the code that writes it. */
+function serviceOutageFields(): string[] {
+  const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null });
+  return Object.keys(JSON.parse(line.slice(SERVICE_OUTAGE_EVENT.length + 1)) as object);
+}
+
 /** Problems of one query: the prefix, the substring offset after it, and the fields it reads. */
 function kqlProblems(query: string, transferFields: readonly string[]): string[] {
   const problems: string[] = [];
@@ -375,6 +381,7 @@ function kqlProblems(query: string, transferFields: readonly string[]): string[]
     { event: TRANSFER_EVENT, variable: 't', fields: transferFields },
     { event: SUBSCRIPTION_STATE_EVENT, variable: 's', fields: SUBSCRIPTION_STATE_FIELDS },
     { event: RECONCILIATION_EVENT, variable: 'r', fields: reconciliationEventFields() },
+    { event: SERVICE_OUTAGE_EVENT, variable: 'o', fields: serviceOutageFields() },
   ];
   for (const { event, variable, fields } of events) {
     if (!query.includes(event)) continue;
@@ -727,6 +734,13 @@ describe('queries on the log lines', () => {
     expect(drift).toContain('toint(r.Missing) + toint(r.Drifted)');
     expect(read('infra/modules/alerts.bicep')).toMatch(/threshold:\s*reconcileDriftThreshold/u);
     expect(read('infra/main.bicep')).toMatch(/reconcileDriftThreshold:\s*reconcileDriftAlertThreshold/u);
+  });
+
+  it('alert when a service is put on hold, in its own rule', () => {
+    const source = read('infra/modules/alerts.bicep');
+    const onHold = bicepMultilineStrings(source).find((query) => query.includes(`${SERVICE_OUTAGE_EVENT} `));
+    expect(onHold).toContain('tostring(o.state) == "onHold"');
+    expect(source).toContain("resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules");
   });
 
   it('alert on RetriesExhausted and on a parameterised spike of Failed transfers', () => {
