@@ -85,6 +85,11 @@ export interface CustomerLinkStore {
   recordAttempt?(customerId: string, sourceModifiedAt: string): Promise<void>;
 }
 
+/** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */
+export interface CustomerLinkLister {
+  listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>>;
+}
+
 /** A lease held in Table Storage; `token` proves ownership for release. */
 export interface Lease {
   name: string;
