@@ -20,6 +20,10 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/startReconciliation';
+import './functions/reconciliationReport';
+import './functions/reconcileWorker';
+import './functions/reconcileTimer';
 import './functions/transferRetention';
 import './functions/retryTransfers';
 

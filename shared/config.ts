@@ -114,6 +114,11 @@ const settingsSchema = z.object({
     .refine(isIsoTimestamp, 'must be an ISO timestamp such as 2026-01-01T00:00:00Z (a date-time needs its zone, Z or +01:00)')
     .refine((value) => !isIsoTimestamp(value) || Date.parse(value) <= Date.now() + 24 * 3600_000, 'must not be in the future')
     .optional(),
+  RECONCILE_SCHEDULE: z
+    .string()
+    .trim()
+    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 0 2 * * *" (daily at 02:00 UTC), or unset for no scheduled reconciliation')
+    .optional(),
   TRANSFER_RETENTION_DAYS: z.coerce
     .number({ error: 'must be a number of days' })
     .int('must be a whole number of days')
@@ -144,6 +149,8 @@ export interface StorageConfig {
   /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri). */
   tableServiceUri?: string;
   queueServiceUri?: string;
+  /** AzureWebJobsStorage__blobServiceUri (reconciliation reports); derived from the account name when absent. */
+  blobServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
   /** `managedidentity` in Azure (AzureWebJobsStorage__credential): the managed identity and nothing else. */
@@ -178,6 +185,8 @@ export interface Config {
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
+  /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
+  reconcile: { schedule: string | undefined };
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
   retention: { transferDays: number };
@@ -203,11 +212,13 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
   const accountName = read('AzureWebJobsStorage__accountName');
   const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
   const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
+  const blobServiceUri = read('AzureWebJobsStorage__blobServiceUri');
   const clientId = read('AzureWebJobsStorage__clientId');
   if (read('AzureWebJobsStorage__credential')?.toLowerCase() === 'managedidentity') identity.credential = 'managedidentity';
   if (accountName) identity.accountName = accountName;
   if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
   if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
+  if (blobServiceUri) identity.blobServiceUri = blobServiceUri;
   if (clientId) identity.clientId = clientId;
   if (accountName || (tableServiceUri && queueServiceUri)) return identity;
   throw new ConfigError([
@@ -321,6 +332,7 @@ function toConfig(
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
+    reconcile: { schedule: s.RECONCILE_SCHEDULE },
     http: {
       timeoutMs: s.HTTP_TIMEOUT_MS,
       maxAttempts: s.HTTP_MAX_ATTEMPTS,

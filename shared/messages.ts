@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from './guid';
 
-export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
+export const SOURCES = ['webhook', 'poll', 'manual', 'replay', 'reconcile'] as const;
 export type SyncSource = (typeof SOURCES)[number];
 
 /** A `customer-sync` queue message: a hint to re-read one customer from Business Central. */
@@ -68,3 +68,10 @@ export function newSyncMessage(
     ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
   };
 }
+
+/** A `reconcile` queue message: advance this run from its checkpoint. */
+export const reconcileMessageSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9-]{1,80}$/u, 'runId must be a reconciliation run id'),
+  enqueuedAt: z.string().optional(),
+});
+export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;

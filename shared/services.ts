@@ -9,6 +9,10 @@ import { ServiceBreakers } from './sync/outages';
 import { RetrySchedule } from './sync/retrySchedule';
 import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
+import { RECONCILE_QUEUE } from './queueNames';
+import type { ReconcileDependencies } from './reconcile/reconcile';
+import type { ReconcileScheduler } from './reconcile/queueRun';
+import { sendDelayed } from './storage/queues';
 
 
 /** Everything the functions use, built once per process from the settings (the composition root). */
@@ -22,6 +26,9 @@ export interface Services {
   /** Automatic retries of transfers that exhausted their deliveries (persisted in SyncState). */
   retries: RetrySchedule;
   syncDependencies(logger: Logger): SyncDependencies;
+  reconcileDependencies(logger: Logger): ReconcileDependencies;
+  /** Sends to the `reconcile` queue. */
+  reconcileScheduler: ReconcileScheduler;
   /** What the customer-sync worker needs on top: holding work while a service is on hold. */
   holdDependencies(): HoldDependencies;
 }
@@ -56,6 +63,15 @@ export function buildServices(config: Config): Services {
       leaseTtlMs: config.sync.leaseSeconds * 1000,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
     }),
+    reconcileDependencies: (logger) => ({
+      businessCentral,
+      ipaas,
+      links: storage.links,
+      runs: storage.reconciliations,
+      syncQueue: storage.syncQueue,
+      logger,
+    }),
+    reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };
 }
 

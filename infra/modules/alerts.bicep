@@ -65,6 +65,19 @@ traces
 | extend service = tostring(o.service), reason = tostring(o.kind)
 '''
 
+@description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
+@minValue(0)
+param reconcileDriftThreshold int
+
+// One ReconciliationRun line per finished reconciliation run (counts only); drift = Missing + Drifted.
+var reconciliationDriftQuery = '''
+traces
+| where message startswith "ReconciliationRun "
+| extend r = parse_json(substring(message, 18))
+| where tostring(r.status) == "Completed"
+| extend drift = toint(r.Missing) + toint(r.Drifted)
+'''
+
 var actionGroupName = 'ag-bcsync-${resourceToken}'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
@@ -309,8 +322,49 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
   ]
 }
 
+resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-reconcile-drift-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: Business Central and iPaaS.com disagree'
+    description: 'A completed reconciliation found more than ${reconcileDriftThreshold} customers Missing or Drifted in iPaaS.com (ReconciliationRun line). See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: reconciliationDriftQuery
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'drift'
+          operator: 'GreaterThan'
+          threshold: reconcileDriftThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
 output timerFailedAlertId string = timerFailedAlert.id
 output subscriptionSilentAlertId string = subscriptionSilentAlert.id
 output serviceOnHoldAlertId string = serviceOnHoldAlert.id
+output reconciliationDriftAlertId string = reconciliationDriftAlert.id

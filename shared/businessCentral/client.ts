@@ -185,6 +185,18 @@ class BusinessCentralClient implements BusinessCentralApi {
     return this.pages(firstUrl, pageSize);
   }
 
+  async readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage> {
+    const firstUrl = this.firstListUrl(options);
+    const pageSize = checkedPageSize(options.pageSize);
+    const url = nextLink === undefined ? firstUrl : this.checkNextLink(nextLink, firstUrl);
+    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const page = parseCustomerPage(response.body);
+    const next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+    if (next === url) throw final('Business Central returned a nextLink that repeats the page just read; stopped paging');
+    return { customers: page.customers, nextLink: next };
+  }
+
   private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
     for await (const page of pages) if (page.customers.length > 0) yield page.customers;
   }
@@ -223,7 +235,13 @@ class BusinessCentralClient implements BusinessCentralApi {
       if (since === undefined) throw final('modifiedSince must be an ISO date-time');
       filters.push(`lastModifiedDateTime gt ${since}`);
     }
-    return `${this.customersUrl}${formatQuery(filters.length === 0 ? [] : [['$filter', filters.join(' and ')]])}`;
+    const query: Array<[string, string]> = filters.length === 0 ? [] : [['$filter', filters.join(' and ')]];
+    if (options.select !== undefined) {
+      const fields = [...new Set(['id', ...options.select])];
+      if (!fields.every((field) => SELECTABLE.test(field))) throw final('$select takes entity property names only');
+      query.push(['$select', fields.join(',')]);
+    }
+    return `${this.customersUrl}${formatQuery(query)}`;
   }
 
   /**
@@ -359,6 +377,17 @@ class BusinessCentralClient implements BusinessCentralApi {
       { transient: false, status: 404 },
     );
   }
+}
+
+/** An entity property name as $select takes it. */
+const SELECTABLE = /^[A-Za-z][A-Za-z0-9_]*$/u;
+
+function checkedPageSize(pageSize: number | undefined): number {
+  const size = pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return size;
 }
 
 function subscriptionBody(input: { notificationUrl: string; resource: string; clientState: string }): Record<string, string> {

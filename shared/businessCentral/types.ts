@@ -40,9 +40,11 @@ export interface ListCustomersOptions {
   collectionResource?: string;
   /** Prefer: odata.maxpagesize. */
   pageSize?: number;
+  /** $select: only these entity properties (`id` is always added). Unset: every property. */
+  select?: readonly string[];
 }
 
-/** One page as Business Central returned it, with the link to the next (absent on the last page). */
+/** One page of customers and where the next one is (an opaque continuation; undefined on the last page). */
 export interface CustomerPage {
   customers: BcCustomer[];
   nextLink: string | undefined;
@@ -61,6 +63,11 @@ export interface BusinessCentralApi {
    * company's customers on the API's own origin (it carries our token).
    */
   listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
+  /**
+   * One page: the first of the list `options` describe when `nextLink` is undefined, else the page a previous
+   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers).
+   */
+  readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */

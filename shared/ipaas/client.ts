@@ -12,6 +12,7 @@ import type {
   IpaasApi,
   IpaasCustomer,
   IpaasCustomerInput,
+  IpaasCustomerPage,
   IpaasCustomerRecord,
   IpaasSubscription,
 } from './types';
@@ -46,6 +47,7 @@ const SERVICE = 'iPaaS.com';
 const MAX_DETAIL_LENGTH = 300;
 
 type Operation =
+  | 'listCustomers'
   | 'searchByEmail'
   | 'searchByNumber'
   | 'get'
@@ -202,7 +204,40 @@ export function createIpaasClient(
     return { customer, wire: response.body as Record<string, unknown> };
   }
 
+  async function listCustomersPage(pageNumber: number): Promise<IpaasCustomerPage> {
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) throw new SyncError('IpaasRejected', 'pageNumber must be a whole number from 1', { transient: false });
+    const request: HttpRequest = { method: 'GET', url: url('listCustomers', {}, [[IPAAS_QUERY.pageNumber, String(pageNumber)]]) };
+    const response = await send('listCustomers', request);
+    if (response.status === 404) {
+      // An empty list may answer 404 NFND; a bare 404 means the route itself is wrong.
+      if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return { customers: [], pageNumber, totalPages: 0 };
+      throw notFound(request, 'the customer list endpoint was not found (check IPAAS_PATHS listCustomers)');
+    }
+    const customers = parse(customerListWireSchema, response, request).map(customerFromWire);
+    let pagination;
+    try {
+      pagination = parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
+    } catch (error) {
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
+    }
+    if (!pagination) {
+      // Without the header only a single page can be trusted: later pages would repeat it if pageNumber were ignored.
+      if (pageNumber === 1) return { customers, pageNumber, totalPages: customers.length > 0 ? 1 : 0 };
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)} answered page ${pageNumber} without ${IPAAS_PAGINATION_HEADER}`, {
+        status: response.status,
+      });
+    }
+    if (pagination.currentPage !== undefined && pagination.currentPage !== pageNumber && customers.length > 0) {
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)} answered page ${pagination.currentPage} when page ${pageNumber} was asked for`, {
+        status: response.status,
+      });
+    }
+    return { customers, pageNumber, totalPages: pagination.totalPages };
+  }
+
   return {
+    listCustomersPage,
+
     findCustomersByEmail: (emailAddress) => search('searchByEmail', IPAAS_QUERY.emailAddress, emailAddress),
 
     findCustomersByNumber: (customerNumber) => search('searchByNumber', IPAAS_QUERY.customerNumber, customerNumber),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkStore } from './types';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
@@ -55,7 +55,7 @@ interface LinkEntity {
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
-export class TableCustomerLinkStore implements CustomerLinkStore {
+export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister {
   private readonly table: TableClient;
   private readonly logger: Logger;
 
@@ -138,6 +138,27 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       ...(row.ExternalIdKey ? { externalIdKey: row.ExternalIdKey } : {}),
       ...(etag ? { etag } : {}),
     };
+  }
+
+  async *listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>> {
+    await withTable(this.table, async () => undefined);
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId'] } })
+      .byPage({ maxPageSize: 1000 });
+    try {
+      for await (const page of pages) {
+        const ids: Array<{ customerId: string; ipaasCustomerId: string }> = [];
+        for (const entity of page) {
+          const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId } = entity;
+          if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
+            ids.push({ customerId, ipaasCustomerId });
+          }
+        }
+        yield ids;
+      }
+    } catch (error) {
+      throw storageError('listing customer links', error);
+    }
   }
 
   async save(link: CustomerLink, options: { ifMatch?: string | null } = {}): Promise<void> {

@@ -209,3 +209,14 @@ export async function peekCount(storage: StorageConnection, queueName: string): 
     throw storageError(`reading queue ${queueName}`, error);
   }
 }
+
+/** Sends one JSON message that becomes visible after `delaySeconds` (at most 7 days), e.g. a retry after a pause. */
+export async function sendDelayed(storage: StorageConnection, queueName: string, message: unknown, delaySeconds: number): Promise<void> {
+  const queue = queueClient(storage, queueName);
+  const visibilityTimeout = Math.max(0, Math.min(7 * 24 * 3600, Math.floor(delaySeconds)));
+  try {
+    await withQueue(queue, () => queue.sendMessage(encodeMessage(message), visibilityTimeout > 0 ? { visibilityTimeout } : {}));
+  } catch (error) {
+    throw storageError(`sending to queue ${queueName}`, error);
+  }
+}

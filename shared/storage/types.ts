@@ -85,11 +85,22 @@ export interface CustomerLinkStore {
   recordAttempt?(customerId: string, sourceModifiedAt: string): Promise<void>;
 }
 
+/** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */
+export interface CustomerLinkLister {
+  listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>>;
+}
+
 /** A lease held in Table Storage; `token` proves ownership for release. */
 export interface Lease {
   name: string;
   token: string;
   expiresAt: string;
+  /**
+   * The row's ETag after our last write (acquire or renew). With it, renew and release are one conditional
+   * write each: any other writer (a takeover) changes the ETag and the write is refused. Without it (a lease
+   * described by hand), they read the row first and compare the token.
+   */
+  etag?: string;
 }
 
 export interface LeaseStore {

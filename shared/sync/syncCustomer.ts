@@ -77,7 +77,8 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
-    const planned = await planTransfer(deps, request.customerId, entity, link);
+    // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
+    const planned = await planTransfer(deps, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
     outcome = await executePlan({ ...deps, beforeWrite: () => keepLease(deps, held) }, planned);
   } catch (error) {
     failure = error;

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node
 import path from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
 import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type TimerRunEvent } from '../../shared/telemetry';
+import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
@@ -358,6 +359,21 @@ function transferEventFields(): string[] {
   return Object.keys(parsed);
 }
 
+/** The fields a ReconciliationRun line really has, from the code that writes it. */
+function reconciliationEventFields(): string[] {
+  const line = runEventLine({
+    runId: '20260101T000000Z-abcdef',
+    status: 'Completed',
+    trigger: 'timer',
+    fix: false,
+    enqueued: 0,
+    counts: emptyCounts(),
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+  });
+  return Object.keys(JSON.parse(line.slice(RECONCILIATION_EVENT.length + 1)) as object);
+}
+
 /** The fields a ServiceOutage line really has, from the code that writes it. */
 function serviceOutageFields(): string[] {
   const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null });
@@ -371,6 +387,7 @@ function telemetryEvents(transferFields: readonly string[]): Array<{ event: stri
     { event: TRANSFER_EVENT, variable: 't', fields: transferFields },
     { event: SUBSCRIPTION_STATE_EVENT, variable: 's', fields: SUBSCRIPTION_STATE_FIELDS },
     { event: TIMER_EVENT, variable: 'r', fields: TIMER_RUN_FIELDS },
+    { event: RECONCILIATION_EVENT, variable: 'c', fields: reconciliationEventFields() },
     { event: SERVICE_OUTAGE_EVENT, variable: 'o', fields: serviceOutageFields() },
   ];
 }
@@ -382,7 +399,8 @@ function telemetryEvents(transferFields: readonly string[]): Array<{ event: stri
  */
 function kqlProblems(query: string, transferFields: readonly string[]): string[] {
   const problems: string[] = [];
-  if (/substring\(message/u.test(query) || /startswith "\w+ "/u.test(query)) problems.push('parses a log line (substring/startswith) instead of reading customDimensions');
+  // The reconciliation run is still a log line (its own parser below); every other event is a structured record.
+  if (!query.includes(RECONCILIATION_EVENT) && (/substring\(message/u.test(query) || /startswith "\w+ "/u.test(query))) problems.push('parses a log line (substring/startswith) instead of reading customDimensions');
   if (/itemCount/u.test(query)) problems.push('adds up itemCount, but nothing is sampled: count rows');
   for (const { event, variable, fields } of telemetryEvents(transferFields)) {
     if (!query.includes(`"${event}"`)) continue;
@@ -729,6 +747,14 @@ describe('queries on the log lines', () => {
   it('parse the JSON after the prefix and read only fields the lines have', () => {
     const problems = sources().flatMap(({ where, queries }) => queries.flatMap((query, index) => kqlProblems(query, transferFields).map((problem) => `${where} query ${index + 1}: ${problem}`)));
     expect(problems).toEqual([]);
+  });
+
+  it('the workbook and an alert read ReconciliationRun lines; the drift alert has a threshold parameter', () => {
+    expect(read('infra/workbook.json')).toContain(`${RECONCILIATION_EVENT} `);
+    const drift = bicepMultilineStrings(read('infra/modules/alerts.bicep')).find((query) => query.includes(RECONCILIATION_EVENT));
+    expect(drift).toContain('toint(r.Missing) + toint(r.Drifted)');
+    expect(read('infra/modules/alerts.bicep')).toMatch(/threshold:\s*reconcileDriftThreshold/u);
+    expect(read('infra/main.bicep')).toMatch(/reconcileDriftThreshold:\s*reconcileDriftAlertThreshold/u);
   });
 
   it('alert when a service is put on hold, in its own rule', () => {
