@@ -10,7 +10,8 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,coldstart (default all; SECTIONS below)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart (default all; SECTIONS below)
+ *   --reconcile-customers <n> BENCH_RECONCILE_CUSTOMERS customers on each side in the reconciliation run (default 100000)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
  * Diagnostics (environment only): BENCH_CPU_PROFILE=<dir> (V8 CPU profiles of the children),
@@ -35,7 +36,9 @@ import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
-import { runInitialLoad, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
+import { runInitialLoad, runReportingChild, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
+import type { ReconcileBenchMessage } from './lib/protocol';
+import { createStorage } from '../shared/storage';
 import {
   count,
   elapsed,
@@ -68,7 +71,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (name === 'no-build') flags.set(name, 'true');
     else flags.set(name, inline ?? argv[++index] ?? '');
   }
-  const known = new Set(['latency', 'load-customers', 'load-latency', 'only', 'no-build', 'json']);
+  const known = new Set(['latency', 'load-customers', 'load-latency', 'reconcile-customers', 'only', 'no-build', 'json']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const number = (flag: string, variable: string, fallback: number, min: number): number => {
     const raw = flags.get(flag) ?? env[variable];
@@ -89,6 +92,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     latencyMs,
     loadCustomers: Math.floor(number('load-customers', 'BENCH_LOAD_CUSTOMERS', 100_000, 1)),
     loadLatencyMs: number('load-latency', 'BENCH_LOAD_LATENCY_MS', latencyMs, 0),
+    reconcileCustomers: Math.floor(number('reconcile-customers', 'BENCH_RECONCILE_CUSTOMERS', 100_000, 1000)),
     only,
     build: !(flags.has('no-build') || env.BENCH_NO_BUILD === 'true'),
     json: flags.get('json') ?? env.BENCH_JSON,
@@ -582,6 +586,93 @@ async function loadSection(options: Options, tls: TlsMaterial, azurite: RunningA
   }
 }
 
+/**
+ * 100,000 customers on each side with a few hundred differences of every kind; the production reconciliation in
+ * a child process. Counts must come out exactly as seeded.
+ */
+async function reconcileSection(options: Options, tls: TlsMaterial, azurite: RunningAzurite): Promise<Figure[]> {
+  const total = options.reconcileCustomers;
+  const section = `reconcile ${total.toLocaleString('en-US')} vs ${total.toLocaleString('en-US')}`;
+  const world = await startBenchWorld({
+    tls,
+    storageConnectionString: azurite.connectionString('benchreconcile'),
+    latencyMs: options.latencyMs,
+    clientState: randomBytes(24).toString('base64url'),
+  });
+  try {
+    const { businessCentral: bc, ipaas } = world.world;
+    const differences = { Missing: 100, Drifted: 100, Unlinked: 50, DuplicateEmail: 20, Invalid: 20, Filtered: 30, Orphaned: 20 };
+    const inSync = total - (differences.Missing + differences.Drifted + differences.Unlinked + differences.DuplicateEmail + differences.Invalid + differences.Filtered);
+    log(`reconcile: seeding ${total} Business Central customers, the iPaaS.com side and the links`);
+    const seedStarted = performance.now();
+    const links: Array<{ customerId: string; ipaasCustomerId: string; customerNumber: string }> = [];
+    const person = () => createPerson(world, false);
+    const seedIpaas = (customer: FakeBcCustomer, firstName = customer.displayName) =>
+      ipaas.seedCustomer({ customerNumber: customer.number, firstName, emailAddress: customer.email });
+    for (let index = 0; index < inSync; index += 1) {
+      const customer = person();
+      links.push({ customerId: customer.id, ipaasCustomerId: seedIpaas(customer).id, customerNumber: customer.number });
+    }
+    for (let index = 0; index < differences.Drifted; index += 1) {
+      const customer = person();
+      links.push({ customerId: customer.id, ipaasCustomerId: seedIpaas(customer, `${customer.displayName} (edited)`).id, customerNumber: customer.number });
+    }
+    for (let index = 0; index < differences.Missing; index += 1) person();
+    for (let index = 0; index < differences.Unlinked; index += 1) seedIpaas(person());
+    for (let index = 0; index < differences.DuplicateEmail; index += 1) {
+      const customer = person();
+      ipaas.seedCustomer({ customerNumber: `D1-${customer.number}`, firstName: customer.displayName, emailAddress: customer.email });
+      ipaas.seedCustomer({ customerNumber: `D2-${customer.number}`, firstName: customer.displayName, emailAddress: customer.email });
+    }
+    for (let index = 0; index < differences.Invalid; index += 1) bc.updateCustomer(person().id, { email: '' });
+    for (let index = 0; index < differences.Filtered; index += 1) bc.updateCustomer(person().id, { type: 'Company' });
+    for (let index = 0; index < differences.Orphaned; index += 1) {
+      const gone = ipaas.seedCustomer({ customerNumber: `O-${index}`, firstName: 'Deleted in Business Central', emailAddress: `gone.${index}@contoso.example` });
+      links.push({ customerId: randomUUID(), ipaasCustomerId: gone.id, customerNumber: `O-${index}` });
+    }
+    const storage = createStorage({ connectionString: azurite.connectionString('benchreconcile') });
+    let next = 0;
+    const now = new Date().toISOString();
+    // Seeding only: a save that times out on a loaded machine is tried again.
+    const save = async (link: (typeof links)[number]): Promise<void> => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await storage.links.save({ ...link, payloadHash: 'bench', lastSyncedAt: now });
+        } catch (error) {
+          if (attempt >= 5) throw error;
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < links.length) await save(links[next++]!);
+      }),
+    );
+    log(`reconcile: seeded ${bc.customers().length} + ${ipaas.customers().length} customers and ${links.length} links in ${seconds(elapsed(seedStarted))}`);
+    const before = counts(world);
+    const script = await bundleBenchEntry('bench/reconcile.ts');
+    const report = await runReportingChild<ReconcileBenchMessage>(script, childEnvironment(world, tls), 30 * 60_000);
+    const used = countsSince(world, before);
+    const ipaasPages = Math.ceil(ipaas.customers().length / 50);
+    const expected = { InSync: inSync, ...differences };
+    const figures: Figure[] = [
+      judged(section, 'duration', report.durationMs, seconds, { max: 60_000 }, `latency ${options.latencyMs} ms per call; ${report.items} items in the report`),
+      judged(section, 'peak RSS', report.maxRssBytes, megabytes, { max: 256 * 1024 * 1024 }, `baseline ${megabytes(report.baselineRssBytes)}, peak heap used ${megabytes(report.peakHeapUsedBytes)}`),
+      judged(section, 'Business Central requests', used.bc, count, { max: 10 }, `${used.bcList} list pages, ${used.bcGet} single reads`),
+      judged(section, 'iPaaS.com requests', used.ipaas, count, { max: ipaasPages }, `${describeOperations(used.ipaasByOperation, 1)}; ${ipaasPages} pages of 50 hold every customer`),
+    ];
+    const mismatched = Object.entries(expected).filter(([name, value]) => report.counts[name] !== value);
+    if (report.outcome !== 'completed' || mismatched.length > 0) {
+      figures.push(failedFigure(section, 'counts', JSON.stringify(expected), `run ${report.outcome}, counts ${JSON.stringify(report.counts)}`));
+    } else {
+      figures.push(info(section, 'counts as seeded', 'yes', null, Object.entries(report.counts).map(([name, value]) => `${name} ${value}`).join(', ')));
+    }
+    return figures;
+  } finally {
+    await world.close();
+  }
+}
+
 async function coldStartSection(options: Options): Promise<Figure[]> {
   const section = 'cold start';
   if (options.build) {
@@ -629,6 +720,7 @@ const SECTIONS: BenchSection[] = [
   { name: 'throughput', title: 'worker throughput', needs: 'product', run: (c) => throughputSection(c.world!, c.product!, c.options.latencyMs) },
   { name: 'latency', title: 'added latency', needs: 'product', run: (c) => latencySection(c.world!, c.product!) },
   { name: 'load', title: 'initial load', needs: 'world', run: (c) => loadSection(c.options, c.tls!, c.azurite!) },
+  { name: 'reconcile', title: 'reconcile', needs: 'world', run: (c) => reconcileSection(c.options, c.tls!, c.azurite!) },
   { name: 'coldstart', title: 'cold start', needs: 'none', run: (c) => coldStartSection(c.options) },
 ];
 
@@ -659,7 +751,7 @@ async function main(): Promise<void> {
           cleanups.push(() => tls.dispose());
           const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
           log(`starting Azurite in memory on ports ${ports.blob}/${ports.queue}/${ports.table}`);
-          const azurite = await startAzurite({ ports, accounts: ['benchload'] });
+          const azurite = await startAzurite({ ports, accounts: ['benchload', 'benchreconcile'] });
           cleanups.push(() => azurite.stop());
           const world = await startBenchWorld({
             tls,

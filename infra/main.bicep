@@ -87,6 +87,12 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
+param reconcileSchedule string = ''
+
+@description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
+param transferRetentionDays string = ''
+
 @description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
 param ipaasSystemId string = ''
 
@@ -116,6 +122,18 @@ param ipaasMaxConcurrentRequests string = ''
 
 @description('SYNC_LEASE_SECONDS: how long one transfer holds its customer lease; empty means the app default (120).')
 param syncLeaseSeconds string = ''
+
+@description('CONSOLE_ACCESS: who may open the operator console: signed-in (Entra ID users through App Service Authentication; the app default in Azure), open or off.')
+@allowed([
+  ''
+  'signed-in'
+  'open'
+  'off'
+])
+param consoleAccess string = ''
+
+@description('Client id of the Entra ID app registration operators sign in with to open /api/console (App Service Authentication). Empty: no sign-in is configured and the console (CONSOLE_ACCESS signed-in) cannot be opened.')
+param consoleClientId string = ''
 
 // ---------------------------------------------------------------------------------------------------
 // Hosting and monitoring
@@ -148,6 +166,10 @@ param alertEmail string = ''
 @description('Failed transfers within 15 minutes above which the failure-spike alert fires.')
 @minValue(1)
 param failedTransfersAlertThreshold int = 20
+
+@description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
+@minValue(0)
+param reconcileDriftAlertThreshold int = 50
 
 // ---------------------------------------------------------------------------------------------------
 // Names
@@ -325,6 +347,14 @@ var optionalAppSettings = [
     value: pollStartFrom
   }
   {
+    name: 'RECONCILE_SCHEDULE'
+    value: reconcileSchedule
+  }
+  {
+    name: 'TRANSFER_RETENTION_DAYS'
+    value: transferRetentionDays
+  }
+  {
     name: 'IPAAS_SYSTEM_ID'
     value: ipaasSystemId
   }
@@ -364,6 +394,10 @@ var optionalAppSettings = [
     name: 'SYNC_LEASE_SECONDS'
     value: syncLeaseSeconds
   }
+  {
+    name: 'CONSOLE_ACCESS'
+    value: consoleAccess
+  }
 ]
 
 module functionApp 'modules/functionApp.bicep' = {
@@ -380,6 +414,7 @@ module functionApp 'modules/functionApp.bicep' = {
     appSettings: concat(platformAppSettings, requiredAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    consoleClientId: consoleClientId
   }
   // The host reads its package, storage and secrets with the identity as soon as it starts.
   dependsOn: [
@@ -407,6 +442,7 @@ module alerts 'modules/alerts.bicep' = {
     resourceToken: resourceToken
     alertEmail: alertEmail
     failedTransfersThreshold: failedTransfersAlertThreshold
+    reconcileDriftThreshold: reconcileDriftAlertThreshold
   }
 }
 
@@ -420,6 +456,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
+output CONSOLE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/console'
 output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/business-central'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
