@@ -95,6 +95,12 @@ export interface Lease {
   name: string;
   token: string;
   expiresAt: string;
+  /**
+   * The row's ETag after our last write (acquire or renew). With it, renew and release are one conditional
+   * write each: any other writer (a takeover) changes the ETag and the write is refused. Without it (a lease
+   * described by hand), they read the row first and compare the token.
+   */
+  etag?: string;
 }
 
 export interface LeaseStore {
