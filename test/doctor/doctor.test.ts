@@ -86,7 +86,8 @@ const WRONG: Array<[string, Environment, string, RegExp]> = [
   ['a refused iPaaS.com token', { IPAAS_API_TOKEN: 'expired-key-0000' }, 'ipaas-token', /IPAAS_API_TOKEN/u],
   ['a wrong IPAAS_SYSTEM_ID', { IPAAS_SYSTEM_ID: '4242' }, 'ipaas-system-id', /IPAAS_SYSTEM_ID/u],
   ['a wrong iPaaS.com path', { IPAAS_PATHS: '{"createCustomer":"/customers/v2/Customers/New"}' }, 'ipaas-paths', /IPAAS_PATHS/u],
-  ['an http webhook URL', { WEBHOOK_NOTIFICATION_URL: 'http://func-contoso.test/api/webhooks/business-central' }, 'webhook-url', /WEBHOOK_NOTIFICATION_URL must be https/u],
+  // Settings refuse plain http for any remote URL, so this one is caught by the settings check, naming the setting.
+  ['an http webhook URL', { WEBHOOK_NOTIFICATION_URL: 'http://func-contoso.test/api/webhooks/business-central' }, 'settings', /WEBHOOK_NOTIFICATION_URL/u],
 ];
 
 test.each(WRONG)('%s is its own ✗ with the setting to change', async (_name, overrides, failing, fix) => {
