@@ -3,6 +3,7 @@
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
 import { app } from '@azure/functions';
+import { checkMappingAtStart } from './shared/services';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -15,6 +16,9 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+
+// A bad mapping file (CUSTOMER_MAPPING_FILE) stops the host here, with one message naming the entry.
+checkMappingAtStart();
 
 // Options the worker reads once the entry has loaded.
 app.setup({ enableHttpStream: false });

@@ -108,6 +108,9 @@ param ipaasMaxConcurrentRequests string = ''
 @description('SYNC_LEASE_SECONDS: how long one transfer holds its customer lease; empty means the app default (120).')
 param syncLeaseSeconds string = ''
 
+@description('CUSTOMER_MAPPING_FILE: mapping collection file in the deployment package, relative to its root (e.g. mappings/contoso.json); empty means mappings/customer-to-ipaas.json.')
+param customerMappingFile string = ''
+
 // ---------------------------------------------------------------------------------------------------
 // Hosting and monitoring
 // ---------------------------------------------------------------------------------------------------
@@ -345,6 +348,10 @@ var optionalAppSettings = [
   {
     name: 'SYNC_LEASE_SECONDS'
     value: syncLeaseSeconds
+  }
+  {
+    name: 'CUSTOMER_MAPPING_FILE'
+    value: customerMappingFile
   }
 ]
 

@@ -1,13 +1,17 @@
 import { z } from 'zod';
+import path from 'node:path';
 import { Cron } from 'croner';
 import { GUID_PATTERN } from './guid';
+import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
+
+const SETTINGS_HINT = 'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).';
 
 export class ConfigError extends Error {
-  constructor(readonly problems: Array<{ setting: string; problem: string }>) {
-    super(
-      `Invalid configuration: ${problems.map((p) => `${p.setting} ${p.problem}`).join('; ')}. ` +
-        'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).',
-    );
+  constructor(
+    readonly problems: Array<{ setting: string; problem: string }>,
+    hint: string = SETTINGS_HINT,
+  ) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.setting} ${p.problem}`).join('; ')}. ${hint}`);
     this.name = 'ConfigError';
   }
 }
@@ -76,6 +80,7 @@ const settingsSchema = z.object({
   BC_MAX_CONCURRENT_REQUESTS: positiveInt(5),
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
+  CUSTOMER_MAPPING_FILE: z.string().trim().optional(),
 });
 
 type Settings = z.infer<typeof settingsSchema>;
@@ -109,6 +114,16 @@ export interface Config {
   subscription: { schedule: string };
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
+  /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
+  mapping: MappingConfig;
+}
+
+export interface MappingConfig {
+  /** Absolute path of the file. */
+  file: string;
+  /** Whether it is the shipped default file. */
+  isDefault: boolean;
+  mapping: CustomerMapping;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -159,11 +174,37 @@ export function loadConfig(env: Environment = process.env): Config {
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
   problems.push(...unresolvedKeyVaultReferences(env));
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data);
+  let mapping: MappingConfig | undefined;
+  try {
+    mapping = loadMappingConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else throw error;
+  }
+  if (problems.length > 0 || !parsed.success || !mapping) throw new ConfigError(problems);
+  return toConfig(storage, parsed.data, mapping);
 }
 
-function toConfig(storage: StorageConfig, s: Settings): Config {
+/**
+ * The mapping collection alone, as the host loads it at start: CUSTOMER_MAPPING_FILE (absolute, or relative to
+ * the app's root folder, the one holding host.json), else the shipped default. A missing or bad file is a
+ * ConfigError whose message names the file, the entry (`fields[3].expression`) and, for an expression, the position.
+ */
+export function loadMappingConfig(env: Environment = process.env): MappingConfig {
+  const configured = env.CUSTOMER_MAPPING_FILE?.trim();
+  const root = appRoot();
+  const file = path.resolve(root, configured || DEFAULT_MAPPING_FILE);
+  try {
+    return { file, isDefault: !configured, mapping: loadMappingFile(file, configured || DEFAULT_MAPPING_FILE) };
+  } catch (error) {
+    if (!(error instanceof MappingFileError)) throw error;
+    throw new ConfigError([{ setting: 'CUSTOMER_MAPPING_FILE', problem: `(${error.message})` }], MAPPING_HINT);
+  }
+}
+
+const MAPPING_HINT = 'Fix the mapping file (mappings/customer-mapping.schema.json describes it) or point CUSTOMER_MAPPING_FILE at a good one.';
+
+function toConfig(storage: StorageConfig, s: Settings, mapping: MappingConfig): Config {
   return {
     storage,
     businessCentral: {
@@ -188,6 +229,7 @@ function toConfig(storage: StorageConfig, s: Settings): Config {
       ipaasMaxConcurrent: s.IPAAS_MAX_CONCURRENT_REQUESTS,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+    mapping,
   };
 }
 

@@ -3,7 +3,7 @@ import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } from '../ipaas/types';
 import { maskEmail, redact, type Logger } from '../log';
-import { addressesToAdd, applyCustomerMapping, emailKey } from '../mapping';
+import { addressesToAdd, applyCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
 import { transferEventLine } from '../telemetry';
 import type { SyncSource } from '../messages';
@@ -21,6 +21,8 @@ export interface SyncDependencies {
   leaseWaitMs?: number;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 export interface SyncRequest {
@@ -60,7 +62,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     lease = held.lease;
     // With a snapshot the link is read first: it tells whether the snapshot is still current.
     const link = request.snapshot ? await deps.links.get(request.customerId) : undefined;
-    const snapshot = request.snapshot && snapshotIsCurrent(request, request.snapshot, link ?? null) ? request.snapshot : undefined;
+    const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
     outcome = entity ? await transfer(deps, entity, held, link) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
@@ -128,18 +130,18 @@ function failed(code: ErrorCode, message: string, customerNumber: string | null)
  * the link records. A link without that time (saved before it existed) accepts only a snapshot that maps to
  * the payload last sent, which then ends as Unchanged without writing anything. Anything else reads the customer.
  */
-function snapshotIsCurrent(request: SyncRequest, snapshot: BcCustomer, link: CustomerLink | null): boolean {
+function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapshot: BcCustomer, link: CustomerLink | null): boolean {
   if (request.attempt > 1 || snapshot.id !== request.customerId) return false;
   const modifiedAt = Date.parse(snapshot.lastModifiedDateTime);
   if (Number.isNaN(modifiedAt)) return false;
   if (!link) return true;
   if (link.sourceModifiedAt) return modifiedAt >= Date.parse(link.sourceModifiedAt);
-  const mapping = applyCustomerMapping(snapshot);
+  const mapping = applyCustomerMapping(snapshot, deps.mapping);
   return mapping.kind === 'mapped' && mapping.hash === link.payloadHash;
 }
 
 async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLease, knownLink: CustomerLink | null | undefined): Promise<Outcome> {
-  const mapping = applyCustomerMapping(entity);
+  const mapping = applyCustomerMapping(entity, deps.mapping);
   const customerNumber = mapping.customer.No || null;
   if (mapping.kind === 'filtered') return skipped('Filtered', customerNumber, mapping.reason);
   if (mapping.kind === 'invalid') {
@@ -197,7 +199,7 @@ async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLe
   const addressesKnownPresent = action === 'Updated' && link?.ipaasCustomerId === target.id && link.addressHash === addressHash;
   if (addresses.length > 0 && !addressesKnownPresent) {
     const present = action === 'Created' ? [] : await deps.ipaas.listAddresses(target.id);
-    for (const address of addressesToAdd(addresses, present)) {
+    for (const address of addressesToAdd(addresses, present, deps.mapping)) {
       await deps.ipaas.addAddress(target.id, address);
       addressesAdded += 1;
     }

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -16,7 +16,7 @@ test('the bundle loads without node_modules and registers every function', () =>
       cwd: root,
       stdio: 'pipe',
     });
-    for (const file of ['host.json', 'package.json', 'dist']) cpSync(path.join(root, file), path.join(out, file), { recursive: true });
+    for (const file of ['host.json', 'package.json', 'dist', 'mappings']) cpSync(path.join(root, file), path.join(out, file), { recursive: true });
     // A stand-in for the worker's '@azure/functions-core' that lists what gets registered.
     const probe = `
       const Module = require('node:module');
@@ -32,11 +32,23 @@ test('the bundle loads without node_modules and registers every function', () =>
       require(require('node:path').join(process.cwd(), require('./package.json').main));
       console.log(JSON.stringify(names));
     `;
-    const output = execFileSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } }).toString();
+    // Started from another folder, as the worker may be: the default mapping file is found beside dist/.
+    const output = execFileSync(process.execPath, ['-e', probe.replace('process.cwd()', JSON.stringify(out)).replace("'./package.json'", JSON.stringify(path.join(out, 'package.json')))], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' } }).toString();
     const names = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[];
     expect(names).toEqual(
       expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
     );
+
+    // A bad mapping file stops the app at load with one message naming the entry.
+    writeFileSync(path.join(out, 'mappings', 'bad.json'), readFileSync(path.join(root, 'mappings', 'customer-to-ipaas.json'), 'utf8').replace('"source": "Name"', '"source": "Nmae"'));
+    const failed = spawnSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '', CUSTOMER_MAPPING_FILE: 'mappings/bad.json' } });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr.toString()).toContain('CUSTOMER_MAPPING_FILE (mappings/bad.json: fields[1].source: unknown source "Nmae"');
+
+    // Without the mappings folder in the package, the app refuses to start and says which file it looked for.
+    rmSync(path.join(out, 'mappings'), { recursive: true });
+    const missing = spawnSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } });
+    expect(missing.stderr.toString()).toContain('mappings/customer-to-ipaas.json: no such file');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
