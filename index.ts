@@ -11,6 +11,7 @@ import './functions/customerTransfers';
 import './functions/transfers';
 import './functions/replayTransfers';
 import './functions/health';
+import './functions/healthDetails';
 import './functions/syncWorker';
 import './functions/poisonWorker';
 import './functions/catchUpWorker';

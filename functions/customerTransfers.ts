@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 import { getServices } from '../shared/services';
 
 const DEFAULT_LIMIT = 50;
@@ -9,16 +10,16 @@ const MAX_LIMIT = 500;
 /** The transfer history of one customer, newest first. */
 export async function customerTransfers(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerId = normalizeGuid(request.params.id ?? '');
-  if (!isGuid(customerId)) return { status: 400, jsonBody: { error: 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301' } };
+  if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
   const rawLimit = request.query.get('limit');
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   try {
     const transfers = await getServices().storage.transfers.listForCustomer(customerId, limit);
     return { status: 200, jsonBody: { customerId, transfers } };
   } catch (failure) {
     context.error(`customer transfers: ${describeError(failure)}`);
-    return { status: 503, jsonBody: { error: 'The transfer history is unavailable; try again later' }, headers: { 'Retry-After': '30' } };
+    return unavailable('StorageUnavailable', 'The transfer history is unavailable; try again later');
   }
 }
 

@@ -1,45 +1,16 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { ConfigError, loadConfig, loadStorageConfig } from '../shared/config';
-import { SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
-import { pingStorage } from '../shared/storage';
+import { checkHealth, httpStatusOf } from '../shared/health';
 
-interface Failure {
-  part: 'settings' | 'storage';
-  message: string;
-}
-
-/** Settings valid and storage answering. Messages name settings and parts, never values. */
+/**
+ * Anonymous liveness for load balancers and uptime probes: `{ "status": "ok" | "degraded" | "down" }` and
+ * nothing else (no setting or part names). The details are behind a function key: GET /api/health/details.
+ */
 export async function health(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
-  const failing: Failure[] = [];
-  let settingsOk = true;
-  try {
-    loadConfig(process.env);
-  } catch (failure) {
-    settingsOk = false;
-    failing.push({ part: 'settings', message: settingsMessage(failure) });
+  const report = await checkHealth(process.env);
+  if (report.status !== 'ok') {
+    context.warn(`health: ${report.status}: ${report.checks.filter((check) => check.status !== 'ok').map((check) => `${check.name}: ${check.message ?? check.status}`).join(' | ')}`);
   }
-  try {
-    // With broken settings, storage is still checked on its own setting so the report is complete.
-    await (settingsOk ? getServices().storage.ping() : pingStorage(loadStorageConfig(process.env)));
-  } catch (failure) {
-    // A missing AzureWebJobsStorage is already reported under settings.
-    if (!(failure instanceof ConfigError && !settingsOk)) failing.push({ part: 'storage', message: storageMessage(failure) });
-  }
-  if (failing.length === 0) return { status: 200, jsonBody: { status: 'ok' }, headers: { 'Cache-Control': 'no-store' } };
-  context.warn(`health: unhealthy: ${failing.map((failure) => `${failure.part}: ${failure.message}`).join(' | ')}`);
-  return { status: 503, jsonBody: { status: 'unhealthy', failing }, headers: { 'Cache-Control': 'no-store' } };
-}
-
-function settingsMessage(failure: unknown): string {
-  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
-  return 'the settings could not be read';
-}
-
-function storageMessage(failure: unknown): string {
-  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
-  // SyncError messages from the storage layer carry the part and HTTP status only, never the connection string.
-  return failure instanceof SyncError ? failure.message : 'storage did not answer';
+  return { status: httpStatusOf(report.status), jsonBody: { status: report.status }, headers: { 'Cache-Control': 'no-store' } };
 }
 
 app.http('health', {

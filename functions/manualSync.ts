@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 import { getServices } from '../shared/services';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
@@ -9,16 +10,17 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   const raw = request.params.id ?? '';
   const customerId = normalizeGuid(raw);
   // Checked here, not with a {id:guid} route constraint: the contract wants 400, not 404.
-  if (!isGuid(customerId)) return { status: 400, jsonBody: { error: 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301' } };
+  if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
+  const correlationId = context.invocationId;
   try {
-    await enqueueManualSync(getServices().storage.syncQueue, customerId, context.invocationId);
+    await enqueueManualSync(getServices().storage.syncQueue, customerId, correlationId);
   } catch (failure) {
     context.error(`manual sync: could not enqueue customer ${customerId}: ${describeError(failure)}`);
-    return { status: 503, jsonBody: { error: 'The request could not be queued; try again later' }, headers: { 'Retry-After': '30' } };
+    return unavailable('StorageUnavailable', 'The request could not be queued; try again later');
   }
   context.info(`manual sync queued for customer ${customerId}`);
   // Location points at where the outcome will appear.
-  return { status: 202, jsonBody: { customerId, queued: true }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+  return { status: 202, jsonBody: { customerId, queued: true, correlationId }, headers: { Location: `/api/customers/${customerId}/transfers` } };
 }
 
 app.http('manualSync', {

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { getServices } from '../shared/services';
+import { apiError, unavailable } from '../shared/http/apiErrors';
+import { getServices, type Services } from '../shared/services';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
@@ -10,25 +11,32 @@ const MAX_NUMBER_LENGTH = 100;
 export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
-    return { status: 400, jsonBody: { error: `number must have 1 to ${MAX_NUMBER_LENGTH} characters` } };
+    return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
-  const services = getServices();
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`manual sync by number: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
+  const correlationId = context.invocationId;
   let customerId: string;
   try {
     // The client escapes the number as an OData literal, so quotes in it cannot widen the filter.
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
-    if (!customer) return { status: 404, jsonBody: { error: 'No Business Central customer has this number' } };
+    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
     customerId = customer.id;
-    await enqueueManualSync(services.storage.syncQueue, customerId, context.invocationId);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;
     return transient
-      ? { status: 503, jsonBody: { error: 'Business Central or storage is unavailable; try again later' }, headers: { 'Retry-After': '30' } }
-      : { status: 502, jsonBody: { error: `Business Central rejected the lookup: ${describeError(failure)}` } };
+      ? unavailable('BusinessCentralUnavailable', 'Business Central or storage is unavailable; try again later')
+      : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
   }
   context.info(`manual sync queued for customer ${customerId} (by number)`);
-  return { status: 202, jsonBody: { customerId, queued: true }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+  return { status: 202, jsonBody: { customerId, queued: true, correlationId }, headers: { Location: `/api/customers/${customerId}/transfers` } };
 }
 
 app.http('manualSyncByNumber', {

@@ -3,11 +3,11 @@ import { describeError, isTransient } from '../shared/errors';
 import { getServices, type Services } from '../shared/services';
 import { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource } from '../shared/sync/replay';
 import { readLimitedBody } from '../shared/http/body';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 
 /** 1,000 GUIDs with JSON punctuation are about 40 KB; anything far larger is not a replay request. */
 export const MAX_REPLAY_BODY_BYTES = 256 * 1024;
 
-const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({ status, jsonBody: { error: message }, headers });
 
 /**
  * Replays failed transfers: `{ "customerIds": [...] }`, `{ "errorCode": "RetriesExhausted" }` or `{ "all": true }`,
@@ -15,24 +15,25 @@ const error = (status: number, message: string, headers: Record<string, string> 
  */
 export async function replayTransfersHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const text = await readLimitedBody(request, MAX_REPLAY_BODY_BYTES);
-  if (text === null) return error(413, `The body is larger than ${MAX_REPLAY_BODY_BYTES} bytes; send at most 1000 customer ids per call`);
-  if (text.trim() === '') return error(400, 'Send a JSON body: {"customerIds":[...]}, {"errorCode":"RetriesExhausted"} or {"all":true}');
+  if (text === null) return apiError('BodyTooLarge', `The body is larger than ${MAX_REPLAY_BODY_BYTES} bytes; send at most 1000 customer ids per call`);
+  if (text.trim() === '') return apiError('InvalidBody', 'Send a JSON body: {"customerIds":[...]}, {"errorCode":"RetriesExhausted"} or {"all":true}');
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return error(400, 'The body is not valid JSON');
+    return apiError('InvalidBody', 'The body is not valid JSON');
   }
   const parsed = parseReplayRequest(body);
-  if (!parsed.ok) return error(400, parsed.error);
+  if (!parsed.ok) return apiError('InvalidBody', parsed.error);
 
   let services: Services;
   try {
     services = getServices();
   } catch (failure) {
     context.error(`replay: settings are not usable: ${describeError(failure)}`);
-    return error(503, 'The service is not configured; try again later', { 'Retry-After': '60' });
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
+  const correlationId = context.invocationId;
   try {
     const result = await replayTransfers(
       {
@@ -41,16 +42,16 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
         syncQueue: services.storage.syncQueue,
         poisonQueue: storagePoisonQueue(services.config.storage),
         logger: context,
-        correlationId: context.invocationId,
+        correlationId,
       },
       parsed.request,
     );
-    return { status: 202, jsonBody: result, headers: { Location: '/api/transfers?limit=50' } };
+    return { status: 202, jsonBody: { ...result, correlationId }, headers: { Location: '/api/transfers?limit=50' } };
   } catch (failure) {
     context.error(`replay: ${describeError(failure)}`);
     return isTransient(failure)
-      ? error(503, 'Storage is unavailable; nothing or only part was replayed, and replaying again is safe. Try again later', { 'Retry-After': '30' })
-      : error(500, `The replay failed: ${describeError(failure)}`);
+      ? unavailable('StorageUnavailable', 'Storage is unavailable; nothing or only part was replayed, and replaying again is safe. Try again later')
+      : apiError('InternalError', `The replay failed: ${describeError(failure)}`);
   }
 }
 

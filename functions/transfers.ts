@@ -1,27 +1,46 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 import { getServices } from '../shared/services';
-import { TRANSFER_STATUSES } from '../shared/storage/types';
+import { decodeTransferCursor, encodeTransferCursor } from '../shared/storage/transferStore';
+import { TRANSFER_STATUSES, type TransferCursor } from '../shared/storage/types';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 
-/** Recent transfers across customers, newest first, optionally of one status. */
+/**
+ * Recent transfers across customers, newest first, optionally of one status. A full page carries
+ * `nextLink` (the same query plus `continuationToken`); the last page has `nextLink: null`.
+ */
 export async function recentTransfers(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const rawStatus = request.query.get('status')?.trim() || null;
   // Case-insensitive, answered in the contract's spelling.
   const status = rawStatus === null ? undefined : TRANSFER_STATUSES.find((candidate) => candidate.toLowerCase() === rawStatus.toLowerCase());
-  if (rawStatus !== null && !status) return { status: 400, jsonBody: { error: `status must be one of ${TRANSFER_STATUSES.join(', ')}` } };
+  if (rawStatus !== null && !status) return apiError('InvalidParameter', `status must be one of ${TRANSFER_STATUSES.join(', ')}`);
   const rawLimit = request.query.get('limit');
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  const token = request.query.get('continuationToken');
+  let after: TransferCursor | undefined;
+  if (token !== null) {
+    const cursor = decodeTransferCursor(token.trim());
+    if (!cursor) return apiError('InvalidContinuationToken', 'continuationToken is not one this service issued; start again without it');
+    after = cursor;
+  }
   try {
-    const transfers = await getServices().storage.transfers.listRecent({ limit, ...(status ? { status } : {}) });
-    return { status: 200, jsonBody: { transfers } };
+    const page = await getServices().storage.transfers.listRecentPage({ limit, ...(status ? { status } : {}), ...(after ? { after } : {}) });
+    const nextLink = page.next ? nextLinkOf(limit, status, encodeTransferCursor(page.next)) : null;
+    return { status: 200, jsonBody: { transfers: page.transfers, nextLink } };
   } catch (failure) {
     context.error(`transfers: ${describeError(failure)}`);
-    return { status: 503, jsonBody: { error: 'The transfer history is unavailable; try again later' }, headers: { 'Retry-After': '30' } };
+    return unavailable('StorageUnavailable', 'The transfer history is unavailable; try again later');
   }
+}
+
+/** Relative to the host, like the Location headers of the other routes. */
+function nextLinkOf(limit: number, status: string | undefined, continuationToken: string): string {
+  const query = new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}), continuationToken });
+  return `/api/transfers?${query.toString()}`;
 }
 
 app.http('transfers', {

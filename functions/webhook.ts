@@ -7,17 +7,12 @@ import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
 import { ingestNotification } from '../shared/sync/ingest';
 import { planNotification } from '../shared/sync/notifications';
 import { readLimitedBody } from '../shared/http/body';
+import { apiError, unavailable } from '../shared/http/apiErrors';
 
 /** Business Central's tokens are short; a longer one is not a genuine handshake. */
 export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
 /** A full notification (1,000 entries) is about 400 KB. */
 export const MAX_NOTIFICATION_BYTES = 1024 * 1024;
-
-const error = (status: number, message: string, headers: Record<string, string> = {}): HttpResponseInit => ({
-  status,
-  jsonBody: { error: message },
-  headers,
-});
 
 /**
  * Business Central webhook: the subscription handshake, then notifications turned into queue messages.
@@ -28,23 +23,23 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   const validationToken = request.query.get('validationToken');
   // Answered before anything else: Business Central waits on it while our create/renew request is in flight.
   if (validationToken !== null) {
-    if (validationToken.length > MAX_VALIDATION_TOKEN_LENGTH) return error(400, `validationToken is longer than ${MAX_VALIDATION_TOKEN_LENGTH} characters`);
+    if (validationToken.length > MAX_VALIDATION_TOKEN_LENGTH) return apiError('InvalidParameter', `validationToken is longer than ${MAX_VALIDATION_TOKEN_LENGTH} characters`);
     return {
       status: 200,
       body: validationToken,
       headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' },
     };
   }
-  if (request.method !== 'POST') return error(400, 'GET serves only the subscription handshake (?validationToken=...)');
+  if (request.method !== 'POST') return apiError('InvalidParameter', 'GET serves only the subscription handshake (?validationToken=...)');
 
   const text = await readLimitedBody(request, MAX_NOTIFICATION_BYTES);
-  if (text === null) return error(413, `The notification is larger than ${MAX_NOTIFICATION_BYTES} bytes`);
+  if (text === null) return apiError('BodyTooLarge', `The notification is larger than ${MAX_NOTIFICATION_BYTES} bytes`);
   let body: unknown;
   try {
     // A UTF-8 byte order mark is legal before JSON in transit; a 400 for it would cost us the subscription.
     body = JSON.parse(text.replace(/^\uFEFF/u, ''));
   } catch {
-    return error(400, 'The body is not valid JSON');
+    return apiError('InvalidBody', 'The body is not valid JSON');
   }
 
   let services: Services;
@@ -52,17 +47,18 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     services = getServices();
   } catch (failure) {
     context.error(`webhook: settings are not usable: ${describeError(failure)}`);
-    return error(503, 'The service is not configured; try again later', { 'Retry-After': '60' });
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
   const plan = planNotification(body, { clientState: services.config.webhook.clientState, companyId: services.config.businessCentral.companyId });
   if (plan.outcome === 'unauthorized') {
     context.warn('webhook: rejected a notification whose clientState does not match (nothing enqueued)');
-    return error(401, 'clientState does not match');
+    return apiError('ClientStateMismatch', 'clientState does not match');
   }
   if (plan.outcome === 'invalid') {
     context.warn(`webhook: rejected a malformed notification: ${plan.reason}`);
-    return error(400, plan.reason);
+    return apiError('InvalidBody', plan.reason);
   }
+  const correlationId = correlationIdOf(request);
   try {
     const result = await ingestNotification(
       {
@@ -72,12 +68,12 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
         logger: context,
       },
       plan,
-      { correlationId: correlationIdOf(request) },
+      { correlationId },
     );
-    return { status: 202, jsonBody: result };
+    return { status: 202, jsonBody: { ...result, correlationId } };
   } catch (failure) {
     context.error(`webhook: could not enqueue the notification, answering 503 so Business Central retries: ${describeError(failure)}`);
-    return error(503, 'The notification could not be stored; deliver it again later', { 'Retry-After': '60' });
+    return unavailable('StorageUnavailable', 'The notification could not be stored; deliver it again later', 60);
   }
 }
 

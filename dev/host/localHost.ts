@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { apiError, type ApiResponse } from '../../shared/http/apiErrors';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit, type LogLevel } from '@azure/functions';
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
@@ -158,7 +159,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for await (const chunk of request as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        response.writeHead(413).end();
+        writeError(response, apiError('BodyTooLarge', `The body is larger than the local host accepts (${MAX_BODY_BYTES} bytes)`));
         return;
       }
       chunks.push(chunk);
@@ -172,7 +173,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       .filter((candidate): candidate is { fn: (typeof httpFunctions)[number]; params: Record<string, string> } => candidate.params !== null);
     const chosen = candidates.find((candidate) => candidate.fn.methods.includes(method));
     if (!chosen) {
-      response.writeHead(candidates.length > 0 ? 405 : 404).end();
+      writeError(
+        response,
+        candidates.length > 0 ? apiError('MethodNotAllowed', `${method} is not served on ${url.pathname}`) : apiError('NotFound', `No route matches ${url.pathname}`),
+      );
       return;
     }
     const headers: Record<string, string> = {};
@@ -191,8 +195,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     try {
       const returned = (await invoke(chosen.fn.registration, httpRequest, context)) as HttpResponseInit | HttpResponse | undefined;
       result = returned instanceof HttpResponse ? returned : new HttpResponse(returned ?? {});
-    } catch {
-      response.writeHead(500).end();
+    } catch (failure) {
+      writeError(response, apiError('InternalError', `${chosen.fn.registration.metadata.name} failed: ${failure instanceof Error ? failure.message : String(failure)}`));
       return;
     }
     const outHeaders: Record<string, string> = {};
@@ -384,4 +388,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       for (const stop of stoppers.reverse()) await stop();
     },
   };
+}
+
+/** The project's error shape for answers the host itself gives (no route, wrong method, handler crash). */
+function writeError(response: ServerResponse, error: ApiResponse): void {
+  response.writeHead(error.status, { 'Content-Type': 'application/json; charset=utf-8', ...error.headers }).end(JSON.stringify(error.jsonBody));
 }

@@ -4,7 +4,15 @@ import { ERROR_CODES, SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { SOURCES } from '../messages';
 import { customerKey, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
-import { TRANSFER_STATUSES, type TransferAction, type TransferRecord, type TransferStatus, type TransferStore } from './types';
+import {
+  TRANSFER_STATUSES,
+  type TransferAction,
+  type TransferCursor,
+  type TransferPage,
+  type TransferRecord,
+  type TransferStatus,
+  type TransferStore,
+} from './types';
 
 export const TRANSFERS_TABLE = 'CustomerTransfers';
 export const TRANSFERS_BY_TIME_TABLE = 'TransfersByTime';
@@ -167,26 +175,35 @@ export class TableTransferStore implements TransferStore {
   }
 
   async listRecent(options: { status?: TransferStatus; limit: number }): Promise<TransferRecord[]> {
+    return (await this.listRecentPage(options)).transfers;
+  }
+
+  async listRecentPage(options: { status?: TransferStatus; limit: number; after?: TransferCursor }): Promise<TransferPage> {
     const limit = clampLimit(options.limit, DEFAULT_TRANSFER_LIMIT);
-    const status = options.status;
-    const results: TransferRecord[] = [];
+    const { status, after } = options;
+    const results: Array<{ record: TransferRecord; day: string; rowKey: string }> = [];
     // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
-    const start = this.clock().getTime() + DAY_MS;
+    // With a cursor, its own day first (the rest of it), then older days.
+    const start = after ? Date.parse(`${after.day}T00:00:00Z`) : this.clock().getTime() + DAY_MS;
     let emptyDays = 0;
     // One day first (a busy day answers alone), then growing batches read in parallel for sparse history.
     let batchSize = 1;
     let offset = 0;
+    // One record beyond the page says whether there is a next page, without an extra round trip.
+    const wanted = limit + 1;
     try {
-      while (offset <= this.maxDaysBack && results.length < limit && emptyDays < this.maxEmptyDays) {
-        const remaining = limit - results.length;
+      while (offset <= this.maxDaysBack && results.length < wanted && emptyDays < this.maxEmptyDays) {
+        const remaining = wanted - results.length;
         const count = Math.min(batchSize, this.maxDaysBack + 1 - offset);
         const days = Array.from({ length: count }, (_, index) => utcDay(start - (offset + index) * DAY_MS));
-        const pages = await Promise.all(days.map((day) => withTable(this.byTime, () => this.readDay(day, status, remaining))));
+        const pages = await Promise.all(
+          days.map((day) => withTable(this.byTime, () => this.readDay(day, status, remaining, after && after.day === day ? after.rowKey : undefined))),
+        );
         // Results are still taken strictly newest day first.
         for (const page of pages) {
-          if (results.length >= limit || emptyDays >= this.maxEmptyDays) break;
+          if (results.length >= wanted || emptyDays >= this.maxEmptyDays) break;
           emptyDays = page.anyTransfers ? 0 : emptyDays + 1;
-          results.push(...page.records.slice(0, limit - results.length));
+          results.push(...page.rows.slice(0, wanted - results.length));
         }
         offset += count;
         batchSize = Math.min(8, batchSize * 2);
@@ -194,15 +211,27 @@ export class TableTransferStore implements TransferStore {
     } catch (error) {
       throw storageError('reading recent transfers', error);
     }
-    return results;
+    const pageRows = results.slice(0, limit);
+    const last = pageRows.at(-1);
+    return {
+      transfers: pageRows.map((row) => row.record),
+      next: results.length > limit && last ? { day: last.day, rowKey: last.rowKey } : null,
+    };
   }
 
-  private async readDay(day: string, status: TransferStatus | undefined, limit: number): Promise<{ records: TransferRecord[]; anyTransfers: boolean }> {
-    const filter = status ? odata`PartitionKey eq ${day} and Status eq ${status}` : odata`PartitionKey eq ${day}`;
-    const records = await this.query(this.byTime, filter, limit);
-    if (records.length > 0 || !status) return { records, anyTransfers: records.length > 0 };
+  private async readDay(
+    day: string,
+    status: TransferStatus | undefined,
+    limit: number,
+    afterRowKey: string | undefined,
+  ): Promise<{ rows: Array<{ record: TransferRecord; day: string; rowKey: string }>; anyTransfers: boolean }> {
+    const after = afterRowKey === undefined ? '' : odata` and RowKey gt ${afterRowKey}`;
+    const filter = (status ? odata`PartitionKey eq ${day} and Status eq ${status}` : odata`PartitionKey eq ${day}`) + after;
+    const rows = (await this.queryRows(this.byTime, filter, limit)).map((row) => ({ ...row, day }));
+    // A continued day counts as busy: the cursor proves it had a transfer.
+    if (rows.length > 0 || !status || afterRowKey !== undefined) return { rows, anyTransfers: rows.length > 0 || afterRowKey !== undefined };
     // No match for the status: the day only counts as empty when it had no transfer at all.
-    return { records, anyTransfers: await this.hasAny(this.byTime, odata`PartitionKey eq ${day}`) };
+    return { rows, anyTransfers: await this.hasAny(this.byTime, odata`PartitionKey eq ${day}`) };
   }
 
   private async hasAny(table: TableClient, filter: string): Promise<boolean> {
@@ -213,12 +242,16 @@ export class TableTransferStore implements TransferStore {
   }
 
   private async query(table: TableClient, filter: string, limit: number): Promise<TransferRecord[]> {
-    const results: TransferRecord[] = [];
+    return (await this.queryRows(table, filter, limit)).map((row) => row.record);
+  }
+
+  private async queryRows(table: TableClient, filter: string, limit: number): Promise<Array<{ record: TransferRecord; rowKey: string }>> {
+    const results: Array<{ record: TransferRecord; rowKey: string }> = [];
     const pages = table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(MAX_TRANSFER_LIMIT, limit) });
     for await (const page of pages) {
       for (const entity of page) {
         const record = this.fromEntity(table.tableName, entity);
-        if (record) results.push(record);
+        if (record) results.push({ record, rowKey: String(entity.rowKey) });
         if (results.length >= limit) return results;
       }
     }
@@ -294,4 +327,28 @@ function fromColumns(row: z.infer<typeof transferEntitySchema>): TransferRecord 
     finishedAt: row.FinishedAt,
     durationMs: row.DurationMs,
   };
+}
+
+const cursorSchema = z.object({
+  d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/u),
+  r: z.string().regex(/^\d{13}_\d{6}_/u).max(1024),
+});
+
+/** An opaque continuation token for a TransferCursor (base64url JSON): clients pass it back unchanged. */
+export function encodeTransferCursor(cursor: TransferCursor): string {
+  return Buffer.from(JSON.stringify({ d: cursor.day, r: cursor.rowKey }), 'utf8').toString('base64url');
+}
+
+/** The cursor of a continuation token, or null when the token is not one this service issued. */
+export function decodeTransferCursor(token: string): TransferCursor | null {
+  if (token.length === 0 || token.length > 2048 || !/^[A-Za-z0-9_-]+$/u.test(token)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  const parsed = cursorSchema.safeParse(json);
+  if (!parsed.success || Number.isNaN(Date.parse(`${parsed.data.d}T00:00:00Z`))) return null;
+  return { day: parsed.data.d, rowKey: parsed.data.r };
 }

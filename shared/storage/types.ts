@@ -47,6 +47,19 @@ export interface TransferStore {
   listForCustomer(customerId: string, limit?: number): Promise<TransferRecord[]>;
   /** Newest first across customers, optionally one status only. */
   listRecent(options: { status?: TransferStatus; limit: number }): Promise<TransferRecord[]>;
+  /** As listRecent, one page at a time: `next` continues after the last record returned (null at the end). */
+  listRecentPage(options: { status?: TransferStatus; limit: number; after?: TransferCursor }): Promise<TransferPage>;
+}
+
+/** Where a page of recent transfers ended: the day partition and row key of its last record. */
+export interface TransferCursor {
+  day: string;
+  rowKey: string;
+}
+
+export interface TransferPage {
+  transfers: TransferRecord[];
+  next: TransferCursor | null;
 }
 
 export interface CustomerLinkStore {

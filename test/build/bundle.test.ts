@@ -36,7 +36,7 @@ test('the bundle loads without node_modules and registers every function', () =>
     const output = execFileSync(process.execPath, ['-e', probe.replace('process.cwd()', JSON.stringify(out)).replace("'./package.json'", JSON.stringify(path.join(out, 'package.json')))], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' } }).toString();
     const names = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[];
     expect(names).toEqual(
-      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
+      expect.arrayContaining(['businessCentralWebhook', 'manualSync', 'manualSyncByNumber', 'customerTransfers', 'transfers', 'health', 'healthDetails', 'syncWorker', 'poisonWorker', 'pollCustomers', 'subscriptionTimer']),
     );
 
     // A bad mapping file stops the app at load with one message naming the entry.

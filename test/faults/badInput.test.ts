@@ -56,8 +56,9 @@ async function postRaw(route: string, body: string | Buffer, contentType = 'appl
 /** A 4xx with a JSON `error` that says something. */
 async function expectClientError(response: Response, statuses: number[], label: string): Promise<void> {
   expect({ label, status: statuses.includes(response.status) ? 'expected' : response.status }).toEqual({ label, status: 'expected' });
-  const body = (await response.json()) as { error?: unknown };
-  expect({ label, error: typeof body.error === 'string' && body.error.length > 5 }).toEqual({ label, error: true });
+  const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+  const { code, message } = body.error ?? {};
+  expect({ label, error: typeof code === 'string' && typeof message === 'string' && message.length > 5 }).toEqual({ label, error: true });
 }
 
 function expectNoFailedInvocations(): void {
@@ -182,7 +183,7 @@ describe('manual sync routes', () => {
     for (const spelling of [id.toUpperCase(), `{${id}}`, ` ${id} `]) {
       const response = await postJson(system.host(), `/api/customers/${encodeURIComponent(spelling)}/sync`, 'ignored body');
       expect(response.status).toBe(202);
-      expect(await response.json()).toEqual({ customerId: id, queued: true });
+      expect(await response.json()).toEqual({ customerId: id, queued: true, correlationId: expect.any(String) });
     }
   });
 
@@ -217,7 +218,7 @@ describe('manual sync routes', () => {
     await expectClientError(await postJson(system.host(), `/api/customers/by-number/${encodeURIComponent('   ')}/sync`, {}), [400], 'blank');
     const found = await postJson(system.host(), `/api/customers/by-number/${encodeURIComponent("o'neil-1")}/sync`, {});
     expect(found.status).toBe(202);
-    expect(await found.json()).toEqual({ customerId: quoted.id, queued: true });
+    expect(await found.json()).toEqual({ customerId: quoted.id, queued: true, correlationId: expect.any(String) });
   });
 });
 

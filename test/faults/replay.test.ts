@@ -278,7 +278,7 @@ describe('POST /api/transfers/replay through the local host', () => {
     const host = system.host();
     const bad = await postJson(host, '/api/transfers/replay', { errorCode: 'RetriesExhausted', all: true });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: expect.stringContaining('exactly one of') });
+    expect(await bad.json()).toEqual({ error: { code: 'InvalidBody', message: expect.stringContaining('exactly one of') } });
     const huge = await postJson(host, '/api/transfers/replay', JSON.stringify({ customerIds: Array.from({ length: 8000 }, () => randomUUID()) }));
     expect(huge.status).toBe(413);
   });

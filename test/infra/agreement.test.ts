@@ -10,6 +10,7 @@ import * as configModule from '../../shared/config';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig } from '../../shared/config';
 import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
 import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
+import { API_ERROR_CODES } from '../../shared/http/apiErrors';
 import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
 import { TRANSFERS_BY_TIME_TABLE, TRANSFERS_TABLE } from '../../shared/storage/transferStore';
@@ -804,5 +805,20 @@ describe('docs', () => {
     for (const field of transferEventFields()) expect(monitoring).toContain(`\`${field}\``);
     expect(monitoring).toContain('POST /api/transfers/replay');
     expect(monitoring).toContain('npm run replay');
+  });
+});
+
+describe('HTTP API errors', () => {
+  it('README documents every error code with its status, and no other', () => {
+    const readme = read('README.md');
+    const documented = new Map([...readme.matchAll(/^\| `([A-Za-z]+)` \| (\d{3}) \|/gmu)].map((match) => [match[1]!, Number(match[2])]));
+    expect(Object.fromEntries(documented)).toEqual({ ...API_ERROR_CODES });
+  });
+
+  it('every function answers errors through apiError, never a bare { error: string }', () => {
+    const offenders = readdirSync(path.join(ROOT, 'functions'))
+      .filter((file) => /jsonBody:\s*\{\s*error:/u.test(read(`functions/${file}`)))
+      .sort();
+    expect(offenders).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@ import { TEST_SETTINGS } from '../support/settings';
 import { useHarness } from './harness';
 
 const harness = useHarness();
-const health = () => fetch(`${harness.host().url}/api/health`);
+const health = () => fetch(`${harness.host().url}/api/health/details`);
+const anonymousHealth = () => fetch(`${harness.host().url}/api/health`);
 
 const storageSetting = process.env.AzureWebJobsStorage;
 afterEach(() => {
@@ -13,9 +14,26 @@ afterEach(() => {
 });
 
 test('ok when the settings are valid and storage answers', async () => {
-  const response = await health();
+  const response = await anonymousHealth();
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({ status: 'ok' });
+  const details = await health();
+  expect(details.status).toBe(200);
+  expect(await details.json()).toEqual({
+    status: 'ok',
+    checks: [
+      { name: 'settings', status: 'ok', message: null },
+      { name: 'storage', status: 'ok', message: null },
+    ],
+  });
+});
+
+test('the anonymous route says only down, never which setting or part fails', async () => {
+  delete process.env.BC_CLIENT_ID;
+  resetServices();
+  const response = await anonymousHealth();
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({ status: 'down' });
 });
 
 test('a missing setting → 503 naming it, without revealing any value', async () => {
@@ -23,9 +41,9 @@ test('a missing setting → 503 naming it, without revealing any value', async (
   resetServices();
   const response = await health();
   expect(response.status).toBe(503);
-  const body = (await response.json()) as { status: string; failing: Array<{ part: string; message: string }> };
-  expect(body.status).toBe('unhealthy');
-  expect(body.failing).toEqual([{ part: 'settings', message: expect.stringContaining('BC_CLIENT_ID') }]);
+  const body = (await response.json()) as { status: string; checks: Array<{ name: string; status: string; message: string | null }> };
+  expect(body.status).toBe('down');
+  expect(body.checks).toEqual([{ name: 'settings', status: 'down', message: expect.stringContaining('BC_CLIENT_ID') }, { name: 'storage', status: 'ok', message: null }]);
   const text = JSON.stringify(body);
   for (const secret of [TEST_SETTINGS.BC_CLIENT_SECRET, TEST_SETTINGS.IPAAS_API_TOKEN, TEST_SETTINGS.WEBHOOK_CLIENT_STATE]) expect(text).not.toContain(secret);
 });
@@ -48,8 +66,11 @@ test('storage not answering → 503 with part storage, and the message names the
   const response = await health();
   expect(response.status).toBe(503);
   expect(await response.json()).toEqual({
-    status: 'unhealthy',
-    failing: [{ part: 'storage', message: 'Table storage did not answer within 5000 ms' }],
+    status: 'down',
+    checks: [
+      { name: 'settings', status: 'ok', message: null },
+      { name: 'storage', status: 'down', message: 'Table storage did not answer within 5000 ms' },
+    ],
   });
   expect(ping).toHaveBeenCalledTimes(1);
 });

@@ -13,7 +13,7 @@ describe('POST /api/customers/{id}/sync', () => {
     async (id) => {
       const response = await post(`/api/customers/${encodeURIComponent(id)}/sync`);
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: expect.stringContaining('GUID') });
+      expect(await response.json()).toEqual({ error: { code: 'InvalidCustomerId', message: expect.stringContaining('GUID') } });
       expect(await countMessages(SYNC_QUEUE)).toBe(0);
     },
   );
@@ -23,9 +23,11 @@ describe('POST /api/customers/{id}/sync', () => {
     const response = await post(`/api/customers/${id.toUpperCase()}/sync`);
     expect(response.status).toBe(202);
     expect(response.headers.get('location')).toBe(`/api/customers/${id}/transfers`);
-    expect(await response.json()).toEqual({ customerId: id, queued: true });
+    const body = (await response.json()) as { correlationId: string };
+    expect(body).toEqual({ customerId: id, queued: true, correlationId: expect.any(String) });
     const messages = (await takeMessages(SYNC_QUEUE)) as SyncMessage[];
-    expect(messages).toEqual([expect.objectContaining({ customerId: id, source: 'manual' })]);
+    // The correlation id in the answer is the one the message (and so the transfer's telemetry) carries.
+    expect(messages).toEqual([expect.objectContaining({ customerId: id, source: 'manual', correlationId: body.correlationId })]);
     expect(harness.bc.requests.total).toBe(0); // the manual route only enqueues; the worker reads Business Central
   });
 
@@ -39,7 +41,7 @@ describe('POST /api/customers/{id}/sync', () => {
     try {
       const response = await post(`/api/customers/${randomUUID()}/sync`);
       expect(response.status).toBe(503);
-      expect(await response.json()).toEqual({ error: expect.any(String) });
+      expect(await response.json()).toEqual({ error: { code: 'StorageUnavailable', message: expect.any(String) } });
     } finally {
       send.mockRestore();
     }
@@ -53,7 +55,7 @@ describe('POST /api/customers/by-number/{number}/sync', () => {
     const response = await post('/api/customers/by-number/C-20000/sync');
     expect(response.status).toBe(202);
     expect(response.headers.get('location')).toBe(`/api/customers/${wanted.id}/transfers`);
-    expect(await response.json()).toEqual({ customerId: wanted.id, queued: true });
+    expect(await response.json()).toEqual({ customerId: wanted.id, queued: true, correlationId: expect.any(String) });
     expect(((await takeMessages(SYNC_QUEUE)) as SyncMessage[]).map((message) => [message.customerId, message.source])).toEqual([[wanted.id, 'manual']]);
   });
 
@@ -61,7 +63,7 @@ describe('POST /api/customers/by-number/{number}/sync', () => {
     harness.bc.upsertCustomer({ number: '10000', type: 'Person' });
     const response = await post('/api/customers/by-number/99999/sync');
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: expect.any(String) });
+    expect(await response.json()).toEqual({ error: { code: 'CustomerNotFound', message: expect.any(String) } });
     expect(await countMessages(SYNC_QUEUE)).toBe(0);
   });
 

@@ -59,13 +59,13 @@ describe('GET /api/customers/{id}/transfers', () => {
   test.each(['not-a-guid', '42'])('a non-GUID id (%s) → 400', async (id) => {
     const response = await get(`/api/customers/${id}/transfers`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: expect.stringContaining('GUID') });
+    expect(await response.json()).toEqual({ error: { code: 'InvalidCustomerId', message: expect.stringContaining('GUID') } });
   });
 
   test.each(['0', '501', 'abc', '-1', '2.5', ''])('limit=%s → 400 naming limit', async (limit) => {
     const response = await get(`/api/customers/${randomUUID()}/transfers?limit=${limit}`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: expect.stringContaining('limit') });
+    expect(await response.json()).toEqual({ error: { code: 'InvalidParameter', message: expect.stringContaining('limit') } });
   });
 });
 
@@ -86,6 +86,45 @@ describe('GET /api/transfers', () => {
     expect(limited.transfers).toHaveLength(2);
   });
 
+  test('pages with nextLink until every transfer was listed once, in order', async () => {
+    const { records } = await seed();
+    const seen: string[] = [];
+    let link: string | null = '/api/transfers?limit=3';
+    let pages = 0;
+    while (link !== null) {
+      const response = await get(link);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { transfers: TransferRecord[]; nextLink: string | null };
+      seen.push(...body.transfers.map((t) => t.transferId));
+      link = body.nextLink;
+      pages += 1;
+      expect(pages).toBeLessThanOrEqual(2);
+    }
+    expect(seen).toEqual([3, 1, 2, 0].map((index) => records[index]!.transferId));
+    expect(pages).toBe(2);
+  });
+
+  test('nextLink keeps the status filter and limit; an exact last page ends with nextLink null', async () => {
+    const { records } = await seed();
+    const first = (await (await get('/api/transfers?status=failed&limit=1')).json()) as { transfers: TransferRecord[]; nextLink: string | null };
+    expect(first.transfers.map((t) => t.transferId)).toEqual([records[3]!.transferId]);
+    expect(first.nextLink).toMatch(/^\/api\/transfers\?limit=1&status=Failed&continuationToken=[A-Za-z0-9_-]+$/u);
+    const second = (await (await get(first.nextLink!)).json()) as { transfers: TransferRecord[]; nextLink: string | null };
+    expect(second).toEqual({ transfers: [records[0]], nextLink: null });
+    const exact = (await (await get('/api/transfers?limit=4')).json()) as { transfers: TransferRecord[]; nextLink: string | null };
+    expect(exact.transfers).toHaveLength(4);
+    expect(exact.nextLink).toBeNull();
+  });
+
+  test.each(['garbage!', 'eyJkIjoiMjAyNi0xMS0yNyJ9', Buffer.from('{"d":"2026-11-27","r":"\' or 1 eq 1"}').toString('base64url')])(
+    'a continuation token this service did not issue (%s) → 400 InvalidContinuationToken',
+    async (token) => {
+      const response = await get(`/api/transfers?continuationToken=${encodeURIComponent(token)}`);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: { code: 'InvalidContinuationToken', message: expect.stringContaining('continuationToken') } });
+    },
+  );
+
   test.each([
     ['status=Bogus', 'status'],
     ['status=Succeeded,Failed', 'status'],
@@ -95,7 +134,8 @@ describe('GET /api/transfers', () => {
   ])('%s → 400 naming %s', async (query, parameter) => {
     const response = await get(`/api/transfers?${query}`);
     expect(response.status).toBe(400);
-    const body = (await response.json()) as { error: string };
-    expect(body.error.startsWith(parameter)).toBe(true);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('InvalidParameter');
+    expect(body.error.message.startsWith(parameter)).toBe(true);
   });
 });

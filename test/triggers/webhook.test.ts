@@ -47,7 +47,7 @@ describe('handshake', () => {
   test('GET without a token is not a notification', async () => {
     const response = await fetch(`${harness.host().url}${WEBHOOK_PATH}`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: expect.stringContaining('validationToken') });
+    expect(await response.json()).toEqual({ error: { code: 'InvalidParameter', message: expect.stringContaining('validationToken') } });
   });
 });
 
@@ -68,7 +68,7 @@ describe('authentication and malformed bodies', () => {
     };
     const response = await postJson(harness.host(), WEBHOOK_PATH, body);
     expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ error: expect.any(String) });
+    expect(await response.json()).toEqual({ error: { code: 'ClientStateMismatch', message: expect.any(String) } });
     await nothingQueued();
     expect(await getServices().storage.transfers.listRecent({ limit: 10 })).toEqual([]);
   });
@@ -77,7 +77,7 @@ describe('authentication and malformed bodies', () => {
     const response = await postJson(harness.host(), WEBHOOK_PATH, '{"value": [');
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/json/u);
-    expect(await response.json()).toEqual({ error: 'The body is not valid JSON' });
+    expect(await response.json()).toEqual({ error: { code: 'InvalidBody', message: 'The body is not valid JSON' } });
     await nothingQueued();
   });
 
@@ -129,7 +129,7 @@ describe('notifications', () => {
     };
     const response = await postJson(harness.host(), WEBHOOK_PATH, body, { 'x-ms-correlation-id': 'bc-correlation-1' });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ enqueued: 2, fannedOut: 0, catchUps: 0, deleted: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ enqueued: 2, fannedOut: 0, catchUps: 0, deleted: 0, ignored: 0, correlationId: expect.any(String) });
     const messages = (await takeMessages(SYNC_QUEUE)) as SyncMessage[];
     expect(messages.map((message) => message.customerId).sort()).toEqual([first, second.toLowerCase()].sort());
     for (const message of messages) {
@@ -152,7 +152,7 @@ describe('notifications', () => {
     };
     const response = await postJson(harness.host(), WEBHOOK_PATH, body);
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ enqueued: 1, fannedOut: 0, catchUps: 0, deleted: 0, ignored: 3 });
+    expect(await response.json()).toEqual({ enqueued: 1, fannedOut: 0, catchUps: 0, deleted: 0, ignored: 3, correlationId: expect.any(String) });
     expect(((await takeMessages(SYNC_QUEUE)) as SyncMessage[]).map((message) => message.customerId)).toEqual([ours]);
     expect(await countMessages(CATCH_UP_QUEUE)).toBe(0);
   });
@@ -210,7 +210,7 @@ describe('notifications', () => {
       const response = await postJson(harness.host(), WEBHOOK_PATH, { value: [notificationEntry(customerResource(randomUUID()), 'updated')] });
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('60');
-      expect(await response.json()).toEqual({ error: expect.any(String) });
+      expect(await response.json()).toEqual({ error: { code: 'StorageUnavailable', message: expect.any(String) } });
       expect(send).toHaveBeenCalledTimes(1);
     } finally {
       send.mockRestore();
@@ -224,7 +224,7 @@ describe('notifications', () => {
     const response = await postJson(harness.host(), WEBHOOK_PATH, payload);
     const elapsed = performance.now() - started;
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ enqueued: 0, fannedOut: 1000, catchUps: 0, deleted: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ enqueued: 0, fannedOut: 1000, catchUps: 0, deleted: 0, ignored: 0, correlationId: expect.any(String) });
     console.info(`webhook: 1,000-entry notification (${Math.round(payload.length / 1024)} KB) acknowledged in ${Math.round(elapsed)} ms`);
     expect(elapsed).toBeLessThan(3_000);
     expect(await countMessages(CATCH_UP_QUEUE)).toBe(4);

@@ -1,0 +1,65 @@
+import { ConfigError, loadConfig, loadStorageConfig, type Environment } from './config';
+import { SyncError } from './errors';
+import { getServices } from './services';
+import { pingStorage } from './storage';
+
+/** ok: everything works; degraded: serving, but some work is held or slowed; down: cannot do its job. */
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface HealthCheck {
+  /** What was checked: `settings`, `storage`, ... */
+  name: string;
+  status: HealthStatus;
+  /** Names settings and parts, never values. Null when the check passed. */
+  message: string | null;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  checks: HealthCheck[];
+}
+
+const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, down: 2 };
+
+/** The worst status of the checks. */
+export function overallStatus(checks: readonly HealthCheck[]): HealthStatus {
+  return checks.reduce<HealthStatus>((worst, check) => (RANK[check.status] > RANK[worst] ? check.status : worst), 'ok');
+}
+
+/** HTTP status of a report: a degraded app still serves (200), a down one answers 503. */
+export function httpStatusOf(status: HealthStatus): number {
+  return status === 'down' ? 503 : 200;
+}
+
+/** Settings valid and storage answering. */
+export async function checkHealth(env: Environment = process.env): Promise<HealthReport> {
+  const checks: HealthCheck[] = [];
+  let settingsOk = true;
+  try {
+    loadConfig(env);
+    checks.push({ name: 'settings', status: 'ok', message: null });
+  } catch (failure) {
+    settingsOk = false;
+    checks.push({ name: 'settings', status: 'down', message: settingsMessage(failure) });
+  }
+  try {
+    // With broken settings, storage is still checked on its own setting so the report is complete.
+    await (settingsOk ? getServices().storage.ping() : pingStorage(loadStorageConfig(env)));
+    checks.push({ name: 'storage', status: 'ok', message: null });
+  } catch (failure) {
+    // A missing AzureWebJobsStorage is already reported under settings.
+    if (!(failure instanceof ConfigError && !settingsOk)) checks.push({ name: 'storage', status: 'down', message: storageMessage(failure) });
+  }
+  return { status: overallStatus(checks), checks };
+}
+
+function settingsMessage(failure: unknown): string {
+  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
+  return 'the settings could not be read';
+}
+
+function storageMessage(failure: unknown): string {
+  if (failure instanceof ConfigError) return failure.problems.map((problem) => `${problem.setting} ${problem.problem}`).join('; ');
+  // SyncError messages from the storage layer carry the part and HTTP status only, never the connection string.
+  return failure instanceof SyncError ? failure.message : 'storage did not answer';
+}
