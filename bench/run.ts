@@ -10,7 +10,7 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,import (default all)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,import,mapping (default all)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/index.js instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
  * Diagnostics (environment only): BENCH_CPU_PROFILE=<dir> (V8 CPU profiles of the children),
@@ -30,6 +30,7 @@ import { bundleBenchEntry } from './lib/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
 import { runInitialLoad, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
+import { mappingSection } from './mapping';
 import {
   count,
   elapsed,
@@ -49,7 +50,7 @@ import {
 import { childEnvironment, startBenchWorld, type BenchWorld } from './lib/world';
 
 const ROOT = path.resolve(__dirname, '..');
-const SECTIONS = ['ack', 'counts', 'throughput', 'latency', 'load', 'import'] as const;
+const SECTIONS = ['ack', 'counts', 'throughput', 'latency', 'load', 'import', 'mapping'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -510,6 +511,7 @@ async function main(): Promise<void> {
       if (options.only.has('load')) await attempt(`initial load`, '', () => loadSection(options, tls, azurite));
     }
     if (options.only.has('import')) await attempt('bundle import', '≤ 150 ms', () => importSection(options));
+    if (options.only.has('mapping')) await attempt('mapping evaluation per customer', '≤ 0.200 ms', () => mappingSection());
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   }
