@@ -245,3 +245,19 @@ describe('a bad file is refused at start with one message naming the entry', () 
     }
   });
 });
+
+describe('the host', () => {
+  test('npm start refuses a bad file before starting anything, with the same message', async () => {
+    const { startSystem } = await import('../../dev/system');
+    const file = writeMapping(withFields((fields) => fields.filter((field) => field.destination !== 'EmailAddress')));
+    const saved = { ...process.env };
+    try {
+      await expect(startSystem({ port: 0, sandbox: true, startAzurite: false, seedDemo: false, overrides: { CUSTOMER_MAPPING_FILE: file } })).rejects.toThrow(
+        /CUSTOMER_MAPPING_FILE \(.*: fields: EmailAddress is not mapped/u,
+      );
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+});
