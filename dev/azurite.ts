@@ -86,7 +86,7 @@ export async function startAzurite(options: { ports?: AzuritePorts; accounts?: s
     if (!(await isPortFree(port))) {
       throw new Error(
         `Azurite cannot start: port ${port} (${service}) is already in use. Stop whatever uses it ` +
-          '(another Azurite or npm start?) or free ports 10000-10002.',
+          '(another Azurite or npm start?), or give npm start other ports: LOCAL_AZURITE_PORTS=20000,20001,20002.',
       );
     }
   }

@@ -4,10 +4,22 @@
  */
 import type { LogLevel } from '@azure/functions';
 import { parseTransferEventLine, type TransferEvent } from '../shared/telemetry';
+import type { AzuritePorts } from './azurite';
 import { DEMO_SCENARIOS } from './sandbox/demoData';
 import { startSystem, type RunningSystem } from './system';
 
 const port = Number(process.env.LOCAL_HOST_PORT ?? 7071);
+
+/** LOCAL_AZURITE_PORTS=blob,queue,table runs Azurite elsewhere than 10000-10002 (when those are taken). */
+function azuritePorts(value: string | undefined): AzuritePorts | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const ports = value.split(',').map((part) => Number(part.trim()));
+  if (ports.length !== 3 || ports.some((candidate) => !Number.isInteger(candidate) || candidate < 1 || candidate > 65535)) {
+    throw new Error(`LOCAL_AZURITE_PORTS must be three ports "blob,queue,table" such as "20000,20001,20002" (got "${value}")`);
+  }
+  const [blob, queue, table] = ports as [number, number, number];
+  return { blob, queue, table };
+}
 const verbose = process.env.LOCAL_HOST_VERBOSE === 'true';
 
 function transferLine(event: TransferEvent): string {
@@ -35,7 +47,7 @@ function banner(system: RunningSystem): string {
     '',
     `Customer sync is running (${system.mode === 'sandbox' ? 'SANDBOX: fake Business Central, Entra ID and iPaaS.com in this process' : 'REAL services from your settings'})`,
     `  Functions host   http://localhost:${system.host.port}  (${system.host.registrations.map((r) => r.metadata.name).join(', ')})`,
-    `  Storage          ${system.azurite ? 'Azurite in memory on 127.0.0.1:10000-10002' : 'AzureWebJobsStorage from your settings'}`,
+    `  Storage          ${system.azurite ? `Azurite in memory on 127.0.0.1 ports ${Object.values(system.azurite.ports).join(', ')}` : 'AzureWebJobsStorage from your settings'}`,
     '',
     'Try:',
     `  curl ${api}/health`,
@@ -58,7 +70,8 @@ function banner(system: RunningSystem): string {
 }
 
 async function main(): Promise<void> {
-  const system = await startSystem({ port, log });
+  const ports = azuritePorts(process.env.LOCAL_AZURITE_PORTS);
+  const system = await startSystem({ port, log, ...(ports ? { azuritePorts: ports } : {}) });
   console.log(banner(system));
   let stopping = false;
   const shutdown = (signal: string): void => {

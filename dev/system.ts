@@ -3,7 +3,7 @@ import type { LogLevel } from '@azure/functions';
 import { setupServer, type SetupServerApi } from 'msw/node';
 import { loadConfig } from '../shared/config';
 import { resetServices } from '../shared/services';
-import { startAzurite, type RunningAzurite } from './azurite';
+import { startAzurite, type AzuritePorts, type RunningAzurite } from './azurite';
 import { createFakeWorld, type FakeWorld } from './fakes/world';
 import { startLocalHost, type InvocationEvent, type LocalHost, type LocalHostOptions } from './host/localHost';
 import { seedDemoData } from './sandbox/demoData';
@@ -22,6 +22,8 @@ export interface SystemOptions {
   overrides?: Settings;
   /** Start Azurite in memory when storage is the development storage (default true). */
   startAzurite?: boolean;
+  /** Ports for that Azurite instead of the development storage's 10000-10002 (LOCAL_AZURITE_PORTS). */
+  azuritePorts?: AzuritePorts;
   /** Seed the sandbox with the demo customers (default true). */
   seedDemo?: boolean;
   /** Delay before the sandbox Business Central notifies the webhook of a change. */
@@ -76,8 +78,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   try {
     let azurite: RunningAzurite | undefined;
     if (options.startAzurite !== false && settings.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
-      azurite = await startAzurite({ ownProcessGroup: true });
+      azurite = await startAzurite({ ownProcessGroup: true, ...(options.azuritePorts ? { ports: options.azuritePorts } : {}) });
       stops.push(() => azurite?.stop());
+      if (options.azuritePorts) {
+        // "UseDevelopmentStorage=true" means the fixed ports; elsewhere the functions need the real endpoints.
+        settings.AzureWebJobsStorage = azurite.connectionString();
+        process.env.AzureWebJobsStorage = settings.AzureWebJobsStorage;
+        resetServices();
+      }
     }
 
     let sandbox: RunningSystem['sandbox'];

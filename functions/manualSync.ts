@@ -9,7 +9,7 @@ import { enqueueManualSync } from '../shared/sync/ingest';
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const raw = request.params.id ?? '';
   const customerId = normalizeGuid(raw);
-  // Checked here, not with a {id:guid} route constraint: the contract wants 400, not 404.
+  // Checked here, not with a {id:guid} route constraint: a malformed id is a 400 (README, HTTP API), not a 404.
   if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
   const correlationId = context.invocationId;
   try {

@@ -14,7 +14,7 @@ const MAX_LIMIT = 500;
  */
 export async function recentTransfers(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const rawStatus = request.query.get('status')?.trim() || null;
-  // Case-insensitive, answered in the contract's spelling.
+  // Case-insensitive, answered in the documented spelling.
   const status = rawStatus === null ? undefined : TRANSFER_STATUSES.find((candidate) => candidate.toLowerCase() === rawStatus.toLowerCase());
   if (rawStatus !== null && !status) return apiError('InvalidParameter', `status must be one of ${TRANSFER_STATUSES.join(', ')}`);
   const rawLimit = request.query.get('limit');

@@ -85,6 +85,10 @@ const settingsSchema = z.object({
 
 type Settings = z.infer<typeof settingsSchema>;
 
+/** The name of every setting the app reads, for deployment checks and docs (a new schema entry appears here by itself). */
+export type SettingName = keyof Settings;
+export const SETTING_NAMES: readonly SettingName[] = Object.keys(settingsSchema.shape) as SettingName[];
+
 export interface StorageConfig {
   /** A connection string (including UseDevelopmentStorage=true) ... */
   connectionString?: string;

@@ -1,4 +1,4 @@
-/** Error codes recorded on transfers. The seed's named errors first, then the ones the contract adds. */
+/** Error codes recorded on transfers. The seed's named errors first, then this project's own (docs/architecture.md, Outcomes). */
 export const ERROR_CODES = [
   'InvalidEmail',
   'MissingEmail',

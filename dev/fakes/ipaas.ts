@@ -5,7 +5,7 @@ import type { IpaasAddress, IpaasAddressInput, IpaasCustomer } from '../../share
 import { FaultInjector } from './faults';
 
 /**
- * An in-memory iPaaS.com customer API (EXTERNAL_APIS.md) as msw handlers, for tests and the sandbox.
+ * An in-memory iPaaS.com customer API (docs/external-apis.md) as msw handlers, for tests and the sandbox.
  * It enforces what the real service enforces: the bearer token, snake_case bodies with required fields and no
  * unknown ones (422 VALD), unique customer_number (409 BIZL), 404 NFND for unknown ids, `action=equals` search,
  * paging through `pageNumber` and `X-Pagination`. It does not enforce unique emails, as iPaaS.com's API does not.

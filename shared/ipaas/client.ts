@@ -59,7 +59,7 @@ type Operation =
   | 'linkExternalId';
 
 /**
- * The iPaaS.com customer API (EXTERNAL_APIS.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
+ * The iPaaS.com customer API (docs/external-apis.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
  * Errors are SyncError: DuplicateCustomerNumber (final) for a BIZL duplicate-number rejection, IpaasRejected
  * (final) for other AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected shape, IpaasUnavailable

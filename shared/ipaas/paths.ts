@@ -3,7 +3,7 @@
  * The client (shared/ipaas/client.ts) and the fake (dev/fakes/ipaas.ts) both build their URLs from here,
  * so correcting an assumption is a one-line change that moves both.
  *
- * Status per /work/shared/design/EXTERNAL_APIS.md:
+ * Status per docs/external-apis.md:
  *   CONFIRMED = shown in iPaaS.com's public help articles / SDK repositories;
  *   ASSUMED   = inferred from the documented pattern `{base}/{area}/v2/{endpoint}`; verify against
  *               `{base}/customers/swagger/v2/swagger.json` before going live.

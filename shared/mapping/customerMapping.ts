@@ -41,7 +41,10 @@ export interface SeedAddress {
   PhoneNo: string;
 }
 
-/** API v2.0 entity → the seed-shaped record: Business Central's Customer-table names, values trimmed and in NFC. */
+/**
+ * API v2.0 entity → the seed-shaped record (docs/external-apis.md, "The customers entity"): Business Central's
+ * Customer-table names, values trimmed and in NFC.
+ */
 export function normalizeCustomer(entity: BcCustomer): SeedCustomer {
   const address: SeedAddress = {
     SourceTypeName: 'Customer',

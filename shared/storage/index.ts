@@ -36,7 +36,7 @@ export interface StorageOptions {
 
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 
-/** Everything the functions need from storage, on the contract's table and queue names. */
+/** Everything the functions need from storage, on the table and queue names docs/architecture.md lists. */
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;

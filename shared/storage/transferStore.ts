@@ -125,7 +125,7 @@ function clampLimit(limit: number | undefined, fallback: number): number {
   return Math.min(MAX_TRANSFER_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
-/** Transfer outcomes in Table Storage: by customer (the contract's table) and by day (our index for cross-customer queries). */
+/** Transfer outcomes in Table Storage: by customer (CustomerTransfers) and by day (our index for cross-customer queries). */
 export class TableTransferStore implements TransferStore {
   private readonly transfers: TableClient;
   private readonly byTime: TableClient;

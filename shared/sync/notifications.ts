@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 
-/** One entry of a Business Central webhook notification (EXTERNAL_APIS.md "Webhooks"). */
+/** One entry of a Business Central webhook notification (docs/external-apis.md, "Webhook subscriptions"). */
 export const notificationEntrySchema = z.looseObject({
   subscriptionId: z.string(),
   clientState: z.string(),

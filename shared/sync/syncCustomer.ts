@@ -45,7 +45,7 @@ type Outcome = Pick<TransferRecord, 'status' | 'action' | 'errorCode' | 'errorMe
 const LEASE_POLL_MS = 100;
 
 /**
- * Transfers one Business Central customer to iPaaS.com by the seed's rules (CONTRACT.md "Sync rules")
+ * Transfers one Business Central customer to iPaaS.com by the seed's rules (docs/architecture.md, "Where each rule lives")
  * and records the outcome. Final failures are recorded and returned; transient ones are recorded and
  * rethrown so the queue retries. A per-customer lease plus the email re-check make the sync idempotent:
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.

@@ -6,8 +6,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import * as configModule from '../../shared/config';
-import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig } from '../../shared/config';
+import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
 import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
 import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
@@ -71,94 +70,6 @@ const describeList = (values: Iterable<string>): string => sorted(values).join('
 // ------------------------------------------------------------------------------------------------------
 // Settings of shared/config.ts
 // ------------------------------------------------------------------------------------------------------
-
-/**
- * Scans `source` from `open` (an opening bracket) to its matching closing bracket, skipping strings and
- * comments. TypeScript and Bicep both quote with ' (Bicep also '''), and both comment with // and /* *\/.
- */
-function matchingBracket(source: string, open: number): number {
-  const pairs: Record<string, string> = { '{': '}', '(': ')', '[': ']' };
-  const stack: string[] = [];
-  for (let i = open; i < source.length; i += 1) {
-    const char = source[i] ?? '';
-    const next = source[i + 1] ?? '';
-    if (char === '/' && next === '/') {
-      const end = source.indexOf('\n', i);
-      i = end < 0 ? source.length : end;
-    } else if (char === '/' && next === '*') {
-      const end = source.indexOf('*/', i + 2);
-      i = end < 0 ? source.length : end + 1;
-    } else if (source.startsWith("'''", i)) {
-      const end = source.indexOf("'''", i + 3);
-      i = end < 0 ? source.length : end + 2;
-    } else if (char === "'" || char === '"' || char === '`') {
-      let j = i + 1;
-      while (j < source.length && source[j] !== char) j += source[j] === '\\' ? 2 : 1;
-      i = j;
-    } else if (char in pairs) {
-      stack.push(pairs[char] ?? '');
-    } else if (char === '}' || char === ')' || char === ']') {
-      if (stack.pop() !== char) throw new Error(`unbalanced "${char}" at offset ${i}`);
-      if (stack.length === 0) return i;
-    }
-  }
-  throw new Error(`no closing bracket for offset ${open}`);
-}
-
-/** Top-level `key:` names of an object or block body (depth 0 only), ignoring comments and strings. */
-function topLevelKeys(body: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let atStatementStart = true;
-  for (let i = 0; i < body.length; i += 1) {
-    const char = body[i] ?? '';
-    const next = body[i + 1] ?? '';
-    if (char === '/' && next === '/') {
-      const end = body.indexOf('\n', i);
-      i = end < 0 ? body.length : end - 1;
-    } else if (char === '/' && next === '*') {
-      const end = body.indexOf('*/', i + 2);
-      i = end < 0 ? body.length : end + 1;
-    } else if (body.startsWith("'''", i)) {
-      const end = body.indexOf("'''", i + 3);
-      i = end < 0 ? body.length : end + 2;
-      atStatementStart = false;
-    } else if (char === "'" || char === '"' || char === '`') {
-      let j = i + 1;
-      while (j < body.length && body[j] !== char) j += body[j] === '\\' ? 2 : 1;
-      if (depth === 0 && atStatementStart && /^\s*:/u.test(body.slice(j + 1))) keys.push(body.slice(i + 1, j));
-      i = j;
-      atStatementStart = false;
-    } else if (char === '{' || char === '(' || char === '[') {
-      depth += 1;
-      atStatementStart = false;
-    } else if (char === '}' || char === ')' || char === ']') {
-      depth -= 1;
-    } else if (depth === 0 && (char === ',' || char === '\n')) {
-      atStatementStart = true;
-    } else if (depth === 0 && atStatementStart && /[A-Za-z_$]/u.test(char)) {
-      const match = /^([A-Za-z_$][\w$]*)\s*:/u.exec(body.slice(i));
-      if (match?.[1]) keys.push(match[1]);
-      atStatementStart = false;
-    } else if (!/\s/u.test(char)) {
-      atStatementStart = false;
-    }
-  }
-  return keys;
-}
-
-/** The names of the settings schema: SETTING_NAMES when shared/config.ts exports it, else read from the source. */
-function settingNames(): string[] {
-  const exported: unknown = Reflect.get(configModule, 'SETTING_NAMES');
-  if (Array.isArray(exported) && exported.every((name): name is string => typeof name === 'string')) return [...exported];
-  const source = read('shared/config.ts');
-  const start = /const\s+settingsSchema\s*=\s*z\s*\.\s*(?:object|strictObject|looseObject)\s*\(\s*\{/u.exec(source);
-  if (!start) {
-    throw new Error('shared/config.ts: `const settingsSchema = z.object({` not found. Export SETTING_NAMES from shared/config.ts, or update this parser.');
-  }
-  const open = start.index + start[0].length - 1;
-  return topLevelKeys(source.slice(open + 1, matchingBracket(source, open)));
-}
 
 /** Required settings, from the code itself: what loadConfig names when nothing is set. */
 function requiredSettings(): string[] {
@@ -228,19 +139,32 @@ interface BicepModule {
   params: string[];
 }
 
+/**
+ * `module x 'file' = { ... params: { a: ... } }` blocks, read by indentation as the Bicep formatter writes them:
+ * a module ends at a line `}`, its parameters are the keys one level inside `params: {`.
+ */
 function bicepModules(source: string): BicepModule[] {
   const modules: BicepModule[] = [];
-  for (const match of source.matchAll(/^module\s+([A-Za-z_]\w*)\s+'([^']+)'\s*=\s*\{/gmu)) {
-    const open = (match.index ?? 0) + match[0].length - 1;
-    const body = source.slice(open + 1, matchingBracket(source, open));
-    const paramsAt = /^\s*params:\s*\{/mu.exec(body);
-    let params: string[] = [];
-    if (paramsAt) {
-      const paramsOpen = paramsAt.index + paramsAt[0].length - 1;
-      params = topLevelKeys(body.slice(paramsOpen + 1, matchingBracket(body, paramsOpen)));
+  const lines = source.split('\n');
+  lines.forEach((line, start) => {
+    const header = /^module\s+([A-Za-z_]\w*)\s+'([^']+)'\s*=\s*\{\s*$/u.exec(line);
+    if (!header) return;
+    const end = lines.findIndex((candidate, index) => index > start && candidate === '}');
+    if (end < 0) throw new Error(`infra/main.bicep: module ${header[1] ?? ''} has no closing "}" at the start of a line (format it with bicep format)`);
+    const body = lines.slice(start + 1, end);
+    const paramsAt = body.findIndex((candidate) => /^\s*params:\s*\{\s*$/u.test(candidate));
+    const params: string[] = [];
+    if (paramsAt >= 0) {
+      const indent = (body[paramsAt] ?? '').length - (body[paramsAt] ?? '').trimStart().length;
+      for (const candidate of body.slice(paramsAt + 1)) {
+        const depth = candidate.length - candidate.trimStart().length;
+        if (candidate.trim() === '}' && depth === indent) break;
+        const key = depth === indent + 2 ? /^\s*([A-Za-z_]\w*)\s*:/u.exec(candidate) : null;
+        if (key?.[1]) params.push(key[1]);
+      }
     }
-    modules.push({ symbol: match[1] ?? '', file: match[2] ?? '', params });
-  }
+    modules.push({ symbol: header[1] ?? '', file: header[2] ?? '', params });
+  });
   return modules;
 }
 
@@ -456,7 +380,7 @@ const mainBicep = read('infra/main.bicep');
 const params = bicepParams(mainBicep);
 const paramByName = new Map(params.map((param) => [param.name, param]));
 const appSettings = bicepAppSettings(mainBicep);
-const settings = settingNames();
+const settings: readonly string[] = SETTING_NAMES;
 const workbookJson = (): unknown => {
   try {
     return JSON.parse(read('infra/workbook.json'));
@@ -480,7 +404,7 @@ const infraFiles = (): string[] => {
 };
 
 describe('the settings of shared/config.ts', () => {
-  it('are read from the schema, and the required ones (from loadConfig itself) are among them', () => {
+  it('are exported by the schema, and the required ones (from loadConfig itself) are among them', () => {
     expect(settings.length).toBeGreaterThanOrEqual(10);
     const missing = required.filter((name) => !settings.includes(name));
     expect(missing).toEqual([]);

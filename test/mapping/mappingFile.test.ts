@@ -5,6 +5,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { ConfigError, loadConfig, loadMappingConfig } from '../../shared/config';
 import { compileMapping, defaultCustomerMapping, mappingFileSchema, MappingFileError, type MappingFile } from '../../shared/mapping';
 import { mappingJsonSchemaText, SCHEMA_FILE } from '../../scripts/mappingSchema';
+import { startSystem } from '../../dev/system';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_FILE = path.join(ROOT, 'mappings', 'customer-to-ipaas.json');
@@ -248,7 +249,6 @@ describe('a bad file is refused at start with one message naming the entry', () 
 
 describe('the host', () => {
   test('npm start refuses a bad file before starting anything, with the same message', async () => {
-    const { startSystem } = await import('../../dev/system');
     const file = writeMapping(withFields((fields) => fields.filter((field) => field.destination !== 'EmailAddress')));
     const saved = { ...process.env };
     try {

@@ -82,7 +82,7 @@ describe('creating tables and queues', () => {
     expect(await peekCount(storage, SYNC_QUEUE)).toBe(1);
   });
 
-  test('table names can be overridden per store; the contract names are the defaults', async () => {
+  test('table names can be overridden per store; the documented names are the defaults', async () => {
     const store = new TableTransferStore(loadStorageConfig(), { tableName: 'OtherTransfers', byTimeTableName: 'OtherByTime' });
     await store.record(record());
     expect(await tableNames()).toEqual(['OtherByTime', 'OtherTransfers']);

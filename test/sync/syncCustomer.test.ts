@@ -45,6 +45,27 @@ beforeEach(async () => {
   for (const customer of bc.customers()) bc.deleteCustomer(customer.id);
 });
 
+/*
+ * Which test goes red when a rule of the mapping collection is removed (tried: rule taken out, tests run, rule restored;
+ * docs/architecture.md says where each rule lives):
+ * - filter Type == "Person" && RecordType == "Customer" (filter.test always true): 'a Company customer is filtered with
+ *   zero iPaaS.com calls'; also test/mapping 'type "Company" is filtered out' and test/sync/pollSnapshot 'a filtered
+ *   customer is skipped from its snapshot alone'.
+ * - No → CustomerNumber (row removed from the field table): 'Scenario 1', 'Scenario 2', 'Scenario 4' and 28 more.
+ * - Name → FirstName: 'Scenario 1: Valid Customer Record', 'an email match updates the existing customer instead of creating one'.
+ * - EMail → EmailAddress: 'Scenario 1' to 'Scenario 4' and 34 more.
+ * - email match before create (search result ignored): 'an email match updates the existing customer instead of creating
+ *   one', 'a retry after a crash between "created in iPaaS.com" and "link saved" creates no second customer', and
+ *   test/faults/lostAnswers 'a create whose answer is lost is not sent again'.
+ * - DuplicateCustomerNumber: on create (iPaaS.com's refusal no longer recognised) 'Scenario 2: Duplicate CustomerNumber
+ *   (Failure Case)'; on update (the number owner check skipped) 'DuplicateCustomerNumber on the update path writes nothing'.
+ * - DuplicateEmail: several matches 'two iPaaS.com customers with the email fail with DuplicateEmail and nothing is
+ *   written'; a match other than the linked customer 'an email that now belongs to another iPaaS.com customer than the
+ *   linked one is DuplicateEmail'.
+ * - PreventDuplicate (off): 'PreventDuplicate keeps an existing address from being added again', 'a retry after a crash
+ *   ...', and test/faults/lostAnswers 'an address whose answer is lost is not added twice'.
+ * - ParentOnly child filter (always true): 'an empty (ParentOnly) address is not sent', 'Scenario 1: Valid Customer Record'.
+ */
 describe('seed test scenarios', () => {
   test('Scenario 1: Valid Customer Record', async () => {
     const customer = person();

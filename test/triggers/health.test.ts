@@ -1,5 +1,5 @@
-import { SyncError } from '../../shared/errors';
-import { getServices, resetServices } from '../../shared/services';
+import { DEV_ACCOUNT_KEY } from '../../dev/azurite';
+import { resetServices } from '../../shared/services';
 import { TEST_SETTINGS } from '../support/settings';
 import { useHarness } from './harness';
 
@@ -58,21 +58,23 @@ test('a malformed setting is named, its value is not shown', async () => {
   expect(text).not.toContain('company-secret-looking-value');
 });
 
-test('storage not answering → 503 with part storage, and the message names the part only', async () => {
-  // The storage layer's ping gives up after 5 s on a dead endpoint; its failure is simulated here to keep the test fast.
-  const ping = jest
-    .spyOn(getServices().storage, 'ping')
-    .mockRejectedValueOnce(new SyncError('StorageUnavailable', 'Table storage did not answer within 5000 ms', { transient: true }));
+test('storage refusing our credentials → 503 with part storage; the message names the part and status, never the key', async () => {
+  // The real Azurite, asked with a wrong account key: it answers 403 as Azure Storage does to a key or role it refuses.
+  const wrongKey = Buffer.from('wrong key wrong key').toString('base64');
+  process.env.AzureWebJobsStorage = String(storageSetting).replace(DEV_ACCOUNT_KEY, wrongKey);
+  expect(process.env.AzureWebJobsStorage).toContain(wrongKey);
+  resetServices();
   const response = await health();
   expect(response.status).toBe(503);
-  expect(await response.json()).toEqual({
+  const text = await response.text();
+  expect(JSON.parse(text)).toEqual({
     status: 'down',
     checks: [
       { name: 'settings', status: 'ok', message: null },
-      { name: 'storage', status: 'down', message: 'Table storage did not answer within 5000 ms' },
+      { name: 'storage', status: 'down', message: expect.stringMatching(/^(Table|Queue) storage failed: HTTP 403\b/u) },
     ],
   });
-  expect(ping).toHaveBeenCalledTimes(1);
+  expect(text).not.toContain(wrongKey);
 });
 
 test('an unusable storage setting is reported under storage without its value', async () => {

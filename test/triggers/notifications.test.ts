@@ -23,7 +23,7 @@ function accepted(plan: NotificationPlan) {
 }
 
 describe('planNotification', () => {
-  test('the EXAMPLES.md notification: items ignored, created enqueued, deleted recorded, filtered collection paged', () => {
+  test('a documented notification: items ignored, created enqueued, deleted recorded, filtered collection paged', () => {
     const body = {
       value: [
         entry({
