@@ -73,6 +73,8 @@ export function sandboxSettings(port: number, clientState: string): Settings {
     AZURE_AUTHORITY_HOST: 'https://login.sandbox.test',
     IPAAS_API_BASE_URL: 'https://api.ipaas.sandbox.test',
     IPAAS_API_TOKEN: 'sandbox-ipaas-token',
+    // The sandbox iPaaS.com's Business Central subscription (GET /subscriptions/v2/Subscriptions lists it).
+    IPAAS_SYSTEM_ID: '1207',
     WEBHOOK_CLIENT_STATE: clientState,
     WEBHOOK_NOTIFICATION_URL: `http://localhost:${port}/api/webhooks/business-central`,
   };

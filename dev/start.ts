@@ -27,7 +27,9 @@ function transferLine(event: TransferEvent): string {
   const outcome = event.errorCode ?? event.action ?? '-';
   const addresses = event.addressesAdded > 0 ? ` +${event.addressesAdded} address${event.addressesAdded > 1 ? 'es' : ''}` : '';
   const latency = event.latencyMs === null ? '' : `, ${event.latencyMs} ms since enqueued`;
-  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})`;
+  // Older lines (or other writers) may lack warnings.
+  const warnings = (event.warnings ?? []).map((warning) => `\n          warning   ${warning}`).join('');
+  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})${warnings}`;
 }
 
 function log(level: LogLevel, message: string): void {

@@ -3,14 +3,22 @@ import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 import { getServices } from '../shared/services';
+import { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag } from '../shared/sync/dryRun';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
-/** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"). */
+/** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans only. */
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const raw = request.params.id ?? '';
   const customerId = normalizeGuid(raw);
   // Checked here, not with a {id:guid} route constraint: a malformed id is a 400 (README, HTTP API), not a 404.
   if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
+  const dryRun = parseDryRunFlag(request.query.get('dryRun'));
+  if (dryRun === 'invalid') return INVALID_DRY_RUN();
+  if (dryRun) {
+    const reply = await dryRunSync(getServices().syncDependencies(context), customerId);
+    if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
+    return reply;
+  }
   const correlationId = context.invocationId;
   try {
     await enqueueManualSync(getServices().storage.syncQueue, customerId, correlationId);

@@ -2,17 +2,20 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError, SyncError } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 import { getServices, type Services } from '../shared/services';
+import { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag } from '../shared/sync/dryRun';
 import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
 
-/** Manual transfer by Business Central customer number: resolves the id, then queues as by id. */
+/** Manual transfer by Business Central customer number: resolves the id, then queues as by id (or, `?dryRun=true`, plans only). */
 export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
     return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
+  const dryRun = parseDryRunFlag(request.query.get('dryRun'));
+  if (dryRun === 'invalid') return INVALID_DRY_RUN();
   let services: Services;
   try {
     services = getServices();
@@ -27,6 +30,11 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
     if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
     customerId = customer.id;
+    if (dryRun) {
+      const reply = await dryRunSync(services.syncDependencies(context), customerId);
+      if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
+      return reply;
+    }
     await enqueueManualSync(services.storage.syncQueue, customerId, correlationId);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);

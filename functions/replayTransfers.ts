@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
 import { getServices, type Services } from '../shared/services';
-import { parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource } from '../shared/sync/replay';
+import { parseReplayRequest, replayTransfers } from '../shared/sync/replay';
 import { readLimitedBody } from '../shared/http/body';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 
@@ -38,9 +38,9 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
     const result = await replayTransfers(
       {
         transfers: services.storage.transfers,
-        failedTransfers: tableFailedTransferSource(services.config.storage),
+        failedTransfers: services.storage.failedTransfers,
         syncQueue: services.storage.syncQueue,
-        poisonQueue: storagePoisonQueue(services.config.storage),
+        poisonQueue: services.storage.poisonQueue,
         logger: context,
         correlationId,
       },

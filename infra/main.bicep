@@ -87,6 +87,15 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
+param ipaasSystemId string = ''
+
+@description('IPAAS_EXTERNAL_ID_SOURCE: number (default) or id: what the iPaaS.com external id of a customer is.')
+param ipaasExternalIdSource string = ''
+
+@description('IPAAS_PATHS: JSON object overriding iPaaS.com path templates by name; empty means the documented defaults.')
+param ipaasPaths string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -320,6 +329,18 @@ var optionalAppSettings = [
   {
     name: 'POLL_START_FROM'
     value: pollStartFrom
+  }
+  {
+    name: 'IPAAS_SYSTEM_ID'
+    value: ipaasSystemId
+  }
+  {
+    name: 'IPAAS_EXTERNAL_ID_SOURCE'
+    value: ipaasExternalIdSource
+  }
+  {
+    name: 'IPAAS_PATHS'
+    value: ipaasPaths
   }
   {
     name: 'HTTP_TIMEOUT_MS'

@@ -9,7 +9,7 @@ import { ConfigError, loadStorageConfig, type StorageConfig } from '../shared/co
 import { ERROR_CODES, describeError } from '../shared/errors';
 import { consoleLogger } from '../shared/log';
 import { createStorage, describeStorage } from '../shared/storage';
-import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, storagePoisonQueue, tableFailedTransferSource, type ReplayResult } from '../shared/sync/replay';
+import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, type ReplayResult } from '../shared/sync/replay';
 import { resolveSettings } from '../dev/settings';
 
 export const USAGE = `Usage: npm run replay -- <selector> [options]
@@ -123,9 +123,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = await replayTransfers(
       {
         transfers: storage.transfers,
-        failedTransfers: tableFailedTransferSource(connection),
+        failedTransfers: storage.failedTransfers,
         syncQueue: storage.syncQueue,
-        poisonQueue: storagePoisonQueue(connection),
+        poisonQueue: storage.poisonQueue,
         logger: { ...consoleLogger, info: () => {} },
       },
       parsed.request,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { GUID_PATTERN } from './guid';
+import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
 import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
 
 const SETTINGS_HINT = 'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).';
@@ -64,6 +65,14 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/u, '')),
   IPAAS_API_BASE_URL: required().pipe(httpsUrl),
   IPAAS_API_TOKEN: required(),
+  IPAAS_SYSTEM_ID: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,14}$/u, 'must be a whole number greater than 0: the id of your Business Central system in GET /subscriptions/v2/Subscriptions (see README "Going live")')
+    .transform(Number)
+    .optional(),
+  IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
+  IPAAS_PATHS: z.string().optional(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
@@ -112,7 +121,16 @@ export interface Config {
     apiBaseUrl: string;
     authorityHost: string;
   };
-  ipaas: { apiBaseUrl: string; apiToken: string };
+  ipaas: {
+    apiBaseUrl: string;
+    apiToken: string;
+    /** iPaaS.com subscription id of the tenant's Business Central system; undefined: customers are not linked by external id. */
+    systemId: number | undefined;
+    /** What the external id of a customer is: its Business Central number (default) or its GUID. */
+    externalIdSource: ExternalIdSource;
+    /** Path templates by name, defaults with the IPAAS_PATHS overrides applied. */
+    paths: IpaasPaths;
+  };
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
@@ -129,6 +147,8 @@ export interface MappingConfig {
   isDefault: boolean;
   mapping: CustomerMapping;
 }
+
+export type ExternalIdSource = 'number' | 'id';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -177,6 +197,8 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
+  problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
   let mapping: MappingConfig | undefined;
   try {
@@ -186,7 +208,7 @@ export function loadConfig(env: Environment = process.env): Config {
     else throw error;
   }
   if (problems.length > 0 || !parsed.success || !mapping) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, mapping);
+  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping);
 }
 
 /**
@@ -208,7 +230,7 @@ export function loadMappingConfig(env: Environment = process.env): MappingConfig
 
 const MAPPING_HINT = 'Fix the mapping file (mappings/customer-mapping.schema.json describes it) or point CUSTOMER_MAPPING_FILE at a good one.';
 
-function toConfig(storage: StorageConfig, s: Settings, mapping: MappingConfig): Config {
+function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths, mapping: MappingConfig): Config {
   return {
     storage,
     businessCentral: {
@@ -220,7 +242,13 @@ function toConfig(storage: StorageConfig, s: Settings, mapping: MappingConfig): 
       apiBaseUrl: s.BC_API_BASE_URL,
       authorityHost: s.AZURE_AUTHORITY_HOST,
     },
-    ipaas: { apiBaseUrl: s.IPAAS_API_BASE_URL, apiToken: s.IPAAS_API_TOKEN },
+    ipaas: {
+      apiBaseUrl: s.IPAAS_API_BASE_URL,
+      apiToken: s.IPAAS_API_TOKEN,
+      systemId: s.IPAAS_SYSTEM_ID,
+      externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
+      paths: ipaasPaths,
+    },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },

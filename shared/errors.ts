@@ -18,7 +18,9 @@ export const ERROR_CODES = [
   'IpaasRejected',
   'ConcurrentSync',
   'StorageUnavailable',
+  'StorageRejected',
   'Configuration',
+  'InternalError',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -35,11 +37,13 @@ export class SyncError extends Error {
   readonly retryAfterMs: number | undefined;
   /** HTTP status of the remote reply that caused this, when there was one. */
   readonly status: number | undefined;
+  /** Error codes the remote service put in its reply (iPaaS.com `CATEGORY-NNNN`), when it sent any. */
+  readonly remoteCodes: readonly string[];
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown } = {},
+    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; remoteCodes?: readonly string[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -47,6 +51,7 @@ export class SyncError extends Error {
     this.transient = options.transient ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.remoteCodes = options.remoteCodes ?? [];
   }
 }
 

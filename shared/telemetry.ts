@@ -9,7 +9,18 @@ export const TRANSFER_EVENT = 'TransferCompleted';
 
 export type TransferEvent = Pick<
   TransferRecord,
-  'transferId' | 'customerId' | 'customerNumber' | 'source' | 'status' | 'action' | 'errorCode' | 'attempt' | 'durationMs' | 'ipaasCustomerId' | 'addressesAdded'
+  | 'transferId'
+  | 'customerId'
+  | 'customerNumber'
+  | 'source'
+  | 'status'
+  | 'action'
+  | 'errorCode'
+  | 'attempt'
+  | 'durationMs'
+  | 'ipaasCustomerId'
+  | 'addressesAdded'
+  | 'warnings'
 > & { correlationId: string | null; enqueuedAt: string | null; latencyMs: number | null };
 
 export function transferEventLine(record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string } = {}): string {
@@ -26,6 +37,8 @@ export function transferEventLine(record: TransferRecord, context: { correlation
     durationMs: record.durationMs,
     ipaasCustomerId: record.ipaasCustomerId,
     addressesAdded: record.addressesAdded,
+    // Codes and service error texts only (e.g. "ExternalIdNotLinked: ... VALD-1017 ..."), never personal data.
+    warnings: record.warnings,
     correlationId: context.correlationId ?? null,
     enqueuedAt: context.enqueuedAt ?? null,
     // From enqueue to done: the end-to-end delay that users feel.

@@ -1,6 +1,5 @@
 import { http, HttpResponse, matchRequestUrl, type RequestHandler } from 'msw';
 import { z } from 'zod';
-import { IPAAS_EXTERNAL_ID_TABLE, IPAAS_PAGINATION_HEADER, IPAAS_PATHS, IPAAS_QUERY, ipaasRoutePattern } from '../../shared/ipaas/paths';
 import type { IpaasAddress, IpaasAddressInput, IpaasCustomer } from '../../shared/ipaas/types';
 import { FaultInjector } from './faults';
 
@@ -8,9 +7,45 @@ import { FaultInjector } from './faults';
  * An in-memory iPaaS.com customer API (docs/external-apis.md) as msw handlers, for tests and the sandbox.
  * It enforces what the real service enforces: the bearer token, snake_case bodies with required fields and no
  * unknown ones (422 VALD), unique customer_number (409 BIZL), 404 NFND for unknown ids, `action=equals` search,
- * paging through `pageNumber` and `X-Pagination`. It does not enforce unique emails, as iPaaS.com's API does not.
+ * paging through `pageNumber` and `X-Pagination`, integer system ids that exist among the tenant's subscriptions
+ * (VALD otherwise). It does not enforce unique emails, as iPaaS.com's API does not.
+ * An unknown route answers a bare 404 (no body), a known route asked with another method 405.
  * Errors use the body `{ "errors": [ { "code": "CATEGORY-NNNN", "message": "..." } ] }`.
+ *
+ * The route table below is this fake's own, written from the API notes: it deliberately does not import the
+ * client's path table (shared/ipaas/paths.ts), so a wrong client path fails a test instead of moving both.
  */
+
+/** The fake's routes, from the API notes (the client's paths are configurable and must agree with these). */
+export const FAKE_IPAAS_ROUTES = {
+  customers: '/customers/v2/Customers',
+  customer: '/customers/v2/Customer/:id',
+  createCustomer: '/customers/v2/Customer',
+  addresses: '/customers/v2/Customer/:id/Addresses',
+  address: '/customers/v2/Customer/:id/Address',
+  updateExternalId: '/customers/v2/External/UpdateExternalId',
+  lookupExternal: '/customers/v2/External/LookupExternal/:internalId/:systemId/:tableName',
+  lookupSpaceport: '/customers/v2/External/LookupSpaceport/:systemId/:tableName/:externalId',
+  subscriptions: '/subscriptions/v2/Subscriptions',
+} as const;
+
+const QUERY = { action: 'action', equals: 'equals', emailAddress: 'EmailAddress', customerNumber: 'CustomerNumber', pageNumber: 'pageNumber' } as const;
+const PAGINATION_HEADER = 'X-Pagination';
+/** External id tables of the customers area, lower case as the service names them. */
+const EXTERNAL_ID_TABLES = ['customer', 'address'] as const;
+
+/** A subscription (a connected system) of the tenant; its id is what UpdateExternalId calls system_id. */
+export interface FakeIpaasSubscription {
+  id: number;
+  type: string;
+  name: string;
+}
+
+/** The subscriptions a fresh fake has: the tenant's Business Central connection and one other system. */
+export const FAKE_IPAAS_SUBSCRIPTIONS: readonly FakeIpaasSubscription[] = [
+  { id: 1207, type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central' },
+  { id: 1311, type: 'Shopify', name: 'Web shop' },
+];
 
 export type IpaasOperation =
   | 'searchByEmail'
@@ -22,6 +57,8 @@ export type IpaasOperation =
   | 'listAddresses'
   | 'addAddress'
   | 'linkExternalId'
+  | 'lookupExternal'
+  | 'listSubscriptions'
   | 'other';
 
 const OPERATIONS: readonly IpaasOperation[] = [
@@ -34,6 +71,8 @@ const OPERATIONS: readonly IpaasOperation[] = [
   'listAddresses',
   'addAddress',
   'linkExternalId',
+  'lookupExternal',
+  'listSubscriptions',
   'other',
 ];
 
@@ -49,7 +88,7 @@ export type FakeIpaasCustomerSeed = Partial<Omit<FakeIpaasCustomer, 'id' | 'crea
 
 export interface FakeIpaasExternalId {
   tableName: string;
-  systemId: string;
+  systemId: number;
   externalId: string;
   /** The iPaaS.com record id the external id belongs to. */
   internalId: string;
@@ -61,6 +100,8 @@ export interface FakeIpaasOptions {
   /** Rows per list page; iPaaS.com-like default 50. */
   pageSize?: number;
   clock?: () => Date;
+  /** The tenant's subscriptions; default FAKE_IPAAS_SUBSCRIPTIONS. */
+  subscriptions?: readonly FakeIpaasSubscription[];
 }
 
 interface StoredCustomer {
@@ -92,7 +133,7 @@ interface StoredAddress {
 
 interface StoredExternalId {
   table_name: string;
-  system_id: string;
+  system_id: number;
   external_id: string;
   internal_id: number;
 }
@@ -132,11 +173,13 @@ const addressSchema = z.strictObject({
   is_primary_billing: z.boolean().nullish(),
   is_primary_shipping: z.boolean().nullish(),
 });
+// Ids travel as strings (iPaaS.com's own models); system_id is an int64. Anything else is a model-binding error.
+const digits = (field: string) => z.string({ error: `${field} must be a string` }).regex(/^\d+$/u, `${field} must be a record id`);
 const externalIdSchema = z.strictObject({
   table_name: required('table_name'),
-  system_id: z.union([z.string().trim().min(1), z.number().int()], { error: 'system_id is required' }).transform(String),
+  system_id: z.unknown(),
   external_id: required('external_id'),
-  internal_id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/u)], { error: 'internal_id must be a record id' }).transform(Number),
+  internal_id: digits('internal_id').transform(Number),
 });
 
 // A loose check like the service's: something@something.tld, no spaces.
@@ -199,11 +242,13 @@ export class FakeIpaas {
     operation: IpaasOperation | ((request: Request) => IpaasOperation);
     method: string;
     pattern: string;
-    respond: (request: Request, id: string) => Response | Promise<Response>;
+    respond: (request: Request, params: Record<string, string>) => Response | Promise<Response>;
   }>;
   private customerRows = new Map<number, StoredCustomer>();
   private addressRows = new Map<number, StoredAddress>();
   private externalIdRows: StoredExternalId[] = [];
+  private subscriptionRows: FakeIpaasSubscription[];
+  private readonly initialSubscriptions: readonly FakeIpaasSubscription[];
   private nextCustomerId = 4501;
   private nextAddressId = 981;
 
@@ -212,26 +257,47 @@ export class FakeIpaas {
     this.apiToken = options.apiToken;
     this.pageSize = options.pageSize ?? 50;
     this.clock = options.clock ?? (() => new Date());
+    this.initialSubscriptions = options.subscriptions ?? FAKE_IPAAS_SUBSCRIPTIONS;
+    this.subscriptionRows = this.initialSubscriptions.map((row) => ({ ...row }));
+    const R = FAKE_IPAAS_ROUTES;
     const routes: Array<{
       operation: IpaasOperation | ((request: Request) => IpaasOperation);
       method: 'GET' | 'POST' | 'PUT';
-      template: (typeof IPAAS_PATHS)[keyof typeof IPAAS_PATHS];
-      respond: (request: Request, id: string) => Response | Promise<Response>;
+      path: string;
+      respond: (request: Request, params: Record<string, string>) => Response | Promise<Response>;
     }> = [
-      { operation: (request) => this.searchOperation(request), method: 'GET', template: IPAAS_PATHS.searchCustomers, respond: (request) => this.search(request) },
-      { operation: 'get', method: 'GET', template: IPAAS_PATHS.customer, respond: (_request, id) => this.get(id) },
-      { operation: 'create', method: 'POST', template: IPAAS_PATHS.createCustomer, respond: (request) => this.create(request) },
-      { operation: 'update', method: 'PUT', template: IPAAS_PATHS.customer, respond: (request, id) => this.update(request, id) },
-      { operation: 'listAddresses', method: 'GET', template: IPAAS_PATHS.customerAddresses, respond: (request, id) => this.listAddresses(request, id) },
-      { operation: 'addAddress', method: 'POST', template: IPAAS_PATHS.addCustomerAddress, respond: (request, id) => this.addAddress(request, id) },
-      { operation: 'linkExternalId', method: 'POST', template: IPAAS_PATHS.updateExternalId, respond: (request) => this.updateExternalId(request) },
+      { operation: (request) => this.searchOperation(request), method: 'GET', path: R.customers, respond: (request) => this.search(request) },
+      { operation: 'get', method: 'GET', path: R.customer, respond: (_request, params) => this.get(params.id ?? '') },
+      { operation: 'create', method: 'POST', path: R.createCustomer, respond: (request) => this.create(request) },
+      { operation: 'update', method: 'PUT', path: R.customer, respond: (request, params) => this.update(request, params.id ?? '') },
+      { operation: 'listAddresses', method: 'GET', path: R.addresses, respond: (request, params) => this.listAddresses(request, params.id ?? '') },
+      { operation: 'addAddress', method: 'POST', path: R.address, respond: (request, params) => this.addAddress(request, params.id ?? '') },
+      { operation: 'linkExternalId', method: 'POST', path: R.updateExternalId, respond: (request) => this.updateExternalId(request) },
+      { operation: 'lookupExternal', method: 'GET', path: R.lookupExternal, respond: (_request, params) => this.lookupExternal(params) },
+      { operation: 'lookupExternal', method: 'GET', path: R.lookupSpaceport, respond: (_request, params) => this.lookupSpaceport(params) },
+      { operation: 'listSubscriptions', method: 'GET', path: R.subscriptions, respond: (request) => this.page(new URL(request.url), this.subscriptionRows) },
     ];
-    this.routes = routes.map((route) => ({ ...route, pattern: ipaasRoutePattern(this.apiBaseUrl, route.template) }));
+    this.routes = routes.map((route) => ({ ...route, pattern: `${this.apiBaseUrl}${route.path}` }));
+    const knownPatterns = [...new Set(this.routes.map((route) => route.pattern))];
     this.handlers = [
       ...this.routes.map((route) => {
         const method = route.method === 'GET' ? http.get : route.method === 'POST' ? http.post : http.put;
         return method(route.pattern, this.handle(route.operation, route.respond));
       }),
+      // A known route asked with a method it does not serve: 405 with Allow, as ASP.NET routing answers.
+      ...knownPatterns.map((pattern) =>
+        http.all(
+          pattern,
+          this.handle(
+            'other',
+            () => {
+              const allow = this.routes.filter((route) => route.pattern === pattern).map((route) => route.method);
+              return new Response(null, { status: 405, headers: { Allow: allow.join(', ') } });
+            },
+            { authenticate: false },
+          ),
+        ),
+      ),
       // Anything else under the base URL: an unknown route answers a bare 404, as the real host does.
       http.all(`${this.apiBaseUrl}/*`, this.handle('other', () => new Response(null, { status: 404 }), { authenticate: false })),
     ];
@@ -317,6 +383,16 @@ export class FakeIpaas {
     return true;
   }
 
+  /** The tenant's subscriptions (GET /subscriptions/v2/Subscriptions). */
+  subscriptions(): FakeIpaasSubscription[] {
+    return this.subscriptionRows.map((row) => ({ ...row }));
+  }
+
+  /** Replaces the tenant's subscriptions (e.g. none, to see a system id refused). */
+  setSubscriptions(rows: readonly FakeIpaasSubscription[]): void {
+    this.subscriptionRows = rows.map((row) => ({ ...row }));
+  }
+
   externalIds(): FakeIpaasExternalId[] {
     return this.externalIdRows.map((row) => ({
       tableName: row.table_name,
@@ -331,6 +407,7 @@ export class FakeIpaas {
     this.customerRows.clear();
     this.addressRows.clear();
     this.externalIdRows = [];
+    this.subscriptionRows = this.initialSubscriptions.map((row) => ({ ...row }));
     this.nextCustomerId = 4501;
     this.nextAddressId = 981;
     for (const key of Object.keys(this.requests) as Array<keyof FakeIpaasRequestCounts>) this.requests[key] = 0;
@@ -342,7 +419,7 @@ export class FakeIpaas {
 
   private handle(
     operation: IpaasOperation | ((request: Request) => IpaasOperation),
-    respond: (request: Request, id: string) => Response | Promise<Response>,
+    respond: (request: Request, params: Record<string, string>) => Response | Promise<Response>,
     { authenticate = true }: { authenticate?: boolean } = {},
   ) {
     return async ({ request, params }: { request: Request; params: Record<string, string | readonly string[] | undefined> }): Promise<Response> => {
@@ -354,25 +431,26 @@ export class FakeIpaas {
       if (authenticate && request.headers.get('authorization') !== `Bearer ${this.apiToken}`) {
         return ipaasError(401, 'AUTH-1001', 'The API key is missing, invalid or expired');
       }
-      const id = params.id;
-      return respond(request, typeof id === 'string' ? id : '');
+      const values: Record<string, string> = {};
+      for (const [name, value] of Object.entries(params)) if (typeof value === 'string') values[name] = decodeURIComponent(value);
+      return respond(request, values);
     };
   }
 
   private searchOperation(request: Request): IpaasOperation {
     const url = new URL(request.url);
-    if (queryParam(url, IPAAS_QUERY.emailAddress) !== null) return 'searchByEmail';
-    if (queryParam(url, IPAAS_QUERY.customerNumber) !== null) return 'searchByNumber';
+    if (queryParam(url, QUERY.emailAddress) !== null) return 'searchByEmail';
+    if (queryParam(url, QUERY.customerNumber) !== null) return 'searchByNumber';
     return 'list';
   }
 
   private search(request: Request): Response {
     const url = new URL(request.url);
-    const email = queryParam(url, IPAAS_QUERY.emailAddress);
-    const number = queryParam(url, IPAAS_QUERY.customerNumber);
-    const action = queryParam(url, IPAAS_QUERY.action);
-    if ((email !== null || number !== null) && action?.toLowerCase() !== IPAAS_QUERY.equals) {
-      return ipaasError(422, 'VALD-1003', `Unsupported search action; this endpoint supports action=${IPAAS_QUERY.equals}`);
+    const email = queryParam(url, QUERY.emailAddress);
+    const number = queryParam(url, QUERY.customerNumber);
+    const action = queryParam(url, QUERY.action);
+    if ((email !== null || number !== null) && action?.toLowerCase() !== QUERY.equals) {
+      return ipaasError(422, 'VALD-1003', `Unsupported search action; this endpoint supports action=${QUERY.equals}`);
     }
     const rows = [...this.customerRows.values()]
       .filter((row) => (email === null || sameText(row.email_address, email)) && (number === null || sameText(row.customer_number, number)))
@@ -381,13 +459,13 @@ export class FakeIpaas {
   }
 
   private page(url: URL, items: unknown[]): Response {
-    const raw = queryParam(url, IPAAS_QUERY.pageNumber);
+    const raw = queryParam(url, QUERY.pageNumber);
     const pageNumber = raw === null ? 1 : /^\d+$/u.test(raw) ? Number(raw) : 0;
     if (pageNumber < 1) return ipaasError(422, 'VALD-1005', 'pageNumber must be a positive whole number');
     const totalPages = Math.ceil(items.length / this.pageSize);
     const slice = items.slice((pageNumber - 1) * this.pageSize, pageNumber * this.pageSize);
     const pagination = { current_Page: pageNumber, total_Pages: totalPages, page_Size: this.pageSize, total_Count: items.length };
-    return HttpResponse.json(slice, { status: 200, headers: { [IPAAS_PAGINATION_HEADER]: JSON.stringify(pagination) } });
+    return HttpResponse.json(slice, { status: 200, headers: { [PAGINATION_HEADER]: JSON.stringify(pagination) } });
   }
 
   private get(id: string): Response {
@@ -492,16 +570,47 @@ export class FakeIpaas {
     const parsed = externalIdSchema.safeParse(body);
     if (!parsed.success) return ipaasError(422, 'VALD-1002', `The external id is not valid: ${issuesOf(parsed.error)}`);
     const input = parsed.data;
-    if (input.table_name !== IPAAS_EXTERNAL_ID_TABLE) {
-      return ipaasError(422, 'VALD-1008', `table_name must be ${IPAAS_EXTERNAL_ID_TABLE} in the customers area`);
+    const systemId = input.system_id;
+    if (typeof systemId !== 'number' || !Number.isSafeInteger(systemId) || systemId <= 0) {
+      return ipaasError(422, 'VALD-1023', 'Invalid System Id: system_id must be the numeric id of one of your subscriptions');
     }
-    if (!this.customerRows.has(input.internal_id)) return notFound('Customer', String(input.internal_id));
-    const existing = this.externalIdRows.find(
-      (row) => row.table_name === input.table_name && row.system_id === input.system_id && row.internal_id === input.internal_id,
+    if (!this.subscriptionRows.some((row) => row.id === systemId)) {
+      return ipaasError(422, 'VALD-1017', `Invalid System Id: ${systemId} is not one of your subscriptions`);
+    }
+    const tableName = EXTERNAL_ID_TABLES.find((table) => table === input.table_name.toLowerCase());
+    if (!tableName) return ipaasError(422, 'VALD-1008', `Unknown table_name ${input.table_name}`);
+    if (tableName === 'customer' && !this.customerRows.has(input.internal_id)) {
+      return ipaasError(404, 'NFND-1005', `Customer ${input.internal_id} was not found`);
+    }
+    const taken = this.externalIdRows.find(
+      (row) => row.table_name === tableName && row.system_id === systemId && row.external_id === input.external_id && row.internal_id !== input.internal_id,
     );
+    if (taken) return ipaasError(409, 'BIZL-1003', 'This external id is already linked to another record');
+    const existing = this.externalIdRows.find((row) => row.table_name === tableName && row.system_id === systemId && row.internal_id === input.internal_id);
     if (existing) existing.external_id = input.external_id;
-    else this.externalIdRows.push({ ...input });
-    return HttpResponse.json({ ...input }, { status: 200 });
+    else this.externalIdRows.push({ table_name: tableName, system_id: systemId, external_id: input.external_id, internal_id: input.internal_id });
+    return HttpResponse.json(
+      { table_name: tableName, system_id: systemId, external_id: input.external_id, internal_id: String(input.internal_id) },
+      { status: 200 },
+    );
+  }
+
+  /** GET LookupExternal/{internalId}/{systemId}/{tableName}: the external id as a bare string, 404 when not linked. */
+  private lookupExternal(params: Record<string, string>): Response {
+    const row = this.externalIdRows.find(
+      (link) =>
+        String(link.internal_id) === params.internalId && String(link.system_id) === params.systemId && link.table_name === params.tableName?.toLowerCase(),
+    );
+    return row ? HttpResponse.json(row.external_id) : ipaasError(404, 'NFND-1005', 'No external id is linked');
+  }
+
+  /** GET LookupSpaceport/{systemId}/{tableName}/{externalId}: the iPaaS.com id as a bare string, 404 when not linked. */
+  private lookupSpaceport(params: Record<string, string>): Response {
+    const row = this.externalIdRows.find(
+      (link) =>
+        link.external_id === params.externalId && String(link.system_id) === params.systemId && link.table_name === params.tableName?.toLowerCase(),
+    );
+    return row ? HttpResponse.json(String(row.internal_id)) : ipaasError(404, 'NFND-1005', 'No record is linked');
   }
 
   // ---- Helpers ------------------------------------------------------------------------------------------------
@@ -520,7 +629,7 @@ export class FakeIpaas {
 
   private customerWire(row: StoredCustomer): Record<string, unknown> {
     const externalIds = this.externalIdRows
-      .filter((link) => link.internal_id === row.id && link.table_name === IPAAS_EXTERNAL_ID_TABLE)
+      .filter((link) => link.internal_id === row.id && link.table_name === 'customer')
       .map((link) => ({ system_id: link.system_id, external_id: link.external_id }));
     return {
       id: row.id,
@@ -578,7 +687,7 @@ async function readJson(request: Request): Promise<unknown> {
 }
 
 function notFound(entity: string, id: string): Response {
-  return ipaasError(404, 'NFND-1001', `${entity} ${id} was not found`);
+  return ipaasError(404, 'NFND-1005', `${entity} ${id} was not found`);
 }
 
 function duplicateNumber(customerNumber: string): Response {

@@ -16,9 +16,11 @@ export const API_ERROR_CODES = {
   BodyTooLarge: 413,
   InternalError: 500,
   BusinessCentralRejected: 502,
+  IpaasRejected: 502,
   NotConfigured: 503,
   StorageUnavailable: 503,
   BusinessCentralUnavailable: 503,
+  IpaasUnavailable: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_CODES;

@@ -4,16 +4,17 @@ import type { Config } from '../config';
 import { SyncError } from '../errors';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
 import { redact } from '../log';
-import {
-  DEFAULT_IPAAS_SYSTEM_ID,
-  IPAAS_EXTERNAL_ID_TABLE,
-  IPAAS_PAGINATION_HEADER,
-  IPAAS_PATHS,
-  IPAAS_QUERY,
-  ipaasUrl,
-  type IpaasPathTemplate,
-} from './paths';
-import type { IpaasAddress, IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from './types';
+import { DEFAULT_IPAAS_PATHS, IPAAS_EXTERNAL_ID_TABLE, IPAAS_PAGINATION_HEADER, IPAAS_QUERY, ipaasUrl, type IpaasPathName } from './paths';
+import type {
+  ExternalIdLink,
+  IpaasAddress,
+  IpaasAddressInput,
+  IpaasApi,
+  IpaasCustomer,
+  IpaasCustomerInput,
+  IpaasCustomerRecord,
+  IpaasSubscription,
+} from './types';
 import {
   addressFromWire,
   addressInputToWire,
@@ -26,6 +27,7 @@ import {
   customerWireSchema,
   describeIssues,
   externalIdToWire,
+  subscriptionListWireSchema,
   parseIpaasErrors,
   parsePaginationHeader,
   type IpaasWireError,
@@ -35,11 +37,6 @@ export interface IpaasClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   onExchange?: HttpClientOptions['onExchange'];
-  /**
-   * `system_id` sent with UpdateExternalId: names the system whose id `external_id` is. Default 'BusinessCentral'
-   * (assumed, see paths.ts); set it to the tenant's Business Central system id if iPaaS.com expects that.
-   */
-  systemId?: string;
   /** Most pages followed for one list before giving up (a guard against a runaway or ignored pageNumber). Default 100. */
   maxPages?: number;
 }
@@ -56,18 +53,24 @@ type Operation =
   | 'update'
   | 'listAddresses'
   | 'addAddress'
-  | 'linkExternalId';
+  | 'linkExternalId'
+  | 'listSubscriptions';
 
 /**
  * The iPaaS.com customer API (docs/external-apis.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
- * Errors are SyncError: DuplicateCustomerNumber (final) for a BIZL duplicate-number rejection, IpaasRejected
- * (final) for other AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected shape, IpaasUnavailable
- * (transient) for INTL, 429, 5xx, timeouts and network failures. Messages never hold the token or an email.
+ * Errors are SyncError: IpaasRejected (final) for AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected
+ * shape, with the service's codes in `remoteCodes` (the caller decides what a BIZL means, by reading: never from
+ * the message text), IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts and network failures.
+ * Messages never hold the token or an email. Paths come from `config.paths` (defaults plus IPAAS_PATHS).
  */
-export function createIpaasClient(config: Config['ipaas'], http: Config['http'], options: IpaasClientOptions = {}): IpaasApi {
+export function createIpaasClient(
+  config: Pick<Config['ipaas'], 'apiBaseUrl' | 'apiToken'> & { paths?: Config['ipaas']['paths'] },
+  http: Config['http'],
+  options: IpaasClientOptions = {},
+): IpaasApi {
   const baseUrl = config.apiBaseUrl.replace(/\/+$/u, '');
-  const systemId = options.systemId ?? DEFAULT_IPAAS_SYSTEM_ID;
+  const paths = config.paths ?? DEFAULT_IPAAS_PATHS;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   // A literal token in a reply (an echo of our header) is removed before the generic redaction; tiny values would shred the text.
   const scrub = (text: string): string =>
@@ -93,8 +96,8 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
 
-  const url = (template: IpaasPathTemplate, params: Record<string, string> = {}, query?: Array<[string, string]>) =>
-    ipaasUrl(baseUrl, template, params, query);
+  const url = (name: IpaasPathName, params: Record<string, string> = {}, query?: Array<[string, string]>) =>
+    ipaasUrl(baseUrl, paths[name], params, query);
 
   async function send(operation: Operation, request: HttpRequest): Promise<HttpResponse> {
     const slot: { body?: unknown } = {};
@@ -122,7 +125,7 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
   /** Follows `pageNumber` until `X-Pagination` says the last page was read. A 404 on the first page is the caller's to judge. */
   async function listAll<T>(
     operation: Operation,
-    template: IpaasPathTemplate,
+    template: IpaasPathName,
     params: Record<string, string>,
     query: Array<[string, string]>,
     schema: z.ZodType<T[]>,
@@ -173,19 +176,23 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
       [IPAAS_QUERY.action, IPAAS_QUERY.equals],
       [field, value],
     ];
-    const result = await listAll(operation, IPAAS_PATHS.searchCustomers, {}, query, customerListWireSchema);
+    const result = await listAll(operation, 'searchCustomers', {}, query, customerListWireSchema);
     if (!result.found) {
       // Some APIs answer an empty search with 404 NFND; a bare 404 means the route itself is wrong.
       if (parseIpaasErrors(result.body).some((error) => error.category === 'NFND')) return [];
-      throw notFound({ method: 'GET', url: url(IPAAS_PATHS.searchCustomers) }, 'the search endpoint was not found (check shared/ipaas/paths.ts)');
+      throw notFound({ method: 'GET', url: url('searchCustomers') }, 'the search endpoint was not found (check IPAAS_PATHS searchCustomers)');
     }
     return result.items.map(customerFromWire);
   }
 
   async function readCustomer(ipaasCustomerId: string): Promise<IpaasCustomerRecord | null> {
-    const request: HttpRequest = { method: 'GET', url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }) };
+    const request: HttpRequest = { method: 'GET', url: url('getCustomer', { id: ipaasCustomerId }) };
     const response = await send('get', request);
-    if (response.status === 404) return null;
+    if (response.status === 404) {
+      // A missing record answers NFND; a bare 404 means the route itself is wrong (reading it as "gone" would create a twin).
+      if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
+      throw notFound(request, 'the endpoint was not found (check IPAAS_PATHS getCustomer)');
+    }
     const customer = customerFromWire(parse(customerWireSchema, response, request));
     // The body as received (validated above), not the parsed copy: it keeps every field, in the service's own form.
     return { customer, wire: response.body as Record<string, unknown> };
@@ -203,9 +210,9 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
     readCustomer,
 
     async createCustomer(input: IpaasCustomerInput) {
-      const request: HttpRequest = { method: 'POST', url: url(IPAAS_PATHS.createCustomer), body: customerInputToWire(input) };
+      const request: HttpRequest = { method: 'POST', url: url('createCustomer'), body: customerInputToWire(input) };
       const response = await send('create', request);
-      if (response.status === 404) throw notFound(request, 'the create endpoint was not found (check shared/ipaas/paths.ts)');
+      if (response.status === 404) throw notFound(request, 'the create endpoint was not found (check IPAAS_PATHS createCustomer)');
       return customerFromWire(parse(customerWireSchema, response, request));
     },
 
@@ -216,22 +223,26 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
       if (!current) return null;
       const request: HttpRequest = {
         method: 'PUT',
-        url: url(IPAAS_PATHS.customer, { id: ipaasCustomerId }),
+        url: url('updateCustomer', { id: ipaasCustomerId }),
         body: customerUpdateToWire(current.wire, input),
       };
       const response = await send('update', request);
       if (response.status === 404) {
         // A GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
         if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
-        throw notFound(request, 'the update endpoint was not found (check shared/ipaas/paths.ts)');
+        throw notFound(request, 'the update endpoint was not found (check IPAAS_PATHS updateCustomer)');
       }
       return customerFromWire(parse(customerWireSchema, response, request));
     },
 
     async listAddresses(ipaasCustomerId: string): Promise<IpaasAddress[]> {
-      const result = await listAll('listAddresses', IPAAS_PATHS.customerAddresses, { id: ipaasCustomerId }, [], addressListWireSchema);
+      const result = await listAll('listAddresses', 'listAddresses', { id: ipaasCustomerId }, [], addressListWireSchema);
       if (!result.found) {
-        throw notFound({ method: 'GET', url: url(IPAAS_PATHS.customerAddresses, { id: ipaasCustomerId }) }, 'the customer does not exist');
+        const nfnd = parseIpaasErrors(result.body).some((error) => error.category === 'NFND');
+        throw notFound(
+          { method: 'GET', url: url('listAddresses', { id: ipaasCustomerId }) },
+          nfnd ? 'the customer does not exist' : 'the endpoint was not found (check IPAAS_PATHS listAddresses)',
+        );
       }
       return result.items.map((address) => addressFromWire(address, ipaasCustomerId));
     },
@@ -239,46 +250,59 @@ export function createIpaasClient(config: Config['ipaas'], http: Config['http'],
     async addAddress(ipaasCustomerId: string, input: IpaasAddressInput): Promise<IpaasAddress> {
       const request: HttpRequest = {
         method: 'POST',
-        url: url(IPAAS_PATHS.addCustomerAddress, { id: ipaasCustomerId }),
+        url: url('addAddress', { id: ipaasCustomerId }),
         body: addressInputToWire(input),
       };
       const response = await send('addAddress', request);
-      if (response.status === 404) throw notFound(request, 'the customer does not exist');
+      if (response.status === 404) {
+        const nfnd = parseIpaasErrors(response.body).some((error) => error.category === 'NFND');
+        throw notFound(request, nfnd ? 'the customer does not exist' : 'the endpoint was not found (check IPAAS_PATHS addAddress)');
+      }
       return addressFromWire(parse(addressWireSchema, response, request), ipaasCustomerId);
     },
 
-    async linkExternalId(ipaasCustomerId: string, externalId: string): Promise<void> {
+    async linkExternalId(link: ExternalIdLink): Promise<void> {
       const request: HttpRequest = {
         method: 'POST',
-        url: url(IPAAS_PATHS.updateExternalId),
-        body: externalIdToWire(systemId, IPAAS_EXTERNAL_ID_TABLE, ipaasCustomerId, externalId),
+        url: url('updateExternalId'),
+        body: externalIdToWire(link.systemId, IPAAS_EXTERNAL_ID_TABLE, link.internalId, link.externalId),
       };
       const response = await send('linkExternalId', request);
       // The reply body is not documented and not needed; only success matters.
-      if (response.status === 404) throw notFound(request, 'the customer or the endpoint does not exist');
+      if (response.status === 404) {
+        const nfnd = parseIpaasErrors(response.body).some((error) => error.category === 'NFND');
+        throw notFound(request, nfnd ? 'the customer does not exist' : 'the endpoint was not found (check IPAAS_PATHS updateExternalId)');
+      }
+    },
+
+    async listSubscriptions(): Promise<IpaasSubscription[]> {
+      const result = await listAll('listSubscriptions', 'subscriptions', {}, [], subscriptionListWireSchema);
+      if (!result.found) {
+        if (parseIpaasErrors(result.body).some((error) => error.category === 'NFND')) return [];
+        throw notFound({ method: 'GET', url: url('subscriptions') }, 'the subscriptions endpoint was not found (check IPAAS_PATHS subscriptions)');
+      }
+      return result.items;
     },
   };
 }
 
-const DUPLICATE_NUMBER = /customer[\s_]?number/iu;
-
 /** Refines HttpClient's status-based classification with the iPaaS.com error codes in the body. */
-function reclassify(operation: Operation, error: unknown, body: unknown): unknown {
+function reclassify(_operation: Operation, error: unknown, body: unknown): unknown {
   if (!(error instanceof SyncError) || error.status === undefined) return error;
   const errors = parseIpaasErrors(body);
-  const duplicateNumber = errors.find((item) => item.category === 'BIZL' && DUPLICATE_NUMBER.test(`${item.message}`));
-  if ((operation === 'create' || operation === 'update') && duplicateNumber && error.status >= 400 && error.status < 500) {
-    return new SyncError(
-      'DuplicateCustomerNumber',
-      `${SERVICE} rejected the customer: its CustomerNumber already belongs to another iPaaS.com customer (${duplicateNumber.code}, HTTP ${error.status})`,
-      { status: error.status, cause: error },
-    );
-  }
+  const remoteCodes = errors.map((item) => item.code).filter((code) => code !== '');
   // INTL means a server-side fault whatever the status says; let the queue try again later.
   if (!error.transient && errors.some((item) => item.category === 'INTL')) {
-    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error });
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes });
   }
-  return error;
+  if (remoteCodes.length === 0) return error;
+  return new SyncError(error.code, error.message, {
+    transient: error.transient,
+    status: error.status,
+    cause: error,
+    remoteCodes,
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+  });
 }
 
 function describeErrors(errors: IpaasWireError[], scrub: (text: string) => string): string | undefined {

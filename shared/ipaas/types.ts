@@ -44,6 +44,21 @@ export interface IpaasCustomerRecord {
   wire: Readonly<Record<string, unknown>>;
 }
 
+/** One UpdateExternalId call: the iPaaS.com record `internalId` is known in system `systemId` as `externalId`. */
+export interface ExternalIdLink {
+  /** iPaaS.com subscription id of the external system (an integer > 0). */
+  systemId: number;
+  internalId: string;
+  externalId: string;
+}
+
+/** One entry of GET /subscriptions/v2/Subscriptions (other fields are kept on the wire but not needed). */
+export interface IpaasSubscription {
+  id: string;
+  type: string;
+  name: string;
+}
+
 export interface IpaasApi {
   findCustomersByEmail(emailAddress: string): Promise<IpaasCustomer[]>;
   findCustomersByNumber(customerNumber: string): Promise<IpaasCustomer[]>;
@@ -51,16 +66,18 @@ export interface IpaasApi {
   getCustomer(ipaasCustomerId: string): Promise<IpaasCustomer | null>;
   /** As getCustomer, keeping the whole record for a following updateCustomer; null on 404. */
   readCustomer(ipaasCustomerId: string): Promise<IpaasCustomerRecord | null>;
-  /** A BIZL duplicate-number rejection surfaces as SyncError code DuplicateCustomerNumber (final). */
+  /** A rejection (VALD, BIZL, ...) is SyncError IpaasRejected with the service's codes in `remoteCodes`. */
   createCustomer(input: IpaasCustomerInput): Promise<IpaasCustomer>;
   /**
    * Sends the current record with our fields over it. `current` is a record readCustomer just returned for this
    * id; without it the record is read first (one more request). null when the customer no longer exists (404).
-   * Duplicate number → DuplicateCustomerNumber.
+   * A rejection is SyncError IpaasRejected with the service's codes in `remoteCodes`.
    */
   updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput, current?: IpaasCustomerRecord): Promise<IpaasCustomer | null>;
   listAddresses(ipaasCustomerId: string): Promise<IpaasAddress[]>;
   addAddress(ipaasCustomerId: string, input: IpaasAddressInput): Promise<IpaasAddress>;
-  /** Records the Business Central customer id as the iPaaS.com customer's external id. */
-  linkExternalId(ipaasCustomerId: string, externalId: string): Promise<void>;
+  /** UpdateExternalId: records the Business Central side id of an iPaaS.com customer (table_name `customer`). */
+  linkExternalId(link: ExternalIdLink): Promise<void>;
+  /** The tenant's subscriptions (systems), for checking IPAAS_SYSTEM_ID. */
+  listSubscriptions(): Promise<IpaasSubscription[]>;
 }

@@ -71,12 +71,18 @@ export interface AddressWriteWire {
   is_primary_shipping: boolean;
 }
 
+/** UpdateExternalId body: system_id an integer, both ids strings (as iPaaS.com's own models carry them). */
 export interface ExternalIdWire {
   table_name: string;
-  system_id: string;
+  system_id: number;
   external_id: string;
-  internal_id: number | string;
+  internal_id: string;
 }
+
+export const subscriptionWireSchema = z
+  .looseObject({ id: wireIdSchema, type: wireText, name: wireText })
+  .transform((wire) => ({ id: wire.id, type: wire.type, name: wire.name }));
+export const subscriptionListWireSchema = z.array(subscriptionWireSchema);
 
 export function customerFromWire(wire: CustomerWire): IpaasCustomer {
   return {
@@ -139,13 +145,8 @@ export function addressInputToWire(input: IpaasAddressInput): AddressWriteWire {
   };
 }
 
-/** Our string ids go back as numbers, as the service sends them; anything else is passed through for the service to judge. */
-export function idToWire(id: string): number | string {
-  return /^\d{1,15}$/u.test(id) ? Number(id) : id;
-}
-
-export function externalIdToWire(systemId: string, tableName: string, ipaasCustomerId: string, externalId: string): ExternalIdWire {
-  return { table_name: tableName, system_id: systemId, external_id: externalId, internal_id: idToWire(ipaasCustomerId) };
+export function externalIdToWire(systemId: number, tableName: string, internalId: string, externalId: string): ExternalIdWire {
+  return { table_name: tableName, system_id: systemId, external_id: externalId, internal_id: internalId };
 }
 
 // ---- Errors ---------------------------------------------------------------------------------------------

@@ -245,7 +245,8 @@ export function storageError(operation: string, error: unknown): SyncError | Con
   const status = statusOf(error);
   // Only a malformed request cannot succeed later; auth, throttling, outages and network faults all can.
   const transient = status !== 400 && status !== 413;
-  return new SyncError('StorageUnavailable', `Storage ${operation} failed: ${storageFailureDetail(error)}`, {
+  // A request storage refuses as malformed is not an outage: it gets its own code so it is not mistaken for one.
+  return new SyncError(transient ? 'StorageUnavailable' : 'StorageRejected', `Storage ${operation} failed: ${storageFailureDetail(error)}`, {
     transient,
     ...(status === undefined ? {} : { status }),
     cause: error,

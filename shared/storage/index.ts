@@ -5,10 +5,12 @@ import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
 import { TableCustomerLinkStore } from './linkStore';
+import { storagePoisonQueue } from './poisonQueue';
+import { tableFailedTransferSource } from './failedTransfers';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
-import type { CustomerLinkStore, LeaseStore, QueueSender, StateStore, TransferStore } from './types';
+import type { CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
 
 export * from './types';
 export * from './connection';
@@ -17,6 +19,8 @@ export * from './linkStore';
 export * from './leaseStore';
 export * from './stateStore';
 export * from './queues';
+export * from './failedTransfers';
+export * from './poisonQueue';
 
 export interface Storage {
   transfers: TransferStore;
@@ -25,6 +29,10 @@ export interface Storage {
   state: StateStore;
   /** Sends to `customer-sync`. */
   syncQueue: QueueSender;
+  /** Failed transfers across customers, newest first (what a replay scans). */
+  failedTransfers: FailedTransferSource;
+  /** `customer-sync-poison`, read and emptied by a replay. */
+  poisonQueue: PoisonQueue;
   /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
   ping(): Promise<void>;
 }
@@ -46,6 +54,8 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
     leases: new TableLeaseStore(storage),
     state: new TableStateStore(storage),
     syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    failedTransfers: tableFailedTransferSource(storage),
+    poisonQueue: storagePoisonQueue(storage),
     ping: () => pingStorage(storage, pingTimeoutMs),
   };
 }

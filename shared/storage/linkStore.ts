@@ -24,6 +24,7 @@ export const customerLinkSchema = z.object({
   lastSyncedAt: isoTimestamp,
   addressHash: z.string().min(1).optional(),
   sourceModifiedAt: isoTimestamp.optional(),
+  externalIdKey: z.string().min(1).optional(),
 });
 
 const linkEntitySchema = z.looseObject({
@@ -35,6 +36,7 @@ const linkEntitySchema = z.looseObject({
   // Optional columns added later; a malformed one is dropped rather than discarding the link.
   AddressHash: z.string().min(1).optional().catch(undefined),
   SourceModifiedAt: isoTimestamp.optional().catch(undefined),
+  ExternalIdKey: z.string().min(1).optional().catch(undefined),
 });
 
 interface LinkEntity {
@@ -47,6 +49,7 @@ interface LinkEntity {
   LastSyncedAt: string;
   AddressHash?: string;
   SourceModifiedAt?: string;
+  ExternalIdKey?: string;
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
@@ -84,6 +87,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       lastSyncedAt: row.LastSyncedAt,
       ...(row.AddressHash ? { addressHash: row.AddressHash } : {}),
       ...(row.SourceModifiedAt ? { sourceModifiedAt: row.SourceModifiedAt } : {}),
+      ...(row.ExternalIdKey ? { externalIdKey: row.ExternalIdKey } : {}),
     };
   }
 
@@ -91,7 +95,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
     const checked = customerLinkSchema.safeParse(link);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-      throw new SyncError('StorageUnavailable', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
+      throw new SyncError('StorageRejected', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
     }
     const entity: LinkEntity = {
       partitionKey: customerKey(link.customerId),
@@ -103,6 +107,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       LastSyncedAt: link.lastSyncedAt,
       ...(link.addressHash ? { AddressHash: link.addressHash } : {}),
       ...(link.sourceModifiedAt ? { SourceModifiedAt: link.sourceModifiedAt } : {}),
+      ...(link.externalIdKey ? { ExternalIdKey: link.externalIdKey } : {}),
     };
     try {
       await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace'));

@@ -95,7 +95,7 @@ async function sendTexts(queue: QueueClient, texts: readonly string[], concurren
   await Promise.all(Array.from({ length: Math.min(concurrency, texts.length) }, worker));
   if (firstError !== undefined) {
     const cause = storageError(`sending to queue ${queue.name}`, firstError);
-    throw new SyncError('StorageUnavailable', `${cause.message} (${failed} of ${texts.length} messages not sent)`, {
+    throw new SyncError(cause instanceof SyncError ? cause.code : 'StorageUnavailable', `${cause.message} (${failed} of ${texts.length} messages not sent)`, {
       transient: cause instanceof SyncError ? cause.transient : false,
       ...(cause instanceof SyncError && cause.status !== undefined ? { status: cause.status } : {}),
       cause: firstError,

@@ -45,7 +45,7 @@ export class TableStateStore implements StateStore {
       if (typeof entity.Value !== 'string') throw new TypeError('the Value column is missing');
       return { value: parse(JSON.parse(entity.Value)), etag: entity.etag };
     } catch (error) {
-      throw new SyncError('StorageUnavailable', `State "${key}" in ${this.table.tableName} is unreadable; delete or fix the row`, {
+      throw new SyncError('StorageRejected', `State "${key}" in ${this.table.tableName} is unreadable; delete or fix the row`, {
         transient: false,
         cause: error,
       });
@@ -54,9 +54,9 @@ export class TableStateStore implements StateStore {
 
   async put(key: string, value: unknown, etag?: string | null): Promise<boolean> {
     const json = JSON.stringify(value);
-    if (json === undefined) throw new SyncError('StorageUnavailable', `State "${key}" cannot be stored: the value is not JSON`, { transient: false });
+    if (json === undefined) throw new SyncError('StorageRejected', `State "${key}" cannot be stored: the value is not JSON`, { transient: false });
     if (json.length > MAX_VALUE_LENGTH) {
-      throw new SyncError('StorageUnavailable', `State "${key}" is too large (${json.length} characters, at most ${MAX_VALUE_LENGTH})`, {
+      throw new SyncError('StorageRejected', `State "${key}" is too large (${json.length} characters, at most ${MAX_VALUE_LENGTH})`, {
         transient: false,
       });
     }

@@ -62,6 +62,7 @@ export const transferRecordSchema = z.object({
   startedAt: isoTimestamp,
   finishedAt: isoTimestamp,
   durationMs: z.number(),
+  warnings: z.array(z.string()),
 });
 
 /** The row as Table Storage returns it: absent columns are the record's nulls. */
@@ -80,6 +81,19 @@ const transferEntitySchema = z.looseObject({
   StartedAt: isoTimestamp,
   FinishedAt: isoTimestamp,
   DurationMs: storedNumber,
+  // A JSON array of strings; rows written before warnings existed have none. An unreadable one is kept as text.
+  Warnings: z
+    .string()
+    .nullish()
+    .transform((value): string[] => {
+      if (!value) return [];
+      try {
+        const parsed = z.array(z.string()).safeParse(JSON.parse(value));
+        return parsed.success ? parsed.data : [value];
+      } catch {
+        return [value];
+      }
+    }),
 });
 
 type NumberColumn = Edm<'Int32'> | Edm<'Int64'> | Edm<'Double'>;
@@ -101,6 +115,7 @@ interface TransferEntity {
   StartedAt: string;
   FinishedAt: string;
   DurationMs: NumberColumn;
+  Warnings?: string;
 }
 
 /** Explicit EDM types, so an integer is never stored as Double nor a large duration overflow Int32. */
@@ -147,7 +162,7 @@ export class TableTransferStore implements TransferStore {
     const checked = transferRecordSchema.safeParse(transfer);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-      throw new SyncError('StorageUnavailable', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
+      throw new SyncError('StorageRejected', `Refusing to record an invalid transfer (bad ${fields})`, { transient: false });
     }
     const finishedMs = Date.parse(transfer.finishedAt);
     const rowKey = rowKeyFor(transfer.transferId, finishedMs);
@@ -307,6 +322,9 @@ function toColumns(transfer: TransferRecord): Omit<TransferEntity, 'partitionKey
     StartedAt: transfer.startedAt,
     FinishedAt: transfer.finishedAt,
     DurationMs: numberColumn(transfer.durationMs),
+    ...(transfer.warnings.length > 0
+      ? { Warnings: JSON.stringify(transfer.warnings.map((warning) => warning.slice(0, MAX_ERROR_MESSAGE_LENGTH))) }
+      : {}),
   };
 }
 
@@ -326,6 +344,7 @@ function fromColumns(row: z.infer<typeof transferEntitySchema>): TransferRecord 
     startedAt: row.StartedAt,
     finishedAt: row.FinishedAt,
     durationMs: row.DurationMs,
+    warnings: row.Warnings,
   };
 }
 

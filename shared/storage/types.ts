@@ -21,6 +21,8 @@ export interface TransferRecord {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Non-fatal problems of a Succeeded transfer (`ExternalIdNotLinked: ...`); empty otherwise. */
+  warnings: string[];
 }
 
 /** The link between a Business Central customer and its iPaaS.com customer. */
@@ -38,6 +40,11 @@ export interface CustomerLink {
   addressHash?: string;
   /** Business Central's lastModifiedDateTime of the version last synced; a snapshot older than it is stale. Absent on older links. */
   sourceModifiedAt?: string;
+  /**
+   * `{systemId}:{externalId}` of the last UpdateExternalId iPaaS.com accepted for this customer. Absent while a
+   * link is pending (never made, or refused): the next sync makes it, even when nothing else changed.
+   */
+  externalIdKey?: string;
 }
 
 export interface TransferStore {
@@ -95,3 +102,30 @@ export interface StateStore {
 export interface QueueSender {
   send(messages: readonly unknown[]): Promise<void>;
 }
+
+/** A failed transfer row as the scan sees it. */
+export interface FailedTransferRow {
+  customerId: string;
+  errorCode: ErrorCode | null;
+}
+
+/** Failed transfer rows, newest first, across customers (customers repeat); the iteration may stop early. */
+export interface FailedTransferSource {
+  scan(): AsyncIterable<FailedTransferRow>;
+}
+
+export interface PoisonMessage {
+  messageId: string;
+  popReceipt: string;
+  messageText: string;
+}
+
+/** customer-sync-poison, as the replay needs it. */
+export interface PoisonQueue {
+  /** Takes up to `count` visible messages, hiding them for `visibilitySeconds`. */
+  receive(count: number, visibilitySeconds: number): Promise<PoisonMessage[]>;
+  delete(message: PoisonMessage): Promise<void>;
+  /** Approximate number of messages waiting. */
+  count(): Promise<number>;
+}
+

@@ -123,6 +123,7 @@ function deletedTransfer(customerId: string, source: SyncSource, now: string): T
     startedAt: now,
     finishedAt: now,
     durationMs: 0,
+    warnings: [],
   };
 }
 

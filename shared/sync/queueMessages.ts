@@ -45,6 +45,7 @@ function record(
     startedAt: now,
     finishedAt: now,
     durationMs: 0,
+    warnings: [],
     ...fields,
   };
   return transfers.record(transfer).then(() => transfer);

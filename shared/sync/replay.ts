@@ -1,27 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 import type { Logger } from '../log';
-import { ensureTable, storageError, tableClient, type StorageConnection } from '../storage/connection';
-import { decodeMessage, deleteMessage, peekCount, receiveMessages } from '../storage/queues';
-import { TRANSFERS_BY_TIME_TABLE, utcDay } from '../storage/transferStore';
-import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { POISON_QUEUE, syncMessageSchema } from '../messages';
+import { FAILED_TRANSFERS_LOOKBACK_DAYS } from '../storage/failedTransfers';
+import { decodeMessage } from '../storage/queues';
+import type { FailedTransferSource, PoisonMessage, PoisonQueue, QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import { syncMessageSchema } from '../messages';
 import { newSyncMessage } from './queueMessages';
 
 /** One call re-enqueues at most this many customers, so a reply (and the queue burst) stays bounded. */
 export const MAX_REPLAY_PER_CALL = 1000;
 /** How far back the errorCode / all selectors look for failed transfers. */
-export const REPLAY_LOOKBACK_DAYS = 30;
+export const REPLAY_LOOKBACK_DAYS = FAILED_TRANSFERS_LOOKBACK_DAYS;
 /** Failed transfer rows read per call at most; beyond it the reply says more may remain. */
 export const MAX_SCANNED_ROWS = 200_000;
 /** Poison messages taken by a replay stay hidden this long; one that cannot be re-enqueued reappears after it. */
 export const POISON_RECEIVE_VISIBILITY_SECONDS = 120;
 /** Parallel storage calls (latest-transfer reads, poison deletes). */
 const LATEST_CHECK_CONCURRENCY = 16;
-const DAY_MS = 86_400_000;
 
 const guid = z
   .string({ error: 'each customer id must be a string' })
@@ -75,32 +72,6 @@ export function parseReplayRequest(body: unknown): ParsedReplayRequest {
       ? { kind: 'errorCode', errorCode: valid.errorCode }
       : { kind: 'all' };
   return { ok: true, request: { selector, includePoisonQueue: valid.includePoisonQueue ?? false, dryRun: valid.dryRun ?? false } };
-}
-
-/** A failed transfer row as the scan sees it. */
-export interface FailedTransferRow {
-  customerId: string;
-  errorCode: ErrorCode | null;
-}
-
-/** Failed transfer rows, newest first, across customers (customers repeat); the iteration may stop early. */
-export interface FailedTransferSource {
-  scan(): AsyncIterable<FailedTransferRow>;
-}
-
-export interface PoisonMessage {
-  messageId: string;
-  popReceipt: string;
-  messageText: string;
-}
-
-/** customer-sync-poison, as the replay needs it. */
-export interface PoisonQueue {
-  /** Takes up to `count` visible messages, hiding them for `visibilitySeconds`. */
-  receive(count: number, visibilitySeconds: number): Promise<PoisonMessage[]>;
-  delete(message: PoisonMessage): Promise<void>;
-  /** Approximate number of messages waiting. */
-  count(): Promise<number>;
 }
 
 export interface ReplayDependencies {
@@ -304,70 +275,4 @@ async function takePoison(
   }
   // Stopped at the limit: more may wait behind these.
   return { messages, customerIds, unreadable, full: true };
-}
-
-// ---- Storage adapters --------------------------------------------------------------------------------------
-
-const failedRowSchema = z.looseObject({
-  CustomerId: z.string(),
-  ErrorCode: z.enum(ERROR_CODES).nullish(),
-});
-
-/**
- * Failed rows from the transfers-by-day index (TransfersByTime: PartitionKey = UTC day, RowKey newest
- * first), paging through every day back to `lookbackDays`: unlike listRecent it is not capped at the
- * newest 1,000 rows, so failures older than a burst of later ones are still found.
- */
-export function tableFailedTransferSource(
-  storage: StorageConnection,
-  options: { lookbackDays?: number; clock?: () => Date; tableName?: string } = {},
-): FailedTransferSource {
-  const lookbackDays = options.lookbackDays ?? REPLAY_LOOKBACK_DAYS;
-  const clock = options.clock ?? (() => new Date());
-  return {
-    async *scan() {
-      const table = tableClient(storage, options.tableName ?? TRANSFERS_BY_TIME_TABLE);
-      try {
-        await ensureTable(table);
-      } catch (error) {
-        throw storageError('reading failed transfers', error);
-      }
-      // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
-      const start = clock().getTime() + DAY_MS;
-      for (let offset = 0; offset <= lookbackDays + 1; offset += 1) {
-        const day = utcDay(start - offset * DAY_MS);
-        const pages = table
-          .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${day} and Status eq ${'Failed'}`, select: ['CustomerId', 'ErrorCode'] } })
-          .byPage({ maxPageSize: 1000 });
-        const iterator = pages[Symbol.asyncIterator]();
-        for (;;) {
-          let page: IteratorResult<Array<Record<string, unknown>>>;
-          try {
-            page = await iterator.next();
-          } catch (error) {
-            throw storageError('reading failed transfers', error);
-          }
-          if (page.done) break;
-          for (const entity of page.value) {
-            const row = failedRowSchema.safeParse(entity);
-            if (row.success) yield { customerId: row.data.CustomerId, errorCode: row.data.ErrorCode ?? null };
-          }
-        }
-      }
-    },
-  };
-}
-
-/** customer-sync-poison through the storage queue helpers. */
-export function storagePoisonQueue(storage: StorageConnection, queueName: string = POISON_QUEUE): PoisonQueue {
-  return {
-    receive: async (count, visibilitySeconds) =>
-      (await receiveMessages(storage, queueName, count, visibilitySeconds)).map((message) => ({
-        messageId: message.messageId,
-        popReceipt: message.popReceipt,
-        messageText: message.messageText,
-      })),
-    delete: (message) => deleteMessage(storage, queueName, message.messageId, message.popReceipt),
-    count: () => peekCount(storage, queueName),
-  };
 }

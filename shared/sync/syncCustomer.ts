@@ -1,12 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
-import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput } from '../ipaas/types';
-import { maskEmail, redact, type Logger } from '../log';
-import { addressesToAdd, applyCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
-import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferAction, TransferRecord, TransferStore } from '../storage/types';
+import type { IpaasApi } from '../ipaas/types';
+import { redact, type Logger } from '../log';
+import { applyCustomerMapping, type CustomerMapping } from '../mapping';
+import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
 import { transferEventLine } from '../telemetry';
 import type { SyncSource } from '../messages';
+import { executePlan, type ExecutionOutcome } from './executePlan';
+import { planTransfer, type ExternalIdSettings } from './planSync';
 
 export interface SyncDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
@@ -21,6 +23,8 @@ export interface SyncDependencies {
   leaseWaitMs?: number;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
+  externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
   mapping?: CustomerMapping;
 }
@@ -40,13 +44,14 @@ export interface SyncRequest {
   snapshot?: BcCustomer;
 }
 
-type Outcome = Pick<TransferRecord, 'status' | 'action' | 'errorCode' | 'errorMessage' | 'customerNumber' | 'ipaasCustomerId' | 'addressesAdded'>;
+type Outcome = ExecutionOutcome;
 
 const LEASE_POLL_MS = 100;
 
 /**
  * Transfers one Business Central customer to iPaaS.com by the seed's rules (docs/architecture.md, "Where each rule lives")
- * and records the outcome. Final failures are recorded and returned; transient ones are recorded and
+ * and records the outcome: the planner (planSync.ts, reads only) decides, the executor (executePlan.ts) writes
+ * exactly that. Final failures are recorded and returned; transient ones are recorded and
  * rethrown so the queue retries. A per-customer lease plus the email re-check make the sync idempotent:
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
  */
@@ -65,10 +70,13 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
-    outcome = entity ? await transfer(deps, entity, held, link) : skipped('NotFound', null, 'The customer no longer exists in Business Central');
+    const planned = await planTransfer(deps, request.customerId, entity, link);
+    outcome = await executePlan({ ...deps, beforeWrite: () => keepLease(deps, held) }, planned);
   } catch (error) {
     failure = error;
-    const code: ErrorCode = error instanceof SyncError ? error.code : 'IpaasUnavailable';
+    // Anything but a SyncError is a fault of ours (a TypeError, a broken invariant), not of a remote service.
+    const code: ErrorCode = error instanceof SyncError ? error.code : 'InternalError';
+    if (!(error instanceof SyncError)) logInternalError(deps.logger, request.customerId, error);
     const transient = !(error instanceof SyncError) || error.transient;
     outcome = {
       status: 'Failed',
@@ -78,6 +86,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       customerNumber,
       ipaasCustomerId: null,
       addressesAdded: 0,
+      warnings: [],
     };
   } finally {
     if (lease) await deps.leases.release(lease).catch(() => undefined);
@@ -95,10 +104,16 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   };
   await deps.transfers.record(record);
   const line = transferEventLine(record, { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) });
-  if (record.status === 'Failed') deps.logger.warn(line);
+  if (record.status === 'Failed' || record.warnings.length > 0) deps.logger.warn(line);
   else deps.logger.info(line);
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
+}
+
+/** The stack says where it broke; redact keeps any email or secret the message carried out of the log. */
+function logInternalError(logger: Logger, customerId: string, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  logger.error(`syncCustomer: internal error while transferring customer ${customerId}: ${redact(detail)}`);
 }
 
 async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
@@ -114,14 +129,6 @@ async function acquireLease(deps: SyncDependencies, customerId: string): Promise
     }
     await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
   }
-}
-
-function skipped(action: TransferAction, customerNumber: string | null, reason: string, ipaasCustomerId: string | null = null): Outcome {
-  return { status: 'Skipped', action, errorCode: null, errorMessage: reason, customerNumber, ipaasCustomerId, addressesAdded: 0 };
-}
-
-function failed(code: ErrorCode, message: string, customerNumber: string | null): Outcome {
-  return { status: 'Failed', action: null, errorCode: code, errorMessage: message, customerNumber, ipaasCustomerId: null, addressesAdded: 0 };
 }
 
 /**
@@ -140,97 +147,9 @@ function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapsho
   return mapping.kind === 'mapped' && mapping.hash === link.payloadHash;
 }
 
-async function transfer(deps: SyncDependencies, entity: BcCustomer, held: HeldLease, knownLink: CustomerLink | null | undefined): Promise<Outcome> {
-  const mapping = applyCustomerMapping(entity, deps.mapping);
-  const customerNumber = mapping.customer.No || null;
-  if (mapping.kind === 'filtered') return skipped('Filtered', customerNumber, mapping.reason);
-  if (mapping.kind === 'invalid') {
-    const [first] = mapping.problems;
-    return failed(first?.code ?? 'MissingEmail', mapping.problems.map((problem) => problem.message).join('; '), customerNumber);
-  }
-  const { ipaasCustomer: wanted, addresses, hash } = mapping;
-  const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
-  if (link && link.payloadHash === hash) {
-    return skipped('Unchanged', customerNumber, 'Nothing changed since the last successful transfer', link.ipaasCustomerId);
-  }
-
-  // Rule 5: email match before create.
-  const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
-    (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
-  );
-  if (matches.length > 1) {
-    return failed('DuplicateEmail', `${matches.length} iPaaS.com customers have the email ${maskEmail(wanted.emailAddress)}`, customerNumber);
-  }
-  const [match] = matches;
-  if (match && link && match.id !== link.ipaasCustomerId) {
-    return failed(
-      'DuplicateEmail',
-      `The email ${maskEmail(wanted.emailAddress)} belongs to iPaaS.com customer ${match.id}, not to the linked customer ${link.ipaasCustomerId}`,
-      customerNumber,
-    );
-  }
-
-  await keepLease(deps, held);
-  let target: IpaasCustomer | null = null;
-  let action: 'Created' | 'Updated' = 'Updated';
-  // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
-  const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
-  const existing = match ?? read?.customer ?? null;
-  if (existing) {
-    // Rule 6: the number must not belong to another iPaaS.com customer.
-    if (existing.customerNumber !== wanted.customerNumber) {
-      const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
-      if (owners.some((owner) => owner.id !== existing.id)) {
-        return failed('DuplicateCustomerNumber', `CustomerNumber ${wanted.customerNumber} already belongs to another iPaaS.com customer`, customerNumber);
-      }
-    }
-    target = sameCustomer(existing, wanted) ? existing : await deps.ipaas.updateCustomer(existing.id, wanted, read ?? undefined);
-  }
-  if (!target) {
-    target = await deps.ipaas.createCustomer(wanted);
-    action = 'Created';
-  }
-  if (!link || link.ipaasCustomerId !== target.id) await deps.ipaas.linkExternalId(target.id, entity.id);
-
-  // Rule 7: the address child collection with PreventDuplicate. Addresses unchanged since the last successful
-  // sync of this same iPaaS.com customer were all present then, so listing them again would add nothing.
-  let addressesAdded = 0;
-  const addressHash = addressesHash(addresses);
-  const addressesKnownPresent = action === 'Updated' && link?.ipaasCustomerId === target.id && link.addressHash === addressHash;
-  if (addresses.length > 0 && !addressesKnownPresent) {
-    const present = action === 'Created' ? [] : await deps.ipaas.listAddresses(target.id);
-    for (const address of addressesToAdd(addresses, present, deps.mapping)) {
-      await deps.ipaas.addAddress(target.id, address);
-      addressesAdded += 1;
-    }
-  }
-
-  const sourceModifiedAt = Number.isNaN(Date.parse(entity.lastModifiedDateTime)) ? undefined : entity.lastModifiedDateTime;
-  await deps.links.save({
-    customerId: entity.id,
-    ipaasCustomerId: target.id,
-    customerNumber: wanted.customerNumber,
-    payloadHash: hash,
-    lastSyncedAt: (deps.clock ?? (() => new Date()))().toISOString(),
-    addressHash,
-    ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
-  });
-  return { status: 'Succeeded', action, errorCode: null, errorMessage: null, customerNumber, ipaasCustomerId: target.id, addressesAdded };
-}
-
-/** Stable hash of the mapped addresses (order kept: it is the child collection's order). */
-function addressesHash(addresses: readonly IpaasAddressInput[]): string {
-  const canonical = JSON.stringify(addresses.map((address) => Object.entries(address).sort(([a], [b]) => a.localeCompare(b))));
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
-function sameCustomer(current: IpaasCustomer, wanted: IpaasCustomerInput): boolean {
-  return (Object.keys(wanted) as Array<keyof IpaasCustomerInput>).every((key) => current[key] === wanted[key]);
-}
-
 interface HeldLease {
   lease: Lease;
-  /** performance.now() just before it was acquired: a monotonic measure of how much of its TTL is left. */
+  /** performance.now() just before it was acquired or last renewed: a monotonic measure of how much of its TTL is left. */
   acquiredAt: number;
 }
 
@@ -241,7 +160,9 @@ interface HeldLease {
  */
 async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
   if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
+  const renewedAt = performance.now();
   if (!(await deps.leases.renew(held.lease, deps.leaseTtlMs))) {
     throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
   }
+  held.acquiredAt = renewedAt;
 }

@@ -66,8 +66,8 @@ describe('webhook → transfer', () => {
         isPrimaryShipping: true,
       }),
     ]);
-    // The Business Central id is recorded as the iPaaS.com customer's external id.
-    expect(world.ipaas.externalIds()).toEqual([expect.objectContaining({ internalId: created!.id, externalId: customer.id })]);
+    // The sandbox sets IPAAS_SYSTEM_ID: the customer number is recorded as the iPaaS.com customer's external id.
+    expect(world.ipaas.externalIds()).toEqual([{ tableName: 'customer', systemId: 1207, internalId: created!.id, externalId: 'C-2001' }]);
   });
 });
 

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { loadStorageConfig } from '../../shared/config';
 import type { ErrorCode } from '../../shared/errors';
-import { createStorage, decodeMessage, TableTransferStore, type TransferRecord, type TransferStatus } from '../../shared/storage';
+import { createStorage, decodeMessage, storagePoisonQueue, tableFailedTransferSource, TableTransferStore, type TransferRecord, type TransferStatus } from '../../shared/storage';
 import { POISON_QUEUE, SYNC_QUEUE, syncMessageSchema } from '../../shared/messages';
 import {
   MAX_REPLAY_PER_CALL,
   parseReplayRequest,
   replayTransfers,
-  storagePoisonQueue,
-  tableFailedTransferSource,
   type ReplayDependencies,
   type ReplayRequest,
 } from '../../shared/sync/replay';
@@ -44,6 +42,7 @@ function transfer(customerId: string, status: TransferStatus, errorCode: ErrorCo
     startedAt: at,
     finishedAt: at,
     durationMs: 0,
+    warnings: [],
   };
 }
 

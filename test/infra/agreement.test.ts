@@ -344,6 +344,7 @@ function transferEventFields(): string[] {
       startedAt: '2026-01-01T00:00:01.000Z',
       finishedAt: '2026-01-01T00:00:02.000Z',
       durationMs: 1000,
+      warnings: [],
     },
     { correlationId: 'c-1', enqueuedAt: '2026-01-01T00:00:00.000Z' },
   );

@@ -3,13 +3,22 @@ import { FakeIpaas } from '../../dev/fakes/ipaas';
 import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { createIpaasClient, type IpaasClientOptions } from '../../shared/ipaas/client';
-import { IPAAS_PATHS, ipaasRoutePattern } from '../../shared/ipaas/paths';
+import { ipaasRoutePattern } from '../../shared/ipaas/paths';
 import type { IpaasAddressInput } from '../../shared/ipaas/types';
 import { startMockServer } from '../support/msw';
 
 const config = loadConfig(process.env);
 const fake = new FakeIpaas(config.ipaas);
 const server = startMockServer(...fake.handlers);
+/** The paths of the API notes, written out here (not taken from the client's table). */
+const IPAAS_PATHS = {
+  searchCustomers: '/customers/v2/Customers',
+  customer: '/customers/v2/Customer/{id}',
+  createCustomer: '/customers/v2/Customer',
+  customerAddresses: '/customers/v2/Customer/{id}/Addresses',
+  addCustomerAddress: '/customers/v2/Customer/{id}/Address',
+  updateExternalId: '/customers/v2/External/UpdateExternalId',
+} as const;
 const route = (template: (typeof IPAAS_PATHS)[keyof typeof IPAAS_PATHS]) => ipaasRoutePattern(config.ipaas.apiBaseUrl, template);
 
 const EMAIL = 'robert.townes@contoso.com';
@@ -132,7 +141,50 @@ describe('search', () => {
     server.use(http.get(route(IPAAS_PATHS.searchCustomers), () => new HttpResponse(null, { status: 404 })));
     const error = await failure(client().findCustomersByEmail(EMAIL));
     expect(error).toMatchObject({ code: 'IpaasRejected', transient: false, status: 404 });
-    expect(error.message).toContain('paths.ts');
+    expect(error.message).toContain('IPAAS_PATHS searchCustomers');
+  });
+});
+
+describe('paths: the client follows IPAAS_PATHS, the fake keeps its own routes', () => {
+  const withPaths = (overrides: Record<string, string>) => loadConfig({ ...process.env, IPAAS_PATHS: JSON.stringify(overrides) }).ipaas;
+  const input = { customerNumber: '10000', firstName: 'Robert', emailAddress: EMAIL };
+
+  test('a client path that differs from the service is caught: every operation with a wrong path fails', async () => {
+    const customer = fake.seedCustomer({ customerNumber: '1', emailAddress: EMAIL });
+    const wrong = client({}, withPaths({
+      searchCustomers: '/customers/v2/CustomerSearch',
+      getCustomer: '/customers/v2/Customers/{id}',
+      createCustomer: '/customers/v2/Customers',
+      updateCustomer: '/customers/v2/Customer/Update/{id}',
+      listAddresses: '/customers/v2/Customer/Addresses/{id}',
+      addAddress: '/customers/v2/Customer/Address/{id}',
+      updateExternalId: '/customer/v2/External/UpdateExternalId',
+      subscriptions: '/subscriptions/v2/Subscription',
+    }));
+    const known = { customer, wire: { id: customer.id, customer_number: '1', email_address: EMAIL } };
+    const outcomes = await Promise.allSettled([
+      wrong.findCustomersByEmail(EMAIL),
+      wrong.readCustomer(customer.id).then((record) => {
+        if (record === null) throw new Error('a wrong GET path reads as "no such customer"');
+        return record;
+      }),
+      wrong.createCustomer(input),
+      wrong.updateCustomer(customer.id, input, known),
+      wrong.listAddresses(customer.id),
+      wrong.addAddress(customer.id, address),
+      wrong.linkExternalId({ systemId: 1207, internalId: customer.id, externalId: '1' }),
+      wrong.listSubscriptions(),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array.from({ length: 8 }, () => 'rejected'));
+    expect(fake.customers()).toEqual([customer]);
+  });
+
+  test('the same calls with the documented paths (as overrides) succeed', async () => {
+    const customer = fake.seedCustomer({ customerNumber: '1', emailAddress: EMAIL });
+    const right = client({}, withPaths({ createCustomer: '/customers/v2/Customer', getCustomer: '/customers/v2/Customer/{id}' }));
+    expect(await right.findCustomersByEmail(EMAIL)).toHaveLength(1);
+    expect(await right.getCustomer(customer.id)).toMatchObject({ id: customer.id });
+    expect(await right.createCustomer({ ...input, customerNumber: '2' })).toMatchObject({ customerNumber: '2' });
   });
 });
 
@@ -246,32 +298,33 @@ describe('customers', () => {
     expect(error).toMatchObject({ code: 'IpaasRejected', transient: false, status: 404 });
   });
 
-  test('a duplicate number on create is DuplicateCustomerNumber, final, not retried', async () => {
+  test('a duplicate number on create is a final BIZL rejection, not retried', async () => {
     fake.seedCustomer({ customerNumber: '10000', emailAddress: 'someone.else@contoso.com' });
     const error = await failure(client().createCustomer({ customerNumber: '10000', firstName: 'Robert', emailAddress: EMAIL }));
-    expect(error).toMatchObject({ code: 'DuplicateCustomerNumber', transient: false, status: 409 });
+    expect(error).toMatchObject({ code: 'IpaasRejected', transient: false, status: 409, remoteCodes: ['BIZL-1001'] });
     expect(error.message).not.toContain(EMAIL);
     expect(fake.requests.create).toBe(1);
     expect(sleep).not.toHaveBeenCalled();
     expect(fake.customers()).toHaveLength(1);
   });
 
-  test('a duplicate number on update is DuplicateCustomerNumber', async () => {
+  test('a duplicate number on update is a final rejection carrying the BIZL code (the sync confirms it by reading)', async () => {
     const mine = fake.seedCustomer({ customerNumber: '1', emailAddress: EMAIL });
     fake.seedCustomer({ customerNumber: '2', emailAddress: 'b@contoso.com' });
     const error = await failure(client().updateCustomer(mine.id, { customerNumber: '2', firstName: 'A', emailAddress: EMAIL }));
-    expect(error).toMatchObject({ code: 'DuplicateCustomerNumber', transient: false });
+    expect(error).toMatchObject({ code: 'IpaasRejected', transient: false, remoteCodes: ['BIZL-1001'] });
     expect(fake.customer(mine.id)?.customerNumber).toBe('1');
   });
 
-  test('the single-object error shape is understood: a 422 BIZL naming the number is a duplicate, other BIZL is rejected', async () => {
+  test('the single-object error shape is understood; no business rule is read from the message text', async () => {
     server.use(
       http.post(route(IPAAS_PATHS.createCustomer), () =>
         HttpResponse.json({ code: 'BIZL-2002', message: 'CustomerNumber 10000 is already in use' }, { status: 422 }),
       ),
     );
     const duplicate = await failure(client().createCustomer({ customerNumber: '10000', firstName: 'A', emailAddress: EMAIL }));
-    expect(duplicate).toMatchObject({ code: 'DuplicateCustomerNumber', transient: false, status: 422 });
+    expect(duplicate).toMatchObject({ code: 'IpaasRejected', transient: false, status: 422, remoteCodes: ['BIZL-2002'] });
+    expect(duplicate.message).toContain('BIZL-2002');
 
     server.resetHandlers();
     server.use(
@@ -280,7 +333,7 @@ describe('customers', () => {
       ),
     );
     const other = await failure(client().createCustomer({ customerNumber: '10000', firstName: 'A', emailAddress: EMAIL }));
-    expect(other).toMatchObject({ code: 'IpaasRejected', transient: false });
+    expect(other).toMatchObject({ code: 'IpaasRejected', transient: false, remoteCodes: ['BIZL-3001'] });
     expect(other.message).toContain('BIZL-3001');
   });
 
@@ -295,8 +348,8 @@ describe('customers', () => {
           : api.createCustomer({ customerNumber: `n${index}`, firstName: 'A', emailAddress: 'not-an-email' }),
       ),
     );
-    const codes = outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as SyncError).code : 'ok'));
-    expect(codes).toEqual(Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? 'DuplicateCustomerNumber' : 'IpaasRejected')));
+    const codes = outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as SyncError).remoteCodes.join() : 'ok'));
+    expect(codes).toEqual(Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? 'BIZL-1001' : 'VALD-1004')));
   });
 
   test('a VALD rejection is final IpaasRejected and its message never carries the email or the token', async () => {
@@ -369,19 +422,29 @@ describe('addresses', () => {
 });
 
 describe('external ids', () => {
-  test('link sends table_name, system_id, external_id and the numeric internal_id', async () => {
+  test('link sends table_name customer, the integer system_id and both ids as strings', async () => {
     const customer = fake.seedCustomer({ customerNumber: '1' });
     const bodies = captureBodies('post', IPAAS_PATHS.updateExternalId);
-    await client().linkExternalId(customer.id, BC_ID);
-    expect(bodies).toEqual([{ table_name: 'Customer', system_id: 'BusinessCentral', external_id: BC_ID, internal_id: Number(customer.id) }]);
-    expect(fake.externalIds()).toEqual([{ tableName: 'Customer', systemId: 'BusinessCentral', externalId: BC_ID, internalId: customer.id }]);
+    await client().linkExternalId({ systemId: 1207, internalId: customer.id, externalId: '10000' });
+    expect(bodies).toEqual([{ table_name: 'customer', system_id: 1207, external_id: '10000', internal_id: customer.id }]);
+    expect(fake.externalIds()).toEqual([{ tableName: 'customer', systemId: 1207, externalId: '10000', internalId: customer.id }]);
   });
 
-  test('system_id is an option; an unknown customer is a final error', async () => {
+  test('a system id that is not one of the tenant\'s subscriptions is refused with VALD; an unknown customer with NFND', async () => {
     const customer = fake.seedCustomer({ customerNumber: '1' });
-    await client({ systemId: '1207' }).linkExternalId(customer.id, BC_ID);
-    expect(fake.externalIds()).toEqual([expect.objectContaining({ systemId: '1207' })]);
-    expect(await failure(client().linkExternalId('999999', BC_ID))).toMatchObject({ code: 'IpaasRejected', transient: false });
+    const wrong = await failure(client().linkExternalId({ systemId: 99, internalId: customer.id, externalId: BC_ID }));
+    expect(wrong).toMatchObject({ code: 'IpaasRejected', transient: false, remoteCodes: ['VALD-1017'] });
+    const missing = await failure(client().linkExternalId({ systemId: 1207, internalId: '999999', externalId: BC_ID }));
+    expect(missing).toMatchObject({ code: 'IpaasRejected', transient: false });
+    expect(missing.message).toContain('does not exist');
+    expect(fake.externalIds()).toEqual([]);
+  });
+
+  test('the subscriptions list reads id, type and name', async () => {
+    expect(await client().listSubscriptions()).toEqual([
+      { id: '1207', type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central' },
+      { id: '1311', type: 'Shopify', name: 'Web shop' },
+    ]);
   });
 });
 

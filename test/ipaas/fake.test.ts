@@ -183,14 +183,53 @@ describe('addresses', () => {
 describe('external ids', () => {
   test('UpdateExternalId validates, requires the customer, upserts, and shows in the customer', async () => {
     const customer = fake.seedCustomer({ customerNumber: '1' });
-    const body = { table_name: 'Customer', system_id: 'BusinessCentral', external_id: 'f2a5738a-44e3-ea11-bb43-000d3a2feca1', internal_id: Number(customer.id) };
+    const body = { table_name: 'customer', system_id: 1207, external_id: '10000', internal_id: customer.id };
     expect((await call('POST', '/External/UpdateExternalId', body)).status).toBe(200);
     expect((await call('POST', '/External/UpdateExternalId', { ...body, external_id: 'second' })).status).toBe(200);
-    expect(fake.externalIds()).toEqual([{ tableName: 'Customer', systemId: 'BusinessCentral', externalId: 'second', internalId: customer.id }]);
-    expect((await call('GET', `/Customer/${customer.id}`)).body).toMatchObject({ external_ids: [{ system_id: 'BusinessCentral', external_id: 'second' }] });
-    expect((await call('POST', '/External/UpdateExternalId', { ...body, internal_id: 999999 })).status).toBe(404);
-    expect((await call('POST', '/External/UpdateExternalId', { ...body, tableName: 'Customer' })).status).toBe(422);
+    expect(fake.externalIds()).toEqual([{ tableName: 'customer', systemId: 1207, externalId: 'second', internalId: customer.id }]);
+    expect((await call('GET', `/Customer/${customer.id}`)).body).toMatchObject({ external_ids: [{ system_id: 1207, external_id: 'second' }] });
+    expect((await call('GET', `/External/LookupExternal/${customer.id}/1207/customer`)).body).toBe('second');
+    expect((await call('GET', '/External/LookupSpaceport/1207/customer/second')).body).toBe(customer.id);
+    expect((await call('GET', '/External/LookupSpaceport/1207/customer/other')).status).toBe(404);
+    const missing = await call('POST', '/External/UpdateExternalId', { ...body, internal_id: '999999' });
+    expect(missing).toMatchObject({ status: 404, body: { errors: [{ code: 'NFND-1005' }] } });
+    expect((await call('POST', '/External/UpdateExternalId', { ...body, tableName: 'customer' })).status).toBe(422);
     expect((await call('POST', '/External/UpdateExternalId', { ...body, external_id: undefined })).status).toBe(422);
+  });
+
+  test('system_id must be the integer id of one of the tenant\'s subscriptions; ids are strings', async () => {
+    const customer = fake.seedCustomer({ customerNumber: '1' });
+    const body = { table_name: 'customer', system_id: 1207, external_id: '10000', internal_id: customer.id };
+    for (const systemId of ['BusinessCentral', '1207', 0, -3, 1.5, null]) {
+      const reply = await call('POST', '/External/UpdateExternalId', { ...body, system_id: systemId });
+      expect(reply).toMatchObject({ status: 422, body: { errors: [{ code: 'VALD-1023' }] } });
+    }
+    expect(await call('POST', '/External/UpdateExternalId', { ...body, system_id: 4242 })).toMatchObject({
+      status: 422,
+      body: { errors: [{ code: 'VALD-1017' }] },
+    });
+    expect((await call('POST', '/External/UpdateExternalId', { ...body, internal_id: Number(customer.id) })).status).toBe(422);
+    expect(fake.externalIds()).toEqual([]);
+  });
+
+  test('an external id already linked to another record is a BIZL error', async () => {
+    const first = fake.seedCustomer({ customerNumber: '1' });
+    const second = fake.seedCustomer({ customerNumber: '2' });
+    const body = { table_name: 'customer', system_id: 1207, external_id: '10000' };
+    expect((await call('POST', '/External/UpdateExternalId', { ...body, internal_id: first.id })).status).toBe(200);
+    expect(await call('POST', '/External/UpdateExternalId', { ...body, internal_id: second.id })).toMatchObject({
+      status: 409,
+      body: { errors: [{ code: 'BIZL-1003' }] },
+    });
+  });
+
+  test('GET /subscriptions/v2/Subscriptions lists the tenant\'s systems', async () => {
+    const response = await fetch(`${ipaas.apiBaseUrl}/subscriptions/v2/Subscriptions`, { headers: auth });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual([
+      { id: 1207, type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central' },
+      { id: 1311, type: 'Shopify', name: 'Web shop' },
+    ]);
   });
 });
 
@@ -206,9 +245,18 @@ describe('faults, unknown routes and reset', () => {
     expect(fake.requests).toMatchObject({ total: 2, get: 2 });
   });
 
-  test('an unknown route under the base URL is a bare 404', async () => {
-    const reply = await call('GET', '/Nope');
-    expect(reply).toMatchObject({ status: 404, body: undefined });
+  test('an unknown route under the base URL is a bare 404; a missing record a 404 with NFND', async () => {
+    expect(await call('GET', '/Nope')).toMatchObject({ status: 404, body: undefined });
+    expect(await call('GET', '/Customer/4501/Adresses')).toMatchObject({ status: 404, body: undefined });
+    expect(await call('GET', '/Customer/999999')).toMatchObject({ status: 404, body: { errors: [{ code: expect.stringMatching(/^NFND-/u) }] } });
+  });
+
+  test('a known route asked with another method answers 405 and names the allowed ones', async () => {
+    const onCreate = await call('GET', '/Customer');
+    expect(onCreate).toMatchObject({ status: 405, body: undefined });
+    expect(onCreate.headers.get('Allow')).toBe('POST');
+    expect((await call('GET', '/External/UpdateExternalId')).status).toBe(405);
+    expect((await call('DELETE', '/Customer/4501')).headers.get('Allow')).toBe('GET, PUT');
   });
 
   test('reset empties the stores, counters and faults', async () => {

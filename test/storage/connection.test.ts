@@ -39,6 +39,7 @@ const record = (): TransferRecord => ({
   startedAt: '2026-03-10T10:00:00.000Z',
   finishedAt: '2026-03-10T10:00:00.100Z',
   durationMs: 100,
+  warnings: [],
 });
 
 async function tableNames(): Promise<string[]> {
@@ -191,10 +192,11 @@ describe('keys and errors', () => {
     expect(customerKey('Not-A-Guid')).toBe('Not-A-Guid');
   });
 
-  test('storageError classifies: malformed requests are final, everything else transient', () => {
+  test('storageError classifies: malformed requests are final StorageRejected, everything else transient StorageUnavailable', () => {
     const withStatus = (statusCode: number) => Object.assign(new Error('x'), { name: 'RestError', statusCode });
-    expect(storageError('op', withStatus(400))).toMatchObject({ code: 'StorageUnavailable', transient: false, status: 400 });
-    expect(storageError('op', withStatus(503))).toMatchObject({ transient: true, status: 503 });
+    expect(storageError('op', withStatus(400))).toMatchObject({ code: 'StorageRejected', transient: false, status: 400 });
+    expect(storageError('op', withStatus(413))).toMatchObject({ code: 'StorageRejected', transient: false, status: 413 });
+    expect(storageError('op', withStatus(503))).toMatchObject({ code: 'StorageUnavailable', transient: true, status: 503 });
     expect(storageError('op', withStatus(403))).toMatchObject({ transient: true });
     expect(storageError('op', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toMatchObject({ transient: true });
     const original = new SyncError('IpaasRejected', 'kept');

@@ -46,5 +46,5 @@ test('a malformed optional column is dropped, the link kept', async () => {
 
 test('an invalid source version is refused on save', async () => {
   const store = new TableCustomerLinkStore(loadStorageConfig());
-  await expect(store.save(link({ sourceModifiedAt: 'not a time' }))).rejects.toMatchObject({ code: 'StorageUnavailable', transient: false });
+  await expect(store.save(link({ sourceModifiedAt: 'not a time' }))).rejects.toMatchObject({ code: 'StorageRejected', transient: false });
 });

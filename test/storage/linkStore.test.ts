@@ -46,7 +46,7 @@ test('an empty customer number survives the round trip', async () => {
 
 test('refuses an invalid link with a final error', async () => {
   const store = new TableCustomerLinkStore(loadStorageConfig());
-  await expect(store.save(link({ ipaasCustomerId: '' }))).rejects.toMatchObject({ code: 'StorageUnavailable', transient: false });
+  await expect(store.save(link({ ipaasCustomerId: '' }))).rejects.toMatchObject({ code: 'StorageRejected', transient: false });
   await expect(store.save(link({ lastSyncedAt: 'yesterday' }))).rejects.toBeInstanceOf(SyncError);
   expect(await store.get(CUSTOMER)).toBeNull();
 });

@@ -80,7 +80,7 @@ test('keys with characters that table keys forbid work and stay distinct', async
 test('a value the parser rejects, or that is not JSON, fails loudly with a final error naming the key', async () => {
   const store = new TableStateStore(loadStorageConfig());
   await store.put('watermark', { unexpected: true });
-  await expect(store.get('watermark', parseWatermark)).rejects.toMatchObject({ code: 'StorageUnavailable', transient: false });
+  await expect(store.get('watermark', parseWatermark)).rejects.toMatchObject({ code: 'StorageRejected', transient: false });
   const raw = TableClient.fromConnectionString(testStorageConnectionString(), SYNC_STATE_TABLE, { allowInsecureConnection: true });
   await raw.upsertEntity({ partitionKey: 'state', rowKey: 'broken', Value: '{not json' });
   const error = await store.get('broken', (v) => v).catch((e: unknown) => e);

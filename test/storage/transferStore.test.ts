@@ -27,6 +27,7 @@ function transfer(overrides: Partial<TransferRecord> = {}): TransferRecord {
     startedAt: new Date(Date.parse(finishedAt) - 250).toISOString(),
     finishedAt,
     durationMs: 250,
+    warnings: [],
     ...overrides,
   };
 }
@@ -159,7 +160,7 @@ describe('TableTransferStore.record / listForCustomer', () => {
     const bad = { ...transfer(), status: 'Done' } as unknown as TransferRecord;
     const error = await store.record(bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SyncError);
-    expect(error).toMatchObject({ code: 'StorageUnavailable', transient: false });
+    expect(error).toMatchObject({ code: 'StorageRejected', transient: false });
     expect((error as Error).message).toContain('status');
     expect(await store.listForCustomer(CUSTOMER_A)).toEqual([]);
   });

@@ -18,6 +18,7 @@ export function syncDependencies(config: Config, storage: Storage, overrides: Pa
     logger: silentLogger,
     leaseTtlMs: 30_000,
     leaseWaitMs: 20_000,
+    externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
     ...overrides,
   };
 }

@@ -255,14 +255,18 @@ describe('the per-customer lease', () => {
     expect(leases.renewals).toBe(0);
   });
 
-  test('is renewed once half its time has passed, and a lost lease stops the write', async () => {
+  test('is renewed before each write once half its time has passed, and a lost lease stops the write', async () => {
     const renewed = countingLeases();
+    const first = ipaasCalls();
     expect(await syncCustomer(dependencies({ leases: renewed, leaseTtlMs: 1 }), webhook(person().id))).toMatchObject({ status: 'Succeeded' });
-    expect(renewed.renewals).toBe(1);
+    const calls = ipaasCallsSince(first);
+    const writes = (calls.create ?? 0) + (calls.update ?? 0) + (calls.addAddress ?? 0) + (calls.linkExternalId ?? 0);
+    expect(writes).toBeGreaterThan(0);
+    expect(renewed.renewals).toBe(writes);
 
     const lost = countingLeases(false);
     const before = ipaasCalls();
     await expect(syncCustomer(dependencies({ leases: lost, leaseTtlMs: 1 }), webhook(person().id))).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
-    expect(ipaasCallsSince(before)).toEqual({ total: 1, searchByEmail: 1 });
+    expect(ipaasCallsSince(before)).toEqual({ total: 2, searchByEmail: 1, searchByNumber: 1 });
   });
 });

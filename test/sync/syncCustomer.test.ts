@@ -76,7 +76,9 @@ describe('seed test scenarios', () => {
     expect(others).toHaveLength(0);
     expect(created).toMatchObject({ customerNumber: '10000', firstName: 'Robert Townes', emailAddress: 'robert.townes@contoso.example' });
     expect(transfer.ipaasCustomerId).toBe(created?.id);
-    expect(ipaas.externalIds()).toEqual([expect.objectContaining({ externalId: customer.id, internalId: created?.id })]);
+    // Without IPAAS_SYSTEM_ID no external id link is attempted.
+    expect(ipaas.requests.linkExternalId).toBe(0);
+    expect(transfer.warnings).toEqual([]);
     expect(await storage.links.get(customer.id)).toMatchObject({ ipaasCustomerId: created?.id, customerNumber: '10000' });
     expect(await storage.transfers.listForCustomer(customer.id)).toEqual([transfer]);
   });
@@ -149,6 +151,32 @@ describe('filter, email matching and uniqueness', () => {
     expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateEmail' });
     expect(transfer.errorMessage).not.toContain('robert.townes');
     expect(ipaas.requests.create + ipaas.requests.update + ipaas.requests.addAddress).toBe(0);
+  });
+
+  test('a BIZL answer to a create is DuplicateCustomerNumber only once a search shows the number taken', async () => {
+    // The number is free when planned and taken just before the create (a race with another writer).
+    const racing = dependencies({
+      ipaas: {
+        ...deps.ipaas,
+        createCustomer: (input) => {
+          ipaas.seedCustomer({ customerNumber: input.customerNumber, emailAddress: 'other.writer@example.com' });
+          return deps.ipaas.createCustomer(input);
+        },
+      },
+    });
+    const transfer = await syncCustomer(racing, request(person().id));
+    expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
+    expect(transfer.errorMessage).toContain('BIZL-1001');
+    expect(ipaas.requests.searchByNumber).toBe(2);
+  });
+
+  test('an unexplained BIZL answer stays IpaasRejected with its code and message', async () => {
+    ipaas.faults.add({ match: ipaas.matches('create'), status: 409, times: 1 });
+    const transfer = await syncCustomer(deps, request(person().id));
+    expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'IpaasRejected' });
+    expect(transfer.errorMessage).toContain('BIZL-1000');
+    expect(transfer.errorMessage).toContain('Request failed with status 409');
+    expect(ipaas.customers()).toEqual([]);
   });
 
   test('DuplicateCustomerNumber on the update path writes nothing', async () => {
@@ -267,6 +295,26 @@ describe('idempotency and failures', () => {
     const retry = await syncCustomer(deps, request(customer.id, { attempt: 2 }));
     expect(retry).toMatchObject({ status: 'Succeeded', action: 'Created' });
     expect(ipaas.customers()).toHaveLength(1);
+  });
+
+  test('an unexpected error is InternalError, logged with its stack and without the email it carried, and retried', async () => {
+    const customer = person();
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (message: string) => errors.push(message) };
+    const broken = dependencies({
+      logger,
+      ipaas: { ...deps.ipaas, findCustomersByEmail: (email: string) => Promise.reject(new TypeError(`Cannot read properties of undefined (reading 'id') for ${email}`)) },
+    });
+    await expect(syncCustomer(broken, request(customer.id))).rejects.toBeInstanceOf(TypeError);
+
+    const [recorded] = await storage.transfers.listForCustomer(customer.id);
+    expect(recorded).toMatchObject({ status: 'Failed', errorCode: 'InternalError' });
+    expect(recorded?.errorMessage).toMatch(/^TypeError: Cannot read properties of undefined/u);
+    expect(recorded?.errorMessage).not.toContain('robert.townes');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/internal error while transferring customer .*TypeError: Cannot read properties[\s\S]*\n\s+at /u);
+    expect(errors[0]).not.toContain('robert.townes');
+    expect(ipaas.requests.total).toBe(0);
   });
 
   test('a Business Central outage is transient', async () => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { RequestHandler } from 'msw';
 import { FakeBusinessCentral } from '../../dev/fakes/businessCentral';
 import { FakeEntraId } from '../../dev/fakes/entraId';
 import { startLocalHost, type LocalHost } from '../../dev/host/localHost';
@@ -39,9 +40,9 @@ export interface Harness {
 }
 
 /** msw with the fakes, the local Functions host serving every registration (queues and timers driven by hand), clean storage per test. */
-export function useHarness(options: { now?: () => Date } = {}): Harness {
+export function useHarness(options: { now?: () => Date; handlers?: RequestHandler[] } = {}): Harness {
   const fakes = createFakes(options);
-  startMockServer(...fakes.entra.handlers, ...fakes.bc.handlers);
+  startMockServer(...fakes.entra.handlers, ...fakes.bc.handlers, ...(options.handlers ?? []));
   let host: LocalHost | undefined;
   beforeAll(async () => {
     resetServices();

@@ -23,6 +23,7 @@ function transfer(customerId: string, minutesAgo: number, status: TransferStatus
     startedAt: new Date(finished.getTime() - 250).toISOString(),
     finishedAt: finished.toISOString(),
     durationMs: 250,
+    warnings: [],
   };
 }
 

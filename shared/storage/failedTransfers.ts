@@ -1,0 +1,60 @@
+import { odata } from '@azure/data-tables';
+import { z } from 'zod';
+import { ERROR_CODES } from '../errors';
+import { ensureTable, storageError, tableClient, type StorageConnection } from './connection';
+import { TRANSFERS_BY_TIME_TABLE, utcDay } from './transferStore';
+import type { FailedTransferSource } from './types';
+
+/** How far back a scan looks for failed transfers, by default. */
+export const FAILED_TRANSFERS_LOOKBACK_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+const failedRowSchema = z.looseObject({
+  CustomerId: z.string(),
+  ErrorCode: z.enum(ERROR_CODES).nullish(),
+});
+
+/**
+ * Failed rows from the transfers-by-day index (TransfersByTime: PartitionKey = UTC day, RowKey newest
+ * first), paging through every day back to `lookbackDays`: unlike listRecent it is not capped at the
+ * newest 1,000 rows, so failures older than a burst of later ones are still found.
+ */
+export function tableFailedTransferSource(
+  storage: StorageConnection,
+  options: { lookbackDays?: number; clock?: () => Date; tableName?: string } = {},
+): FailedTransferSource {
+  const lookbackDays = options.lookbackDays ?? FAILED_TRANSFERS_LOOKBACK_DAYS;
+  const clock = options.clock ?? (() => new Date());
+  return {
+    async *scan() {
+      const table = tableClient(storage, options.tableName ?? TRANSFERS_BY_TIME_TABLE);
+      try {
+        await ensureTable(table);
+      } catch (error) {
+        throw storageError('reading failed transfers', error);
+      }
+      // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
+      const start = clock().getTime() + DAY_MS;
+      for (let offset = 0; offset <= lookbackDays + 1; offset += 1) {
+        const day = utcDay(start - offset * DAY_MS);
+        const pages = table
+          .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${day} and Status eq ${'Failed'}`, select: ['CustomerId', 'ErrorCode'] } })
+          .byPage({ maxPageSize: 1000 });
+        const iterator = pages[Symbol.asyncIterator]();
+        for (;;) {
+          let page: IteratorResult<Array<Record<string, unknown>>>;
+          try {
+            page = await iterator.next();
+          } catch (error) {
+            throw storageError('reading failed transfers', error);
+          }
+          if (page.done) break;
+          for (const entity of page.value) {
+            const row = failedRowSchema.safeParse(entity);
+            if (row.success) yield { customerId: row.data.CustomerId, errorCode: row.data.ErrorCode ?? null };
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
+import type { ExternalIdSource } from '../config';
+import type { ErrorCode } from '../errors';
+import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from '../ipaas/types';
+import { maskEmail } from '../log';
+import { addressesToAdd, applyCustomerMapping, defaultCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
+import type { CustomerLink, CustomerLinkStore, TransferAction } from '../storage/types';
+import { createHash } from 'node:crypto';
+
+/**
+ * The planner: decides what one sync of a customer would do, reading only (Business Central, the link table,
+ * iPaaS.com searches and reads). The real sync (executePlan) carries out exactly this decision; the dry run
+ * (route `?dryRun=true`, `npm run sync -- --dry-run`) shows it. One code path, two executors.
+ */
+
+export type SyncPlanOutcome = 'Create' | 'Update' | 'Unchanged' | 'Skipped' | 'Fail';
+
+export interface SyncPlanChange {
+  /** The mapping's destination name (iPaaS.com's mapping name), e.g. FirstName. */
+  field: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** What a sync would do, in the mapping's destination names (the dry run's reply). */
+export interface SyncPlan {
+  customerId: string;
+  customerNumber: string | null;
+  outcome: SyncPlanOutcome;
+  errorCode: ErrorCode | null;
+  reason: string | null;
+  ipaasCustomerId: string | null;
+  changes: SyncPlanChange[];
+  addressesToAdd: Array<Record<string, string>>;
+  /** Whether UpdateExternalId would be called (IPAAS_SYSTEM_ID set and the link not yet made). */
+  externalIdLink: boolean;
+}
+
+/** How customers are linked by external id in iPaaS.com; absent or without systemId: no link calls. */
+export interface ExternalIdSettings {
+  systemId: number | undefined;
+  source: ExternalIdSource;
+}
+
+export interface PlanDependencies {
+  businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
+  ipaas: IpaasApi;
+  links: Pick<CustomerLinkStore, 'get'>;
+  externalIds?: ExternalIdSettings;
+  /** The mapping collection (CUSTOMER_MAPPING_FILE, or another file for a dry run); the default file when absent. */
+  mapping?: CustomerMapping;
+}
+
+/** The external id a customer would be linked with, and the key the link table remembers it by. */
+export interface PlannedExternalId {
+  systemId: number;
+  externalId: string;
+  /** `{systemId}:{externalId}`: equal to the link's `externalIdKey` when this exact link was made. */
+  key: string;
+}
+
+/** A plan plus what the executor needs to carry it out (never shown to users). */
+export interface PlannedSync {
+  plan: SyncPlan;
+  /** The TransferRecord action for a Skipped plan (Filtered, NotFound). */
+  skipAction: TransferAction | null;
+  /** Present for Create, Update and Unchanged. */
+  work: PlannedWork | null;
+}
+
+export interface PlannedWork {
+  entity: BcCustomer;
+  wanted: IpaasCustomerInput;
+  payloadHash: string;
+  addressHash: string;
+  link: CustomerLink | null;
+  /** The iPaaS.com customer to update (Update), or null (Create; Unchanged). */
+  existing: IpaasCustomer | null;
+  /** The record as read, when it was read by id: the update sends it back without a second GET. */
+  existingRecord: IpaasCustomerRecord | null;
+  /** The addresses to add (PreventDuplicate applied). */
+  addresses: IpaasAddressInput[];
+  /** Every mapped address (for a customer created instead of updated after a race). */
+  mappedAddresses: IpaasAddressInput[];
+  /** The external id for this customer when IPAAS_SYSTEM_ID is set. */
+  externalId: PlannedExternalId | null;
+}
+
+
+/** Reads the customer from Business Central and plans its sync (the dry run). */
+export async function planSync(deps: PlanDependencies, customerId: string): Promise<SyncPlan> {
+  const entity = await deps.businessCentral.getCustomer(customerId);
+  return (await planTransfer(deps, customerId, entity)).plan;
+}
+
+/**
+ * Plans the sync of `entity` (null: it no longer exists). `knownLink`: the link when the caller already read it
+ * (undefined: read it here when needed).
+ */
+export async function planTransfer(
+  deps: PlanDependencies,
+  customerId: string,
+  entity: BcCustomer | null,
+  knownLink?: CustomerLink | null,
+): Promise<PlannedSync> {
+  if (!entity) return skip(customerId, null, 'NotFound', 'The customer no longer exists in Business Central');
+  const mappingCollection = deps.mapping ?? defaultCustomerMapping();
+  const mapping = applyCustomerMapping(entity, mappingCollection);
+  const customerNumber = mapping.customer.No || null;
+  if (mapping.kind === 'filtered') return skip(entity.id, customerNumber, 'Filtered', mapping.reason);
+  if (mapping.kind === 'invalid') {
+    const [first] = mapping.problems;
+    return fail(entity.id, customerNumber, first?.code ?? 'MissingEmail', mapping.problems.map((problem) => problem.message).join('; '));
+  }
+  const { ipaasCustomer: wanted, addresses, hash } = mapping;
+  const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
+  const externalId = plannedExternalId(deps.externalIds, entity, wanted);
+  const addressHash = addressesHash(addresses);
+  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[]): PlannedWork => ({
+    entity,
+    wanted,
+    payloadHash: hash,
+    addressHash,
+    link,
+    existing,
+    existingRecord,
+    addresses: toAdd,
+    mappedAddresses: addresses,
+    externalId,
+  });
+
+  if (link && link.payloadHash === hash) {
+    // Nothing to send; only a link iPaaS.com has not accepted yet is retried.
+    const pendingLink = externalId !== null && link.externalIdKey !== externalId.key;
+    return {
+      plan: basePlan(entity.id, customerNumber, 'Unchanged', {
+        reason: 'Nothing changed since the last successful transfer',
+        ipaasCustomerId: link.ipaasCustomerId,
+        externalIdLink: pendingLink,
+      }),
+      skipAction: null,
+      work: work(null, null, []),
+    };
+  }
+
+  // Rule 5: email match before create.
+  const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
+    (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
+  );
+  if (matches.length > 1) {
+    return fail(entity.id, customerNumber, 'DuplicateEmail', `${matches.length} iPaaS.com customers have the email ${maskEmail(wanted.emailAddress)}`);
+  }
+  const [match] = matches;
+  if (match && link && match.id !== link.ipaasCustomerId) {
+    return fail(
+      entity.id,
+      customerNumber,
+      'DuplicateEmail',
+      `The email ${maskEmail(wanted.emailAddress)} belongs to iPaaS.com customer ${match.id}, not to the linked customer ${link.ipaasCustomerId}`,
+    );
+  }
+  // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
+  const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
+  const existing = match ?? read?.customer ?? null;
+
+  // Rule 6: the number must not belong to another iPaaS.com customer (on create: to any).
+  if (!existing || existing.customerNumber !== wanted.customerNumber) {
+    const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
+    if (owners.some((owner) => owner.id !== existing?.id)) {
+      return fail(entity.id, customerNumber, 'DuplicateCustomerNumber', duplicateNumberReason(wanted.customerNumber));
+    }
+  }
+
+  if (!existing) {
+    return {
+      plan: basePlan(entity.id, customerNumber, 'Create', {
+        changes: customerChanges(null, wanted, mappingCollection),
+        addressesToAdd: addressesToAdd(addresses, [], mappingCollection).map((address) => addressToPlan(address, mappingCollection)),
+        externalIdLink: externalId !== null,
+      }),
+      skipAction: null,
+      work: work(null, null, addressesToAdd(addresses, [], mappingCollection)),
+    };
+  }
+
+  // Rule 7: PreventDuplicate. Addresses unchanged since the last successful sync of this same iPaaS.com customer
+  // were all present then, so listing them again would add nothing.
+  const addressesKnownPresent = link?.ipaasCustomerId === existing.id && link.addressHash === addressHash;
+  const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id), mappingCollection) : [];
+  return {
+    plan: basePlan(entity.id, customerNumber, 'Update', {
+      ipaasCustomerId: existing.id,
+      changes: customerChanges(existing, wanted, mappingCollection),
+      addressesToAdd: toAdd.map((address) => addressToPlan(address, mappingCollection)),
+      externalIdLink: externalIdLinkNeeded(externalId, link, existing.id),
+    }),
+    skipAction: null,
+    work: work(existing, read, toAdd),
+  };
+}
+
+/** Whether UpdateExternalId is due for `targetId`: a system id is set and this exact link was not made yet. */
+export function externalIdLinkNeeded(externalId: PlannedExternalId | null, link: CustomerLink | null, targetId: string): boolean {
+  return externalId !== null && (!link || link.ipaasCustomerId !== targetId || link.externalIdKey !== externalId.key);
+}
+
+export function duplicateNumberReason(customerNumber: string): string {
+  return `CustomerNumber ${customerNumber} already belongs to another iPaaS.com customer`;
+}
+
+/** The mapped customer fields that differ (all of them on create), in destination names. */
+export function customerChanges(current: IpaasCustomer | null, wanted: IpaasCustomerInput, mapping: CustomerMapping = defaultCustomerMapping()): SyncPlanChange[] {
+  const changes: SyncPlanChange[] = [];
+  for (const field of mapping.fields) {
+    const from = current ? current[field.key] : null;
+    const to = wanted[field.key] ?? null;
+    if (from !== to) changes.push({ field: field.destination, from, to });
+  }
+  return changes;
+}
+
+/** An address in the mapping's destination names. */
+function addressToPlan(address: IpaasAddressInput, mapping: CustomerMapping): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const field of mapping.addresses?.fields ?? []) result[field.destination] = address[field.key];
+  return result;
+}
+
+function plannedExternalId(settings: ExternalIdSettings | undefined, entity: BcCustomer, wanted: IpaasCustomerInput): PlannedExternalId | null {
+  if (!settings || settings.systemId === undefined) return null;
+  const externalId = settings.source === 'id' ? entity.id : wanted.customerNumber;
+  return { systemId: settings.systemId, externalId, key: `${settings.systemId}:${externalId}` };
+}
+
+/** Stable hash of the mapped addresses (order kept: it is the child collection's order). */
+export function addressesHash(addresses: readonly IpaasAddressInput[]): string {
+  const canonical = JSON.stringify(addresses.map((address) => Object.entries(address).sort(([a], [b]) => a.localeCompare(b))));
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function basePlan(customerId: string, customerNumber: string | null, outcome: SyncPlanOutcome, rest: Partial<SyncPlan> = {}): SyncPlan {
+  return {
+    customerId,
+    customerNumber,
+    outcome,
+    errorCode: null,
+    reason: null,
+    ipaasCustomerId: null,
+    changes: [],
+    addressesToAdd: [],
+    externalIdLink: false,
+    ...rest,
+  };
+}
+
+function skip(customerId: string, customerNumber: string | null, action: TransferAction, reason: string): PlannedSync {
+  return { plan: basePlan(customerId, customerNumber, 'Skipped', { reason }), skipAction: action, work: null };
+}
+
+function fail(customerId: string, customerNumber: string | null, code: ErrorCode, reason: string): PlannedSync {
+  return { plan: basePlan(customerId, customerNumber, 'Fail', { errorCode: code, reason }), skipAction: null, work: null };
+}
