@@ -139,4 +139,5 @@ test('the default mapping makes exactly the iPaaS.com requests of the golden fil
   expect(text).toContain('Failed/DuplicateCustomerNumber');
   expect(text).toContain('Skipped/Filtered');
   expect(text).toBe(golden);
-});
+  // About sixty transfers through the real clients and Azurite: minutes on a loaded machine.
+}, 240_000);
