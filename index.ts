@@ -3,7 +3,6 @@
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
 import { app } from '@azure/functions';
-import { checkMappingAtStart } from './shared/services';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -18,8 +17,13 @@ import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
 
-// A bad mapping file (CUSTOMER_MAPPING_FILE) stops the host here, with one message naming the entry.
-checkMappingAtStart();
+// The mapping collection (CUSTOMER_MAPPING_FILE) is checked and compiled when the app starts: a bad file fails
+// the start with one message naming the entry instead of failing at the first customer. Loaded here, not at
+// import, so the entry stays small (docs/performance.md, cold start).
+app.hook.appStart(async () => {
+  const { loadMappingConfig } = await import('./shared/config.js');
+  loadMappingConfig(process.env);
+});
 
 // Options the worker reads once the entry has loaded.
 app.setup({ enableHttpStream: false });

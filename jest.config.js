@@ -13,6 +13,8 @@ module.exports = {
   moduleNameMapper: {
     // The Functions worker provides this module in Azure; locally our host's stand-in collects registrations.
     '^@azure/functions-core$': '<rootDir>/dev/host/functionsCoreStub.ts',
+    // The function files load their modules with import('../shared/x.js') (ESM spelling, so the build can split them).
+    '^(\\.{1,2}/shared/.*)\\.js$': '$1',
   },
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',

@@ -8,19 +8,52 @@ import path from 'node:path';
 import type { LogLevel } from '@azure/functions';
 import { startLocalHost } from '../dev/host/localHost';
 import { parseTransferEventLine } from '../shared/telemetry';
-import type { ProductCommand, ProductMessage } from './lib/protocol';
+import type { InvocationTotals, ProductCommand, ProductMessage } from './lib/protocol';
 
 const send = (message: ProductMessage): void => {
   process.send?.(message);
 };
 
+/** Busy time: wall time with at least one execution active, from each execution's [end - duration, end]. */
+function invocationTracker(): { record(durationMs: number, functionName: string): void; totals(): InvocationTotals } {
+  const totals: InvocationTotals = { count: 0, byFunction: {}, busyMs: 0, sumMs: 0 };
+  // Executions overlap; merge each new interval into the covered time seen so far.
+  let coveredUntil = Number.NEGATIVE_INFINITY;
+  const pending: Array<[number, number]> = [];
+  return {
+    record(durationMs, functionName) {
+      const end = performance.now();
+      totals.count += 1;
+      totals.byFunction[functionName] = (totals.byFunction[functionName] ?? 0) + 1;
+      totals.sumMs += durationMs;
+      pending.push([end - durationMs, end]);
+    },
+    totals() {
+      // Intervals arrive in order of their ends; sorted by start, each adds what it covers beyond the time
+      // covered so far (an execution straddling an earlier call is slightly undercounted: negligible here).
+      pending.sort((a, b) => a[0] - b[0]);
+      for (const [start, end] of pending.splice(0)) {
+        const from = Math.max(start, coveredUntil);
+        if (end > from) totals.busyMs += end - from;
+        coveredUntil = Math.max(coveredUntil, end);
+      }
+      return { ...totals, byFunction: { ...totals.byFunction } };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const listenQueues = process.env.BENCH_LISTEN_QUEUES !== 'false';
+  const invocations = invocationTracker();
+  // Bytes of the app's own log lines at Information and above (what Application Insights ingests from the app).
+  let logBytes = 0;
   const host = await startLocalHost({
     root: path.resolve(__dirname, '..'),
     port: 0,
     listen: { queues: listenQueues, timers: false },
+    onInvocation: (event) => invocations.record(event.durationMs, event.functionName),
     log: (level: LogLevel, message: string) => {
+      if (level !== 'trace' && level !== 'debug') logBytes += Buffer.byteLength(message);
       const event = parseTransferEventLine(message);
       if (event) send({ type: 'transfer', at: Date.now(), event });
       // Only problems travel back; the sync's info lines would cost more than the work measured.
@@ -36,7 +69,7 @@ async function main(): Promise<void> {
         .catch((error: unknown) => send({ type: 'timerDone', id: command.id, error: error instanceof Error ? error.message : String(error) }));
     } else if (command.type === 'stats') {
       const usage = process.resourceUsage();
-      send({ type: 'stats', id: command.id, maxRssBytes: usage.maxRSS * 1024, rssBytes: process.memoryUsage().rss, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 });
+      send({ type: 'stats', id: command.id, maxRssBytes: usage.maxRSS * 1024, rssBytes: process.memoryUsage().rss, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, invocations: invocations.totals(), logBytes });
     } else if (command.type === 'stop') {
       host
         .stop()

@@ -1,11 +1,15 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
-import { getServices } from '../shared/services';
-import { CATCH_UP_QUEUE, catchUpMessageSchema, expandCustomerBatch, runCollectionCatchUp } from '../shared/sync/catchUp';
-import { pollChanges } from '../shared/sync/pollChanges';
+import { CATCH_UP_QUEUE } from '../shared/queueNames';
 
 /** Fans out a large notification, pages a `collection` resource, or runs a catch-up poll, enqueuing customer-sync messages. Throws to retry. */
 export async function catchUpWorker(message: unknown, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { catchUpMessageSchema, expandCustomerBatch, runCollectionCatchUp }, { pollChanges }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/catchUp.js'),
+    import('../shared/sync/pollChanges.js'),
+  ]);
   const parsed = catchUpMessageSchema.safeParse(message);
   if (!parsed.success) {
     // Retrying cannot fix it; the next poll covers whatever it was about.

@@ -2,7 +2,6 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { getServices } from '../shared/services';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -15,6 +14,8 @@ export async function customerTransfers(request: HttpRequest, context: Invocatio
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const { getServices } = await import('../shared/services.js');
     const transfers = await getServices().storage.transfers.listForCustomer(customerId, limit);
     return { status: 200, jsonBody: { customerId, transfers } };
   } catch (failure) {

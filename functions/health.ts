@@ -1,11 +1,12 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { checkHealth, httpStatusOf } from '../shared/health';
 
 /**
  * Anonymous liveness for load balancers and uptime probes: `{ "status": "ok" | "degraded" | "down" }` and
  * nothing else (no setting or part names). The details are behind a function key: GET /api/health/details.
  */
 export async function health(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const { checkHealth, httpStatusOf } = await import('../shared/health.js');
   const report = await checkHealth(process.env);
   if (report.status !== 'ok') {
     context.warn(`health: ${report.status}: ${report.checks.filter((check) => check.status !== 'ok').map((check) => `${check.name}: ${check.message ?? check.status}`).join(' | ')}`);

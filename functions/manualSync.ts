@@ -2,9 +2,6 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { getServices } from '../shared/services';
-import { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag } from '../shared/sync/dryRun';
-import { enqueueManualSync } from '../shared/sync/ingest';
 
 /** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans only. */
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -12,6 +9,12 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   const customerId = normalizeGuid(raw);
   // Checked here, not with a {id:guid} route constraint: a malformed id is a 400 (README, HTTP API), not a 404.
   if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/dryRun.js'),
+    import('../shared/sync/ingest.js'),
+  ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
   if (dryRun) {

@@ -1,9 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { getServices, type Services } from '../shared/services';
-import { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag } from '../shared/sync/dryRun';
-import { enqueueManualSync } from '../shared/sync/ingest';
+import type { Services } from '../shared/services';
 
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
@@ -14,6 +12,12 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
     return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/dryRun.js'),
+    import('../shared/sync/ingest.js'),
+  ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
   let services: Services;

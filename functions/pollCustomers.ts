@@ -1,10 +1,10 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { scheduleSetting } from '../shared/config';
-import { getServices } from '../shared/services';
-import { pollChanges } from '../shared/sync/pollChanges';
+import { scheduleSetting } from '../shared/schedule';
 
 /** The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost). */
 export async function pollCustomers(timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { pollChanges }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/pollChanges.js')]);
   const services = getServices();
   if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');
   const result = await pollChanges({

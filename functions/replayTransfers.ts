@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
-import { getServices, type Services } from '../shared/services';
-import { parseReplayRequest, replayTransfers } from '../shared/sync/replay';
+import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 
@@ -23,6 +22,11 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
   } catch {
     return apiError('InvalidBody', 'The body is not valid JSON');
   }
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { parseReplayRequest, replayTransfers }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/replay.js'),
+  ]);
   const parsed = parseReplayRequest(body);
   if (!parsed.ok) return apiError('InvalidBody', parsed.error);
 

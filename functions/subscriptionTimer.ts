@@ -1,13 +1,16 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { scheduleSetting } from '../shared/config';
-import { getServices } from '../shared/services';
-import { createQueueSender } from '../shared/storage';
-import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
-import { ensureSubscription } from '../shared/sync/ensureSubscription';
+import { CATCH_UP_QUEUE } from '../shared/queueNames';
+import { scheduleSetting } from '../shared/schedule';
 import { subscriptionEventLine } from '../shared/telemetry';
 
 /** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); logs one SubscriptionState line. */
 export async function subscriptionTimer(_timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { createQueueSender }, { ensureSubscription }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/storage/index.js'),
+    import('../shared/sync/ensureSubscription.js'),
+  ]);
   const { config, businessCentral, storage } = getServices();
   const notificationUrl = config.webhook.notificationUrl;
   if (!notificationUrl) {

@@ -1,10 +1,10 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getServices } from '../shared/services';
-import { SYNC_QUEUE } from '../shared/messages';
-import { handleSyncMessage } from '../shared/sync/queueMessages';
+import { SYNC_QUEUE } from '../shared/queueNames';
 
 /** Transfers one customer per `customer-sync` message; throws on transient failures so the queue retries. */
 export async function syncWorker(message: unknown, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { handleSyncMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueMessages.js')]);
   const services = getServices();
   await handleSyncMessage(services.syncDependencies(context), message, {
     dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1),

@@ -1,8 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { apiError, unavailable } from '../shared/http/apiErrors';
-import { getServices } from '../shared/services';
-import { decodeTransferCursor, encodeTransferCursor } from '../shared/storage/transferStore';
 import { TRANSFER_STATUSES, type TransferCursor } from '../shared/storage/types';
 
 const DEFAULT_LIMIT = 50;
@@ -20,6 +18,11 @@ export async function recentTransfers(request: HttpRequest, context: InvocationC
   const rawLimit = request.query.get('limit');
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { decodeTransferCursor, encodeTransferCursor }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/storage/transferStore.js'),
+  ]);
   const token = request.query.get('continuationToken');
   let after: TransferCursor | undefined;
   if (token !== null) {

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
-import { getServices, type Services } from '../shared/services';
-import { createQueueSender } from '../shared/storage';
-import { CATCH_UP_QUEUE } from '../shared/sync/catchUp';
-import { ingestNotification } from '../shared/sync/ingest';
-import { planNotification } from '../shared/sync/notifications';
+import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
+import { CATCH_UP_QUEUE } from '../shared/queueNames';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 
 /** Business Central's tokens are short; a longer one is not a genuine handshake. */
@@ -42,6 +39,13 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     return apiError('InvalidBody', 'The body is not valid JSON');
   }
 
+  // Modules beyond the registration load on the first notification (docs/performance.md, cold start).
+  const [{ getServices }, { createQueueSender }, { ingestNotification }, { planNotification }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/storage/index.js'),
+    import('../shared/sync/ingest.js'),
+    import('../shared/sync/notifications.js'),
+  ]);
   let services: Services;
   try {
     services = getServices();

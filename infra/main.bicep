@@ -262,11 +262,8 @@ var platformAppSettings = [
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
   }
-  {
-    // dist/index.js is minified; the source map beside it turns stack traces back into TypeScript lines.
-    name: 'NODE_OPTIONS'
-    value: '--enable-source-maps'
-  }
+  // No NODE_OPTIONS=--enable-source-maps: reading the source maps at every start costs more than loading the app.
+  // The maps are deployed beside the bundle; add that setting while diagnosing a stack trace (docs/performance.md).
 ]
 
 // Secrets are Key Vault references, resolved by the platform with the app's identity.

@@ -1,11 +1,13 @@
 /**
- * `npm run build`: type-checks the deployable code, then bundles it into dist/index.js (package.json `main`),
- * the one file the Functions host loads. '@azure/functions-core' stays external: the worker provides it.
+ * `npm run build`: type-checks the deployable code, then bundles it into dist/ (package.json `main` is
+ * dist/index.mjs, the one file the Functions host loads; the chunks beside it load on first use). How and
+ * why it is bundled this way: scripts/bundle.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { appBundleOptions, ENTRY_FILE } from './bundle';
 
 const root = path.resolve(__dirname, '..');
 
@@ -17,26 +19,12 @@ async function main(): Promise<void> {
     });
   }
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-  const result = await build({
-    entryPoints: [path.join(root, 'index.ts')],
-    outfile: path.join(root, 'dist', 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    sourcemap: true,
-    minify: true,
-    keepNames: true,
-    legalComments: 'external',
-    external: ['@azure/functions-core'],
-    // Some Azure SDK packages ship ESM that reads import.meta.url, which is empty in a CommonJS bundle.
-    define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    metafile: true,
-    logLevel: 'warning',
-  });
-  const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-  console.log(`dist/index.js built (${(bytes / 1024).toFixed(0)} KiB with source map)`);
+  const result = await build(appBundleOptions(path.join(root, 'index.ts'), path.join(root, 'dist')));
+  const outputs = Object.entries(result.metafile?.outputs ?? {}).filter(([file]) => file.endsWith('.mjs'));
+  const entry = outputs.find(([file]) => file.endsWith(`dist/${ENTRY_FILE}`));
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
+  const total = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);
+  console.log(`dist/${ENTRY_FILE} built: ${kib(entry?.[1].bytes ?? 0)} loaded at start, ${kib(total)} in ${outputs.length} files in all (source maps beside them)`);
 }
 
 main().catch((error: unknown) => {

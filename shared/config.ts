@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import path from 'node:path';
-import { Cron } from 'croner';
 import { GUID_PATTERN } from './guid';
 import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
 import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
+import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from './schedule';
+
+export { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab, scheduleSetting } from './schedule';
 
 const SETTINGS_HINT = 'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).';
 
@@ -19,20 +21,6 @@ export class ConfigError extends Error {
 
 export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
-export const DEFAULT_POLL_SCHEDULE = '0 */5 * * * *';
-export const DEFAULT_SUBSCRIPTION_SCHEDULE = '0 0 * * * *';
-
-/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
-export function isNcrontab(expression: string): boolean {
-  if (expression.trim().split(/\s+/u).length !== 6) return false;
-  try {
-    new Cron(expression, { paused: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
 const httpsUrl = z
   .string()
@@ -280,11 +268,4 @@ function unresolvedKeyVaultReferences(env: Environment): Array<{ setting: string
       setting,
       problem: 'is an unresolved Key Vault reference (check the app\'s identity has "Key Vault Secrets User" and the secret exists)',
     }));
-}
-
-/** A timer schedule for registration time; invalid values fall back to the default and are reported by loadConfig. */
-export function scheduleSetting(name: 'POLL_SCHEDULE' | 'SUBSCRIPTION_SCHEDULE', env: Environment = process.env): string {
-  const fallback = name === 'POLL_SCHEDULE' ? DEFAULT_POLL_SCHEDULE : DEFAULT_SUBSCRIPTION_SCHEDULE;
-  const value = env[name]?.trim();
-  return value && isNcrontab(value) ? value : fallback;
 }

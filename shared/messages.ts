@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from './guid';
 
-export const SYNC_QUEUE = 'customer-sync';
-export const POISON_QUEUE = 'customer-sync-poison';
+export { POISON_QUEUE, SYNC_QUEUE } from './queueNames';
 
 export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
 export type SyncSource = (typeof SOURCES)[number];

@@ -1,6 +1,6 @@
 import { createBusinessCentralClient } from './businessCentral/client';
 import type { BusinessCentralApi } from './businessCentral/types';
-import { loadConfig, loadMappingConfig, type Config } from './config';
+import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
@@ -47,14 +47,6 @@ export function buildServices(config: Config): Services {
 export function getServices(): Services {
   cached ??= buildServices(loadConfig(process.env));
   return cached;
-}
-
-/**
- * Loads and checks the mapping collection at start, so a bad file stops the host with one message naming the
- * entry instead of failing at the first customer. Throws ConfigError.
- */
-export function checkMappingAtStart(): void {
-  loadMappingConfig(process.env);
 }
 
 /** Forget the built services (after the settings changed: tests, the local host). */

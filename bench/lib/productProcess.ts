@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { HostSettings } from '../../dev/host/hostSettings';
 import type { TransferEvent } from '../../shared/telemetry';
-import type { InitialLoadMessage, ProductCommand, ProductMessage } from './protocol';
+import type { InitialLoadMessage, InvocationTotals, ProductCommand, ProductMessage } from './protocol';
 
 const BENCH_DIR = path.resolve(__dirname, '..');
 
@@ -21,7 +21,7 @@ export interface ProductProcess {
   /** Resolves once `count` transfers satisfying `accept` arrived after this call's `since` index. */
   waitForTransfers(accept: (event: TransferEvent) => boolean, count: number, options?: { timeoutMs?: number; since?: number }): Promise<TransferArrival[]>;
   runTimer(name: string): Promise<void>;
-  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number }>;
+  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -125,8 +125,8 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
       if (done.error) throw new Error(`timer ${name} failed: ${done.error}`);
     },
     async stats() {
-      const { maxRssBytes, rssBytes, cpuMs } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
-      return { maxRssBytes, rssBytes, cpuMs };
+      const { maxRssBytes, rssBytes, cpuMs, invocations, logBytes } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
+      return { maxRssBytes, rssBytes, cpuMs, invocations, logBytes };
     },
     async stop() {
       if (exited) return;

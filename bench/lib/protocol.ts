@@ -12,7 +12,19 @@ export type ProductMessage =
   | { type: 'transfer'; at: number; event: TransferEvent }
   | { type: 'log'; level: string; message: string }
   | { type: 'timerDone'; id: number; error?: string }
-  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number };
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number };
+
+/**
+ * Function executions the host ran, as Flex Consumption bills them: `count` executions, `busyMs` the wall time
+ * during which at least one execution was active (what on-demand GB-seconds are measured on), `sumMs` the sum
+ * of the executions' own durations (the busy time had they run one at a time).
+ */
+export interface InvocationTotals {
+  count: number;
+  byFunction: Record<string, number>;
+  busyMs: number;
+  sumMs: number;
+}
 
 /** bench/initialLoad.ts → parent */
 export type InitialLoadMessage =

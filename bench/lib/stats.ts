@@ -51,6 +51,7 @@ export function failedFigure(section: string, name: string, target: string, reas
 export const ms = (value: number): string => (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`);
 export const perSecond = (value: number): string => `${value.toFixed(1)}/s`;
 export const count = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(value < 0.1 ? 4 : 2));
+export const kibibytes = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
 export const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 export const seconds = (value: number): string => `${(value / 1000).toFixed(1)} s`;
 export const ratio = (value: number): string => value.toFixed(2);

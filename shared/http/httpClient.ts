@@ -1,4 +1,3 @@
-import { Agent } from 'undici';
 import { ErrorCode, SyncError } from '../errors';
 import { ConcurrencyLimiter } from './limiter';
 
@@ -65,22 +64,15 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Math.max(0, date - now);
 }
 
-let sharedAgent: Agent | undefined;
-/** One keep-alive connection pool per process, shared by every client. */
-function agent(): Agent {
-  sharedAgent ??= new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connections: 32,
-    connect: { timeout: 10_000 },
-  });
-  return sharedAgent;
-}
-
 /**
  * JSON over HTTP with a per-client concurrency cap, timeouts, retries with exponential backoff
  * and jitter honouring Retry-After, and every failure classified as transient or final.
  * Calls the global fetch at request time so test interceptors see every request.
+ *
+ * Connections: Node's fetch keeps them alive and reuses them per origin by itself, and opens about as many to
+ * an origin as there are requests in flight, which the limiter caps at `maxConcurrent`; the timeout (an abort
+ * signal) covers the whole exchange, connecting included. So no connection pool of our own is configured
+ * (test/http/httpClient.test.ts holds all three to it against a real socket).
  */
 export class HttpClient {
   private readonly limiter: ConcurrencyLimiter;
@@ -136,8 +128,6 @@ export class HttpClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
         ...(body === undefined ? {} : { body }),
       };
-      // Node's fetch takes an undici dispatcher; its bundled typings differ from the package's.
-      Object.assign(init, { dispatcher: agent() });
       const response = await globalThis.fetch(request.url, init);
       status = response.status;
       const text = await response.text();

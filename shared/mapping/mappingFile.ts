@@ -443,7 +443,7 @@ export function loadMappingFile(file: string, label: string = file): CustomerMap
  * The app's root folder: the nearest folder above this code holding host.json (the repository when run from
  * source, the deployment package when run from dist/index.js). Relative mapping paths are taken from there.
  */
-export function appRoot(start: string = __dirname): string {
+export function appRoot(start: string = moduleDirectory()): string {
   let dir = start;
   for (;;) {
     if (existsSync(path.join(dir, 'host.json'))) return dir;
@@ -451,6 +451,17 @@ export function appRoot(start: string = __dirname): string {
     if (parent === dir) return path.resolve(start, '..');
     dir = parent;
   }
+}
+
+/**
+ * The folder of this code: `__dirname` when run from source (CommonJS); in the ES module bundle, where there is
+ * no `__dirname`, the folder of the bundle file, from the `require` its banner creates for it (scripts/bundle.ts).
+ */
+function moduleDirectory(): string {
+  // A CommonJS module's own `__dirname` is absolute; `node -e` puts a global "." that an ES module would see.
+  if (typeof __dirname === 'string' && path.isAbsolute(__dirname)) return __dirname;
+  const [first] = require.resolve.paths('jsonata') ?? [];
+  return first ? path.dirname(first) : process.cwd();
 }
 
 let defaultMapping: CustomerMapping | undefined;

@@ -8,8 +8,7 @@ import type { QueueSender, TransferRecord, TransferStore } from '../storage/type
 import { SOURCES, type SyncSource } from '../messages';
 import { newSyncMessage } from './queueMessages';
 
-/** Work that needs Business Central reads, handed from the webhook and the subscription timer to catchUpWorker. */
-export const CATCH_UP_QUEUE = 'customer-catchup';
+export { CATCH_UP_QUEUE } from '../queueNames';
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 

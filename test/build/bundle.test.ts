@@ -1,9 +1,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
+
+/** Files the module `file` imports statically (`import ... from"./x.mjs"`, as esbuild writes them), recursively. */
+function staticImports(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  // Dynamic imports are import("..."), with a parenthesis; static ones are `from"..."` or a bare `import"..."`.
+  for (const match of source.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.{1,2}\/[^"']+\.mjs)["']/gu)) {
+    staticImports(path.resolve(path.dirname(file), match[1]!), seen);
+  }
+  return seen;
+}
 
 interface Registration {
   name: string;
@@ -33,7 +45,7 @@ const byName = (a: Registration, b: Registration): number => a.name.localeCompar
 
 /**
  * The deployable package is host.json, package.json and dist/ without node_modules: the bundle must load
- * on its own and register every function, as the Functions worker will load it.
+ * on its own and register every function, as the Functions worker will load it (an ES module, by import()).
  */
 test('the bundle loads without node_modules and registers exactly the expected functions', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'bundle-'));
@@ -47,20 +59,29 @@ test('the bundle loads without node_modules and registers exactly the expected f
     const probe = `
       const Module = require('node:module');
       const names = [];
+      const hooks = [];
       const original = Module._resolveFilename;
       Module._resolveFilename = function (request, ...rest) {
         return request === '@azure/functions-core' ? 'functions-core-probe' : original.call(this, request, ...rest);
       };
       require.cache['functions-core-probe'] = { id: 'functions-core-probe', filename: 'functions-core-probe', loaded: true, exports: {
-        setProgrammingModel() {}, registerHook() { return { dispose() {} }; }, log() {},
+        setProgrammingModel() {}, registerHook(name, callback) { hooks.push({ name, callback }); return { dispose() {} }; }, log() {},
         registerFunction(metadata) {
           const trigger = Object.values(metadata.bindings).find((binding) => binding.direction === 'in' && /Trigger$/.test(binding.type));
           names.push({ name: metadata.name, trigger: trigger && trigger.type, on: trigger && (trigger.route ?? trigger.queueName ?? 'schedule') });
           return { dispose() {} };
         },
       } };
-      require(require('node:path').join(process.cwd(), require('./package.json').main));
-      console.log(JSON.stringify(names));
+      const { pathToFileURL } = require('node:url');
+      const path = require('node:path');
+      const main = path.join(process.cwd(), require('./package.json').main);
+      // Then every chunk the handlers load on first use: each must find what it requires (Node's built-ins) without node_modules.
+      const chunks = require('node:fs').readdirSync(path.join(path.dirname(main), 'chunks')).filter((file) => file.endsWith('.mjs'));
+      import(pathToFileURL(main).href)
+        // As the worker does once the entry has loaded: the appStart hooks (the mapping file is checked there).
+        .then(() => hooks.filter((hook) => hook.name === 'appStart').reduce((done, hook) => done.then(() => hook.callback({ hookData: {}, appHookData: {} })), Promise.resolve()))
+        .then(() => Promise.all(chunks.map((file) => import(pathToFileURL(path.join(path.dirname(main), 'chunks', file)).href))))
+        .then(() => console.log(JSON.stringify(names)), (error) => { console.error(error); process.exit(1); });
     `;
     // Started from another folder, as the worker may be: the default mapping file is found beside dist/.
     const output = execFileSync(process.execPath, ['-e', probe.replace('process.cwd()', JSON.stringify(out)).replace("'./package.json'", JSON.stringify(path.join(out, 'package.json')))], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' } }).toString();
@@ -82,3 +103,27 @@ test('the bundle loads without node_modules and registers exactly the expected f
     rmSync(out, { recursive: true, force: true });
   }
 }, 60_000);
+
+describe('what a cold start loads (after the build above)', () => {
+  const main = path.join(root, (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string }).main);
+
+  it('is the registrations and @azure/functions only: the Azure SDKs, zod and the API clients load on first use', () => {
+    const files = [...staticImports(main)];
+    const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+    const source = files.map((file) => readFileSync(file, 'utf8')).join('\n');
+    // @azure/functions alone is about 80 KiB minified.
+    expect(bytes).toBeLessThan(160 * 1024);
+    for (const marker of ['TableClient', 'QueueClient', 'ClientSecretCredential', 'ZodError', 'odata.maxpagesize']) expect(source).not.toContain(marker);
+  });
+
+  it('carries zod with its English messages only', () => {
+    const chunks = path.join(path.dirname(main), 'chunks');
+    const all = [main, ...readdirSync(chunks).filter((file) => file.endsWith('.mjs')).map((file) => path.join(chunks, file))]
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    expect(all).toContain('Invalid input');
+    // From zod's German and French locales.
+    expect(all).not.toContain('Ungültige Eingabe');
+    expect(all).not.toContain('Entrée invalide');
+  });
+});

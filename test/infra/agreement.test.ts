@@ -621,10 +621,18 @@ describe('azure.yaml and .funcignore', () => {
     expect(files).toEqual(expect.arrayContaining(['mappings/customer-to-ipaas.json']));
   });
 
-  it('keep the bundle package.json points at, with its source map', () => {
+  it('keep the bundle package.json points at, its chunks and their source maps', () => {
     const main: unknown = (JSON.parse(read('package.json')) as { main?: unknown }).main;
-    expect(main).toBe('dist/index.js');
-    const excluded = ['host.json', 'package.json', String(main), 'dist/index.js.map', 'dist/index.js.LEGAL.txt'].filter((file) => !isPackaged(patterns, file, false));
+    expect(main).toBe('dist/index.mjs');
+    const excluded = [
+      'host.json',
+      'package.json',
+      String(main),
+      'dist/index.mjs.map',
+      'dist/index.mjs.LEGAL.txt',
+      'dist/chunks/services-ABCD1234.mjs',
+      'dist/chunks/chunk-ABCD1234.mjs.map',
+    ].filter((file) => !isPackaged(patterns, file, false));
     if (excluded.length > 0) throw new Error(`.funcignore excludes ${describeList(excluded)}, which the app needs at run time`);
     if (existsSync(path.join(ROOT, 'dist'))) expect(packagedFiles(patterns)).toContain(String(main));
   });
@@ -730,6 +738,14 @@ describe('docs', () => {
     for (const field of transferEventFields()) expect(monitoring).toContain(`\`${field}\``);
     expect(monitoring).toContain('POST /api/transfers/replay');
     expect(monitoring).toContain('npm run replay');
+  });
+});
+
+describe('Cold start settings', () => {
+  it('do not read the source maps at every start (only on demand, docs/performance.md)', () => {
+    for (const file of ['infra/main.bicep', 'infra/modules/functionApp.bicep']) {
+      expect(read(file)).not.toMatch(/value:\s*'[^'\n]*--enable-source-maps/u);
+    }
   });
 });
 

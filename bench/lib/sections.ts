@@ -1,0 +1,51 @@
+import type { RunningAzurite } from '../../dev/azurite';
+import type { TlsMaterial } from './fakeServices';
+import type { ProductProcess } from './productProcess';
+import type { StorageCounter } from './storageCounter';
+import type { Figure } from './stats';
+import type { BenchWorld } from './world';
+
+/** What bench/run.ts parsed from the command line and the environment. */
+export interface BenchOptions {
+  latencyMs: number;
+  loadCustomers: number;
+  loadLatencyMs: number;
+  /** Section names to run, in the order of SECTIONS. */
+  only: Set<string>;
+  build: boolean;
+  json: string | undefined;
+}
+
+/** What the runner has started for a section; each part exists when the section's `needs` asks for it. */
+export interface BenchContext {
+  options: BenchOptions;
+  log(message: string): void;
+  /** needs 'world' or 'product': Azurite in memory (accounts devstoreaccount1 and benchload). */
+  azurite?: RunningAzurite;
+  /** needs 'world' or 'product': the fakes on their own sockets, at options.latencyMs. */
+  world?: BenchWorld;
+  tls?: TlsMaterial;
+  /** needs 'product' or 'countedProduct': the local Functions host with queue listeners, shared by consecutive sections of the same need. */
+  product?: ProductProcess;
+  /** needs 'countedProduct': counts the storage transactions of `product`, which reaches Azurite through it. */
+  storageCounter?: StorageCounter;
+}
+
+/**
+ * One part of `npm run bench`, selected with `--only <name>`. Sections run in the order of the SECTIONS list in
+ * bench/run.ts; to add one, write `run` (return figures made with judged/info from ./stats, each next to its
+ * target) and append an entry there. A section that throws is reported as one ERROR row and the others still run.
+ */
+export interface BenchSection {
+  /** The --only name: lower case, no spaces. */
+  name: string;
+  /** The row prefix of an ERROR figure when `run` throws. */
+  title: string;
+  /**
+   * 'none': nothing started; 'world': Azurite and the fakes; 'product': also the local host with queue listeners;
+   * 'countedProduct': the same host reaching storage through a counting proxy (bench/lib/storageCounter.ts), which
+   * costs CPU, so timed sections use 'product'.
+   */
+  needs: 'none' | 'world' | 'product' | 'countedProduct';
+  run(context: BenchContext): Promise<Figure[]> | Figure[];
+}
