@@ -60,6 +60,8 @@ function banner(system: RunningSystem): string {
     lines.push(
       `  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync`,
       `  curl -X POST ${api}/customers/by-number/10000/sync`,
+      `  curl -X POST "${api}/customers/by-number/10000/sync?dryRun=true"   (the plan only; nothing is written)`,
+      `  npm run doctor -- --sandbox         (in another terminal: the go-live checks, here against this sandbox)`,
       `  curl http://localhost:${system.host.port}/sandbox                  (the fakes; README shows how to create and change customers)`,
       `  curl http://localhost:${system.host.port}/sandbox/ipaas/customers`,
       '',

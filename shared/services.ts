@@ -4,10 +4,9 @@ import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
-import { createStorage } from './storage';
+import { createStorage, type Storage } from './storage';
 import type { SyncDependencies } from './sync/syncCustomer';
 
-export type Storage = ReturnType<typeof createStorage>;
 
 /** Everything the functions use, built once per process from the settings (the composition root). */
 export interface Services {

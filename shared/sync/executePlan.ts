@@ -44,7 +44,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   const beforeWrite = deps.beforeWrite ?? (() => Promise.resolve());
   const { wanted, link, externalId } = work;
 
-  if (plan.outcome === 'Unchanged') {
+  if (plan.outcome === 'Unchanged' && !work.existing) {
     if (!plan.externalIdLink || !externalId || !link) {
       return { ...base, status: 'Skipped', action: 'Unchanged', errorCode: null, errorMessage: plan.reason, ipaasCustomerId: plan.ipaasCustomerId, addressesAdded: 0 };
     }
@@ -65,7 +65,8 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   }
 
   let target: IpaasCustomer | null = null;
-  let action: 'Created' | 'Updated' = 'Updated';
+  // Unchanged: the customer found in iPaaS.com already holds the data, so no PUT is sent (never reported as Updated).
+  let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
   if (work.existing) {
     const existing = work.existing;
     if (plan.changes.length === 0) target = existing;

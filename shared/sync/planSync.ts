@@ -74,7 +74,7 @@ export interface PlannedWork {
   payloadHash: string;
   addressHash: string;
   link: CustomerLink | null;
-  /** The iPaaS.com customer to update (Update), or null (Create; Unchanged). */
+  /** The iPaaS.com customer to update (Update) or found identical (Unchanged after a search or read); null for Create and an Unchanged link. */
   existing: IpaasCustomer | null;
   /** The record as read, when it was read by id: the update sends it back without a second GET. */
   existingRecord: IpaasCustomerRecord | null;
@@ -86,6 +86,11 @@ export interface PlannedWork {
   externalId: PlannedExternalId | null;
 }
 
+
+/** Why a plan is Unchanged: the link's payload hash says so (nothing is written, unless a pending external id link)... */
+export const UNCHANGED_SINCE_LAST_TRANSFER = 'Nothing changed since the last successful transfer';
+/** ... or the iPaaS.com customer the sync found already holds the mapped data (the link is saved, no PUT is sent). */
+export const ALREADY_IN_IPAAS = 'The iPaaS.com customer already holds this data; no update was sent';
 
 /** Reads the customer from Business Central and plans its sync (the dry run). */
 export async function planSync(deps: PlanDependencies, customerId: string): Promise<SyncPlan> {
@@ -134,7 +139,7 @@ export async function planTransfer(
     const pendingLink = externalId !== null && link.externalIdKey !== externalId.key;
     return {
       plan: basePlan(entity.id, customerNumber, 'Unchanged', {
-        reason: 'Nothing changed since the last successful transfer',
+        reason: UNCHANGED_SINCE_LAST_TRANSFER,
         ipaasCustomerId: link.ipaasCustomerId,
         externalIdLink: pendingLink,
       }),
@@ -187,10 +192,14 @@ export async function planTransfer(
   // were all present then, so listing them again would add nothing.
   const addressesKnownPresent = link?.ipaasCustomerId === existing.id && link.addressHash === addressHash;
   const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id), mappingCollection) : [];
+  const changes = customerChanges(existing, wanted, mappingCollection);
+  // iPaaS.com holds this data already: no PUT and no address is sent (the link is still saved, and made if due).
+  const unchanged = changes.length === 0 && toAdd.length === 0;
   return {
-    plan: basePlan(entity.id, customerNumber, 'Update', {
+    plan: basePlan(entity.id, customerNumber, unchanged ? 'Unchanged' : 'Update', {
+      ...(unchanged ? { reason: ALREADY_IN_IPAAS } : {}),
       ipaasCustomerId: existing.id,
-      changes: customerChanges(existing, wanted, mappingCollection),
+      changes,
       addressesToAdd: toAdd.map((address) => addressToPlan(address, mappingCollection)),
       externalIdLink: externalIdLinkNeeded(externalId, link, existing.id),
     }),

@@ -87,3 +87,39 @@ test('an unresolved Key Vault reference is refused, naming the setting', () => {
   const message = problemFor({ ...valid, WEBHOOK_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/WEBHOOK-CLIENT-STATE/)' });
   expect(message).toContain('WEBHOOK_CLIENT_STATE is an unresolved Key Vault reference');
 });
+
+describe('iPaaS.com external ids and paths', () => {
+  test('IPAAS_SYSTEM_ID: unset by default, an integer > 0 when set; no invented default', () => {
+    const unset = loadConfig(valid);
+    expect(unset.ipaas.systemId).toBeUndefined();
+    expect(unset.ipaas.externalIdSource).toBe('number');
+    expect(loadConfig({ ...valid, IPAAS_SYSTEM_ID: ' 1207 ', IPAAS_EXTERNAL_ID_SOURCE: 'id' }).ipaas).toMatchObject({ systemId: 1207, externalIdSource: 'id' });
+  });
+
+  test.each(['BusinessCentral', '0', '-5', '12.5', '1e3', '99999999999999999999'])('IPAAS_SYSTEM_ID=%s fails at start naming the setting', (value) => {
+    expect(problemFor({ ...valid, IPAAS_SYSTEM_ID: value })).toMatch(/IPAAS_SYSTEM_ID must be a whole number greater than 0/u);
+  });
+
+  test('IPAAS_EXTERNAL_ID_SOURCE accepts number or id only', () => {
+    expect(problemFor({ ...valid, IPAAS_EXTERNAL_ID_SOURCE: 'guid' })).toMatch(/IPAAS_EXTERNAL_ID_SOURCE must be "number"/u);
+  });
+
+  test('IPAAS_PATHS overrides a template by name and keeps the other defaults', () => {
+    const { paths } = loadConfig({ ...valid, IPAAS_PATHS: '{"addAddress":"/customers/v2/Customer/Address/{id}","createCustomer":"/customers/v2/Customer/"}' }).ipaas;
+    expect(paths.addAddress).toBe('/customers/v2/Customer/Address/{id}');
+    expect(paths.createCustomer).toBe('/customers/v2/Customer');
+    expect(paths.getCustomer).toBe('/customers/v2/Customer/{id}');
+  });
+
+  test.each([
+    ['not JSON', '{createCustomer:', /IPAAS_PATHS must be a JSON object/u],
+    ['an array', '["x"]', /IPAAS_PATHS must be a JSON object/u],
+    ['an unknown name', '{"deleteCustomer":"/customers/v2/Customer/{id}"}', /IPAAS_PATHS has an unknown path name "deleteCustomer" \(known: searchCustomers, /u],
+    ['a template missing {id}', '{"updateCustomer":"/customers/v2/Customer"}', /IPAAS_PATHS "updateCustomer" must contain \{id\}/u],
+    ['an unknown placeholder', '{"createCustomer":"/customers/v2/{tenant}/Customer"}', /IPAAS_PATHS "createCustomer" has unknown placeholder\(s\) \{tenant\}/u],
+    ['not a path', '{"getCustomer":"customers/v2/Customer/{id}"}', /IPAAS_PATHS "getCustomer" must be a path starting with "\/"/u],
+    ['a query in the path', '{"searchCustomers":"/customers/v2/Customers?action=equals"}', /IPAAS_PATHS "searchCustomers" must be a path/u],
+  ])('IPAAS_PATHS with %s fails at start with a clear message', (_name, value, message) => {
+    expect(problemFor({ ...valid, IPAAS_PATHS: value })).toMatch(message);
+  });
+});

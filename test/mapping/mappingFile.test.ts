@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, loadMappingConfig } from '../../shared/config'
 import { compileMapping, defaultCustomerMapping, mappingFileSchema, MappingFileError, type MappingFile } from '../../shared/mapping';
 import { mappingJsonSchemaText, SCHEMA_FILE } from '../../scripts/mappingSchema';
 import { startSystem } from '../../dev/system';
+import { runDoctor } from '../../shared/doctor/doctor';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_FILE = path.join(ROOT, 'mappings', 'customer-to-ipaas.json');
@@ -248,6 +249,15 @@ describe('a bad file is refused at start with one message naming the entry', () 
 });
 
 describe('the host', () => {
+  test('npm run doctor fails its settings check with the same message', async () => {
+    const file = writeMapping(withFields((fields) => [...fields, formula('$substringBefore(Name, ', 'LastName')] as MappingFile['fields']));
+    const report = await runDoctor({ ...process.env, CUSTOMER_MAPPING_FILE: file }, { timeoutMs: 2_000 });
+    expect(report.ok).toBe(false);
+    const settings = report.checks.find((check) => check.id === 'settings');
+    expect(settings).toMatchObject({ status: 'fail', fix: expect.stringContaining('CUSTOMER_MAPPING_FILE') });
+    expect(settings?.detail).toContain('fields[3].expression: JSONata S0203 at position 23: Expected ")" before end of expression');
+  });
+
   test('npm start refuses a bad file before starting anything, with the same message', async () => {
     const file = writeMapping(withFields((fields) => fields.filter((field) => field.destination !== 'EmailAddress')));
     const saved = { ...process.env };

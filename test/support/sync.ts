@@ -2,7 +2,7 @@ import { createBusinessCentralClient } from '../../shared/businessCentral/client
 import type { Config } from '../../shared/config';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
-import type { Storage } from '../../shared/services';
+import type { Storage } from '../../shared/storage';
 import type { SyncDependencies } from '../../shared/sync/syncCustomer';
 
 const noWait = async (): Promise<void> => {};

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../shared/config';
 import { createStorage } from '../../shared/storage';
 import type { TransferRecord } from '../../shared/storage/types';
-import { planSync, type SyncPlan } from '../../shared/sync/planSync';
+import { ALREADY_IN_IPAAS, planSync, type SyncPlan } from '../../shared/sync/planSync';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
@@ -96,7 +96,7 @@ const scenarios: Scenario[] = [
       ipaas.seedAddress(existing.id, { address1: '192 MARKET SQUARE', city: 'Atlanta', region: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' });
       return person(ADDRESS).id;
     },
-    expected: { outcome: 'Update', changes: [], addressesToAdd: [], externalIdLink: true },
+    expected: { outcome: 'Unchanged', reason: ALREADY_IN_IPAAS, changes: [], addressesToAdd: [], externalIdLink: true },
   },
   {
     name: 'unchanged since the last transfer',
@@ -172,7 +172,10 @@ describe.each(scenarios)('$name', ({ arrange, expected }) => {
     expect(transfer.customerNumber).toBe(plan.customerNumber);
     if (plan.outcome === 'Fail') expect(transfer).toMatchObject({ status: 'Failed', errorCode: plan.errorCode, errorMessage: plan.reason });
     else if (plan.outcome === 'Skipped') expect(transfer).toMatchObject({ status: 'Skipped', errorMessage: plan.reason });
-    else if (plan.outcome === 'Unchanged') expect(transfer).toMatchObject({ action: 'Unchanged', status: plan.externalIdLink ? 'Succeeded' : 'Skipped' });
+    // Unchanged by the link's hash writes nothing (Skipped) unless a link is pending; found identical in iPaaS.com, the link is saved (Succeeded).
+    else if (plan.outcome === 'Unchanged') {
+      expect(transfer).toMatchObject({ action: 'Unchanged', status: plan.externalIdLink || plan.reason === ALREADY_IN_IPAAS ? 'Succeeded' : 'Skipped' });
+    }
     else expect(transfer).toMatchObject({ status: 'Succeeded', action: ACTION_OF[plan.outcome] });
     if (plan.ipaasCustomerId !== null) expect(transfer.ipaasCustomerId).toBe(plan.ipaasCustomerId);
 

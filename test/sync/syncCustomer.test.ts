@@ -143,6 +143,16 @@ describe('filter, email matching and uniqueness', () => {
     expect(ipaas.customers()).toEqual([expect.objectContaining({ id: existing.id, firstName: 'Robert Townes' })]);
   });
 
+  test('an email match that already holds the data is Unchanged, not Updated: no PUT is sent, the link is saved', async () => {
+    const existing = ipaas.seedCustomer({ customerNumber: '10000', firstName: 'Robert Townes', emailAddress: 'robert.townes@contoso.example' });
+    const customer = person();
+    const transfer = await syncCustomer(deps, request(customer.id));
+
+    expect(transfer).toMatchObject({ status: 'Succeeded', action: 'Unchanged', ipaasCustomerId: existing.id, addressesAdded: 0 });
+    expect(ipaas.requests.update + ipaas.requests.create + ipaas.requests.addAddress).toBe(0);
+    expect(await storage.links.get(customer.id)).toMatchObject({ ipaasCustomerId: existing.id });
+  });
+
   test('two iPaaS.com customers with the email fail with DuplicateEmail and nothing is written', async () => {
     ipaas.seedCustomer({ customerNumber: 'A1', emailAddress: 'robert.townes@contoso.example' });
     ipaas.seedCustomer({ customerNumber: 'A2', emailAddress: 'robert.townes@contoso.example' });
@@ -274,7 +284,8 @@ describe('idempotency and failures', () => {
     await storage.leases.tryAcquire(`customer-${customer.id}`, 500);
 
     const retry = await syncCustomer(deps, request(customer.id, { attempt: 2 }));
-    expect(retry).toMatchObject({ status: 'Succeeded', action: 'Updated', addressesAdded: 0, attempt: 2 });
+    // The customer the crashed attempt created already holds the data: found by email, linked, no PUT sent.
+    expect(retry).toMatchObject({ status: 'Succeeded', action: 'Unchanged', addressesAdded: 0, attempt: 2 });
     expect(ipaas.customers()).toHaveLength(1);
     expect(ipaas.addresses(retry.ipaasCustomerId!)).toHaveLength(1);
     expect(await storage.links.get(customer.id)).toMatchObject({ ipaasCustomerId: retry.ipaasCustomerId });
