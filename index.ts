@@ -11,6 +11,9 @@ import './functions/transfers';
 import './functions/replayTransfers';
 import './functions/health';
 import './functions/healthDetails';
+import './functions/status';
+import './functions/customerTransfersByNumber';
+import './functions/console';
 import './functions/syncWorker';
 import './functions/poisonWorker';
 import './functions/catchUpWorker';
@@ -24,6 +27,3 @@ app.hook.appStart(async () => {
   const { loadMappingConfig } = await import('./shared/config.js');
   loadMappingConfig(process.env);
 });
-
-// Options the worker reads once the entry has loaded.
-app.setup({ enableHttpStream: false });

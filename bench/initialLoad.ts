@@ -8,7 +8,7 @@ import { createBusinessCentralClient } from '../shared/businessCentral/client';
 import { loadConfig } from '../shared/config';
 import { silentLogger } from '../shared/log';
 import { createStorage, peekCount, queueClient } from '../shared/storage';
-import { SYNC_QUEUE } from '../shared/messages';
+import { SYNC_QUEUE } from '../shared/queueNames';
 import { pollChanges } from '../shared/sync/pollChanges';
 import type { InitialLoadMessage } from './lib/protocol';
 

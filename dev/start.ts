@@ -50,6 +50,7 @@ function banner(system: RunningSystem): string {
     `Customer sync is running (${system.mode === 'sandbox' ? 'SANDBOX: fake Business Central, Entra ID and iPaaS.com in this process' : 'REAL services from your settings'})`,
     `  Functions host   http://localhost:${system.host.port}  (${system.host.registrations.map((r) => r.metadata.name).join(', ')})`,
     `  Storage          ${system.azurite ? `Azurite in memory on 127.0.0.1 ports ${Object.values(system.azurite.ports).join(', ')}` : 'AzureWebJobsStorage from your settings'}`,
+    `  Console          http://localhost:${system.host.port}/api/console  (open it in a browser: health, transfers, failures, replay)`,
     '',
     'Try:',
     `  curl ${api}/health`,

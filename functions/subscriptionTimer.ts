@@ -1,14 +1,12 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { CATCH_UP_QUEUE } from '../shared/queueNames';
 import { scheduleSetting } from '../shared/schedule';
 import { subscriptionEventLine } from '../shared/telemetry';
 
 /** Creates, renews or re-creates the Business Central webhook subscription (hourly by default); logs one SubscriptionState line. */
 export async function subscriptionTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { createQueueSender }, { ensureSubscription }] = await Promise.all([
+  const [{ getServices }, { ensureSubscription }] = await Promise.all([
     import('../shared/services.js'),
-    import('../shared/storage/index.js'),
     import('../shared/sync/ensureSubscription.js'),
   ]);
   const { config, businessCentral, storage } = getServices();
@@ -20,7 +18,7 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
   const result = await ensureSubscription({
     businessCentral,
     state: storage.state,
-    catchUpQueue: createQueueSender(config.storage, CATCH_UP_QUEUE),
+    catchUpQueue: storage.catchUpQueue,
     logger: context,
     notificationUrl,
     clientState: config.webhook.clientState,

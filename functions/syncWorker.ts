@@ -4,7 +4,7 @@ import { SYNC_QUEUE } from '../shared/queueNames';
 /** Transfers one customer per `customer-sync` message; throws on transient failures so the queue retries. */
 export async function syncWorker(message: unknown, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { handleSyncMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueMessages.js')]);
+  const [{ getServices }, { handleSyncMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueWorkers.js')]);
   const services = getServices();
   await handleSyncMessage(services.syncDependencies(context), message, {
     dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1),

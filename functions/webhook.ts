@@ -3,7 +3,6 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError } from '../shared/errors';
 import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
-import { CATCH_UP_QUEUE } from '../shared/queueNames';
 import { apiError, unavailable } from '../shared/http/apiErrors';
 
 /** Business Central's tokens are short; a longer one is not a genuine handshake. */
@@ -40,9 +39,8 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   }
 
   // Modules beyond the registration load on the first notification (docs/performance.md, cold start).
-  const [{ getServices }, { createQueueSender }, { ingestNotification }, { planNotification }] = await Promise.all([
+  const [{ getServices }, { ingestNotification }, { planNotification }] = await Promise.all([
     import('../shared/services.js'),
-    import('../shared/storage/index.js'),
     import('../shared/sync/ingest.js'),
     import('../shared/sync/notifications.js'),
   ]);
@@ -67,7 +65,7 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     const result = await ingestNotification(
       {
         syncQueue: services.storage.syncQueue,
-        catchUpQueue: createQueueSender(services.config.storage, CATCH_UP_QUEUE),
+        catchUpQueue: services.storage.catchUpQueue,
         transfers: services.storage.transfers,
         logger: context,
       },

@@ -117,6 +117,18 @@ param ipaasMaxConcurrentRequests string = ''
 @description('SYNC_LEASE_SECONDS: how long one transfer holds its customer lease; empty means the app default (120).')
 param syncLeaseSeconds string = ''
 
+@description('CONSOLE_ACCESS: who may open the operator console: signed-in (Entra ID users through App Service Authentication; the app default in Azure), open or off.')
+@allowed([
+  ''
+  'signed-in'
+  'open'
+  'off'
+])
+param consoleAccess string = ''
+
+@description('Client id of the Entra ID app registration operators sign in with to open /api/console (App Service Authentication). Empty: no sign-in is configured and the console (CONSOLE_ACCESS signed-in) cannot be opened.')
+param consoleClientId string = ''
+
 @description('CUSTOMER_MAPPING_FILE: mapping collection file in the deployment package, relative to its root (e.g. mappings/contoso.json); empty means mappings/customer-to-ipaas.json.')
 param customerMappingFile string = ''
 
@@ -368,6 +380,10 @@ var optionalAppSettings = [
     value: syncLeaseSeconds
   }
   {
+    name: 'CONSOLE_ACCESS'
+    value: consoleAccess
+  }
+  {
     name: 'CUSTOMER_MAPPING_FILE'
     value: customerMappingFile
   }
@@ -387,6 +403,7 @@ module functionApp 'modules/functionApp.bicep' = {
     appSettings: concat(platformAppSettings, requiredAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    consoleClientId: consoleClientId
   }
   // The host reads its package, storage and secrets with the identity as soon as it starts.
   dependsOn: [
@@ -427,6 +444,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
+output CONSOLE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/console'
 output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/business-central'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

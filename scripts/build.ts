@@ -6,10 +6,28 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { buildConsoleAssets } from '../console/build';
 import { appBundleOptions, ENTRY_FILE } from './bundle';
 
 const root = path.resolve(__dirname, '..');
+
+/**
+ * The operator console (console/) ships inside the bundle, compiled: shared/console/compiled.ts, which compiles it
+ * when run from sources, is replaced by the compiled strings. The console function imports it on its first request,
+ * so the strings sit in a chunk of their own, not in what a cold start loads.
+ */
+function compiledConsole(): Plugin {
+  return {
+    name: 'compiled-console',
+    setup(bundle) {
+      bundle.onLoad({ filter: /[\\/]shared[\\/]console[\\/]compiled\.ts$/ }, () => ({
+        contents: `export function compiledConsoleAssets() { return ${JSON.stringify(buildConsoleAssets())}; }`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 async function main(): Promise<void> {
   // --no-typecheck: bundle only (the bundle's own test); the build proper always type-checks first.
@@ -19,7 +37,8 @@ async function main(): Promise<void> {
     });
   }
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-  const result = await build(appBundleOptions(path.join(root, 'index.ts'), path.join(root, 'dist')));
+  const options = appBundleOptions(path.join(root, 'index.ts'), path.join(root, 'dist'));
+  const result = await build({ ...options, plugins: [...(options.plugins ?? []), compiledConsole()] });
   const outputs = Object.entries(result.metafile?.outputs ?? {}).filter(([file]) => file.endsWith('.mjs'));
   const entry = outputs.find(([file]) => file.endsWith(`dist/${ENTRY_FILE}`));
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;

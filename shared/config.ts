@@ -36,6 +36,10 @@ const ncrontab = (fallback: string) =>
 const positiveInt = (fallback: number) =>
   z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
 
+export const CONSOLE_ACCESS_VALUES = ['open', 'signed-in', 'off'] as const;
+export type ConsoleAccess = (typeof CONSOLE_ACCESS_VALUES)[number];
+const consoleAccessSetting = z.enum(CONSOLE_ACCESS_VALUES, { error: `must be one of ${CONSOLE_ACCESS_VALUES.join(', ')}` }).optional();
+
 const settingsSchema = z.object({
   AzureWebJobsStorage: z.string().trim().optional(),
   AzureWebJobsStorage__accountName: z.string().trim().optional(),
@@ -77,6 +81,7 @@ const settingsSchema = z.object({
   BC_MAX_CONCURRENT_REQUESTS: positiveInt(5),
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
+  CONSOLE_ACCESS: consoleAccessSetting,
   CUSTOMER_MAPPING_FILE: z.string().trim().optional(),
 });
 
@@ -170,6 +175,20 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
         '(or __tableServiceUri and __queueServiceUri) for identity-based access)',
     },
   ]);
+}
+
+/**
+ * Who may open the operator console (GET /api/console): `open` (anyone who reaches it; the local default),
+ * `signed-in` (a user signed in through App Service Authentication; the default in Azure, recognised by
+ * WEBSITE_SITE_NAME) or `off`. Read alone, so a broken unrelated setting never locks operators out of the page
+ * that shows it.
+ */
+export function loadConsoleAccess(env: Environment = process.env): ConsoleAccess {
+  const raw = env.CONSOLE_ACCESS?.trim();
+  if (!raw) return env.WEBSITE_SITE_NAME?.trim() ? 'signed-in' : 'open';
+  const parsed = consoleAccessSetting.safeParse(raw);
+  if (!parsed.success || !parsed.data) throw new ConfigError([{ setting: 'CONSOLE_ACCESS', problem: `must be one of ${CONSOLE_ACCESS_VALUES.join(', ')}` }]);
+  return parsed.data;
 }
 
 /** Reads and validates every setting; throws one ConfigError naming each bad setting. */

@@ -1,8 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from './guid';
-
-export { POISON_QUEUE, SYNC_QUEUE } from './queueNames';
 
 export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
 export type SyncSource = (typeof SOURCES)[number];
@@ -46,4 +45,20 @@ export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
   const snapshot: Record<string, unknown> = {};
   for (const field of SNAPSHOT_FIELDS) snapshot[field] = customer[field];
   return JSON.stringify(snapshot).length <= MAX_SNAPSHOT_CHARS ? (snapshot as BcCustomer) : undefined;
+}
+
+/** A new customer-sync message for one customer (ids lower-cased, a fresh correlation id unless given). */
+export function newSyncMessage(
+  customerId: string,
+  source: SyncSource,
+  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined } = {},
+): SyncMessage {
+  return {
+    customerId: customerId.toLowerCase(),
+    source,
+    ...(extra.changeType ? { changeType: extra.changeType } : {}),
+    correlationId: extra.correlationId ?? randomUUID(),
+    enqueuedAt: new Date().toISOString(),
+    ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
+  };
 }

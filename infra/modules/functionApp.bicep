@@ -38,6 +38,9 @@ param maximumInstanceCount int
 ])
 param instanceMemoryMB int
 
+@description('Client id of the Entra ID app registration for operator sign-in (the console); empty: no App Service Authentication.')
+param consoleClientId string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -93,6 +96,55 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       runtime: {
         name: 'node'
         version: '22'
+      }
+    }
+  }
+}
+
+// App Service Authentication (Entra ID) for the operator console. Unauthenticated requests are let through
+// (AllowAnonymous) so that nothing but the console changes: Business Central reaches the webhook without signing
+// in, health stays anonymous and the API routes keep their function keys for scripts. The console function itself
+// requires the signed-in user this module injects (X-MS-CLIENT-PRINCIPAL-ID, which the platform strips from client
+// requests) and sends anyone else to /.auth/login/aad (CONSOLE_ACCESS=signed-in, the default in Azure).
+// No client secret: sign-in uses the ID token flow, so the app registration needs "ID tokens" enabled and the
+// redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback (docs/deploy.md).
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(consoleClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+      // Never challenged even if the action above is tightened later: Business Central cannot sign in.
+      excludedPaths: [
+        '/api/webhooks/business-central'
+        '/api/health'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: consoleClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            consoleClientId
+            'api://${consoleClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
       }
     }
   }

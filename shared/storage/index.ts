@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import { SyncError } from '../errors';
-import { SYNC_QUEUE } from '../messages';
+import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../queueNames';
 import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
@@ -29,6 +29,8 @@ export interface Storage {
   state: StateStore;
   /** Sends to `customer-sync`. */
   syncQueue: QueueSender;
+  /** Sends to `customer-catchup` (large notifications, collections, catch-up polls). */
+  catchUpQueue: QueueSender;
   /** Failed transfers across customers, newest first (what a replay scans). */
   failedTransfers: FailedTransferSource;
   /** `customer-sync-poison`, read and emptied by a replay. */
@@ -44,7 +46,10 @@ export interface StorageOptions {
 
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 
-/** Everything the functions need from storage, on the table and queue names docs/architecture.md lists. */
+/**
+ * Everything the functions need from storage, on the table and queue names docs/architecture.md lists. Every queue
+ * sender is built here, once per process (through shared/services.ts); functions never build their own.
+ */
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
@@ -54,6 +59,7 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
     leases: new TableLeaseStore(storage),
     state: new TableStateStore(storage),
     syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    catchUpQueue: createQueueSender(storage, CATCH_UP_QUEUE),
     failedTransfers: tableFailedTransferSource(storage),
     poisonQueue: storagePoisonQueue(storage),
     ping: () => pingStorage(storage, pingTimeoutMs),

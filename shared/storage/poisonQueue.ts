@@ -1,4 +1,4 @@
-import { POISON_QUEUE } from '../messages';
+import { POISON_QUEUE } from '../queueNames';
 import type { StorageConnection } from './connection';
 import { deleteMessage, peekCount, receiveMessages } from './queues';
 import type { PoisonQueue } from './types';

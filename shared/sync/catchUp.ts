@@ -5,10 +5,8 @@ import { GUID_PATTERN, normalizeGuid } from '../guid';
 import { ConcurrencyLimiter } from '../http/limiter';
 import type { Logger } from '../log';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { SOURCES, type SyncSource } from '../messages';
-import { newSyncMessage } from './queueMessages';
+import { newSyncMessage, SOURCES, type SyncSource } from '../messages';
 
-export { CATCH_UP_QUEUE } from '../queueNames';
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 

@@ -1,9 +1,9 @@
+import { newSyncMessage } from '../messages';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
 import type { QueueSender, TransferStore } from '../storage/types';
 import { newCollectionCatchUp, newCustomerBatches, recordDeletions } from './catchUp';
 import type { AcceptedNotification } from './notifications';
-import { newSyncMessage } from './queueMessages';
 
 export interface IngestDependencies {
   /** The customer-sync queue. */

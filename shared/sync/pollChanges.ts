@@ -4,8 +4,7 @@ import type { BusinessCentralApi } from '../businessCentral/types';
 import { SyncError } from '../errors';
 import type { Logger } from '../log';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
-import { snapshotOf } from '../messages';
-import { newSyncMessage } from './queueMessages';
+import { newSyncMessage, snapshotOf } from '../messages';
 
 export const POLL_LEASE = 'poll';
 export const POLL_WATERMARK_KEY = 'pollWatermark';

@@ -6,8 +6,7 @@ import type { Logger } from '../log';
 import { FAILED_TRANSFERS_LOOKBACK_DAYS } from '../storage/failedTransfers';
 import { decodeMessage } from '../storage/queues';
 import type { FailedTransferSource, PoisonMessage, PoisonQueue, QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { syncMessageSchema } from '../messages';
-import { newSyncMessage } from './queueMessages';
+import { newSyncMessage, syncMessageSchema } from '../messages';
 
 /** One call re-enqueues at most this many customers, so a reply (and the queue burst) stays bounded. */
 export const MAX_REPLAY_PER_CALL = 1000;

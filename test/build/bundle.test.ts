@@ -34,6 +34,9 @@ const EXPECTED: Registration[] = [
   { name: 'replayTransfers', trigger: 'httpTrigger', on: 'transfers/replay' },
   { name: 'health', trigger: 'httpTrigger', on: 'health' },
   { name: 'healthDetails', trigger: 'httpTrigger', on: 'health/details' },
+  { name: 'status', trigger: 'httpTrigger', on: 'status' },
+  { name: 'customerTransfersByNumber', trigger: 'httpTrigger', on: 'customers/by-number/{number}/transfers' },
+  { name: 'console', trigger: 'httpTrigger', on: 'console/{asset?}' },
   { name: 'syncWorker', trigger: 'queueTrigger', on: 'customer-sync' },
   { name: 'poisonWorker', trigger: 'queueTrigger', on: 'customer-sync-poison' },
   { name: 'catchUpWorker', trigger: 'queueTrigger', on: 'customer-catchup' },
@@ -114,6 +117,22 @@ describe('what a cold start loads (after the build above)', () => {
     // @azure/functions alone is about 80 KiB minified.
     expect(bytes).toBeLessThan(160 * 1024);
     for (const marker of ['TableClient', 'QueueClient', 'ClientSecretCredential', 'ZodError', 'odata.maxpagesize']) expect(source).not.toContain(marker);
+  });
+
+  it('carries the operator console compiled, in a chunk: not loaded at start, and without its builder', () => {
+    const chunks = path.join(path.dirname(main), 'chunks');
+    const chunkText = readdirSync(chunks)
+      .filter((file) => file.endsWith('.mjs'))
+      .map((file) => readFileSync(path.join(chunks, file), 'utf8'))
+      .join('\n');
+    expect(chunkText).toContain('Customer sync console');
+    expect(chunkText).toContain('console:first-render');
+    const startup = [...staticImports(main)].map((file) => readFileSync(file, 'utf8')).join('\n');
+    expect(startup).not.toContain('console:first-render');
+    for (const text of [chunkText, startup]) {
+      expect(text).not.toContain('console/build');
+      expect(text).not.toMatch(/from\s*["']esbuild["']|require\(["']esbuild["']\)/u);
+    }
   });
 
   it('carries zod with its English messages only', () => {

@@ -120,6 +120,12 @@ describe('npm start', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
 
+    // The banner names the operator console, and it answers there.
+    expect(stdout.some((line) => /^\s+Console\s+http:\/\/localhost:\d+\/api\/console\b/u.test(line) && line.includes(`:${port}/api/console`))).toBe(true);
+    const consolePage = await fetch(`http://127.0.0.1:${port}/api/console`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<title>Customer sync console</title>');
+
     const firstLines = await waitFor(
       () => {
         failFast();

@@ -8,9 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadStorageConfig } from '../../shared/config';
 import { createStorage, encodeMessage, type TransferRecord } from '../../shared/storage';
-import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
-import { UNKNOWN_CUSTOMER_ID } from '../../shared/sync/queueMessages';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
+import { UNKNOWN_CUSTOMER_ID } from '../../shared/sync/queueWorkers';
 import { TEST_SETTINGS } from '../support/settings';
 import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';
 import { countMessages, postJson, putRaw, queue, request, useInProcessSystem } from './support/inProcess';

@@ -26,8 +26,7 @@ import { loadConfig, loadStorageConfig, type Config } from '../../shared/config'
 import { ERROR_CODES, type ErrorCode } from '../../shared/errors';
 import { emailKey } from '../../shared/mapping/email';
 import { tableClient, TRANSFERS_TABLE } from '../../shared/storage';
-import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { selfSignedCertificate, startFakeServer, type FakeServer, type GatewayExchange, type TlsMaterial } from './support/gateway';
 import { countMessages, resetAllStorage } from './support/inProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';

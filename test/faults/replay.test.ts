@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadStorageConfig } from '../../shared/config';
 import type { ErrorCode } from '../../shared/errors';
 import { createStorage, decodeMessage, storagePoisonQueue, tableFailedTransferSource, TableTransferStore, type TransferRecord, type TransferStatus } from '../../shared/storage';
-import { POISON_QUEUE, SYNC_QUEUE, syncMessageSchema } from '../../shared/messages';
+import { syncMessageSchema } from '../../shared/messages';
 import {
   MAX_REPLAY_PER_CALL,
   parseReplayRequest,
@@ -14,6 +14,7 @@ import { formatResult, main as replayCli, parseCommandLine } from '../../scripts
 import { silentLogger } from '../../shared/log';
 import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';
 import { countMessages, postJson, putRaw, queue, useInProcessSystem } from './support/inProcess';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 
 // Redeliveries at once, so a message can exhaust its five deliveries within a test.
 const system = useInProcessSystem({ hostEnv: { AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:00' } });

@@ -8,9 +8,8 @@ import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node
 import path from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
 import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
-import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
 import { TRANSFERS_BY_TIME_TABLE, TRANSFERS_TABLE } from '../../shared/storage/transferStore';
 import { LINKS_TABLE } from '../../shared/storage/linkStore';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../shared/config';
 import type { MappingFile } from '../../shared/mapping';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { buildServices } from '../../shared/services';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { main, parseCommandLine } from '../../scripts/sync';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../shared/config';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { buildServices } from '../../shared/services';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { main, parseCommandLine } from '../../scripts/sync';

@@ -19,7 +19,7 @@ import {
   TRANSFERS_TABLE,
   type TransferRecord,
 } from '../../shared/storage';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { resetStorage, testStorageConnectionString } from '../support/storage';
 
 const CUSTOMER = 'f2a5738a-44e3-ea11-bb43-000d3a2feca1';

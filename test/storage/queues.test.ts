@@ -13,8 +13,9 @@ import {
   StorageQueueSender,
   updateVisibility,
 } from '../../shared/storage';
-import { POISON_QUEUE, SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
+import { type SyncMessage } from '../../shared/messages';
 import { resetStorage } from '../support/storage';
+import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 
 const message = (index: number): SyncMessage => ({
   customerId: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,

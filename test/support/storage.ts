@@ -1,8 +1,7 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
-import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/messages';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { forgetEnsuredResources } from '../../shared/storage/connection';
-import { CATCH_UP_QUEUE } from '../../shared/sync/catchUp';
 
 /** The queues the local host's triggers read; it expects them to exist. */
 const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`];

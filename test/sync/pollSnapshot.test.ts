@@ -5,7 +5,7 @@ import { silentLogger } from '../../shared/log';
 import { createStorage, decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type LeaseStore, type QueueSender } from '../../shared/storage';
 import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } from '../../shared/messages';
 import { DEFAULT_POLL_PAGE_SIZE, pollChanges } from '../../shared/sync/pollChanges';
-import { handleSyncMessage } from '../../shared/sync/queueMessages';
+import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';

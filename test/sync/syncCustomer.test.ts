@@ -2,7 +2,7 @@ import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { silentLogger } from '../../shared/log';
 import { createStorage } from '../../shared/storage';
-import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueMessages';
+import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
@@ -178,6 +178,36 @@ describe('filter, email matching and uniqueness', () => {
     expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
     expect(transfer.errorMessage).toContain('BIZL-1001');
     expect(ipaas.requests.searchByNumber).toBe(2);
+  });
+
+  test('a BIZL answer to an update is confirmed by reading: DuplicateCustomerNumber only when another customer owns the number', async () => {
+    const customer = person();
+    await syncCustomer(deps, request(customer.id));
+    bc.updateCustomer(customer.id, { number: '10001' });
+    // Another writer takes 10001 between the plan and the update.
+    const racing = dependencies({
+      ipaas: {
+        ...deps.ipaas,
+        updateCustomer: (id, input, current) => {
+          ipaas.seedCustomer({ customerNumber: input.customerNumber, emailAddress: 'other.writer@example.com' });
+          return deps.ipaas.updateCustomer(id, input, current);
+        },
+      },
+    });
+    const transfer = await syncCustomer(racing, request(customer.id));
+    expect(transfer).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
+    expect(ipaas.customers().find((c) => c.emailAddress === 'robert.townes@contoso.example')?.customerNumber).toBe('10000');
+
+    // A BIZL the number does not explain stays what it was.
+    ipaas.reset();
+    await resetStorage();
+    const second = person({ number: '20000', email: 'second@contoso.example' });
+    await syncCustomer(deps, request(second.id));
+    bc.updateCustomer(second.id, { displayName: 'Second, renamed' });
+    ipaas.faults.add({ match: ipaas.matches('update'), status: 409, times: 1 });
+    const rejected = await syncCustomer(deps, request(second.id));
+    expect(rejected).toMatchObject({ status: 'Failed', errorCode: 'IpaasRejected' });
+    expect(rejected.errorMessage).toContain('BIZL-1000');
   });
 
   test('an unexplained BIZL answer stays IpaasRejected with its code and message', async () => {

@@ -1,6 +1,6 @@
 import { FakeIpaas } from '../../dev/fakes/ipaas';
 import { loadConfig } from '../../shared/config';
-import { SYNC_QUEUE } from '../../shared/messages';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { createStorage } from '../../shared/storage';
 import { countMessages, useHarness } from './harness';
 

@@ -2,10 +2,11 @@ import { getServices, resetServices } from '../../shared/services';
 import type { BusinessCentralApi } from '../../shared/businessCentral/types';
 import type { Logger } from '../../shared/log';
 import { createQueueSender } from '../../shared/storage';
-import { CATCH_UP_QUEUE, catchUpMessageSchema } from '../../shared/sync/catchUp';
+import { catchUpMessageSchema } from '../../shared/sync/catchUp';
 import { ensureSubscription, SUBSCRIPTION_STATE_KEY, type RecordedSubscription, type SubscriptionDependencies } from '../../shared/sync/ensureSubscription';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
+import { type SyncMessage } from '../../shared/messages';
 import { CLIENT_STATE, takeMessages, useHarness, WEBHOOK_PATH } from './harness';
+import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 
 // Business Central's clock (subscription expiry), moved by hand.
 let now = Date.now();

@@ -4,11 +4,12 @@ import { azuriteConnectionString, freePort } from '../../dev/azurite';
 import { SyncError } from '../../shared/errors';
 import { silentLogger } from '../../shared/log';
 import { createQueueSender, createStorage, StorageQueueSender } from '../../shared/storage';
-import { CATCH_UP_QUEUE, catchUpMessageSchema, CUSTOMER_BATCH_SIZE, expandCustomerBatch } from '../../shared/sync/catchUp';
+import { catchUpMessageSchema, CUSTOMER_BATCH_SIZE, expandCustomerBatch } from '../../shared/sync/catchUp';
 import { DIRECT_ENQUEUE_LIMIT, enqueueManualSync, ingestNotification } from '../../shared/sync/ingest';
-import { SYNC_QUEUE, syncMessageSchema } from '../../shared/messages';
+import { syncMessageSchema } from '../../shared/messages';
 import type { AcceptedNotification } from '../../shared/sync/notifications';
 import { resetAllStorage, takeMessages } from './harness';
+import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 
 const storageConfig = { connectionString: process.env.AzureWebJobsStorage! };
 const storage = createStorage(storageConfig);

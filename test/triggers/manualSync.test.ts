@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SyncError } from '../../shared/errors';
 import { getServices } from '../../shared/services';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
+import { type SyncMessage } from '../../shared/messages';
 import { countMessages, takeMessages, useHarness } from './harness';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 
 const harness = useHarness();
 const post = (path: string) => fetch(`${harness.host().url}${path}`, { method: 'POST' });

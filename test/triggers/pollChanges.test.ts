@@ -2,9 +2,10 @@ import { getServices } from '../../shared/services';
 import { SyncError } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import type { QueueSender } from '../../shared/storage/types';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
+import { type SyncMessage } from '../../shared/messages';
 import { POLL_WATERMARK_KEY, pollChanges, type PollDependencies } from '../../shared/sync/pollChanges';
 import { takeMessages, useHarness } from './harness';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 
 // Business Central's clock, moved by hand so lastModifiedDateTime values are far apart.
 let bcNow = Date.parse('2026-11-25T08:00:00.000Z');

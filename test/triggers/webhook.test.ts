@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { SyncError } from '../../shared/errors';
 import { getServices } from '../../shared/services';
-import { CATCH_UP_QUEUE, catchUpMessageSchema } from '../../shared/sync/catchUp';
+import { catchUpMessageSchema } from '../../shared/sync/catchUp';
 import { DIRECT_ENQUEUE_LIMIT } from '../../shared/sync/ingest';
-import { SYNC_QUEUE, type SyncMessage } from '../../shared/messages';
+import { type SyncMessage } from '../../shared/messages';
+import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import {
   CLIENT_STATE,
   collectionResource,

@@ -1,10 +1,13 @@
+/**
+ * The queue workers' logic: what `syncWorker` (customer-sync) and `poisonWorker` (customer-sync-poison) do with
+ * one message. The functions in functions/ only hand the message and its dequeue count over.
+ */
 import { randomUUID } from 'node:crypto';
-import type { BcCustomer } from '../businessCentral/types';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { transferEventLine } from '../telemetry';
 import type { TransferRecord, TransferStore } from '../storage/types';
-import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
+import { syncMessageSchema, type SyncSource } from '../messages';
 import { syncCustomer, type SyncDependencies } from './syncCustomer';
 
 /** Transfers that cannot be tied to a customer (a message without a usable id) are filed under the nil GUID. */
@@ -13,21 +16,6 @@ export const UNKNOWN_CUSTOMER_ID = '00000000-0000-0000-0000-000000000000';
 export interface DeliveryInfo {
   /** The queue's dequeue count for this message. */
   dequeueCount: number;
-}
-
-export function newSyncMessage(
-  customerId: string,
-  source: SyncSource,
-  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined } = {},
-): SyncMessage {
-  return {
-    customerId: customerId.toLowerCase(),
-    source,
-    ...(extra.changeType ? { changeType: extra.changeType } : {}),
-    correlationId: extra.correlationId ?? randomUUID(),
-    enqueuedAt: new Date().toISOString(),
-    ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
-  };
 }
 
 function record(

@@ -1,0 +1,92 @@
+/**
+ * What an operator does about each error code. The first three are the integration's documented
+ * resolutions for its named errors; the others follow from how this sync behaves.
+ */
+export interface Resolution {
+  title: string;
+  resolution: string;
+  /** Fixing it needs a change in Business Central (or iPaaS.com) first; a replay alone fails again. */
+  needsDataFix: boolean;
+}
+
+export const RESOLUTIONS: Record<string, Resolution> = {
+  InvalidEmail: {
+    title: 'Invalid email',
+    resolution: 'Ensure the email field is valid and follows the format user@example.com.',
+    needsDataFix: true,
+  },
+  MissingEmail: {
+    title: 'Missing email',
+    resolution: 'Ensure the email field is present in Microsoft Dynamics 365 before syncing.',
+    needsDataFix: true,
+  },
+  DuplicateCustomerNumber: {
+    title: 'Duplicate CustomerNumber',
+    resolution: 'Ensure CustomerNumber values are unique or update the existing record.',
+    needsDataFix: true,
+  },
+  DuplicateEmail: {
+    title: 'Duplicate email in iPaaS.com',
+    resolution: 'Several iPaaS.com customers share this email; merge or correct them in iPaaS.com so the email is unique, then replay.',
+    needsDataFix: true,
+  },
+  MissingCustomerNumber: {
+    title: 'Missing customer number',
+    resolution: 'Give the customer a number (No.) in Business Central, then replay.',
+    needsDataFix: true,
+  },
+  MissingName: {
+    title: 'Missing name',
+    resolution: 'Enter the customer name in Business Central, then replay.',
+    needsDataFix: true,
+  },
+  RetriesExhausted: {
+    title: 'Retries exhausted',
+    resolution: 'Five deliveries failed on temporary errors. Check health and the services on hold; once they answer, replay.',
+    needsDataFix: false,
+  },
+  InvalidMessage: {
+    title: 'Invalid queue message',
+    resolution: 'A message that is not a valid sync request reached the queue; find its sender. Sync the customer again if needed.',
+    needsDataFix: false,
+  },
+  BusinessCentralUnavailable: {
+    title: 'Business Central unavailable',
+    resolution: 'Business Central did not answer in time or answered 5xx/429; replay once it answers again.',
+    needsDataFix: false,
+  },
+  BusinessCentralError: {
+    title: 'Business Central rejected the request',
+    resolution: 'Check the Business Central app registration, its permissions and BC_COMPANY_ID / BC_ENVIRONMENT; then replay.',
+    needsDataFix: false,
+  },
+  IpaasUnavailable: {
+    title: 'iPaaS.com unavailable',
+    resolution: 'iPaaS.com did not answer in time or answered 5xx/429; replay once it answers again.',
+    needsDataFix: false,
+  },
+  IpaasRejected: {
+    title: 'iPaaS.com rejected the request',
+    resolution: 'Read the error message: a refused API key needs a new IPAAS_API_TOKEN; a refused field needs the customer corrected. Then replay.',
+    needsDataFix: false,
+  },
+  ConcurrentSync: {
+    title: 'Concurrent sync',
+    resolution: 'Another sync of the same customer held it; replay (it is safe: a customer is never created twice).',
+    needsDataFix: false,
+  },
+  StorageUnavailable: {
+    title: 'Storage unavailable',
+    resolution: 'Azure Storage did not answer; check health, then replay.',
+    needsDataFix: false,
+  },
+  Configuration: {
+    title: 'Configuration',
+    resolution: 'A setting is missing or wrong; health names it. Fix the app setting, then replay.',
+    needsDataFix: false,
+  },
+};
+
+export function resolutionOf(code: string): Resolution {
+  return RESOLUTIONS[code] ?? { title: code, resolution: 'Read the error message in the customer history; fix the cause, then replay.', needsDataFix: false };
+}

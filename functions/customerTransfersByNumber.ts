@@ -1,0 +1,51 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError, SyncError } from '../shared/errors';
+import { apiError, unavailable } from '../shared/http/apiErrors';
+import type { Services } from '../shared/services';
+
+const MAX_NUMBER_LENGTH = 100;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
+/**
+ * GET /api/customers/by-number/{number}/transfers: the transfer history of the Business Central customer with
+ * this number (one read in Business Central to resolve the id, then as GET /api/customers/{id}/transfers).
+ * Read-only; the operator console's search uses it.
+ */
+export async function customerTransfersByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const customerNumber = (request.params.number ?? '').trim();
+  if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
+    return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
+  }
+  const rawLimit = request.query.get('limit');
+  const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  let services: Services;
+  try {
+    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+    const { getServices } = await import('../shared/services.js');
+    services = getServices();
+  } catch (failure) {
+    context.error(`customer transfers by number: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
+  try {
+    const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
+    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
+    const transfers = await services.storage.transfers.listForCustomer(customer.id, limit);
+    return { status: 200, jsonBody: { customerId: customer.id, customerNumber: customer.number, transfers } };
+  } catch (failure) {
+    context.error(`customer transfers by number: ${describeError(failure)}`);
+    const transient = !(failure instanceof SyncError) || failure.transient;
+    return transient
+      ? unavailable('BusinessCentralUnavailable', 'Business Central or storage is unavailable; try again later')
+      : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
+  }
+}
+
+app.http('customerTransfersByNumber', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'customers/by-number/{number}/transfers',
+  handler: customerTransfersByNumber,
+});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { Config } from '../config';
+import type { StateStore } from '../storage/types';
+import { SUBSCRIPTION_STATE_KEY } from '../sync/ensureSubscription';
+import { POLL_WATERMARK_KEY } from '../sync/pollChanges';
+
+/**
+ * What the operator console shows beside health and transfers and no other route exposes: the webhook
+ * subscription as last recorded, the polling watermark, queue depths, and which optional routes this
+ * deployment has. Read-only; names no secret and no personal data.
+ */
+export interface SyncStatus {
+  generatedAt: string;
+  subscription: {
+    /** WEBHOOK_NOTIFICATION_URL is set, so the subscription timer keeps a subscription. */
+    managed: boolean;
+    schedule: string;
+    /** As last recorded by the subscription timer; null when none was ever recorded. */
+    current: { subscriptionId: string; expirationDateTime: string; lastRenewedAt: string } | null;
+  };
+  poll: { schedule: string; watermark: string | null };
+  /** Approximate message counts; null when the queue could not be read. */
+  queues: { sync: number | null; poison: number | null };
+  /** Optional routes of this deployment, so the console offers only what answers. */
+  features: ConsoleFeatures;
+}
+
+export interface ConsoleFeatures {
+  /** POST /api/customers/{id}/sync?dryRun=true answers a SyncPlan. */
+  dryRun: boolean;
+  /** POST /api/reconciliations and GET /api/reconciliations/{runId|latest}. */
+  reconciliation: boolean;
+}
+
+/** Optional routes present in this build. */
+export const CONSOLE_FEATURES: ConsoleFeatures = { dryRun: true, reconciliation: false };
+
+const recordedSubscription = z.object({ subscriptionId: z.string(), expirationDateTime: z.string(), updatedAt: z.string() });
+const watermark = z.object({ lastModifiedDateTime: z.string() });
+
+export interface StatusDependencies {
+  config: Pick<Config, 'webhook' | 'poll' | 'subscription'>;
+  state: Pick<StateStore, 'get'>;
+  queueDepth(queue: 'sync' | 'poison'): Promise<number>;
+  clock?: () => Date;
+}
+
+export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStatus> {
+  // A malformed row reads as absent here: the console reports, the timers own repair.
+  const lenient =
+    <T>(schema: z.ZodType<T>) =>
+    (value: unknown): T | null => {
+      const parsed = schema.safeParse(value);
+      return parsed.success ? parsed.data : null;
+    };
+  const depth = (queue: 'sync' | 'poison'): Promise<number | null> => deps.queueDepth(queue).catch(() => null);
+  const [subscription, mark, sync, poison] = await Promise.all([
+    deps.state.get(SUBSCRIPTION_STATE_KEY, lenient(recordedSubscription)),
+    deps.state.get(POLL_WATERMARK_KEY, lenient(watermark)),
+    depth('sync'),
+    depth('poison'),
+  ]);
+  const recorded = subscription?.value ?? null;
+  return {
+    generatedAt: (deps.clock?.() ?? new Date()).toISOString(),
+    subscription: {
+      managed: Boolean(deps.config.webhook.notificationUrl),
+      schedule: deps.config.subscription.schedule,
+      current: recorded && { subscriptionId: recorded.subscriptionId, expirationDateTime: recorded.expirationDateTime, lastRenewedAt: recorded.updatedAt },
+    },
+    poll: { schedule: deps.config.poll.schedule, watermark: mark?.value?.lastModifiedDateTime ?? null },
+    queues: { sync, poison },
+    features: { ...CONSOLE_FEATURES },
+  };
+}
