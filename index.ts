@@ -19,6 +19,12 @@ import './functions/poisonWorker';
 import './functions/catchUpWorker';
 import './functions/pollCustomers';
 import './functions/subscriptionTimer';
+import './functions/startReconciliation';
+import './functions/reconciliationReport';
+import './functions/reconcileWorker';
+import './functions/reconcileTimer';
+import './functions/transferRetention';
+import './functions/retryTransfers';
 
 // The mapping collection (CUSTOMER_MAPPING_FILE) is checked and compiled when the app starts: a bad file fails
 // the start with one message naming the entry instead of failing at the first customer. Loaded here, not at

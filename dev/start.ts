@@ -3,9 +3,10 @@
  * http://localhost:7071 and, without Business Central / iPaaS.com settings, the sandbox.
  */
 import type { LogLevel } from '@azure/functions';
-import { parseTransferEventLine, type TransferEvent } from '../shared/telemetry';
+import { SERVICE_LABELS } from '../shared/errors';
+import { parseTransferEventLine, parseTransferHoldLine, type TransferEvent } from '../shared/telemetry';
 import type { AzuritePorts } from './azurite';
-import { DEMO_SCENARIOS } from './sandbox/demoData';
+import { applyDemoDrift, DEMO_SCENARIOS } from './sandbox/demoData';
 import { startSystem, type RunningSystem } from './system';
 
 const port = Number(process.env.LOCAL_HOST_PORT ?? 7071);
@@ -32,10 +33,23 @@ function transferLine(event: TransferEvent): string {
   return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})${warnings}`;
 }
 
+/** Demo customers whose first transfer is still to come; once none is left the sandbox applies its drift. */
+const awaitingFirstTransfer = new Set<string>(DEMO_SCENARIOS.map((scenario) => scenario.number));
+let onDemoTransfersDone: (() => void) | undefined;
+
 function log(level: LogLevel, message: string): void {
   const transfer = parseTransferEventLine(message);
   if (transfer) {
     console.log(transferLine(transfer));
+    if (transfer.customerNumber && awaitingFirstTransfer.delete(transfer.customerNumber) && awaitingFirstTransfer.size === 0) onDemoTransfersDone?.();
+    return;
+  }
+  const held = parseTransferHoldLine(message);
+  if (held) {
+    const time = new Date().toISOString().slice(11, 19);
+    console.log(
+      `${time}  transfer  ${held.customerId.slice(0, 8).padEnd(10)} on hold   ${SERVICE_LABELS[held.service]} ${held.kind}, next try ${held.retryAt.slice(11, 19)} (held ${held.holds}x, ${held.source})`,
+    );
     return;
   }
   if (level === 'error' || level === 'critical' || level === 'warning' || verbose) {
@@ -77,6 +91,13 @@ function banner(system: RunningSystem): string {
 async function main(): Promise<void> {
   const ports = azuritePorts(process.env.LOCAL_AZURITE_PORTS);
   const system = await startSystem({ port, log, ...(ports ? { azuritePorts: ports } : {}) });
+  const sandbox = system.sandbox;
+  if (sandbox) {
+    onDemoTransfersDone = () => {
+      const applied = applyDemoDrift(sandbox.world.businessCentral, sandbox.world.ipaas);
+      console.log(`${new Date().toISOString().slice(11, 19)}  sandbox   drift for the reconciliation demo: ${applied.join(', ')}; try npm run reconcile`);
+    };
+  }
   console.log(banner(system));
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -1,15 +1,19 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { POISON_QUEUE } from '../shared/queueNames';
 
-/** host.json maxDequeueCount: how many deliveries a message had before it landed here. */
-const MAX_DEQUEUE_COUNT = 5;
+/** How many deliveries a message had before it landed here: the host's effective maxDequeueCount, read once. */
+let maxDequeueCount: number | undefined;
 
-/** Records every message that exhausted its retries as a `RetriesExhausted` transfer. */
+/** Records every message that exhausted its retries as a `RetriesExhausted` transfer and schedules its automatic retry. */
 export async function poisonWorker(message: unknown, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { handlePoisonMessage }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/queueWorkers.js')]);
-  const { storage } = getServices();
-  await handlePoisonMessage({ transfers: storage.transfers, logger: context }, message, MAX_DEQUEUE_COUNT);
+  const [{ getServices }, { handlePoisonMessage }, { effectiveMaxDequeueCount }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/sync/queueWorkers.js'),
+    import('../shared/hostJson.js'),
+  ]);
+  const { storage, retries } = getServices();
+  await handlePoisonMessage({ transfers: storage.transfers, logger: context, retries }, message, (maxDequeueCount ??= effectiveMaxDequeueCount()));
 }
 
 app.storageQueue('poisonWorker', {

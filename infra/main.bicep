@@ -87,6 +87,12 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
+param reconcileSchedule string = ''
+
+@description('TRANSFER_RETENTION_DAYS: transfer history older than this many days is deleted daily; empty means the app default (90).')
+param transferRetentionDays string = ''
+
 @description('IPAAS_SYSTEM_ID: iPaaS.com subscription id of the Business Central system (GET /subscriptions/v2/Subscriptions); empty means customers are not linked by external id.')
 param ipaasSystemId string = ''
 
@@ -163,6 +169,10 @@ param alertEmail string = ''
 @description('Failed transfers within 15 minutes above which the failure-spike alert fires.')
 @minValue(1)
 param failedTransfersAlertThreshold int = 20
+
+@description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
+@minValue(0)
+param reconcileDriftAlertThreshold int = 50
 
 // ---------------------------------------------------------------------------------------------------
 // Names
@@ -340,6 +350,14 @@ var optionalAppSettings = [
     value: pollStartFrom
   }
   {
+    name: 'RECONCILE_SCHEDULE'
+    value: reconcileSchedule
+  }
+  {
+    name: 'TRANSFER_RETENTION_DAYS'
+    value: transferRetentionDays
+  }
+  {
     name: 'IPAAS_SYSTEM_ID'
     value: ipaasSystemId
   }
@@ -431,6 +449,7 @@ module alerts 'modules/alerts.bicep' = {
     resourceToken: resourceToken
     alertEmail: alertEmail
     failedTransfersThreshold: failedTransfersAlertThreshold
+    reconcileDriftThreshold: reconcileDriftAlertThreshold
   }
 }
 

@@ -22,11 +22,44 @@ export class ConfigError extends Error {
 export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
+
+/** localhost, 127.0.0.0/8 and ::1: the only hosts a remote URL may reach over plain http (local fakes, tunnels). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/gu, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/u.test(host) || host === '::1';
+}
+
+/** https, or http to a loopback host only: tokens and customer data never travel in clear text. */
 const httpsUrl = z
   .string()
   .trim()
-  .refine((value) => URL.canParse(value) && /^https?:$/u.test(new URL(value).protocol), 'must be an http(s) URL')
+  .superRefine((value, context) => {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    const problem = !url || !/^https?:$/u.test(url.protocol)
+      ? 'must be an https URL'
+      : url.protocol !== 'https:' && !isLoopbackHost(url.hostname)
+        ? 'must be an https URL (plain http is accepted for localhost / 127.0.0.1 only)'
+        : url.username !== '' || url.password !== ''
+          ? 'must not carry a user name or password'
+          : undefined;
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  })
   .transform((value) => value.replace(/\/+$/u, ''));
+
+/**
+ * An ISO 8601 date (2026-01-01) or date-time with seconds optional and a zone (Z or ±hh:mm), a real
+ * calendar instant: "1", "yesterday" or a local time without zone are refused, though Date.parse takes them.
+ */
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/u;
+export function isIsoTimestamp(value: string): boolean {
+  const match = ISO_TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour = '0', minute = '0', second = '0'] = match;
+  if (Number(month) < 1 || Number(month) > 12 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return false;
+  const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  if (Number(day) < 1 || Number(day) > days) return false;
+  return !Number.isNaN(Date.parse(value));
+}
 const ncrontab = (fallback: string) =>
   z
     .string()
@@ -72,8 +105,20 @@ const settingsSchema = z.object({
   POLL_START_FROM: z
     .string()
     .trim()
-    .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp such as 2026-01-01T00:00:00Z')
+    .refine(isIsoTimestamp, 'must be an ISO timestamp such as 2026-01-01T00:00:00Z (a date-time needs its zone, Z or +01:00)')
+    .refine((value) => !isIsoTimestamp(value) || Date.parse(value) <= Date.now() + 24 * 3600_000, 'must not be in the future')
     .optional(),
+  RECONCILE_SCHEDULE: z
+    .string()
+    .trim()
+    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 0 2 * * *" (daily at 02:00 UTC), or unset for no scheduled reconciliation')
+    .optional(),
+  TRANSFER_RETENTION_DAYS: z.coerce
+    .number({ error: 'must be a number of days' })
+    .int('must be a whole number of days')
+    .min(1, 'must be at least 1 day')
+    .max(36_500, 'must be at most 36500 days')
+    .default(90),
   HTTP_TIMEOUT_MS: positiveInt(30_000),
   HTTP_MAX_ATTEMPTS: positiveInt(4),
   HTTP_RETRY_BASE_MS: positiveInt(500),
@@ -99,6 +144,8 @@ export interface StorageConfig {
   /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri). */
   tableServiceUri?: string;
   queueServiceUri?: string;
+  /** AzureWebJobsStorage__blobServiceUri (reconciliation reports); derived from the account name when absent. */
+  blobServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
 }
@@ -127,8 +174,11 @@ export interface Config {
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
   subscription: { schedule: string };
+  /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
+  reconcile: { schedule: string | undefined };
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
+  retention: { transferDays: number };
   /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
   mapping: MappingConfig;
 }
@@ -161,10 +211,12 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
   const accountName = read('AzureWebJobsStorage__accountName');
   const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
   const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
+  const blobServiceUri = read('AzureWebJobsStorage__blobServiceUri');
   const clientId = read('AzureWebJobsStorage__clientId');
   if (accountName) identity.accountName = accountName;
   if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
   if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
+  if (blobServiceUri) identity.blobServiceUri = blobServiceUri;
   if (clientId) identity.clientId = clientId;
   if (accountName || (tableServiceUri && queueServiceUri)) return identity;
   throw new ConfigError([
@@ -259,6 +311,7 @@ function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths, m
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
+    reconcile: { schedule: s.RECONCILE_SCHEDULE },
     http: {
       timeoutMs: s.HTTP_TIMEOUT_MS,
       maxAttempts: s.HTTP_MAX_ATTEMPTS,
@@ -268,6 +321,7 @@ function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths, m
       ipaasMaxConcurrent: s.IPAAS_MAX_CONCURRENT_REQUESTS,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+    retention: { transferDays: s.TRANSFER_RETENTION_DAYS },
     mapping,
   };
 }

@@ -25,6 +25,24 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** The remote services whose outages put work on hold. */
+export const SERVICES = ['businessCentral', 'ipaas'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const SERVICE_LABELS: Record<ServiceName, string> = { businessCentral: 'Business Central', ipaas: 'iPaaS.com' };
+
+/**
+ * What a failure says about the whole service rather than one customer: `auth` (401/403, AUTH/AUTZ, the
+ * credentials refused), `throttled` (429 asking to wait longer than in-process retries would), `unavailable`
+ * (5xx, timeouts, network, replies of an unexpected shape, after the in-process retries).
+ */
+export type OutageKind = 'auth' | 'throttled' | 'unavailable';
+
+export interface OutageSignal {
+  service: ServiceName;
+  kind: OutageKind;
+}
+
 /**
  * An expected failure with a code. `transient` says whether trying again later can succeed
  * (429, 5xx, timeouts, network) or not (validation, business rules, 4xx); adapters decide
@@ -37,13 +55,15 @@ export class SyncError extends Error {
   readonly retryAfterMs: number | undefined;
   /** HTTP status of the remote reply that caused this, when there was one. */
   readonly status: number | undefined;
+  /** Set when the failure is one of the whole service (see OutageKind); the sync then holds work instead of failing it. */
+  readonly outage: OutageSignal | undefined;
   /** Error codes the remote service put in its reply (iPaaS.com `CATEGORY-NNNN`), when it sent any. */
   readonly remoteCodes: readonly string[];
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; remoteCodes?: readonly string[] } = {},
+    options: { transient?: boolean; retryAfterMs?: number; status?: number; cause?: unknown; outage?: OutageSignal; remoteCodes?: readonly string[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -51,6 +71,7 @@ export class SyncError extends Error {
     this.transient = options.transient ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.outage = options.outage;
     this.remoteCodes = options.remoteCodes ?? [];
   }
 }
@@ -64,4 +85,9 @@ export function describeError(error: unknown): string {
   if (error instanceof SyncError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** The service-level signal of a failure, if it is one. */
+export function outageOf(error: unknown): OutageSignal | undefined {
+  return error instanceof SyncError ? error.outage : undefined;
 }

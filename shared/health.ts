@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, loadStorageConfig, type Environment } from './config';
-import { SyncError } from './errors';
+import { SERVICE_LABELS, SyncError } from './errors';
 import { getServices } from './services';
 import { pingStorage } from './storage';
 
@@ -17,6 +17,18 @@ export interface HealthCheck {
 export interface HealthReport {
   status: HealthStatus;
   checks: HealthCheck[];
+  /** Services whose work is on hold (shared/sync/outages.ts); present only when there is one. */
+  onHold?: OnHoldReport[];
+}
+
+export interface OnHoldReport {
+  service: string;
+  reason: 'auth' | 'throttled' | 'unavailable';
+  since: string;
+  nextAttemptAt: string;
+  /** The last failure, redacted. */
+  lastError: string;
+  action: string;
 }
 
 const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, down: 2 };
@@ -50,7 +62,19 @@ export async function checkHealth(env: Environment = process.env): Promise<Healt
     // A missing AzureWebJobsStorage is already reported under settings.
     if (!(failure instanceof ConfigError && !settingsOk)) checks.push({ name: 'storage', status: 'down', message: storageMessage(failure) });
   }
-  return { status: overallStatus(checks), checks };
+  // Business Central or iPaaS.com on hold: the app serves and holds the work, so degraded, with what to do.
+  const onHold: OnHoldReport[] = [];
+  if (checks.every((check) => check.status === 'ok')) {
+    const outages = await getServices()
+      .breakers.report()
+      .catch(() => []);
+    for (const outage of outages) {
+      const service = SERVICE_LABELS[outage.service];
+      onHold.push({ service, reason: outage.kind, since: outage.since, nextAttemptAt: outage.retryAt, lastError: outage.message, action: outage.action });
+      checks.push({ name: service, status: 'degraded', message: `on hold since ${outage.since} (${outage.kind}): ${outage.action}` });
+    }
+  }
+  return { status: overallStatus(checks), checks, ...(onHold.length > 0 ? { onHold } : {}) };
 }
 
 function settingsMessage(failure: unknown): string {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
 import { GUID_PATTERN, normalizeGuid } from './guid';
 
-export const SOURCES = ['webhook', 'poll', 'manual', 'replay'] as const;
+export const SOURCES = ['webhook', 'poll', 'manual', 'replay', 'reconcile'] as const;
 export type SyncSource = (typeof SOURCES)[number];
 
 /** A `customer-sync` queue message: a hint to re-read one customer from Business Central. */
@@ -22,6 +22,12 @@ export const syncMessageSchema = z
      * still current (syncCustomer decides). Absent on webhook, manual and replay messages.
      */
     snapshot: bcCustomerSchema.optional(),
+    /**
+     * How many times this change was put back on the queue because a service was on hold (see
+     * shared/sync/outages.ts); absent on a first delivery. A held message is a new queue message, so its
+     * dequeue count starts again: an outage never drives a change into the poison queue.
+     */
+    holds: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((message) => message.snapshot === undefined || message.snapshot.id === message.customerId, {
     message: 'snapshot.id must equal customerId',
@@ -62,3 +68,10 @@ export function newSyncMessage(
     ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
   };
 }
+
+/** A `reconcile` queue message: advance this run from its checkpoint. */
+export const reconcileMessageSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9-]{1,80}$/u, 'runId must be a reconciliation run id'),
+  enqueuedAt: z.string().optional(),
+});
+export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;

@@ -6,3 +6,5 @@ export const SYNC_QUEUE = 'customer-sync';
 export const POISON_QUEUE = 'customer-sync-poison';
 /** Work that needs Business Central reads, handed from the webhook and the subscription timer to catchUpWorker. */
 export const CATCH_UP_QUEUE = 'customer-catchup';
+/** Drives reconciliation runs: one message per few minutes of work, `{ runId }`. */
+export const RECONCILE_QUEUE = 'reconcile';

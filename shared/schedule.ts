@@ -24,3 +24,9 @@ export function scheduleSetting(name: 'POLL_SCHEDULE' | 'SUBSCRIPTION_SCHEDULE',
   const value = env[name]?.trim();
   return value && isNcrontab(value) ? value : fallback;
 }
+
+/** RECONCILE_SCHEDULE for registration time: undefined when unset or invalid (loadConfig reports an invalid value). */
+export function optionalScheduleSetting(name: 'RECONCILE_SCHEDULE', env: Record<string, string | undefined> = process.env): string | undefined {
+  const value = env[name]?.trim();
+  return value && isNcrontab(value) ? value : undefined;
+}

@@ -5,7 +5,14 @@ import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
 import type { Logger } from './log';
 import { createStorage, type Storage } from './storage';
+import { ServiceBreakers } from './sync/outages';
+import { RetrySchedule } from './sync/retrySchedule';
+import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
+import { RECONCILE_QUEUE } from './queueNames';
+import type { ReconcileDependencies } from './reconcile/reconcile';
+import type { ReconcileScheduler } from './reconcile/queueRun';
+import { sendDelayed } from './storage/queues';
 
 
 /** Everything the functions use, built once per process from the settings (the composition root). */
@@ -14,20 +21,38 @@ export interface Services {
   businessCentral: BusinessCentralApi;
   ipaas: IpaasApi;
   storage: Storage;
+  /** The process's circuit breakers for Business Central and iPaaS.com (persisted in SyncState). */
+  breakers: ServiceBreakers;
+  /** Automatic retries of transfers that exhausted their deliveries (persisted in SyncState). */
+  retries: RetrySchedule;
   syncDependencies(logger: Logger): SyncDependencies;
+  reconcileDependencies(logger: Logger): ReconcileDependencies;
+  /** Sends to the `reconcile` queue. */
+  reconcileScheduler: ReconcileScheduler;
+  /** What the customer-sync worker needs on top: holding work while a service is on hold. */
+  holdDependencies(): HoldDependencies;
 }
 
 let cached: Services | undefined;
 
 export function buildServices(config: Config): Services {
-  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http);
-  const ipaas = createIpaasClient(config.ipaas, config.http);
   const storage = createStorage(config.storage);
+  const breakers = new ServiceBreakers(storage.state);
+  // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
+  const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
+  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http, {
+    onExchange: (exchange) => breakers.observe('businessCentral', ok(exchange.status)),
+  });
+  const ipaas = createIpaasClient(config.ipaas, config.http, { onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)) });
+  breakers.setProbes(serviceProbes(businessCentral, ipaas));
   return {
     config,
     businessCentral,
     ipaas,
     storage,
+    breakers,
+    retries: new RetrySchedule(config.storage),
+    holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue }),
     syncDependencies: (logger) => ({
       businessCentral,
       ipaas,
@@ -39,6 +64,30 @@ export function buildServices(config: Config): Services {
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
       mapping: config.mapping.mapping,
     }),
+    reconcileDependencies: (logger) => ({
+      businessCentral,
+      ipaas,
+      links: storage.links,
+      runs: storage.reconciliations,
+      syncQueue: storage.syncQueue,
+      logger,
+    }),
+    reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
+  };
+}
+
+/**
+ * Requests of no particular customer that tell whether a service answers at all (see ServiceBreakers): the
+ * first page (one customer) of Business Central's customers; iPaaS.com's customer 0, which does not exist (404).
+ */
+export function serviceProbes(businessCentral: BusinessCentralApi, ipaas: IpaasApi): Record<'businessCentral' | 'ipaas', () => Promise<void>> {
+  return {
+    businessCentral: async () => {
+      for await (const _page of businessCentral.listCustomers({ pageSize: 1 })) break;
+    },
+    ipaas: async () => {
+      await ipaas.getCustomer('0');
+    },
   };
 }
 

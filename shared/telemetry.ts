@@ -1,3 +1,4 @@
+import type { OutageKind, ServiceName } from './errors';
 import type { TransferRecord } from './storage/types';
 
 /**
@@ -69,4 +70,53 @@ export interface SubscriptionEvent {
 
 export function subscriptionEventLine(event: SubscriptionEvent): string {
   return `${SUBSCRIPTION_EVENT} ${JSON.stringify({ action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime })}`;
+}
+
+/**
+ * One line when a service's work is put on hold or resumes, `ServiceOutage {json}` (the on-hold alert and
+ * docs/reliability.md read it). `message` is the last failure, already redacted.
+ */
+export const SERVICE_OUTAGE_EVENT = 'ServiceOutage';
+
+export interface ServiceOutageEvent {
+  service: ServiceName;
+  state: 'onHold' | 'resumed';
+  kind: OutageKind;
+  since: string;
+  retryAt: string | null;
+  downMs: number;
+  message: string | null;
+}
+
+export function serviceOutageLine(event: ServiceOutageEvent): string {
+  return `${SERVICE_OUTAGE_EVENT} ${JSON.stringify(event)}`;
+}
+
+/** One line per customer-sync message held back because a service is on hold, `TransferOnHold {json}`. */
+export const TRANSFER_HOLD_EVENT = 'TransferOnHold';
+
+export interface TransferHoldEvent {
+  customerId: string;
+  source: string;
+  service: ServiceName;
+  kind: OutageKind;
+  /** When the message comes back. */
+  retryAt: string;
+  /** How many times this change has been held so far. */
+  holds: number;
+  correlationId: string | null;
+}
+
+export function transferHoldLine(event: TransferHoldEvent): string {
+  return `${TRANSFER_HOLD_EVENT} ${JSON.stringify(event)}`;
+}
+
+export function parseTransferHoldLine(line: string): TransferHoldEvent | null {
+  const at = line.indexOf(`${TRANSFER_HOLD_EVENT} {`);
+  if (at < 0) return null;
+  try {
+    return JSON.parse(line.slice(at + TRANSFER_HOLD_EVENT.length + 1)) as TransferHoldEvent;
+  } catch {
+    return null;
+  }
 }

@@ -140,21 +140,30 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
 }
 
 /** Runs the initial load (`script`: bench/initialLoad.ts or its bundle) with `env` and returns its report. */
-export async function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
+export function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
+  return runReportingChild<InitialLoadMessage>(script, env, timeoutMs);
+}
+
+/** Runs a bench child that sends one `{ type: 'done', ... }` or `{ type: 'failed', message }` over IPC before it exits. */
+export async function runReportingChild<M extends { type: 'done' } | { type: 'failed'; message: string }>(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<Extract<M, { type: 'done' }>> {
   const { child, stderr } = spawnTs(script, env);
   return new Promise((resolve, reject) => {
-    let report: InitialLoadMessage | undefined;
+    let report: M | undefined;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the initial load did not finish within ${timeoutMs} ms`));
+      reject(new Error(`${script} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
     child.on('message', (raw: unknown) => {
-      report = raw as InitialLoadMessage;
+      report = raw as M;
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (report?.type === 'done') resolve(report);
-      else reject(new Error(report?.type === 'failed' ? report.message : `the initial load exited (${code}) without a report\n${stderr()}`));
+      if (report?.type === 'done') resolve(report as Extract<M, { type: 'done' }>);
+      else reject(new Error(report?.type === 'failed' ? (report as { message: string }).message : `${script} exited (${code}) without a report\n${stderr()}`));
     });
   });
 }

@@ -44,3 +44,17 @@ export type InitialLoadMessage =
       sampleMessageBytes: { max: number; mean: number };
     }
   | { type: 'failed'; message: string };
+
+/** bench/reconcile.ts → parent */
+export type ReconcileBenchMessage =
+  | {
+      type: 'done';
+      outcome: string;
+      counts: Record<string, number>;
+      items: number;
+      durationMs: number;
+      baselineRssBytes: number;
+      maxRssBytes: number;
+      peakHeapUsedBytes: number;
+    }
+  | { type: 'failed'; message: string };

@@ -10,6 +10,8 @@ export interface BenchOptions {
   latencyMs: number;
   loadCustomers: number;
   loadLatencyMs: number;
+  /** Customers on each side of the reconciliation section. */
+  reconcileCustomers: number;
   /** Section names to run, in the order of SECTIONS. */
   only: Set<string>;
   build: boolean;
@@ -20,7 +22,7 @@ export interface BenchOptions {
 export interface BenchContext {
   options: BenchOptions;
   log(message: string): void;
-  /** needs 'world' or 'product': Azurite in memory (accounts devstoreaccount1 and benchload). */
+  /** needs 'world' or 'product': Azurite in memory (accounts devstoreaccount1, benchload and benchreconcile). */
   azurite?: RunningAzurite;
   /** needs 'world' or 'product': the fakes on their own sockets, at options.latencyMs. */
   world?: BenchWorld;

@@ -245,6 +245,10 @@ export class FakeIpaas {
     respond: (request: Request, params: Record<string, string>) => Response | Promise<Response>;
   }>;
   private customerRows = new Map<number, StoredCustomer>();
+  /** customer_number (lower case) → row id, so creates stay fast with 100,000 customers (the service keeps numbers unique). */
+  private numberIndex = new Map<string, number>();
+  /** The rows in id order, for listing; rebuilt after a customer is added or removed. */
+  private sortedCache: StoredCustomer[] | undefined;
   private addressRows = new Map<number, StoredAddress>();
   private externalIdRows: StoredExternalId[] = [];
   private subscriptionRows: FakeIpaasSubscription[];
@@ -350,7 +354,7 @@ export class FakeIpaas {
       created_datetime: now,
       updated_datetime: now,
     };
-    this.customerRows.set(row.id, row);
+    this.insertRow(row);
     return toFakeCustomer(row);
   }
 
@@ -374,10 +378,25 @@ export class FakeIpaas {
     return toAddress(row);
   }
 
+  /** Changes a customer directly (no API call, not counted), as if someone edited it in iPaaS.com's own screens. */
+  editCustomer(id: string, patch: Partial<Pick<FakeIpaasCustomer, 'firstName' | 'lastName' | 'emailAddress' | 'company' | 'comment'>>): FakeIpaasCustomer {
+    const row = this.customerRows.get(Number(id));
+    if (!row) throw new Error(`FakeIpaas.editCustomer: no customer ${id}`);
+    if (patch.firstName !== undefined) row.first_name = patch.firstName;
+    if (patch.lastName !== undefined) row.last_name = patch.lastName;
+    if (patch.emailAddress !== undefined) row.email_address = patch.emailAddress;
+    if (patch.company !== undefined) row.company = patch.company;
+    if (patch.comment !== undefined) row.comment = patch.comment;
+    row.updated_datetime = timestamp(this.clock());
+    return toFakeCustomer(row);
+  }
+
   /** Removes a customer with its addresses and external ids, as if deleted in iPaaS.com. */
   deleteCustomer(id: string): boolean {
     const numeric = Number(id);
-    if (!this.customerRows.delete(numeric)) return false;
+    const existing = this.customerRows.get(numeric);
+    if (!existing) return false;
+    this.removeRow(existing);
     for (const address of this.addressRowsOf(numeric)) this.addressRows.delete(address.id);
     this.externalIdRows = this.externalIdRows.filter((row) => row.internal_id !== numeric);
     return true;
@@ -405,6 +424,8 @@ export class FakeIpaas {
   /** Empties every store, zeroes the counters, clears the faults; ids start over. */
   reset(): void {
     this.customerRows.clear();
+    this.numberIndex.clear();
+    this.sortedCache = undefined;
     this.addressRows.clear();
     this.externalIdRows = [];
     this.subscriptionRows = this.initialSubscriptions.map((row) => ({ ...row }));
@@ -452,9 +473,10 @@ export class FakeIpaas {
     if ((email !== null || number !== null) && action?.toLowerCase() !== QUERY.equals) {
       return ipaasError(422, 'VALD-1003', `Unsupported search action; this endpoint supports action=${QUERY.equals}`);
     }
-    const rows = [...this.customerRows.values()]
-      .filter((row) => (email === null || sameText(row.email_address, email)) && (number === null || sameText(row.customer_number, number)))
-      .sort((a, b) => a.id - b.id);
+    const rows =
+      email === null && number === null
+        ? this.sortedRows()
+        : this.sortedRows().filter((row) => (email === null || sameText(row.email_address, email)) && (number === null || sameText(row.customer_number, number)));
     return this.page(url, rows.map((row) => this.customerWire(row)));
   }
 
@@ -495,7 +517,7 @@ export class FakeIpaas {
       created_datetime: now,
       updated_datetime: now,
     };
-    this.customerRows.set(row.id, row);
+    this.insertRow(row);
     return HttpResponse.json(this.customerWire(row), { status: 201 });
   }
 
@@ -514,6 +536,8 @@ export class FakeIpaas {
     if (!EMAIL_SHAPE.test(input.email_address)) return ipaasError(422, 'VALD-1004', 'email_address is not a valid email address');
     const owner = this.findByNumber(input.customer_number);
     if (owner && owner.id !== row.id) return duplicateNumber(input.customer_number);
+    this.numberIndex.delete(row.customer_number.toLowerCase());
+    this.numberIndex.set(input.customer_number.toLowerCase(), row.id);
     Object.assign(row, {
       customer_number: input.customer_number,
       first_name: input.first_name ?? '',
@@ -620,7 +644,26 @@ export class FakeIpaas {
   }
 
   private findByNumber(customerNumber: string): StoredCustomer | undefined {
-    return [...this.customerRows.values()].find((row) => sameText(row.customer_number, customerNumber));
+    const id = this.numberIndex.get(customerNumber.toLowerCase());
+    const row = id === undefined ? undefined : this.customerRows.get(id);
+    return row && sameText(row.customer_number, customerNumber) ? row : undefined;
+  }
+
+  private insertRow(row: StoredCustomer): void {
+    this.customerRows.set(row.id, row);
+    if (row.customer_number !== '') this.numberIndex.set(row.customer_number.toLowerCase(), row.id);
+    this.sortedCache = undefined;
+  }
+
+  private removeRow(row: StoredCustomer): void {
+    this.customerRows.delete(row.id);
+    if (this.numberIndex.get(row.customer_number.toLowerCase()) === row.id) this.numberIndex.delete(row.customer_number.toLowerCase());
+    this.sortedCache = undefined;
+  }
+
+  private sortedRows(): StoredCustomer[] {
+    this.sortedCache ??= [...this.customerRows.values()].sort((a, b) => a.id - b.id);
+    return this.sortedCache;
   }
 
   private addressRowsOf(customerId: number): StoredAddress[] {

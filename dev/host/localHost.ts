@@ -5,6 +5,7 @@ import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit, ty
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
 import type { BindingInfo, Registration } from './functionsCoreStub';
+import { pollingDelay } from './queuePolling';
 import { loadHostSettings, type HostSettings } from './hostSettings';
 import { loadFunctionApp } from './loadApp';
 import { compileRoute, type RouteTemplate } from './routes';
@@ -284,8 +285,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       let running = true;
       let inFlight = 0;
       let wake: (() => void) | undefined;
+      // Idle polling as Azure's queue trigger does it: at once after messages, then a randomized exponential back-off.
+      const delay = pollingDelay(settings.queues.maxPollingIntervalMs);
       const loop = (async () => {
-        let idleDelay = 50;
         while (running) {
           if (inFlight > settings.queues.newBatchThreshold) {
             await new Promise<void>((resolve) => (wake = resolve));
@@ -299,16 +301,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           }
           if (messages.length === 0) {
             await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, idleDelay);
+              const timer = setTimeout(resolve, delay.next(false));
               wake = () => {
                 clearTimeout(timer);
                 resolve();
               };
             });
-            idleDelay = Math.min(idleDelay * 2, settings.queues.maxPollingIntervalMs);
             continue;
           }
-          idleDelay = 50;
+          delay.next(true);
           for (const message of messages) {
             inFlight += 1;
             void processMessage(registration, queue, poison, message)

@@ -11,6 +11,8 @@ export const DEMO_SCENARIOS = [
   { number: '10040', expect: 'Succeeded/Updated, address not added again', shows: 'email match updates the existing iPaaS.com customer; PreventDuplicate' },
   { number: '10050', expect: 'Failed/InvalidEmail', shows: 'invalid email format' },
   { number: '10060', expect: 'Succeeded/Created, no address', shows: 'an empty (ParentOnly) address is not sent' },
+  { number: '10070', expect: 'Failed/DuplicateEmail', shows: 'two iPaaS.com customers share the email' },
+  { number: '10080', expect: 'Succeeded/Created', shows: 'deleted in Business Central afterwards (an orphaned link, see npm run reconcile)' },
 ] as const;
 
 const ATLANTA = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772' };
@@ -23,7 +25,16 @@ const BUSINESS_CENTRAL_CUSTOMERS: FakeBcCustomerInput[] = [
   { id: '8d4f1e5b-4a6c-4b8d-8e9f-0a1b2c3d4e50', number: '10040', displayName: 'Alex Wilber', type: 'Person', email: 'alex.wilber@contoso.example', addressLine1: '88 Pine St', city: 'Denver', state: 'CO', country: 'US', postalCode: '80202' },
   { id: '9e5a2f6c-5b7d-4c9e-9f0a-1b2c3d4e5f60', number: '10050', displayName: 'Megan Bowen', type: 'Person', email: 'megan.bowen@contoso', addressLine1: '12 King Rd', city: 'Leeds', country: 'GB', postalCode: 'LS1 1AA' },
   { id: 'af6b3a7d-6c8e-4d0f-8a1b-2c3d4e5f6a70', number: '10060', displayName: 'Diego Siciliani', type: 'Person', email: 'diego.siciliani@contoso.example' },
+  { id: 'b07c4b8e-7d9f-4e1a-9b2c-3d4e5f6a7b80', number: '10070', displayName: 'Lidia Holloway', type: 'Person', email: 'lidia.holloway@contoso.example', city: 'Dublin', country: 'IE' },
+  { id: 'c18d5c9f-8e0a-4f2b-8c3d-4e5f6a7b8c90', number: '10080', displayName: 'Pradeep Gupta', type: 'Person', email: 'pradeep.gupta@contoso.example' },
 ];
+
+/** What the drift applied after the first transfers shows in `npm run reconcile`. */
+export const DEMO_DRIFT = [
+  { number: '10000', category: 'Drifted', how: "FirstName edited in iPaaS.com's own screens" },
+  { number: '10060', category: 'Missing', how: 'deleted in iPaaS.com' },
+  { number: '10080', category: 'Orphaned', how: 'deleted in Business Central (deletes are not synced)' },
+] as const;
 
 /** Seeds both fakes so that the first poll exercises every seed scenario. */
 export function seedDemoData(businessCentral: FakeBusinessCentral, ipaas: FakeIpaas): void {
@@ -33,4 +44,28 @@ export function seedDemoData(businessCentral: FakeBusinessCentral, ipaas: FakeIp
   // Email match: Alex exists in iPaaS.com with an older name and the same address.
   const alex = ipaas.seedCustomer({ customerNumber: '10040', firstName: 'Alex W.', emailAddress: 'alex.wilber@contoso.example' });
   ipaas.seedAddress(alex.id, { address1: '88 Pine St', city: 'Denver', region: 'CO', country: 'US', postalCode: '80202' });
+  // DuplicateEmail: two iPaaS.com customers already share Lidia's email.
+  ipaas.seedCustomer({ customerNumber: 'W-7001', firstName: 'Lidia Holloway', emailAddress: 'lidia.holloway@contoso.example' });
+  ipaas.seedCustomer({ customerNumber: 'W-7002', firstName: 'L. Holloway', emailAddress: 'lidia.holloway@contoso.example' });
+}
+
+/**
+ * After the first transfers: the two systems drift apart the ways they do in practice, so `npm run reconcile`
+ * shows every category (DEMO_DRIFT). Returns what it changed.
+ */
+export function applyDemoDrift(businessCentral: FakeBusinessCentral, ipaas: FakeIpaas): string[] {
+  const applied: string[] = [];
+  const robert = ipaas.customers().find((customer) => customer.customerNumber === '10000');
+  if (robert) {
+    ipaas.editCustomer(robert.id, { firstName: 'Bob Townes' });
+    applied.push('10000 edited in iPaaS.com');
+  }
+  const diego = ipaas.customers().find((customer) => customer.customerNumber === '10060');
+  if (diego && ipaas.deleteCustomer(diego.id)) applied.push('10060 deleted in iPaaS.com');
+  const pradeep = businessCentral.customers().find((customer) => customer.number === '10080');
+  if (pradeep) {
+    businessCentral.deleteCustomer(pradeep.id);
+    applied.push('10080 deleted in Business Central');
+  }
+  return applied;
 }

@@ -37,6 +37,29 @@ traces
 | where tostring(t.status) == "Failed"
 '''
 
+// A service put on hold (circuit breaker open): one ServiceOutage line each time it opens or a probe fails,
+// so at least one every 5 minutes while it lasts; the alert resolves itself once the service is back.
+var serviceOnHoldQuery = '''
+traces
+| where message startswith "ServiceOutage "
+| extend o = parse_json(substring(message, 14))
+| where tostring(o.state) == "onHold"
+| extend service = tostring(o.service), reason = tostring(o.kind)
+'''
+
+@description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
+@minValue(0)
+param reconcileDriftThreshold int
+
+// One ReconciliationRun line per finished reconciliation run (counts only); drift = Missing + Drifted.
+var reconciliationDriftQuery = '''
+traces
+| where message startswith "ReconciliationRun "
+| extend r = parse_json(substring(message, 18))
+| where tostring(r.status) == "Completed"
+| extend drift = toint(r.Missing) + toint(r.Drifted)
+'''
+
 var actionGroupName = 'ag-bcsync-${resourceToken}'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
@@ -141,5 +164,103 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
   ]
 }
 
+resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-service-on-hold-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: Business Central or iPaaS.com on hold'
+    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage lines with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
+    severity: 1
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: serviceOnHoldQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'itemCount'
+          dimensions: [
+            {
+              name: 'service'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'reason'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-reconcile-drift-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: Business Central and iPaaS.com disagree'
+    description: 'A completed reconciliation found more than ${reconcileDriftThreshold} customers Missing or Drifted in iPaaS.com (ReconciliationRun line). See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: reconciliationDriftQuery
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'drift'
+          operator: 'GreaterThan'
+          threshold: reconcileDriftThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
+output serviceOnHoldAlertId string = serviceOnHoldAlert.id
+output reconciliationDriftAlertId string = reconciliationDriftAlert.id

@@ -12,6 +12,7 @@ import {
   type BcCustomer,
   type BcSubscription,
   type BusinessCentralApi,
+  type CustomerPage,
   type ListCustomersOptions,
 } from './types';
 
@@ -94,6 +95,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
+      service: 'businessCentral',
       transientCode: 'BusinessCentralUnavailable',
       finalCode: 'BusinessCentralError',
       getAuthorization: () => this.authorization(),
@@ -142,10 +144,35 @@ class BusinessCentralClient implements BusinessCentralApi {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
+    return this.customerArrays(this.pages(firstUrl, pageSize));
+  }
+
+  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string } = {}): AsyncIterable<CustomerPage> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const firstUrl = options.resumeFrom !== undefined ? this.checkNextLink(options.resumeFrom, this.customersUrl) : this.firstListUrl(options);
     return this.pages(firstUrl, pageSize);
   }
 
-  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<BcCustomer[]> {
+  async readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage> {
+    const firstUrl = this.firstListUrl(options);
+    const pageSize = checkedPageSize(options.pageSize);
+    const url = nextLink === undefined ? firstUrl : this.checkNextLink(nextLink, firstUrl);
+    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const page = parseCustomerPage(response.body);
+    const next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+    if (next === url) throw final('Business Central returned a nextLink that repeats the page just read; stopped paging');
+    return { customers: page.customers, nextLink: next };
+  }
+
+  private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
+    for await (const page of pages) if (page.customers.length > 0) yield page.customers;
+  }
+
+  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<CustomerPage> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
@@ -154,8 +181,17 @@ class BusinessCentralClient implements BusinessCentralApi {
       const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
       if (response.status === 404) throw this.unexpected404('GET', url, response);
       const page = parseCustomerPage(response.body);
-      if (page.customers.length > 0) yield page.customers;
-      url = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      // The page is handed over before a bad nextLink stops the paging: its customers are good.
+      let next: string | undefined;
+      let refused: unknown;
+      try {
+        next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+      } catch (error) {
+        refused = error;
+      }
+      yield { customers: page.customers, nextLink: next };
+      if (refused !== undefined) throw refused;
+      url = next;
     }
   }
 
@@ -170,7 +206,13 @@ class BusinessCentralClient implements BusinessCentralApi {
       if (since === undefined) throw final('modifiedSince must be an ISO date-time');
       filters.push(`lastModifiedDateTime gt ${since}`);
     }
-    return `${this.customersUrl}${formatQuery(filters.length === 0 ? [] : [['$filter', filters.join(' and ')]])}`;
+    const query: Array<[string, string]> = filters.length === 0 ? [] : [['$filter', filters.join(' and ')]];
+    if (options.select !== undefined) {
+      const fields = [...new Set(['id', ...options.select])];
+      if (!fields.every((field) => SELECTABLE.test(field))) throw final('$select takes entity property names only');
+      query.push(['$select', fields.join(',')]);
+    }
+    return `${this.customersUrl}${formatQuery(query)}`;
   }
 
   /**
@@ -297,6 +339,17 @@ class BusinessCentralClient implements BusinessCentralApi {
   }
 }
 
+/** An entity property name as $select takes it. */
+const SELECTABLE = /^[A-Za-z][A-Za-z0-9_]*$/u;
+
+function checkedPageSize(pageSize: number | undefined): number {
+  const size = pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return size;
+}
+
 function subscriptionBody(input: { notificationUrl: string; resource: string; clientState: string }): Record<string, string> {
   return { notificationUrl: input.notificationUrl, resource: input.resource, clientState: input.clientState };
 }
@@ -364,7 +417,8 @@ function credentialFailure(error: unknown): SyncError | undefined {
   return new SyncError(
     'Configuration',
     `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
-    { transient: false },
+    // An expired secret refuses every customer alike: the sync holds the work until the credentials work again.
+    { transient: true, outage: { service: 'businessCentral', kind: 'auth' } },
   );
 }
 

@@ -40,6 +40,14 @@ export interface ListCustomersOptions {
   collectionResource?: string;
   /** Prefer: odata.maxpagesize. */
   pageSize?: number;
+  /** $select: only these entity properties (`id` is always added). Unset: every property. */
+  select?: readonly string[];
+}
+
+/** One page of customers and where the next one is (an opaque continuation; undefined on the last page). */
+export interface CustomerPage {
+  customers: BcCustomer[];
+  nextLink: string | undefined;
 }
 
 export interface BusinessCentralApi {
@@ -49,6 +57,17 @@ export interface BusinessCentralApi {
   findCustomerByNumber(customerNumber: string): Promise<BcCustomer | null>;
   /** Pages of customers, following @odata.nextLink until it is absent. */
   listCustomers(options?: ListCustomersOptions): AsyncIterable<BcCustomer[]>;
+  /**
+   * Every page with its @odata.nextLink, so a long pass can record where it is and, with `resumeFrom` (a
+   * nextLink it recorded), go on from there later instead of starting over. The link must point at this
+   * company's customers on the API's own origin (it carries our token).
+   */
+  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
+  /**
+   * One page: the first of the list `options` describe when `nextLink` is undefined, else the page a previous
+   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers).
+   */
+  readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */

@@ -13,6 +13,8 @@ export const API_ERROR_CODES = {
   CustomerNotFound: 404,
   NotFound: 404,
   MethodNotAllowed: 405,
+  ReconciliationRunning: 409,
+  ReportNotReady: 409,
   BodyTooLarge: 413,
   InternalError: 500,
   BusinessCentralRejected: 502,

@@ -1,4 +1,4 @@
-import { ErrorCode, SyncError } from '../errors';
+import { ErrorCode, SyncError, type OutageKind, type ServiceName } from '../errors';
 import { ConcurrencyLimiter } from './limiter';
 
 export interface RetryPolicy {
@@ -12,6 +12,8 @@ export interface RetryPolicy {
 export interface HttpClientOptions {
   /** Used in error messages: "Business Central", "iPaaS.com". */
   serviceName: string;
+  /** Which service this client talks to: failures of the whole service carry it (SyncError.outage). */
+  service?: ServiceName;
   /** Error code for failures that may pass (429, 5xx, timeouts, network). */
   transientCode: ErrorCode;
   /** Error code for replies that will not change on retry (4xx other than 408/429). */
@@ -49,6 +51,8 @@ export interface HttpResponse {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** The credentials were refused: no retry here can change that, but the service is not at fault per customer. */
+const AUTH_STATUS = new Set([401, 403]);
 /** Answers that mean the server did not act on the request, so even a POST may be sent again. */
 const NOT_PROCESSED_STATUS = new Set([408, 429, 503]);
 
@@ -98,12 +102,13 @@ export class HttpClient {
         if (error instanceof SyncError) throw error;
         failure = this.networkError(request, error);
       }
-      if (!failure.transient) throw failure;
+      if (!failure.transient || failure.outage?.kind === 'auth') throw failure;
       const idempotent = request.idempotent ?? request.method !== 'POST';
       if (!idempotent && !(failure.status !== undefined && NOT_PROCESSED_STATUS.has(failure.status))) throw failure;
       const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
       const delay = failure.retryAfterMs ?? Math.round(backoff / 2 + (this.random() * backoff) / 2);
-      if (attempt >= retry.maxAttempts || delay > retry.maxDelayMs) throw failure;
+      if (delay > retry.maxDelayMs) throw this.withOutage(failure, 'throttled');
+      if (attempt >= retry.maxAttempts) throw failure;
       await this.sleep(delay);
     }
   }
@@ -150,20 +155,42 @@ export class HttpClient {
       throw new SyncError(
         this.options.transientCode,
         `${this.options.serviceName}: could not obtain an access token (${error instanceof Error ? error.name : 'error'}); check the credentials settings`,
-        { transient: true, cause: error },
+        { transient: true, cause: error, ...this.outage('unavailable') },
       );
     }
   }
 
+  private outage(kind: OutageKind): { outage?: { service: ServiceName; kind: OutageKind } } {
+    return this.options.service ? { outage: { service: this.options.service, kind } } : {};
+  }
+
+  /** The same failure, marked as a failure of the whole service. */
+  private withOutage(failure: SyncError, kind: OutageKind): SyncError {
+    if (!this.options.service) return failure;
+    return new SyncError(failure.code, failure.message, {
+      transient: true,
+      ...(failure.status === undefined ? {} : { status: failure.status }),
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+      cause: failure.cause,
+      ...this.outage(kind),
+    });
+  }
+
   private toError(request: HttpRequest, response: HttpResponse): SyncError {
-    const transient = RETRYABLE_STATUS.has(response.status) || response.status >= 500;
     const detail = this.options.describeErrorBody?.(response.body);
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return new SyncError(
-      transient ? this.options.transientCode : this.options.finalCode,
-      `${this.options.serviceName} ${request.method} ${pathOf(request.url)} answered ${response.status}${detail ? `: ${detail}` : ''}`,
-      { transient, status: response.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-    );
+    const message = `${this.options.serviceName} ${request.method} ${pathOf(request.url)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
+    // With a known service, refused credentials are an outage of that service (an expired key), held and retried.
+    if (AUTH_STATUS.has(response.status) && this.options.service) {
+      return new SyncError(this.options.transientCode, message, { transient: true, status: response.status, ...this.outage('auth') });
+    }
+    const transient = RETRYABLE_STATUS.has(response.status) || response.status >= 500;
+    return new SyncError(transient ? this.options.transientCode : this.options.finalCode, message, {
+      transient,
+      status: response.status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(transient ? this.outage('unavailable') : {}),
+    });
   }
 
   private networkError(request: HttpRequest, error: unknown): SyncError {
@@ -174,7 +201,7 @@ export class HttpClient {
     return new SyncError(
       this.options.transientCode,
       `${this.options.serviceName} ${request.method} ${pathOf(request.url)} ${reason}`,
-      { transient: true, cause: error },
+      { transient: true, cause: error, ...this.outage('unavailable') },
     );
   }
 }

@@ -12,6 +12,7 @@ import type {
   IpaasApi,
   IpaasCustomer,
   IpaasCustomerInput,
+  IpaasCustomerPage,
   IpaasCustomerRecord,
   IpaasSubscription,
 } from './types';
@@ -46,6 +47,7 @@ const SERVICE = 'iPaaS.com';
 const MAX_DETAIL_LENGTH = 300;
 
 type Operation =
+  | 'listCustomers'
   | 'searchByEmail'
   | 'searchByNumber'
   | 'get'
@@ -59,10 +61,12 @@ type Operation =
 /**
  * The iPaaS.com customer API (docs/external-apis.md) over HttpClient: bearer auth, concurrency cap, retries of 429/5xx
  * honouring Retry-After, paging through `pageNumber` / `X-Pagination`, and every reply validated with zod.
- * Errors are SyncError: IpaasRejected (final) for AUTH/AUTZ/VALD/BIZL/NFND replies and replies of an unexpected
- * shape, with the service's codes in `remoteCodes` (the caller decides what a BIZL means, by reading: never from
- * the message text), IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts and network failures.
- * Messages never hold the token or an email. Paths come from `config.paths` (defaults plus IPAAS_PATHS).
+ * Errors are SyncError: IpaasRejected (final) for VALD/BIZL/NFND replies, with the service's codes in
+ * `remoteCodes` (the caller decides what a BIZL means, by reading: never from the message text),
+ * IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts, network failures and replies of an unexpected
+ * shape, and for 401/403 and AUTH/AUTZ (the key refused) with `outage.kind = 'auth'`: a failure of the whole
+ * service, which holds work instead of failing customers. Messages never hold the token or an email.
+ * Paths come from `config.paths` (defaults plus IPAAS_PATHS).
  */
 export function createIpaasClient(
   config: Pick<Config['ipaas'], 'apiBaseUrl' | 'apiToken'> & { paths?: Config['ipaas']['paths'] },
@@ -80,6 +84,7 @@ export function createIpaasClient(
 
   const client = new HttpClient({
     serviceName: SERVICE,
+    service: 'ipaas',
     transientCode: 'IpaasUnavailable',
     finalCode: 'IpaasRejected',
     getAuthorization: () => Promise.resolve(`Bearer ${config.apiToken}`),
@@ -111,10 +116,11 @@ export function createIpaasClient(
   function parse<T>(schema: z.ZodType<T>, response: HttpResponse, request: HttpRequest): T {
     const parsed = schema.safeParse(response.body);
     if (parsed.success) return parsed.data;
+    // A changed or broken API answers every customer this way: a failure of the service, held and retried, not a final one.
     throw new SyncError(
-      'IpaasRejected',
+      'IpaasUnavailable',
       scrub(`${SERVICE} ${request.method} ${pathOf(request.url)} returned a reply of an unexpected shape (${describeIssues(parsed.error)})`),
-      { status: response.status },
+      { status: response.status, transient: true, outage: { service: 'ipaas', kind: 'unavailable' } },
     );
   }
 
@@ -198,7 +204,40 @@ export function createIpaasClient(
     return { customer, wire: response.body as Record<string, unknown> };
   }
 
+  async function listCustomersPage(pageNumber: number): Promise<IpaasCustomerPage> {
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) throw new SyncError('IpaasRejected', 'pageNumber must be a whole number from 1', { transient: false });
+    const request: HttpRequest = { method: 'GET', url: url('listCustomers', {}, [[IPAAS_QUERY.pageNumber, String(pageNumber)]]) };
+    const response = await send('listCustomers', request);
+    if (response.status === 404) {
+      // An empty list may answer 404 NFND; a bare 404 means the route itself is wrong.
+      if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return { customers: [], pageNumber, totalPages: 0 };
+      throw notFound(request, 'the customer list endpoint was not found (check IPAAS_PATHS listCustomers)');
+    }
+    const customers = parse(customerListWireSchema, response, request).map(customerFromWire);
+    let pagination;
+    try {
+      pagination = parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
+    } catch (error) {
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
+    }
+    if (!pagination) {
+      // Without the header only a single page can be trusted: later pages would repeat it if pageNumber were ignored.
+      if (pageNumber === 1) return { customers, pageNumber, totalPages: customers.length > 0 ? 1 : 0 };
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)} answered page ${pageNumber} without ${IPAAS_PAGINATION_HEADER}`, {
+        status: response.status,
+      });
+    }
+    if (pagination.currentPage !== undefined && pagination.currentPage !== pageNumber && customers.length > 0) {
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)} answered page ${pagination.currentPage} when page ${pageNumber} was asked for`, {
+        status: response.status,
+      });
+    }
+    return { customers, pageNumber, totalPages: pagination.totalPages };
+  }
+
   return {
+    listCustomersPage,
+
     findCustomersByEmail: (emailAddress) => search('searchByEmail', IPAAS_QUERY.emailAddress, emailAddress),
 
     findCustomersByNumber: (customerNumber) => search('searchByNumber', IPAAS_QUERY.customerNumber, customerNumber),
@@ -291,9 +330,13 @@ function reclassify(_operation: Operation, error: unknown, body: unknown): unkno
   if (!(error instanceof SyncError) || error.status === undefined) return error;
   const errors = parseIpaasErrors(body);
   const remoteCodes = errors.map((item) => item.code).filter((code) => code !== '');
+  // AUTH / AUTZ: the API key is refused (expired, revoked, missing a permission) for every customer alike.
+  if (error.outage?.kind !== 'auth' && errors.some((item) => item.category === 'AUTH' || item.category === 'AUTZ')) {
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes, outage: { service: 'ipaas', kind: 'auth' } });
+  }
   // INTL means a server-side fault whatever the status says; let the queue try again later.
   if (!error.transient && errors.some((item) => item.category === 'INTL')) {
-    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes });
+    return new SyncError('IpaasUnavailable', error.message, { transient: true, status: error.status, cause: error, remoteCodes, outage: { service: 'ipaas', kind: 'unavailable' } });
   }
   if (remoteCodes.length === 0) return error;
   return new SyncError(error.code, error.message, {
@@ -301,6 +344,7 @@ function reclassify(_operation: Operation, error: unknown, body: unknown): unkno
     status: error.status,
     cause: error,
     remoteCodes,
+    ...(error.outage ? { outage: error.outage } : {}),
     ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
   });
 }

@@ -18,6 +18,8 @@ export const IPAAS_CUSTOMER_AREA = '/customers/v2';
 export const DEFAULT_IPAAS_PATHS = {
   /** GET search: `?action=equals&EmailAddress=` CONFIRMED; `&CustomerNumber=` ASSUMED (same pattern). Returns an array. */
   searchCustomers: `${IPAAS_CUSTOMER_AREA}/Customers`,
+  /** GET every customer, one page per `pageNumber` with `X-Pagination` (the reconciliation): the list route without a filter, ASSUMED. */
+  listCustomers: `${IPAAS_CUSTOMER_AREA}/Customers`,
   /** GET one customer: CONFIRMED. */
   getCustomer: `${IPAAS_CUSTOMER_AREA}/Customer/{id}`,
   /** POST create, answers with the created customer including its id: ASSUMED. */
@@ -41,6 +43,7 @@ export const IPAAS_PATH_NAMES = Object.keys(DEFAULT_IPAAS_PATHS) as IpaasPathNam
 /** What each path is used for, with the HTTP method the client sends (the doctor and the docs list them). */
 export const IPAAS_PATH_METHODS: Record<IpaasPathName, 'GET' | 'POST' | 'PUT'> = {
   searchCustomers: 'GET',
+  listCustomers: 'GET',
   getCustomer: 'GET',
   createCustomer: 'POST',
   updateCustomer: 'PUT',
@@ -53,6 +56,7 @@ export const IPAAS_PATH_METHODS: Record<IpaasPathName, 'GET' | 'POST' | 'PUT'> =
 /** The placeholders each template must hold (and the only ones it may hold). */
 export const IPAAS_PATH_PLACEHOLDERS: Record<IpaasPathName, readonly string[]> = {
   searchCustomers: [],
+  listCustomers: [],
   getCustomer: ['id'],
   createCustomer: [],
   updateCustomer: ['id'],

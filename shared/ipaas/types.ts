@@ -44,6 +44,14 @@ export interface IpaasCustomerRecord {
   wire: Readonly<Record<string, unknown>>;
 }
 
+/** One page of the customer list, as `X-Pagination` describes it. */
+export interface IpaasCustomerPage {
+  customers: IpaasCustomer[];
+  pageNumber: number;
+  /** total_Pages of this reply; 0 when there are no customers at all. */
+  totalPages: number;
+}
+
 /** One UpdateExternalId call: the iPaaS.com record `internalId` is known in system `systemId` as `externalId`. */
 export interface ExternalIdLink {
   /** iPaaS.com subscription id of the external system (an integer > 0). */
@@ -60,6 +68,11 @@ export interface IpaasSubscription {
 }
 
 export interface IpaasApi {
+  /**
+   * Page `pageNumber` (from 1) of every customer. A page past the last answers an empty page. Reading all of them
+   * is `totalPages` requests; there is no per-customer request.
+   */
+  listCustomersPage(pageNumber: number): Promise<IpaasCustomerPage>;
   findCustomersByEmail(emailAddress: string): Promise<IpaasCustomer[]>;
   findCustomersByNumber(customerNumber: string): Promise<IpaasCustomer[]>;
   /** null on 404. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ConfigError, type StorageConfig } from '../config';
 import { SyncError } from '../errors';
@@ -15,6 +16,7 @@ import { redact } from '../log';
 export interface StorageConnection extends StorageConfig {
   tableServiceUri?: string;
   queueServiceUri?: string;
+  blobServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
 }
@@ -84,8 +86,8 @@ function usesHttp(connectionString: string, endpointName: 'TableEndpoint' | 'Que
   return parts.get('defaultendpointsprotocol')?.toLowerCase() === 'http';
 }
 
-function serviceEndpoint(storage: StorageConnection, service: 'table' | 'queue'): string {
-  const explicit = service === 'table' ? storage.tableServiceUri : storage.queueServiceUri;
+function serviceEndpoint(storage: StorageConnection, service: 'table' | 'queue' | 'blob'): string {
+  const explicit = service === 'table' ? storage.tableServiceUri : service === 'queue' ? storage.queueServiceUri : storage.blobServiceUri;
   if (explicit?.trim()) {
     const value = explicit.trim();
     const setting = `AzureWebJobsStorage__${service}ServiceUri`;
@@ -105,7 +107,7 @@ function serviceEndpoint(storage: StorageConnection, service: 'table' | 'queue')
 /** A stable cache key for one storage target; holds the connection string, so it stays in memory and is never logged. */
 function connectionKey(storage: StorageConnection): string {
   if (storage.connectionString?.trim()) return `cs:${storage.connectionString.trim()}`;
-  return `id:${storage.accountName ?? ''}|${storage.tableServiceUri ?? ''}|${storage.queueServiceUri ?? ''}|${storage.clientId ?? ''}`;
+  return `id:${storage.accountName ?? ''}|${storage.tableServiceUri ?? ''}|${storage.queueServiceUri ?? ''}|${storage.blobServiceUri ?? ''}|${storage.clientId ?? ''}`;
 }
 
 // The SDK's own message may quote the string (and its key), so neither it nor the cause is kept.
@@ -181,6 +183,39 @@ export function queueServiceClient(storage: StorageConnection): QueueServiceClie
   }
   queueServiceClients.set(key, client);
   return client;
+}
+
+const blobServiceClients = new Map<string, BlobServiceClient>();
+
+/** Blob storage (reconciliation reports), cached per process; Azurite's blob endpoint with UseDevelopmentStorage=true. */
+export function blobServiceClient(storage: StorageConnection): BlobServiceClient {
+  const key = connectionKey(storage);
+  let client = blobServiceClients.get(key);
+  if (client) return client;
+  const connectionString = storage.connectionString?.trim();
+  if (connectionString) {
+    try {
+      client = BlobServiceClient.fromConnectionString(connectionString, queuePipelineOptions);
+    } catch {
+      throw invalidConnectionString();
+    }
+  } else {
+    client = new BlobServiceClient(serviceEndpoint(storage, 'blob'), credentialFor(storage.clientId), queuePipelineOptions);
+  }
+  blobServiceClients.set(key, client);
+  return client;
+}
+
+/** Creates the container when missing, once per process. */
+export function ensureContainer(client: ContainerClient): Promise<void> {
+  return ensureOnce(`container:${client.url}`, async () => {
+    try {
+      await client.createIfNotExists();
+    } catch (error) {
+      if (statusOf(error) === 409) return;
+      throw storageError(`creating blob container ${client.containerName}`, error);
+    }
+  });
 }
 
 export function queueClient(storage: StorageConnection, queueName: string): QueueClient {

@@ -10,7 +10,8 @@ import { tableFailedTransferSource } from './failedTransfers';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
-import type { CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
+import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
+import type { CustomerLinkLister, CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
 
 export * from './types';
 export * from './connection';
@@ -19,12 +20,15 @@ export * from './linkStore';
 export * from './leaseStore';
 export * from './stateStore';
 export * from './queues';
+export * from './reconcileStore';
 export * from './failedTransfers';
 export * from './poisonQueue';
 
 export interface Storage {
   transfers: TransferStore;
-  links: CustomerLinkStore;
+  links: CustomerLinkStore & CustomerLinkLister;
+  /** Reconciliation runs and reports (blob storage). */
+  reconciliations: ReconcileRunStore;
   leases: LeaseStore;
   state: StateStore;
   /** Sends to `customer-sync`. */
@@ -56,6 +60,7 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
   return {
     transfers: new TableTransferStore(storage, logging),
     links: new TableCustomerLinkStore(storage, logging),
+    reconciliations: new BlobReconcileRunStore(storage),
     leases: new TableLeaseStore(storage),
     state: new TableStateStore(storage),
     syncQueue: createQueueSender(storage, SYNC_QUEUE),

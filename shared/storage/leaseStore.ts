@@ -37,7 +37,9 @@ interface CurrentLease {
 /**
  * Leases as rows in SyncState: creating a row is atomic (409 when it exists) and taking over an
  * expired row is guarded by the ETag read (412 when someone else changed it first), so exactly one
- * contender wins without any lock service.
+ * contender wins without any lock service. The holder keeps the row's ETag, so renewing and releasing are
+ * single conditional writes that fail once anyone else has written the row: a free lease costs two storage
+ * transactions from acquisition to release (docs/performance.md).
  */
 export class TableLeaseStore implements LeaseStore {
   private readonly table: TableClient;
@@ -48,29 +50,31 @@ export class TableLeaseStore implements LeaseStore {
     this.clock = options.clock ?? Date.now;
   }
 
+  /**
+   * One storage transaction when the lease is free (an insert, refused with 409 when the row exists); only then
+   * is the row read, and an expired one taken over with a write conditional on the ETag read.
+   */
   async tryAcquire(name: string, ttlMs: number): Promise<Lease | null> {
     checkTtl(ttlMs);
     const rowKey = toTableKey(name);
     try {
       // A second round only when the row vanished between our read and our takeover.
       for (let round = 0; round < 2; round += 1) {
-        const current = await this.read(rowKey);
         const now = this.clock();
-        if (current && current.expiresAtMs > now) return null;
         const lease: Lease = { name, token: randomUUID(), expiresAt: new Date(now + ttlMs).toISOString() };
         const entity = this.entity(rowKey, lease);
-        if (!current) {
-          try {
-            await withTable(this.table, () => this.table.createEntity(entity));
-            return lease;
-          } catch (error) {
-            if (statusOf(error) === 409) return null;
-            throw error;
-          }
-        }
         try {
-          await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
-          return lease;
+          const created = await withTable(this.table, () => this.table.createEntity(entity));
+          return withEtag(lease, created.etag);
+        } catch (error) {
+          if (statusOf(error) !== 409) throw error;
+        }
+        const current = await this.read(rowKey);
+        if (current && current.expiresAtMs > this.clock()) return null;
+        if (!current) continue;
+        try {
+          const replaced = await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
+          return withEtag(lease, replaced.etag);
         } catch (error) {
           if (statusOf(error) === 412) return null;
           if (statusOf(error) !== 404) throw error;
@@ -82,16 +86,22 @@ export class TableLeaseStore implements LeaseStore {
     }
   }
 
+  /** One conditional write with the ETag we hold: refused (false) once anyone else wrote the row. */
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
     checkTtl(ttlMs);
     const rowKey = toTableKey(lease.name);
     try {
-      const current = await this.read(rowKey);
-      // Still ours even when past expiry, as long as nobody took it over meanwhile.
-      if (!current || current.token !== lease.token) return false;
+      let etag = lease.etag;
+      if (etag === undefined) {
+        const current = await this.read(rowKey);
+        // Still ours even when past expiry, as long as nobody took it over meanwhile.
+        if (!current || current.token !== lease.token) return false;
+        etag = current.etag;
+      }
       const expiresAt = new Date(this.clock() + ttlMs).toISOString();
-      await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }), 'Replace', { etag: current.etag });
+      const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }), 'Replace', { etag });
       lease.expiresAt = expiresAt;
+      if (replaced.etag) lease.etag = replaced.etag;
       return true;
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) return false;
@@ -99,12 +109,17 @@ export class TableLeaseStore implements LeaseStore {
     }
   }
 
+  /** One conditional delete with the ETag we hold; a row someone else wrote since is left alone. */
   async release(lease: Lease): Promise<void> {
     const rowKey = toTableKey(lease.name);
     try {
-      const current = await this.read(rowKey);
-      if (!current || current.token !== lease.token) return;
-      await this.table.deleteEntity(LEASE_PARTITION, rowKey, { etag: current.etag });
+      let etag = lease.etag;
+      if (etag === undefined) {
+        const current = await this.read(rowKey);
+        if (!current || current.token !== lease.token) return;
+        etag = current.etag;
+      }
+      await this.table.deleteEntity(LEASE_PARTITION, rowKey, { etag });
     } catch (error) {
       // 412: taken over after our read; 404: already gone. Either way it is no longer ours to release.
       if (statusOf(error) === 412 || statusOf(error) === 404) return;
@@ -129,6 +144,10 @@ export class TableLeaseStore implements LeaseStore {
     if (!parsed.success) return { token: null, expiresAtMs: 0, etag: entity.etag };
     return { token: parsed.data.Token, expiresAtMs: Date.parse(parsed.data.ExpiresAt), etag: entity.etag };
   }
+}
+
+function withEtag(lease: Lease, etag: string | undefined): Lease {
+  return etag ? { ...lease, etag } : lease;
 }
 
 function checkTtl(ttlMs: number): void {

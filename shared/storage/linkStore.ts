@@ -1,12 +1,14 @@
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkStore } from './types';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
+/** Beside the link, in the customer's partition: the version last attempted without success. */
+const ATTEMPT_ROW_KEY = 'attempt';
 
 export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
@@ -53,7 +55,7 @@ interface LinkEntity {
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
-export class TableCustomerLinkStore implements CustomerLinkStore {
+export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister {
   private readonly table: TableClient;
   private readonly logger: Logger;
 
@@ -71,6 +73,51 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       if (statusOf(error) === 404) return null;
       throw storageError('reading a customer link', error);
     }
+    return this.toLink(partitionKey, entity);
+  }
+
+  async getState(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+    const partitionKey = customerKey(customerId);
+    let link: CustomerLink | null = null;
+    let lastAttemptedModifiedAt: string | null = null;
+    try {
+      // One query for both rows of the customer's partition.
+      const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } });
+      await withTable(this.table, async () => {
+        for await (const row of rows) {
+          if (row.rowKey === LINK_ROW_KEY) link = this.toLink(partitionKey, row);
+          else if (row.rowKey === ATTEMPT_ROW_KEY && typeof row.SourceModifiedAt === 'string' && !Number.isNaN(Date.parse(row.SourceModifiedAt))) {
+            lastAttemptedModifiedAt = row.SourceModifiedAt;
+          }
+        }
+      });
+    } catch (error) {
+      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null };
+      throw storageError('reading a customer link', error);
+    }
+    return { link, lastAttemptedModifiedAt };
+  }
+
+  async recordAttempt(customerId: string, sourceModifiedAt: string): Promise<void> {
+    try {
+      await withTable(this.table, () =>
+        this.table.upsertEntity({ partitionKey: customerKey(customerId), rowKey: ATTEMPT_ROW_KEY, SourceModifiedAt: sourceModifiedAt }, 'Replace'),
+      );
+    } catch (error) {
+      throw storageError('recording a transfer attempt', error);
+    }
+  }
+
+  private async unreadable(partitionKey: string): Promise<boolean> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(partitionKey, LINK_ROW_KEY);
+      return !linkEntitySchema.safeParse(entity).success;
+    } catch {
+      return false;
+    }
+  }
+
+  private toLink(partitionKey: string, entity: Record<string, unknown>): CustomerLink | null {
     const parsed = linkEntitySchema.safeParse(entity);
     if (!parsed.success) {
       // Treated as no link: the sync then matches by email again, which never creates a duplicate.
@@ -79,6 +126,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       return null;
     }
     const row = parsed.data;
+    const etag = typeof entity.etag === 'string' ? entity.etag : undefined;
     return {
       customerId: row.CustomerId,
       ipaasCustomerId: row.IpaasCustomerId,
@@ -88,10 +136,32 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       ...(row.AddressHash ? { addressHash: row.AddressHash } : {}),
       ...(row.SourceModifiedAt ? { sourceModifiedAt: row.SourceModifiedAt } : {}),
       ...(row.ExternalIdKey ? { externalIdKey: row.ExternalIdKey } : {}),
+      ...(etag ? { etag } : {}),
     };
   }
 
-  async save(link: CustomerLink): Promise<void> {
+  async *listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>> {
+    await withTable(this.table, async () => undefined);
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId'] } })
+      .byPage({ maxPageSize: 1000 });
+    try {
+      for await (const page of pages) {
+        const ids: Array<{ customerId: string; ipaasCustomerId: string }> = [];
+        for (const entity of page) {
+          const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId } = entity;
+          if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
+            ids.push({ customerId, ipaasCustomerId });
+          }
+        }
+        yield ids;
+      }
+    } catch (error) {
+      throw storageError('listing customer links', error);
+    }
+  }
+
+  async save(link: CustomerLink, options: { ifMatch?: string | null } = {}): Promise<void> {
     const checked = customerLinkSchema.safeParse(link);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
@@ -109,9 +179,26 @@ export class TableCustomerLinkStore implements CustomerLinkStore {
       ...(link.sourceModifiedAt ? { SourceModifiedAt: link.sourceModifiedAt } : {}),
       ...(link.externalIdKey ? { ExternalIdKey: link.externalIdKey } : {}),
     };
+    const { ifMatch } = options;
     try {
-      await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace'));
+      if (ifMatch === undefined) await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace'));
+      else if (ifMatch === null) await withTable(this.table, () => this.table.createEntity(entity));
+      else await withTable(this.table, () => this.table.updateEntity(entity, 'Replace', { etag: ifMatch }));
     } catch (error) {
+      const status = statusOf(error);
+      // A row that is there but unreadable was read as "no link": it holds nothing to protect, so it is replaced.
+      if (ifMatch === null && status === 409 && (await this.unreadable(entity.partitionKey))) {
+        await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace')).catch((cause: unknown) => {
+          throw storageError('saving a customer link', cause);
+        });
+        return;
+      }
+      // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Another transfer saved first: never overwrite it.
+      if (ifMatch !== undefined && (status === 409 || status === 412 || status === 404)) {
+        throw new SyncError('ConcurrentSync', 'Another transfer of this customer saved its link first; this one is retried and reads again', {
+          transient: true,
+        });
+      }
       throw storageError('saving a customer link', error);
     }
   }

@@ -1,11 +1,13 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { SyncError } from '../errors';
 import { queueClient, statusOf, storageError, withQueue, type StorageConnection } from './connection';
-import type { QueueSender } from './types';
+import type { QueueSender, SendOptions } from './types';
 
 /** The service's limit for one message, after encoding. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const DEFAULT_SEND_CONCURRENCY = 32;
+/** The longest a message can be kept invisible. */
+export const MAX_VISIBILITY_SECONDS = 7 * 24 * 3600;
 /** The service hands out at most 32 messages per receive. */
 const MAX_RECEIVE_COUNT = 32;
 
@@ -59,7 +61,7 @@ export class StorageQueueSender implements QueueSender {
     this.timeToLive = options.messageTimeToLiveSeconds;
   }
 
-  async send(messages: readonly unknown[]): Promise<void> {
+  async send(messages: readonly unknown[], options: SendOptions = {}): Promise<void> {
     // Encode and size-check everything first, so an oversized message fails the call before anything is sent.
     const texts = messages.map((message, index) => {
       const text = encodeMessage(message);
@@ -71,12 +73,22 @@ export class StorageQueueSender implements QueueSender {
       return text;
     });
     if (texts.length === 0) return;
-    await sendTexts(this.queue, texts, this.concurrency, this.timeToLive);
+    await sendTexts(this.queue, texts, this.concurrency, this.timeToLive, options.delaySeconds);
   }
 }
 
-async function sendTexts(queue: QueueClient, texts: readonly string[], concurrency: number, timeToLive: number | undefined): Promise<void> {
-  const options = timeToLive === undefined ? {} : { messageTimeToLive: timeToLive };
+async function sendTexts(
+  queue: QueueClient,
+  texts: readonly string[],
+  concurrency: number,
+  timeToLive: number | undefined,
+  delaySeconds?: number,
+): Promise<void> {
+  const delay = delaySeconds === undefined ? 0 : Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+  const options = {
+    ...(timeToLive === undefined ? {} : { messageTimeToLive: timeToLive }),
+    ...(delay > 0 ? { visibilityTimeout: delay } : {}),
+  };
   let next = 0;
   let failed = 0;
   let firstError: unknown;
@@ -195,5 +207,16 @@ export async function peekCount(storage: StorageConnection, queueName: string): 
     return (await withQueue(queue, () => queue.getProperties())).approximateMessagesCount ?? 0;
   } catch (error) {
     throw storageError(`reading queue ${queueName}`, error);
+  }
+}
+
+/** Sends one JSON message that becomes visible after `delaySeconds` (at most 7 days), e.g. a retry after a pause. */
+export async function sendDelayed(storage: StorageConnection, queueName: string, message: unknown, delaySeconds: number): Promise<void> {
+  const queue = queueClient(storage, queueName);
+  const visibilityTimeout = Math.max(0, Math.min(7 * 24 * 3600, Math.floor(delaySeconds)));
+  try {
+    await withQueue(queue, () => queue.sendMessage(encodeMessage(message), visibilityTimeout > 0 ? { visibilityTimeout } : {}));
+  } catch (error) {
+    throw storageError(`sending to queue ${queueName}`, error);
   }
 }

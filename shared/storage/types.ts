@@ -45,6 +45,8 @@ export interface CustomerLink {
    * link is pending (never made, or refused): the next sync makes it, even when nothing else changed.
    */
   externalIdKey?: string;
+  /** The stored row's version, when read from storage (not stored itself). */
+  etag?: string;
 }
 
 export interface TransferStore {
@@ -70,8 +72,22 @@ export interface TransferPage {
 }
 
 export interface CustomerLinkStore {
+  /** The link with its `etag` (for a conditional save). */
   get(customerId: string): Promise<CustomerLink | null>;
-  save(link: CustomerLink): Promise<void>;
+  /**
+   * Saves the link. `ifMatch`: only when the stored link is still the one read (its etag), or, with null, only
+   * when there is none; otherwise a ConcurrentSync error (a newer transfer saved first, never overwritten).
+   */
+  save(link: CustomerLink, options?: { ifMatch?: string | null }): Promise<void>;
+  /** The link and the Business Central version last attempted without success (one read of the customer's partition). */
+  getState?(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }>;
+  /** Remembers the version of a customer whose transfer ended without success (a final failure, filtered), so an unchanged snapshot is not tried again. */
+  recordAttempt?(customerId: string, sourceModifiedAt: string): Promise<void>;
+}
+
+/** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */
+export interface CustomerLinkLister {
+  listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>>;
 }
 
 /** A lease held in Table Storage; `token` proves ownership for release. */
@@ -79,6 +95,12 @@ export interface Lease {
   name: string;
   token: string;
   expiresAt: string;
+  /**
+   * The row's ETag after our last write (acquire or renew). With it, renew and release are one conditional
+   * write each: any other writer (a takeover) changes the ETag and the write is refused. Without it (a lease
+   * described by hand), they read the row first and compare the token.
+   */
+  etag?: string;
 }
 
 export interface LeaseStore {
@@ -100,7 +122,12 @@ export interface StateStore {
 
 /** Sends messages to a storage queue (JSON, base64-encoded as host.json declares). */
 export interface QueueSender {
-  send(messages: readonly unknown[]): Promise<void>;
+  /** `delaySeconds`: the messages stay invisible that long (at most 7 days), as a queue re-delivery after a wait. */
+  send(messages: readonly unknown[], options?: SendOptions): Promise<void>;
+}
+
+export interface SendOptions {
+  delaySeconds?: number;
 }
 
 /** A failed transfer row as the scan sees it. */

@@ -6,6 +6,7 @@ import { ConcurrencyLimiter } from '../http/limiter';
 import type { Logger } from '../log';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
 import { newSyncMessage, SOURCES, type SyncSource } from '../messages';
+import { enqueueCustomerPages } from './enqueuePages';
 
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
@@ -133,7 +134,7 @@ export function newPollCatchUp(reason: string, correlationId: string = randomUUI
 }
 
 export interface CollectionCatchUpDependencies {
-  businessCentral: Pick<BusinessCentralApi, 'listCustomers'>;
+  businessCentral: Pick<BusinessCentralApi, 'listCustomerPages'>;
   syncQueue: QueueSender;
   logger: Logger;
   pageSize?: number;
@@ -146,29 +147,21 @@ export interface CollectionCatchUpResult {
 }
 
 /**
- * Pages a collection resource (keeping its $filter) and enqueues one customer-sync message per
- * customer, page by page. Errors propagate so the queue retries the whole pass; re-enqueueing a
- * customer is harmless because the sync is idempotent.
+ * Pages a collection resource (keeping its $filter) and enqueues one customer-sync message per customer
+ * through the poll's own page-to-queue helper, each carrying the customer as read (no second read by the
+ * worker). Errors propagate so the queue retries the whole pass; re-enqueueing a customer is harmless
+ * because the sync is idempotent.
  */
 export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, message: CollectionCatchUp): Promise<CollectionCatchUpResult> {
-  const seen = new Set<string>();
-  const result: CollectionCatchUpResult = { pages: 0, customers: 0, enqueued: 0 };
-  const pages = deps.businessCentral.listCustomers({
+  const pages = deps.businessCentral.listCustomerPages({
     collectionResource: message.resource,
     ...(deps.pageSize ? { pageSize: deps.pageSize } : {}),
   });
-  for await (const page of pages) {
-    result.pages += 1;
-    result.customers += page.length;
-    const fresh = page.filter((customer) => !seen.has(customer.id));
-    fresh.forEach((customer) => seen.add(customer.id));
-    if (fresh.length > 0) {
-      await deps.syncQueue.send(
-        fresh.map((customer) => newSyncMessage(customer.id, message.source, { changeType: 'collection', correlationId: message.correlationId })),
-      );
-    }
-    result.enqueued += fresh.length;
-    deps.logger.info(`catch-up page ${result.pages}: ${page.length} customers, ${result.enqueued} enqueued so far (correlation ${message.correlationId})`);
-  }
-  return result;
+  const result = await enqueueCustomerPages({ syncQueue: deps.syncQueue, logger: deps.logger }, pages, {
+    source: message.source,
+    correlationId: message.correlationId,
+    changeType: 'collection',
+    label: 'catch-up',
+  });
+  return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
 }

@@ -51,7 +51,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     // Only the pending external id link is due.
     await beforeWrite();
     const warning = await linkExternalId(deps.ipaas, externalId.systemId, link.ipaasCustomerId, externalId.externalId);
-    if (!warning) await deps.links.save({ ...link, externalIdKey: externalId.key });
+    if (!warning) await deps.links.save({ ...link, externalIdKey: externalId.key }, { ifMatch: link.etag ?? null });
     return {
       ...base,
       status: 'Succeeded',
@@ -116,7 +116,8 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     addressHash: work.addressHash,
     ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
     ...(externalIdKey ? { externalIdKey } : {}),
-  });
+    // Fencing: only over the link this sync planned from (or none), so a stale worker never overwrites a newer one.
+  }, { ifMatch: work.link ? (work.link.etag ?? undefined) : null });
   return { ...base, status: 'Succeeded', action, errorCode: null, errorMessage: null, ipaasCustomerId: created.id, addressesAdded, warnings };
 }
 

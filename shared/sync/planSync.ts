@@ -100,13 +100,15 @@ export async function planSync(deps: PlanDependencies, customerId: string): Prom
 
 /**
  * Plans the sync of `entity` (null: it no longer exists). `knownLink`: the link when the caller already read it
- * (undefined: read it here when needed).
+ * (undefined: read it here when needed). `compareWithIpaas`: look at iPaaS.com even when the payload hash is
+ * unchanged (a reconciliation found iPaaS.com edited or deleted there, which the hash of the last payload cannot see).
  */
 export async function planTransfer(
   deps: PlanDependencies,
   customerId: string,
   entity: BcCustomer | null,
   knownLink?: CustomerLink | null,
+  options: { compareWithIpaas?: boolean } = {},
 ): Promise<PlannedSync> {
   if (!entity) return skip(customerId, null, 'NotFound', 'The customer no longer exists in Business Central');
   const mappingCollection = deps.mapping ?? defaultCustomerMapping();
@@ -134,7 +136,7 @@ export async function planTransfer(
     externalId,
   });
 
-  if (link && link.payloadHash === hash) {
+  if (link && link.payloadHash === hash && !options.compareWithIpaas) {
     // Nothing to send; only a link iPaaS.com has not accepted yet is retried.
     const pendingLink = externalId !== null && link.externalIdKey !== externalId.key;
     return {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import { SyncError } from '../errors';
+import { describeError, isTransient, SyncError } from '../errors';
 import type { Logger } from '../log';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
-import { newSyncMessage, snapshotOf } from '../messages';
+import { enqueueCustomerPages } from './enqueuePages';
 
 export const POLL_LEASE = 'poll';
 export const POLL_WATERMARK_KEY = 'pollWatermark';
@@ -20,8 +20,6 @@ export const DEFAULT_POLL_LEASE_MS = 11 * 60 * 1000;
  * 20,000, which halves the requests but measured about 120 MB more peak RSS (docs/performance.md).
  */
 export const DEFAULT_POLL_PAGE_SIZE = 10_000;
-/** Messages handed to the sender at once (it sends them 32 at a time). */
-const SEND_SLICE = 1_000;
 
 const watermarkSchema = z.object({
   lastModifiedDateTime: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp'),
@@ -34,7 +32,7 @@ const parseWatermark = (value: unknown): PollWatermark | null => {
 };
 
 export interface PollDependencies {
-  businessCentral: Pick<BusinessCentralApi, 'listCustomers'>;
+  businessCentral: Pick<BusinessCentralApi, 'listCustomerPages'>;
   syncQueue: QueueSender;
   leases: LeaseStore;
   state: StateStore;
@@ -45,6 +43,7 @@ export interface PollDependencies {
   leaseTtlMs?: number;
   /** odata.maxpagesize; DEFAULT_POLL_PAGE_SIZE when absent. */
   pageSize?: number;
+  clock?: () => Date;
 }
 
 export type PollMode = 'incremental' | 'startFrom' | 'full';
@@ -62,15 +61,42 @@ export type PollResult =
       /** The watermark after this run (unchanged when nothing newer was seen, or when the lease was lost). */
       watermark: string | null;
       advanced: boolean;
+      /** This run went on from the checkpoint of an interrupted pass. */
+      resumed: boolean;
     };
+
+/**
+ * Where an interrupted pass stands: the nextLink of the first page not yet enqueued, with what the pass had
+ * seen. Written after every page (one small write per page of up to 10,000 customers), so a 100,000-customer
+ * initial load that meets the function timeout or a host restart goes on from the last page enqueued at the
+ * next run instead of starting over.
+ */
+export const POLL_CHECKPOINT_KEY = 'pollCheckpoint';
+const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+const checkpointSchema = z.object({
+  mode: z.enum(['incremental', 'startFrom', 'full']),
+  modifiedSince: isoTimestamp.nullable(),
+  nextLink: z.string().min(1).max(8000),
+  newest: isoTimestamp.nullable(),
+  pages: z.number().int().nonnegative(),
+  customers: z.number().int().nonnegative(),
+  enqueued: z.number().int().nonnegative(),
+  startedAt: isoTimestamp,
+});
+export type PollCheckpoint = z.infer<typeof checkpointSchema>;
+const parseCheckpoint = (value: unknown): PollCheckpoint | null => {
+  const parsed = checkpointSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+};
 
 /**
  * The polling fallback: enqueues every customer changed since the watermark (minus an overlap),
  * page by page, each message carrying the customer as the page returned it (the worker uses that
  * snapshot instead of reading the customer again), and only once all of them are durably enqueued
- * moves the watermark forward to the newest lastModifiedDateTime seen. A lease keeps two runs from
- * polling at once; a failure leaves the watermark where it was, so the next run repeats the window
- * (the sync is idempotent).
+ * moves the watermark forward, to the newest lastModifiedDateTime seen but never past the time the pass
+ * began (a customer changed after its page was read is then polled again). A lease keeps two runs from
+ * polling at once; after each page a checkpoint records where the pass stands, so a run that dies or
+ * times out midway is continued by the next one, not repeated (the sync is idempotent either way).
  */
 export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
   const leaseTtlMs = deps.leaseTtlMs ?? DEFAULT_POLL_LEASE_MS;
@@ -83,46 +109,79 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
     const stored = await deps.state.get(POLL_WATERMARK_KEY, parseWatermark);
     if (stored && !stored.value) deps.logger.warn(`poll: the stored ${POLL_WATERMARK_KEY} is not readable; polling as if there were none`);
     const previous = stored?.value?.lastModifiedDateTime ?? null;
-    const { mode, modifiedSince } = pollWindow(previous ?? undefined, deps.startFrom, deps.overlapMs ?? DEFAULT_POLL_OVERLAP_MS);
-    deps.logger.info(`poll started: ${mode}${modifiedSince ? ` since ${modifiedSince}` : ''}`);
+    const checkpoint = (await deps.state.get(POLL_CHECKPOINT_KEY, parseCheckpoint))?.value ?? null;
+    const window = checkpoint
+      ? { mode: checkpoint.mode, modifiedSince: checkpoint.modifiedSince }
+      : pollWindow(previous ?? undefined, deps.startFrom, deps.overlapMs ?? DEFAULT_POLL_OVERLAP_MS);
+    const { mode, modifiedSince } = window;
+    const startedAt = checkpoint?.startedAt ?? (deps.clock ?? (() => new Date()))().toISOString();
+    deps.logger.info(
+      checkpoint
+        ? `poll resumed: ${mode} pass begun ${checkpoint.startedAt}, ${checkpoint.pages} pages and ${checkpoint.enqueued} customers already enqueued`
+        : `poll started: ${mode}${modifiedSince ? ` since ${modifiedSince}` : ''}`,
+    );
 
-    const correlationId = `poll-${randomUUID()}`;
-    const seen = new Set<string>();
-    let newest = Number.NEGATIVE_INFINITY;
-    let pages = 0;
-    let customers = 0;
-    const pageOptions = {
-      ...(modifiedSince ? { modifiedSince } : {}),
-      pageSize: deps.pageSize ?? DEFAULT_POLL_PAGE_SIZE,
-    };
-    for await (const page of deps.businessCentral.listCustomers(pageOptions)) {
-      pages += 1;
-      customers += page.length;
-      // Type is not filtered at the source (the client has no such option); syncCustomer filters.
-      const fresh = page.filter((customer) => !seen.has(customer.id));
-      fresh.forEach((customer) => seen.add(customer.id));
-      // Each message carries the customer as read, so the worker need not read it again (see syncCustomer).
-      // Sent in slices so only one slice of encoded messages exists at a time beside the page.
-      for (let start = 0; start < fresh.length; start += SEND_SLICE) {
-        const slice = fresh.slice(start, start + SEND_SLICE);
-        await deps.syncQueue.send(slice.map((customer) => newSyncMessage(customer.id, 'poll', { correlationId, snapshot: snapshotOf(customer) })));
+    const pageSize = deps.pageSize ?? DEFAULT_POLL_PAGE_SIZE;
+    let leaseLost = false;
+    let result;
+    try {
+      const pages = deps.businessCentral.listCustomerPages(
+        checkpoint ? { resumeFrom: checkpoint.nextLink, pageSize } : { ...(modifiedSince ? { modifiedSince } : {}), pageSize },
+      );
+      result = await enqueueCustomerPages({ syncQueue: deps.syncQueue, logger: deps.logger }, pages, {
+        source: 'poll',
+        correlationId: `poll-${randomUUID()}`,
+        label: 'poll',
+        ...(checkpoint
+          ? {
+              start: {
+                pages: checkpoint.pages,
+                customers: checkpoint.customers,
+                enqueued: checkpoint.enqueued,
+                newestMs: checkpoint.newest ? Date.parse(checkpoint.newest) : Number.NEGATIVE_INFINITY,
+              },
+            }
+          : {}),
+        afterPage: async (progress) => {
+          if (progress.nextLink) {
+            const next: PollCheckpoint = {
+              mode,
+              modifiedSince,
+              nextLink: progress.nextLink,
+              newest: Number.isFinite(progress.newestMs) ? new Date(progress.newestMs).toISOString() : null,
+              pages: progress.pages,
+              customers: progress.customers,
+              enqueued: progress.enqueued,
+              startedAt,
+            };
+            await deps.state.put(POLL_CHECKPOINT_KEY, next);
+          }
+          if (await deps.leases.renew(lease, leaseTtlMs)) return true;
+          leaseLost = true;
+          return false;
+        },
+      });
+    } catch (error) {
+      // A checkpoint Business Central refuses (say, a continuation it no longer honours) must not block every run.
+      if (checkpoint && !isTransient(error)) {
+        deps.logger.warn(`poll: the checkpoint could not be resumed (${describeError(error)}); the next run starts the pass over`);
+        await deps.state.delete(POLL_CHECKPOINT_KEY);
       }
-      for (const customer of page) {
-        const modifiedAt = Date.parse(customer.lastModifiedDateTime);
-        if (!Number.isNaN(modifiedAt) && modifiedAt > newest) newest = modifiedAt;
-      }
-      deps.logger.info(`poll page ${pages}: ${page.length} customers, ${seen.size} enqueued so far`);
-      if (!(await deps.leases.renew(lease, leaseTtlMs))) {
-        deps.logger.warn(`poll stopped after page ${pages}: the poll lease was lost; the watermark stays for the next run`);
-        return { outcome: 'leaseLost', mode, modifiedSince, pages, customers, enqueued: seen.size, watermark: previous, advanced: false };
-      }
+      throw error;
+    }
+    if (leaseLost) {
+      deps.logger.warn(`poll stopped after page ${result.pages}: the poll lease was lost; the next run goes on from the checkpoint`);
+      return { outcome: 'leaseLost', mode, modifiedSince, pages: result.pages, customers: result.customers, enqueued: result.enqueued, watermark: previous, advanced: false, resumed: checkpoint !== null };
     }
 
-    const candidate = Number.isFinite(newest) ? new Date(newest).toISOString() : null;
+    // Never past the start of the pass: a customer changed after its page was read would otherwise be skipped.
+    const candidateMs = Math.min(result.newestMs, Date.parse(startedAt));
+    const candidate = Number.isFinite(candidateMs) ? new Date(candidateMs).toISOString() : null;
     const watermark = candidate ? await advanceWatermark(deps.state, candidate) : previous;
+    if (checkpoint || result.pages > 1) await deps.state.delete(POLL_CHECKPOINT_KEY);
     const advanced = watermark !== previous;
-    deps.logger.info(`poll finished: ${pages} pages, ${customers} customers, ${seen.size} enqueued, watermark ${watermark ?? '(none)'}`);
-    return { outcome: 'polled', mode, modifiedSince, pages, customers, enqueued: seen.size, watermark, advanced };
+    deps.logger.info(`poll finished: ${result.pages} pages, ${result.customers} customers, ${result.enqueued} enqueued, watermark ${watermark ?? '(none)'}`);
+    return { outcome: 'polled', mode, modifiedSince, pages: result.pages, customers: result.customers, enqueued: result.enqueued, watermark, advanced, resumed: checkpoint !== null };
   } finally {
     await deps.leases.release(lease).catch(() => undefined);
   }

@@ -59,18 +59,28 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   const clock = deps.clock ?? (() => new Date());
   const started = clock();
   let customerNumber: string | null = null;
-  let lease: Lease | null = null;
   let outcome: Outcome;
   let failure: unknown;
+  let attempted: string | null = null;
+  // Before anything is read or recorded: a busy lease means another transfer of this customer is running
+  // (LeaseBusyError; the worker puts this message back with a short delay instead of holding a worker).
+  const held = await acquireLease(deps, request.customerId);
+  const lease: Lease = held.lease;
   try {
-    const held = await acquireLease(deps, request.customerId);
-    lease = held.lease;
-    // With a snapshot the link is read first: it tells whether the snapshot is still current.
-    const link = request.snapshot ? await deps.links.get(request.customerId) : undefined;
+    // With a snapshot the link is read first (with the version last attempted, in the same read): it tells
+    // whether the snapshot is still current, and whether it is the very version already tried.
+    const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
+    const link = state?.link;
+    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId)) {
+      await deps.leases.release(lease).catch(() => undefined);
+      return unchangedSinceLastAttempt(deps, request, started);
+    }
     const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
-    const planned = await planTransfer(deps, request.customerId, entity, link);
+    attempted = entity?.lastModifiedDateTime ?? null;
+    // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
+    const planned = await planTransfer(deps, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
     outcome = await executePlan({ ...deps, beforeWrite: () => keepLease(deps, held) }, planned);
   } catch (error) {
     failure = error;
@@ -89,7 +99,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       warnings: [],
     };
   } finally {
-    if (lease) await deps.leases.release(lease).catch(() => undefined);
+    await deps.leases.release(lease).catch(() => undefined);
   }
   const finished = clock();
   const record: TransferRecord = {
@@ -103,6 +113,12 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     ...outcome,
   };
   await deps.transfers.record(record);
+  // A version that ended without success for good (a final failure, filtered) is remembered, so polls that
+  // meet the same, unchanged customer again do not repeat its reads and iPaaS.com calls.
+  const final = failure === undefined || (failure instanceof SyncError && !failure.transient);
+  if (attempted && final && (record.status === 'Failed' || record.action === 'Filtered')) {
+    await deps.links.recordAttempt?.(request.customerId, attempted).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
+  }
   const line = transferEventLine(record, { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) });
   if (record.status === 'Failed' || record.warnings.length > 0) deps.logger.warn(line);
   else deps.logger.info(line);
@@ -116,6 +132,59 @@ function logInternalError(logger: Logger, customerId: string, error: unknown): v
   logger.error(`syncCustomer: internal error while transferring customer ${customerId}: ${redact(detail)}`);
 }
 
+/** Another transfer of the customer holds its lease (after `leaseWaitMs`): nothing was done or recorded. */
+export class LeaseBusyError extends SyncError {
+  constructor() {
+    super('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
+    this.name = 'LeaseBusyError';
+  }
+}
+
+async function readLinkState(deps: SyncDependencies, customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+  if (deps.links.getState) return deps.links.getState(customerId);
+  return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null };
+}
+
+/**
+ * A poll snapshot of exactly the version already tried: the one that ended without success for good, or the
+ * one last transferred (when it maps to the payload then sent). Nothing can have changed: no read, no call.
+ */
+function alreadyTried(snapshot: BcCustomer, state: { link: CustomerLink | null; lastAttemptedModifiedAt: string | null }, systemId: number | undefined): boolean {
+  const version = snapshot.lastModifiedDateTime;
+  if (!version || Number.isNaN(Date.parse(version))) return false;
+  if (state.lastAttemptedModifiedAt === version && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
+  if (state.link?.sourceModifiedAt === version) {
+    // An external id link iPaaS.com has not accepted yet is still due: that sync must run.
+    if (systemId !== undefined && !state.link.externalIdKey?.startsWith(`${systemId}:`)) return false;
+    const mapping = applyCustomerMapping(snapshot);
+    return mapping.kind === 'mapped' && mapping.hash === state.link.payloadHash;
+  }
+  return false;
+}
+
+/** Not recorded (a row every poll would only bury the history) and not a TransferCompleted line: nothing was done. */
+function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest, started: Date): TransferRecord {
+  const at = started.toISOString();
+  deps.logger.info(`customer ${request.customerId}: poll snapshot of the version already tried (${request.snapshot?.lastModifiedDateTime}); nothing to do`);
+  return {
+    transferId: randomUUID(),
+    customerId: request.customerId,
+    customerNumber: request.snapshot?.number || null,
+    source: request.source,
+    status: 'Skipped',
+    action: 'Unchanged',
+    errorCode: null,
+    errorMessage: 'Unchanged since the last attempt at this version; nothing done',
+    ipaasCustomerId: null,
+    addressesAdded: 0,
+    attempt: request.attempt,
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+    warnings: [],
+  };
+}
+
 async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
@@ -125,7 +194,7 @@ async function acquireLease(deps: SyncDependencies, customerId: string): Promise
     const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
-      throw new SyncError('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
+      throw new LeaseBusyError();
     }
     await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
   }

@@ -42,6 +42,12 @@ const EXPECTED: Registration[] = [
   { name: 'catchUpWorker', trigger: 'queueTrigger', on: 'customer-catchup' },
   { name: 'pollCustomers', trigger: 'timerTrigger', on: 'schedule' },
   { name: 'subscriptionTimer', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'startReconciliation', trigger: 'httpTrigger', on: 'reconciliations' },
+  { name: 'reconciliationReport', trigger: 'httpTrigger', on: 'reconciliations/{runId}' },
+  { name: 'reconcileWorker', trigger: 'queueTrigger', on: 'reconcile' },
+  { name: 'reconcileTimer', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'transferRetention', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'retryTransfers', trigger: 'timerTrigger', on: 'schedule' },
 ];
 
 const byName = (a: Registration, b: Registration): number => a.name.localeCompare(b.name);

@@ -423,7 +423,8 @@ describe('errors and retries', () => {
     const secret = 'wrong-secret-value-123456';
     const client = h.client({ businessCentral: { clientSecret: secret } });
     const error = asSyncError(await rejectionOf(client.getCustomer('130bbd17-dbb9-4790-9b12-2b0e9c9d22c3')));
-    expect(error).toMatchObject({ code: 'Configuration', transient: false });
+    // Refused credentials (an expired secret) hold every customer's work rather than failing each one for good.
+    expect(error).toMatchObject({ code: 'Configuration', transient: true, outage: { service: 'businessCentral', kind: 'auth' } });
     expect(error.message).toMatch(/invalid_client, AADSTS7000215/u);
     expect(error.message).not.toContain(secret);
     expect(error.message).not.toContain(TEST_SETTINGS.BC_CLIENT_SECRET);
@@ -435,7 +436,7 @@ describe('errors and retries', () => {
     const h = harness(server);
     const client = h.client({ businessCentral: { clientId: '00000000-1111-2222-3333-444444444444' } });
     const error = asSyncError(await rejectionOf(client.getCustomer('130bbd17-dbb9-4790-9b12-2b0e9c9d22c3')));
-    expect(error).toMatchObject({ code: 'Configuration', transient: false });
+    expect(error).toMatchObject({ code: 'Configuration', transient: true, outage: { service: 'businessCentral', kind: 'auth' } });
     expect(error.message).toMatch(/unauthorized_client, AADSTS700016/u);
   });
 
@@ -458,7 +459,7 @@ describe('errors and retries', () => {
     expect(h.bc.requests.get).toBe(18);
   });
 
-  test('a token Business Central rejects (401) is a final error without the token in it', async () => {
+  test('a token Business Central rejects (401) is an auth outage of Business Central, without the token in it', async () => {
     const h = harness(server);
     const stored = h.bc.upsertCustomer({});
     const tokens: string[] = [];
@@ -472,7 +473,7 @@ describe('errors and retries', () => {
     };
     const client = h.client({ options: { credential } });
     const error = asSyncError(await rejectionOf(client.getCustomer(stored.id)));
-    expect(error).toMatchObject({ code: 'BusinessCentralError', transient: false, status: 401 });
+    expect(error).toMatchObject({ code: 'BusinessCentralUnavailable', transient: true, status: 401, outage: { service: 'businessCentral', kind: 'auth' } });
     expect(error.message).toMatch(/Authentication_InvalidCredentials/u);
     for (const token of tokens) expect(error.message).not.toContain(token);
   });

@@ -50,7 +50,17 @@ describe('settings', () => {
 
   test.each([
     ['BC_COMPANY_ID', 'not-a-guid', 'must be a GUID'],
-    ['IPAAS_API_BASE_URL', 'ftp://x', 'must be an http(s) URL'],
+    ['IPAAS_API_BASE_URL', 'ftp://x', 'must be an https URL'],
+    ['IPAAS_API_BASE_URL', 'http://api.ipaas.com', 'plain http is accepted for localhost / 127.0.0.1 only'],
+    ['BC_API_BASE_URL', 'http://api.businesscentral.dynamics.com/v2.0', 'plain http is accepted for localhost / 127.0.0.1 only'],
+    ['WEBHOOK_NOTIFICATION_URL', 'http://sync.example.com/api/webhooks/business-central', 'must be an https URL'],
+    ['IPAAS_API_BASE_URL', 'https://user:pass@api.ipaas.com', 'must not carry a user name or password'],
+    ['POLL_START_FROM', '1', 'ISO timestamp'],
+    ['POLL_START_FROM', '2026-02-30T00:00:00Z', 'ISO timestamp'],
+    ['POLL_START_FROM', '2026-01-01T10:00:00', 'needs its zone'],
+    ['POLL_START_FROM', '2999-01-01T00:00:00Z', 'must not be in the future'],
+    ['TRANSFER_RETENTION_DAYS', '0', 'at least 1 day'],
+    ['TRANSFER_RETENTION_DAYS', 'ninety', 'must be a number of days'],
     ['AZURE_AUTHORITY_HOST', 'http://login.local', 'must be an https URL'],
     ['POLL_SCHEDULE', '*/5 * * * *', 'six-field NCRONTAB'],
     ['SUBSCRIPTION_SCHEDULE', 'hourly', 'six-field NCRONTAB'],
@@ -61,6 +71,17 @@ describe('settings', () => {
     const message = problemFor({ ...valid, [name]: value });
     expect(message).toContain(name);
     expect(message).toContain(reason);
+  });
+
+  test('plain http is accepted for loopback hosts only, ISO dates and date-times with a zone are accepted', () => {
+    for (const url of ['http://localhost:7071/api/webhooks/business-central', 'http://127.0.0.1:9001', 'http://[::1]:8080']) {
+      expect(() => loadConfig({ ...valid, WEBHOOK_NOTIFICATION_URL: url, IPAAS_API_BASE_URL: url, BC_API_BASE_URL: url })).not.toThrow();
+    }
+    for (const start of ['2026-01-01', '2026-01-01T00:00Z', '2026-01-01T00:00:00.123+01:00']) {
+      expect(loadConfig({ ...valid, POLL_START_FROM: start }).poll.startFrom).toBe(start);
+    }
+    expect(loadConfig(valid).retention.transferDays).toBe(90);
+    expect(loadConfig({ ...valid, TRANSFER_RETENTION_DAYS: '30' }).retention.transferDays).toBe(30);
   });
 
   test('several problems are all named', () => {

@@ -122,7 +122,7 @@ describe('the demo data after one poll', () => {
         for (const transfer of transfers) if (transfer.customerNumber && !latest.has(transfer.customerNumber)) latest.set(transfer.customerNumber, transfer);
         return latest.size >= DEMO_SCENARIOS.length ? latest : undefined;
       },
-      { description: 'a transfer for each of the seven demo customers' },
+      { description: 'a transfer for each of the demo customers' },
     );
     const outcome = (number: string) => {
       const t = byNumber.get(number);
@@ -135,10 +135,12 @@ describe('the demo data after one poll', () => {
     expect(outcome('10040')).toEqual({ source: 'poll', status: 'Succeeded', action: 'Updated', errorCode: null, addressesAdded: 0 });
     expect(outcome('10050')).toEqual({ source: 'poll', status: 'Failed', action: null, errorCode: 'InvalidEmail', addressesAdded: 0 });
     expect(outcome('10060')).toEqual({ source: 'poll', status: 'Succeeded', action: 'Created', errorCode: null, addressesAdded: 0 });
+    expect(outcome('10070')).toEqual({ source: 'poll', status: 'Failed', action: null, errorCode: 'DuplicateEmail', addressesAdded: 0 });
+    expect(outcome('10080')).toEqual({ source: 'poll', status: 'Succeeded', action: 'Created', errorCode: null, addressesAdded: 0 });
 
-    // iPaaS.com: the two seeded customers plus the two created ones; Alex updated in place with one address.
+    // iPaaS.com: the four seeded customers plus the three created ones; Alex updated in place with one address.
     const ipaas = world.ipaas.customers();
-    expect(ipaas.map((c) => c.customerNumber).sort()).toEqual(['10000', '10020', '10040', '10060']);
+    expect(ipaas.map((c) => c.customerNumber).sort()).toEqual(['10000', '10020', '10040', '10060', '10080', 'W-7001', 'W-7002']);
     const alex = ipaas.find((c) => c.customerNumber === '10040')!;
     expect(alex.firstName).toBe('Alex Wilber');
     expect(world.ipaas.addresses(alex.id)).toHaveLength(1);

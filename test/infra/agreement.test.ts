@@ -7,7 +7,8 @@
 import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
-import { TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
+import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
+import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
@@ -352,12 +353,35 @@ function transferEventFields(): string[] {
   return Object.keys(parsed);
 }
 
+/** The fields a ReconciliationRun line really has, from the code that writes it. */
+function reconciliationEventFields(): string[] {
+  const line = runEventLine({
+    runId: '20260101T000000Z-abcdef',
+    status: 'Completed',
+    trigger: 'timer',
+    fix: false,
+    enqueued: 0,
+    counts: emptyCounts(),
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+  });
+  return Object.keys(JSON.parse(line.slice(RECONCILIATION_EVENT.length + 1)) as object);
+}
+
+/** The fields a ServiceOutage line really has, from the code that writes it. */
+function serviceOutageFields(): string[] {
+  const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null });
+  return Object.keys(JSON.parse(line.slice(SERVICE_OUTAGE_EVENT.length + 1)) as object);
+}
+
 /** Problems of one query: the prefix, the substring offset after it, and the fields it reads. */
 function kqlProblems(query: string, transferFields: readonly string[]): string[] {
   const problems: string[] = [];
   const events: Array<{ event: string; variable: string; fields: readonly string[] }> = [
     { event: TRANSFER_EVENT, variable: 't', fields: transferFields },
     { event: SUBSCRIPTION_STATE_EVENT, variable: 's', fields: SUBSCRIPTION_STATE_FIELDS },
+    { event: RECONCILIATION_EVENT, variable: 'r', fields: reconciliationEventFields() },
+    { event: SERVICE_OUTAGE_EVENT, variable: 'o', fields: serviceOutageFields() },
   ];
   for (const { event, variable, fields } of events) {
     if (!query.includes(event)) continue;
@@ -705,6 +729,21 @@ describe('queries on the log lines', () => {
   it('parse the JSON after the prefix and read only fields the lines have', () => {
     const problems = sources().flatMap(({ where, queries }) => queries.flatMap((query, index) => kqlProblems(query, transferFields).map((problem) => `${where} query ${index + 1}: ${problem}`)));
     expect(problems).toEqual([]);
+  });
+
+  it('the workbook and an alert read ReconciliationRun lines; the drift alert has a threshold parameter', () => {
+    expect(read('infra/workbook.json')).toContain(`${RECONCILIATION_EVENT} `);
+    const drift = bicepMultilineStrings(read('infra/modules/alerts.bicep')).find((query) => query.includes(RECONCILIATION_EVENT));
+    expect(drift).toContain('toint(r.Missing) + toint(r.Drifted)');
+    expect(read('infra/modules/alerts.bicep')).toMatch(/threshold:\s*reconcileDriftThreshold/u);
+    expect(read('infra/main.bicep')).toMatch(/reconcileDriftThreshold:\s*reconcileDriftAlertThreshold/u);
+  });
+
+  it('alert when a service is put on hold, in its own rule', () => {
+    const source = read('infra/modules/alerts.bicep');
+    const onHold = bicepMultilineStrings(source).find((query) => query.includes(`${SERVICE_OUTAGE_EVENT} `));
+    expect(onHold).toContain('tostring(o.state) == "onHold"');
+    expect(source).toContain("resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules");
   });
 
   it('alert on RetriesExhausted and on a parameterised spike of Failed transfers', () => {

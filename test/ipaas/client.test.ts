@@ -469,28 +469,29 @@ describe('transport failures', () => {
     expect(sleep).toHaveBeenCalledTimes(config.http.maxAttempts - 1);
   });
 
-  test('401 with a wrong token is final IpaasRejected, sent once, and names neither token', async () => {
+  test('401 with a wrong token is an outage of iPaaS.com (auth, not final per customer), sent once, and names neither token', async () => {
     const wrongToken = 'wrong-token-value-0002';
     const error = await failure(client({}, { ...config.ipaas, apiToken: wrongToken }).getCustomer('4501'));
-    expect(error).toMatchObject({ code: 'IpaasRejected', transient: false, status: 401 });
+    expect(error).toMatchObject({ code: 'IpaasUnavailable', transient: true, status: 401, outage: { service: 'ipaas', kind: 'auth' } });
     expect(error.message).toContain('IPAAS_API_TOKEN');
     expect(error.message).not.toContain(wrongToken);
     expect(error.message).not.toContain(TOKEN);
     expect(fake.requests.get).toBe(1);
   });
 
-  test('a reply without an id is a clear final error', async () => {
+  test('a reply of an unexpected shape is a clear error that counts against the service, not the customer', async () => {
     server.use(http.get(route(IPAAS_PATHS.searchCustomers), () => HttpResponse.json([{ customer_number: '1', email_address: EMAIL }])));
     const error = await failure(client().findCustomersByEmail(EMAIL));
-    expect(error).toMatchObject({ code: 'IpaasRejected', transient: false });
+    expect(error).toMatchObject({ code: 'IpaasUnavailable', transient: true, outage: { service: 'ipaas', kind: 'unavailable' } });
     expect(error.message).toMatch(/unexpected shape \(0\.id: /u);
     expect(error.message).not.toContain(EMAIL);
 
     server.resetHandlers();
     server.use(http.post(route(IPAAS_PATHS.createCustomer), () => new HttpResponse('<html>ok</html>', { status: 200 })));
     expect(await failure(client().createCustomer({ customerNumber: '1', firstName: 'A', emailAddress: EMAIL }))).toMatchObject({
-      code: 'IpaasRejected',
-      transient: false,
+      code: 'IpaasUnavailable',
+      transient: true,
+      outage: { service: 'ipaas', kind: 'unavailable' },
     });
   });
 

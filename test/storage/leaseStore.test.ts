@@ -129,3 +129,30 @@ test('a non-positive duration is a programming error', async () => {
   await expect(store.tryAcquire(NAME, 0)).rejects.toBeInstanceOf(SyncError);
   await expect(store.tryAcquire(NAME, Number.NaN)).rejects.toMatchObject({ transient: false });
 });
+
+test('a free lease costs one write to take, one to renew and one to release, with no reads (storage transactions are billed)', async () => {
+  const store = new TableLeaseStore(loadStorageConfig());
+  const table = (store as unknown as { table: TableClient }).table;
+  const calls = ['getEntity', 'createEntity', 'updateEntity', 'deleteEntity'].map((method) => jest.spyOn(table, method as 'getEntity'));
+  const lease = await store.tryAcquire(NAME, 60_000);
+  expect(lease?.etag).toBeTruthy();
+  expect(await store.renew(lease!, 60_000)).toBe(true);
+  await store.release(lease!);
+  expect(calls.map((spy) => spy.mock.calls.length)).toEqual([0, 1, 1, 1]);
+  // Released for real: the next contender takes it with one insert.
+  expect(await store.tryAcquire(NAME, 60_000)).not.toBeNull();
+});
+
+test('a holder whose lease was taken over cannot release or renew it with its stale ETag, even after the new holder renewed', async () => {
+  const clock = manualClock();
+  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now });
+  const old = await store.tryAcquire(NAME, 1_000);
+  clock.advance(1_001);
+  const taker = await store.tryAcquire(NAME, 60_000);
+  expect(await store.renew(taker!, 60_000)).toBe(true);
+  await store.release(old!);
+  expect(await store.renew(old!, 60_000)).toBe(false);
+  expect(await store.tryAcquire(NAME, 60_000)).toBeNull();
+  await store.release(taker!);
+  expect(await store.tryAcquire(NAME, 60_000)).not.toBeNull();
+});

@@ -1,10 +1,11 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
-import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { CATCH_UP_QUEUE, POISON_QUEUE, RECONCILE_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { forgetEnsuredResources } from '../../shared/storage/connection';
 
 /** The queues the local host's triggers read; it expects them to exist. */
-const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`];
+const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`, RECONCILE_QUEUE, `${RECONCILE_QUEUE}-poison`];
 
 /** The current jest worker's Azurite account (set by setupEnv.ts). */
 export function testStorageConnectionString(): string {
@@ -14,7 +15,7 @@ export function testStorageConnectionString(): string {
 }
 
 /**
- * Deletes every table and queue in the current worker's Azurite account, so a test file starts clean,
+ * Deletes every table, queue and blob container in the current worker's Azurite account, so a test file starts clean,
  * and makes the storage layer forget what it created so it creates again on first use.
  */
 export async function resetStorage(): Promise<void> {
@@ -25,7 +26,14 @@ export async function resetStorage(): Promise<void> {
   for await (const table of tables.listTables()) if (table.name) tableNames.push(table.name);
   const queueNames: string[] = [];
   for await (const queue of queues.listQueues()) queueNames.push(queue.name);
-  await Promise.all([...tableNames.map((name) => tables.deleteTable(name)), ...queueNames.map((name) => queues.deleteQueue(name))]);
+  const blobs = BlobServiceClient.fromConnectionString(connectionString);
+  const containerNames: string[] = [];
+  for await (const container of blobs.listContainers()) containerNames.push(container.name);
+  await Promise.all([
+    ...tableNames.map((name) => tables.deleteTable(name)),
+    ...queueNames.map((name) => queues.deleteQueue(name)),
+    ...containerNames.map((name) => blobs.deleteContainer(name)),
+  ]);
   forgetEnsuredResources();
 }
 

@@ -1,5 +1,5 @@
 import { DEV_ACCOUNT_KEY } from '../../dev/azurite';
-import { resetServices } from '../../shared/services';
+import { getServices, resetServices } from '../../shared/services';
 import { TEST_SETTINGS } from '../support/settings';
 import { useHarness } from './harness';
 
@@ -97,4 +97,32 @@ test('the handshake never depends on settings: it answers even when they are bro
   // A notification then cannot be verified: 503 (Business Central retries), never a 4xx that would delete the subscription.
   const notification = await fetch(`${harness.host().url}/api/webhooks/business-central`, { method: 'POST', body: '{"value":[]}' });
   expect(notification.status).toBe(503);
+});
+
+test('degraded (200) while a service is on hold: which one, since when, and what to do', async () => {
+  const since = '2026-11-27T09:00:00.000Z';
+  await getServices().storage.state.put('outage-ipaas', {
+    service: 'ipaas',
+    kind: 'auth',
+    since,
+    retryAt: '2026-11-27T09:05:00.000Z',
+    openings: 3,
+    message: 'iPaaS.com GET /customers/v2/Customers answered 401: AUTH-1001 The API key is missing, invalid or expired (check IPAAS_API_TOKEN)',
+  });
+  try {
+    const response = await health();
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { status: string; onHold: Array<Record<string, string>>; checks: Array<Record<string, string>> };
+    expect(body.status).toBe('degraded');
+    expect(body.checks).toContainEqual({ name: 'iPaaS.com', status: 'degraded', message: expect.stringContaining('renew IPAAS_API_TOKEN') });
+    // The anonymous route says degraded and nothing more.
+    expect(await (await anonymousHealth()).json()).toEqual({ status: 'degraded' });
+    expect(body.onHold).toEqual([
+      expect.objectContaining({ service: 'iPaaS.com', reason: 'auth', since, action: expect.stringContaining('iPaaS.com refuses the API key: renew IPAAS_API_TOKEN') }),
+    ]);
+    expect(JSON.stringify(body)).not.toContain(TEST_SETTINGS.IPAAS_API_TOKEN);
+  } finally {
+    await getServices().storage.state.delete('outage-ipaas');
+  }
+  expect(await (await anonymousHealth()).json()).toEqual({ status: 'ok' });
 });

@@ -1,0 +1,15 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+
+/** Every minute: enqueues the automatic retries that are due (1, 5, 15, 60 minutes, then every 6 hours for a day). */
+export async function retryTransfers(_timer: Timer, context: InvocationContext): Promise<void> {
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { runDueRetries }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/retrySchedule.js')]);
+  const { storage, retries } = getServices();
+  const result = await runDueRetries({ schedule: retries, transfers: storage.transfers, syncQueue: storage.syncQueue, logger: context });
+  if (result.due > 0) context.info(`retry: ${result.due} due, ${result.enqueued} enqueued, ${result.stopped} stopped (a later success or change)`);
+}
+
+app.timer('retryTransfers', {
+  schedule: '30 * * * * *',
+  handler: retryTransfers,
+});

@@ -1,0 +1,66 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { describeError, isTransient } from '../shared/errors';
+import { apiError, unavailable } from '../shared/http/apiErrors';
+import { readLimitedBody } from '../shared/http/body';
+import type { Services } from '../shared/services';
+
+const MAX_BODY_BYTES = 4 * 1024;
+
+/** `{}` or `{ "fix": boolean }`; null for anything else. */
+function parseBody(body: unknown): { fix: boolean } | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const entries = Object.entries(body);
+  if (entries.some(([key, value]) => key !== 'fix' || typeof value !== 'boolean')) return null;
+  return { fix: (body as { fix?: boolean }).fix ?? false };
+}
+
+/** Starts a reconciliation run in the background: 202 `{ runId }` + Location; 409 while another run is running. */
+export async function startReconciliationHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const text = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (text === null) return apiError('BodyTooLarge', `The body is larger than ${MAX_BODY_BYTES} bytes; send {} or {"fix":true}`);
+  let body: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return apiError('InvalidBody', 'The body is not valid JSON; send {} or {"fix":true}');
+    }
+  }
+  const parsed = parseBody(body);
+  if (!parsed) return apiError('InvalidBody', 'The body must be {} or {"fix": true|false} (fix enqueues the Missing and Drifted customers)');
+
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const [{ getServices }, { beginQueuedReconciliation }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/queueRun.js')]);
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`reconcile: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
+  try {
+    const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, { fix: parsed.fix, trigger: 'http' });
+    if (!result.started) {
+      return apiError('ReconciliationRunning', `Reconciliation ${result.runningRunId} is still running; one runs at a time`, {
+        Location: `/api/reconciliations/${result.runningRunId}`,
+      });
+    }
+    return {
+      status: 202,
+      jsonBody: { runId: result.runId, correlationId: context.invocationId },
+      headers: { Location: `/api/reconciliations/${result.runId}` },
+    };
+  } catch (failure) {
+    context.error(`reconcile: could not start: ${describeError(failure)}`);
+    return isTransient(failure)
+      ? unavailable('StorageUnavailable', 'Storage is unavailable; no run was started. Try again later')
+      : apiError('InternalError', `The run could not be started: ${describeError(failure)}`);
+  }
+}
+
+app.http('startReconciliation', {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'reconciliations',
+  handler: startReconciliationHttp,
+});

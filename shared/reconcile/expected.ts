@@ -1,0 +1,43 @@
+import type { BcCustomer } from '../businessCentral/types';
+import type { IpaasCustomer } from '../ipaas/types';
+import { applyCustomerMapping } from '../mapping';
+
+/**
+ * What the mapping would write to iPaaS.com for one Business Central customer, in the mapping's destination
+ * names. This is the only place the reconciliation knows the mapping: the comparison works on any set of
+ * destination fields.
+ */
+export type ExpectedCustomer =
+  | { kind: 'filtered'; customerNumber: string | null }
+  | { kind: 'invalid'; customerNumber: string | null; errorCode: string }
+  | { kind: 'mapped'; customerNumber: string; emailAddress: string; fields: ReadonlyArray<readonly [destination: string, value: string]> };
+
+export function expectedCustomer(entity: BcCustomer): ExpectedCustomer {
+  const mapping = applyCustomerMapping(entity);
+  const customerNumber = mapping.customer.No || null;
+  if (mapping.kind === 'filtered') return { kind: 'filtered', customerNumber };
+  if (mapping.kind === 'invalid') return { kind: 'invalid', customerNumber, errorCode: mapping.problems[0]?.code ?? 'MissingEmail' };
+  const fields = Object.entries(mapping.ipaasCustomer).map(([key, value]) => [upperFirst(key), String(value)] as const);
+  return { kind: 'mapped', customerNumber: mapping.ipaasCustomer.customerNumber, emailAddress: mapping.ipaasCustomer.emailAddress, fields };
+}
+
+/**
+ * The Business Central properties the mapping reads ($select): the customer-level fields. Addresses are a child
+ * collection that iPaaS.com's customer list does not carry, so they are not compared and not read.
+ */
+export const RECONCILE_SELECT = ['id', 'number', 'displayName', 'type', 'email', 'blocked', 'lastModifiedDateTime'] as const;
+
+/** The value an iPaaS.com customer holds for a mapping destination (`FirstName` → firstName); '' for a field the list does not carry. */
+export function ipaasValue(customer: IpaasCustomer, destination: string): string {
+  const key = lowerFirst(destination) as keyof IpaasCustomer;
+  const value = (customer as unknown as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : '';
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+function upperFirst(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

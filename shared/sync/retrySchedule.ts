@@ -1,0 +1,219 @@
+import type { TableClient } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import { z } from 'zod';
+import type { ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
+import { SYNC_STATE_TABLE } from '../storage/leaseStore';
+import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import { newSyncMessage } from '../messages';
+
+/**
+ * Automatic retries of failed transfers whose cause may have gone away (a customer-specific 5xx, a lease
+ * conflict, a crash loop): after a message exhausted its deliveries (RetriesExhausted), the customer is
+ * tried again 1, 5, 15 and 60 minutes later, then every 6 hours for a day: faster than iPaaS.com's own
+ * integration (10·a·(a+1) minutes). The schedule is a row per customer in SyncState (partition `retry`),
+ * so it survives restarts and is shared by instances; each retry is a `replay` transfer in the customer's
+ * history, and the RetriesExhausted record says when the next one is due. A later success or a newer
+ * change stops it (the retry timer looks at the customer's latest transfer first). Final failures
+ * (validation, business rules) are never scheduled: only a change of the customer fixes those.
+ */
+
+/** Minutes after each failure: 1, 5, 15, 60, then every 6 hours for a day. */
+export const RETRY_SCHEDULE_MINUTES = [1, 5, 15, 60, 360, 720, 1080, 1440] as const;
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['RetriesExhausted', 'IpaasUnavailable', 'BusinessCentralUnavailable', 'ConcurrentSync']);
+const RETRY_PARTITION = 'retry';
+/** While a retry runs, its row waits this long before the timer looks at the outcome. */
+const IN_FLIGHT_GUARD_MS = 60 * 60_000;
+
+const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)));
+const rowSchema = z.looseObject({
+  CustomerId: z.string().min(1),
+  Step: z.union([z.number(), z.bigint()]).transform(Number).pipe(z.number().int().min(0)),
+  NextAt: isoTime,
+  FailedAt: isoTime,
+  Enqueued: z.boolean().optional(),
+  etag: z.string().optional(),
+});
+
+export interface ScheduledRetry {
+  customerId: string;
+  /** 0 for the first retry. */
+  step: number;
+  nextAt: string;
+  /** When the failure that started (or continued) the schedule was recorded. */
+  failedAt: string;
+  /** True while the retry's message is on its way (the timer enqueued it). */
+  enqueued: boolean;
+  etag?: string;
+}
+
+export interface RetryScheduleOptions {
+  tableName?: string;
+  clock?: () => Date;
+}
+
+export class RetrySchedule {
+  private readonly table: TableClient;
+  private readonly clock: () => Date;
+
+  constructor(storage: StorageConnection, options: RetryScheduleOptions = {}) {
+    this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async get(customerId: string): Promise<ScheduledRetry | null> {
+    try {
+      const entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(RETRY_PARTITION, customerKey(customerId)));
+      return fromEntity(entity);
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw storageError('reading a scheduled retry', error);
+    }
+  }
+
+  /**
+   * After a failure that ended a message (RetriesExhausted): schedules the next retry. A failure of the retry
+   * the timer started moves to the next step; any other (a newer change failing) starts over at the first.
+   * Returns the retry scheduled, or null when the schedule is used up (the failure then stands).
+   */
+  async scheduleAfter(failure: Pick<TransferRecord, 'customerId' | 'finishedAt'>): Promise<ScheduledRetry | null> {
+    const current = await this.get(failure.customerId);
+    const step = current?.enqueued ? current.step + 1 : 0;
+    const minutes = RETRY_SCHEDULE_MINUTES[step];
+    if (minutes === undefined) {
+      await this.remove(failure.customerId);
+      return null;
+    }
+    const retry: ScheduledRetry = {
+      customerId: failure.customerId,
+      step,
+      nextAt: new Date(this.clock().getTime() + minutes * 60_000).toISOString(),
+      failedAt: failure.finishedAt,
+      enqueued: false,
+    };
+    await this.write(retry);
+    return retry;
+  }
+
+  /** Rows due now (oldest first, at most `limit`). */
+  async due(limit = 500): Promise<ScheduledRetry[]> {
+    const now = this.clock().toISOString();
+    const results: ScheduledRetry[] = [];
+    try {
+      const pages = this.table
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${RETRY_PARTITION} and NextAt le ${now}` } })
+        .byPage({ maxPageSize: Math.min(1000, limit) });
+      for await (const page of pages) {
+        for (const entity of page) {
+          const retry = fromEntity(entity);
+          if (retry) results.push(retry);
+        }
+        if (results.length >= limit) break;
+      }
+    } catch (error) {
+      if (statusOf(error) === 404) return [];
+      throw storageError('reading due retries', error);
+    }
+    return results.sort((a, b) => a.nextAt.localeCompare(b.nextAt)).slice(0, limit);
+  }
+
+  /** Marks a retry as enqueued (ETag-guarded: false when someone else changed it first). */
+  async markEnqueued(retry: ScheduledRetry): Promise<boolean> {
+    const next: ScheduledRetry = { ...retry, enqueued: true, nextAt: new Date(this.clock().getTime() + IN_FLIGHT_GUARD_MS).toISOString() };
+    return this.write(next, retry.etag);
+  }
+
+  async remove(customerId: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(RETRY_PARTITION, customerKey(customerId));
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw storageError('deleting a scheduled retry', error);
+    }
+  }
+
+  private async write(retry: ScheduledRetry, etag?: string): Promise<boolean> {
+    const entity = {
+      partitionKey: RETRY_PARTITION,
+      rowKey: customerKey(retry.customerId),
+      CustomerId: retry.customerId,
+      Step: retry.step,
+      NextAt: retry.nextAt,
+      FailedAt: retry.failedAt,
+      Enqueued: retry.enqueued,
+    };
+    try {
+      if (etag) await this.table.updateEntity(entity, 'Replace', { etag });
+      else await withTable(this.table, () => this.table.upsertEntity(entity, 'Replace'));
+      return true;
+    } catch (error) {
+      if (etag && (statusOf(error) === 412 || statusOf(error) === 404)) return false;
+      throw storageError('writing a scheduled retry', error);
+    }
+  }
+}
+
+function fromEntity(entity: Record<string, unknown>): ScheduledRetry | null {
+  const parsed = rowSchema.safeParse(entity);
+  if (!parsed.success) return null;
+  const row = parsed.data;
+  return {
+    customerId: row.CustomerId,
+    step: row.Step,
+    nextAt: row.NextAt,
+    failedAt: row.FailedAt,
+    enqueued: row.Enqueued ?? false,
+    ...(row.etag ? { etag: row.etag } : {}),
+  };
+}
+
+export interface RetryRunDependencies {
+  schedule: RetrySchedule;
+  transfers: TransferStore;
+  syncQueue: QueueSender;
+  logger: Logger;
+}
+
+export interface RetryRunResult {
+  due: number;
+  enqueued: number;
+  /** Schedules ended because the customer's latest transfer no longer needs them (a success, a newer change). */
+  stopped: number;
+}
+
+/**
+ * The retry timer: for each due row, looks at the customer's latest transfer. Still a retryable failure:
+ * enqueues a `replay` message and marks the row. Anything else (a later success, a newer change that ended
+ * differently, a final failure): the schedule stops.
+ */
+export async function runDueRetries(deps: RetryRunDependencies): Promise<RetryRunResult> {
+  const result: RetryRunResult = { due: 0, enqueued: 0, stopped: 0 };
+  for (const retry of await deps.schedule.due()) {
+    result.due += 1;
+    const [latest] = await deps.transfers.listForCustomer(retry.customerId, 1);
+    const stillFailing = latest?.status === 'Failed' && latest.errorCode !== null && RETRYABLE_CODES.has(latest.errorCode);
+    if (!stillFailing) {
+      await deps.schedule.remove(retry.customerId);
+      result.stopped += 1;
+      continue;
+    }
+    if (retry.enqueued) {
+      // The retry ran and failed without reaching the poison queue again (its record is the latest): go on.
+      const next = await deps.schedule.scheduleAfter({ customerId: retry.customerId, finishedAt: latest.finishedAt });
+      if (!next) result.stopped += 1;
+      continue;
+    }
+    if (!(await deps.schedule.markEnqueued(retry))) continue;
+    await deps.syncQueue.send([newSyncMessage(retry.customerId, 'replay', { correlationId: `retry-${retry.step + 1}-${retry.customerId}` })]);
+    result.enqueued += 1;
+    deps.logger.info(`retry: customer ${retry.customerId} enqueued, automatic retry ${retry.step + 1} of ${RETRY_SCHEDULE_MINUTES.length}`);
+  }
+  return result;
+}
+
+/** The note a RetriesExhausted record carries about its automatic retry. */
+export function retryNote(retry: ScheduledRetry | null): string {
+  if (!retry) return ' No automatic retry is left; replay it once the cause is fixed.';
+  return ` Automatic retry ${retry.step + 1} of ${RETRY_SCHEDULE_MINUTES.length} at ${retry.nextAt}; replay it sooner once the cause is fixed.`;
+}

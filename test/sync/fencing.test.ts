@@ -1,0 +1,151 @@
+/**
+ * Polls without repeats, fencing and duplicates: an unchanged customer that failed for good is not tried again
+ * by every poll (request counts asserted); the link is saved only over the version a sync planned from; a
+ * duplicate message for a customer whose transfer runs goes back on the queue at once instead of waiting.
+ */
+import { createBusinessCentralClient } from '../../shared/businessCentral/client';
+import { loadConfig } from '../../shared/config';
+import { silentLogger } from '../../shared/log';
+import { createStorage, TableCustomerLinkStore, type QueueSender, type SendOptions } from '../../shared/storage';
+import type { SyncMessage } from '../../shared/messages';
+import { pollChanges } from '../../shared/sync/pollChanges';
+import { ServiceBreakers } from '../../shared/sync/outages';
+import { handleSyncMessage, isHeld } from '../../shared/sync/queueWorkers';
+import { createFakeWorld } from '../../dev/fakes/world';
+import { startMockServer } from '../support/msw';
+import { syncDependencies } from '../support/sync';
+import { resetStorage } from '../support/storage';
+
+const config = loadConfig(process.env);
+const world = createFakeWorld(config);
+startMockServer(...world.handlers);
+const { businessCentral: bc, ipaas } = world;
+const storage = createStorage(config.storage);
+const bcClient = createBusinessCentralClient(config.businessCentral, config.http, { sleep: async () => {} });
+const deps = syncDependencies(config, storage, { businessCentral: bcClient });
+
+function capturingQueue(): QueueSender & { messages: Array<{ message: SyncMessage; delaySeconds: number }> } {
+  const messages: Array<{ message: SyncMessage; delaySeconds: number }> = [];
+  return {
+    messages,
+    send: async (batch: readonly unknown[], options: SendOptions = {}) => {
+      for (const message of batch) messages.push({ message: message as SyncMessage, delaySeconds: options.delaySeconds ?? 0 });
+    },
+  };
+}
+
+async function poll(): Promise<SyncMessage[]> {
+  const queue = capturingQueue();
+  await pollChanges({ businessCentral: bcClient, syncQueue: queue, leases: storage.leases, state: storage.state, logger: silentLogger });
+  return queue.messages.map((entry) => entry.message);
+}
+
+beforeEach(async () => {
+  await resetStorage();
+  ipaas.reset();
+  for (const customer of bc.customers()) bc.deleteCustomer(customer.id);
+  bc.resetRequests();
+});
+
+describe('polls without repeats', () => {
+  test('a customer that failed for good is not tried again while unchanged: no read, no iPaaS.com call, no new row', async () => {
+    const invalid = bc.upsertCustomer({ type: 'Person', displayName: 'No Mail', email: '' });
+    // Two iPaaS.com customers share this one's email: DuplicateEmail after a search.
+    const duplicate = bc.upsertCustomer({ type: 'Person', displayName: 'Shared Mail', email: 'shared@example.com' });
+    ipaas.seedCustomer({ customerNumber: 'X1', emailAddress: 'shared@example.com' });
+    ipaas.seedCustomer({ customerNumber: 'X2', emailAddress: 'shared@example.com' });
+    const company = bc.upsertCustomer({ type: 'Company', displayName: 'Filtered Ltd', email: 'company@example.com' });
+
+    for (const message of await poll()) await handleSyncMessage(deps, message, { dequeueCount: 1 });
+    expect((await storage.transfers.listForCustomer(invalid.id, 10)).map((t) => t.errorCode)).toEqual(['MissingEmail']);
+    expect((await storage.transfers.listForCustomer(duplicate.id, 10)).map((t) => t.errorCode)).toEqual(['DuplicateEmail']);
+    expect((await storage.transfers.listForCustomer(company.id, 10)).map((t) => t.action)).toEqual(['Filtered']);
+
+    // The next polls meet the same versions again (the overlap before the watermark): nothing is repeated.
+    const searches = ipaas.requests.total;
+    bc.resetRequests();
+    for (let round = 0; round < 3; round += 1) {
+      const messages = await poll();
+      expect(messages.map((message) => message.customerId).sort()).toEqual([invalid.id, duplicate.id, company.id].sort());
+      for (const message of messages) {
+        const result = await handleSyncMessage(deps, message, { dequeueCount: 1 });
+        expect(result).toMatchObject({ status: 'Skipped', action: 'Unchanged' });
+      }
+    }
+    expect(ipaas.requests.total).toBe(searches);
+    expect(bc.requests.get).toBe(0);
+    expect(await storage.transfers.listForCustomer(invalid.id, 10)).toHaveLength(1);
+    expect(await storage.transfers.listForCustomer(duplicate.id, 10)).toHaveLength(1);
+
+    // Once the customer changes, it is tried again.
+    bc.updateCustomer(invalid.id, { email: 'now.valid@example.com' });
+    const changed = (await poll()).find((message) => message.customerId === invalid.id)!;
+    expect(await handleSyncMessage(deps, changed, { dequeueCount: 1 })).toMatchObject({ status: 'Succeeded', action: 'Created' });
+  });
+
+  test('a customer transferred at this version is not sent again by the next poll (no Unchanged row every 5 minutes)', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Done Once', email: 'done.once@example.com' });
+    for (const message of await poll()) await handleSyncMessage(deps, message, { dequeueCount: 1 });
+    const calls = ipaas.requests.total;
+    for (const message of await poll()) expect(await handleSyncMessage(deps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Unchanged' });
+    expect(ipaas.requests.total).toBe(calls);
+    expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(1);
+  });
+});
+
+describe('fencing', () => {
+  test('a link is saved only over the version read: a stale save never overwrites a newer link', async () => {
+    const links = new TableCustomerLinkStore(config.storage);
+    const customerId = bc.upsertCustomer({ type: 'Person', displayName: 'Fenced', email: 'fenced@example.com' }).id;
+    const base = { customerId, ipaasCustomerId: '1', customerNumber: 'C1', payloadHash: 'h1', lastSyncedAt: new Date().toISOString() };
+    await links.save(base, { ifMatch: null });
+    // A second "first" save (another worker that also saw no link) is refused.
+    await expect(links.save({ ...base, payloadHash: 'h-other' }, { ifMatch: null })).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    const read = await links.get(customerId);
+    expect(read?.etag).toBeTruthy();
+    // The newer worker saves over what it read ...
+    await links.save({ ...base, payloadHash: 'h2', sourceModifiedAt: '2026-11-27T10:00:00Z' }, { ifMatch: read!.etag! });
+    // ... and the stale one, holding the older version, is refused.
+    await expect(links.save({ ...base, payloadHash: 'h-stale' }, { ifMatch: read!.etag! })).rejects.toMatchObject({ code: 'ConcurrentSync' });
+    expect(await links.get(customerId)).toMatchObject({ payloadHash: 'h2' });
+  });
+
+  test('a stale worker whose link changed under it fails the save (retried, reads again) instead of overwriting', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Raced', email: 'raced@example.com' });
+    // Another transfer saves a link while this one is planning: simulated by saving just before the executor's save.
+    const racing = {
+      ...storage.links,
+      get: storage.links.get.bind(storage.links),
+      getState: storage.links.getState?.bind(storage.links),
+      recordAttempt: storage.links.recordAttempt?.bind(storage.links),
+      save: async (...args: Parameters<typeof storage.links.save>) => {
+        await storage.links.save({ ...args[0], payloadHash: 'newer' });
+        return storage.links.save(...args);
+      },
+    };
+    await expect(handleSyncMessage({ ...deps, links: racing }, { customerId: customer.id, source: 'webhook', correlationId: 'c', enqueuedAt: new Date().toISOString() }, { dequeueCount: 1 })).rejects.toMatchObject({
+      code: 'ConcurrentSync',
+    });
+    expect(await storage.links.get(customer.id)).toMatchObject({ payloadHash: 'newer' });
+  });
+
+  test('a duplicate message for a customer whose transfer runs goes back on the queue at once, without reading or recording', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Busy', email: 'busy@example.com' });
+    const running = await storage.leases.tryAcquire(`customer-${customer.id}`, 60_000);
+    expect(running).not.toBeNull();
+    const queue = capturingQueue();
+    const sleep = jest.fn(async () => {});
+    const result = await handleSyncMessage(
+      { ...deps, leaseWaitMs: 20_000, sleep, hold: { breakers: new ServiceBreakers(storage.state), syncQueue: queue } },
+      { customerId: customer.id, source: 'webhook', correlationId: 'c', enqueuedAt: new Date().toISOString() },
+      { dequeueCount: 1 },
+    );
+    expect(isHeld(result) && result.reason).toBe('busy');
+    // It did not wait for the lease at all (a worker is never held polling it).
+    expect(sleep).not.toHaveBeenCalled();
+    expect(queue.messages).toEqual([{ message: expect.objectContaining({ customerId: customer.id, holds: 1 }), delaySeconds: 5 }]);
+    expect(bc.requests.get).toBe(0);
+    expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(0);
+    await storage.leases.release(running!);
+  });
+});
