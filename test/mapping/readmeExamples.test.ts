@@ -61,9 +61,9 @@ test('1. split Name into FirstName and LastName', async () => {
   expect(outcomes.get('10040')).toBe('Succeeded/Updated');
   expect(byNumber('10040')).toMatchObject({ firstName: 'Alex', lastName: 'Wilber' });
   // A one-word name stays whole in FirstName.
-  const cher = bc.upsertCustomer({ number: '10070', displayName: 'Cher', type: 'Person', email: 'cher@contoso.example' });
+  const cher = bc.upsertCustomer({ number: '10990', displayName: 'Cher', type: 'Person', email: 'cher@contoso.example' });
   await syncCustomer(syncDependencies(config, storage, { mapping }), { customerId: cher.id, source: 'manual', correlationId: 'readme', attempt: 1 });
-  expect(byNumber('10070')).toMatchObject({ firstName: 'Cher', lastName: '' });
+  expect(byNumber('10990')).toMatchObject({ firstName: 'Cher', lastName: '' });
 });
 
 test('2. a static Comment', async () => {
