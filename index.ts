@@ -2,7 +2,8 @@
  * The Function App's entry (package.json `main` points at its build). Importing a function file
  * registers it with app.*; Azure and the local host both load exactly this list.
  */
-import { app } from '@azure/functions';
+import * as azureFunctions from '@azure/functions';
+import { startTelemetry } from './startup/telemetry';
 import './functions/webhook';
 import './functions/manualSync';
 import './functions/manualSyncByNumber';
@@ -26,10 +27,13 @@ import './functions/reconcileTimer';
 import './functions/transferRetention';
 import './functions/retryTransfers';
 
+// Application Insights, in Azure only: the SDK is loaded only then, at app start.
+startTelemetry(azureFunctions);
+
 // The mapping collection (CUSTOMER_MAPPING_FILE) is checked and compiled when the app starts: a bad file fails
 // the start with one message naming the entry instead of failing at the first customer. Loaded here, not at
 // import, so the entry stays small (docs/performance.md, cold start).
-app.hook.appStart(async () => {
+azureFunctions.app.hook.appStart(async () => {
   const { loadMappingConfig } = await import('./shared/config.js');
   loadMappingConfig(process.env);
 });

@@ -25,7 +25,7 @@ param location string
 @description('Resource group to create or reuse; empty means rg-<environmentName>.')
 param resourceGroupName string = ''
 
-@description('Object id of whoever runs azd (azd fills it in). Gets Key Vault Secrets Officer to rotate secrets; empty grants nothing.')
+@description('Object id of whoever runs azd (azd fills it in; empty means the deploying principal, deployer()). Gets Key Vault Secrets Officer to rotate secrets and the storage data roles that npm run replay and npm run reconcile need.')
 param principalId string = ''
 
 @description('Kind of principalId (azd fills it in).')
@@ -47,9 +47,17 @@ param bcTenantId string
 @description('BC_CLIENT_ID: application (client) id of the Entra app registration used for Business Central.')
 param bcClientId string
 
+@description('BC_CREDENTIAL: empty means managedIdentity without BC_CLIENT_SECRET (the app registration trusts this app\'s managed identity through a federated credential; no secret) and clientSecret with it.')
+@allowed([
+  ''
+  'managedIdentity'
+  'clientSecret'
+])
+param bcCredential string = ''
+
 @secure()
-@description('BC_CLIENT_SECRET: client secret of that app registration. Stored in Key Vault only.')
-param bcClientSecret string
+@description('BC_CLIENT_SECRET: client secret of that app registration, only with BC_CREDENTIAL=clientSecret. Stored in Key Vault only; empty stores nothing.')
+param bcClientSecret string = ''
 
 @description('BC_ENVIRONMENT: Business Central environment name, e.g. production.')
 param bcEnvironment string
@@ -75,7 +83,7 @@ param ipaasApiToken string
 @description('WEBHOOK_CLIENT_STATE: shared secret (16+ characters) Business Central echoes in every notification. Stored in Key Vault only.')
 param webhookClientState string
 
-@description('WEBHOOK_NOTIFICATION_URL: public URL of the webhook; empty means no Business Central subscription (polling only). Set it to the WEBHOOK_URL output.')
+@description('WEBHOOK_NOTIFICATION_URL: public URL of the webhook; empty means this app\'s own URL (the WEBHOOK_URL output), none means no Business Central subscription (polling only).')
 param webhookNotificationUrl string = ''
 
 @description('POLL_SCHEDULE: NCRONTAB (UTC) of the polling fallback; empty means every 5 minutes (0 */5 * * * *).')
@@ -142,10 +150,14 @@ param customerMappingFile string = ''
 // Hosting and monitoring
 // ---------------------------------------------------------------------------------------------------
 
-@description('Most instances the app scales out to. Business Central serves 5 concurrent requests per app registration, and every instance opens up to BC_MAX_CONCURRENT_REQUESTS, so more instances mostly queue at Business Central.')
+@description('Most instances per function group. Flex Consumption accepts 40 to 1000 in most regions (a few preview regions allow less). Each instance opens up to BC_MAX_CONCURRENT_REQUESTS to Business Central, which serves 5 at once per app registration and queues or throttles (429) the rest: lower BC_MAX_CONCURRENT_REQUESTS rather than this.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 4
+param maximumInstanceCount int = 40
+
+@description('Random suffix of the Function App name, so its host name and webhook URL cannot be guessed from the environment name; the preprovision hook sets it once for a new environment (empty keeps func-<token>).')
+@maxLength(12)
+param functionAppNameSuffix string = ''
 
 @description('Memory per instance (MB).')
 @allowed([
@@ -184,7 +196,7 @@ var tags = {
 }
 // The key of the service in azure.yaml; azd deploys to the resource tagged with it.
 var serviceName = 'api'
-var functionAppName = 'func-${resourceToken}'
+var functionAppName = empty(functionAppNameSuffix) ? 'func-${resourceToken}' : 'func-${resourceToken}-${toLower(functionAppNameSuffix)}'
 var deploymentContainerName = 'app-package'
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
@@ -252,7 +264,7 @@ module roleAssignments 'modules/roleAssignments.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appPrincipalId: identity.outputs.principalId
-    operatorPrincipalId: principalId
+    operatorPrincipalId: empty(principalId) ? deployer().objectId : principalId
     operatorPrincipalType: principalType
   }
 }
@@ -299,10 +311,6 @@ var requiredAppSettings = [
     value: bcClientId
   }
   {
-    name: 'BC_CLIENT_SECRET'
-    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.bcClientSecretUri})'
-  }
-  {
     name: 'BC_ENVIRONMENT'
     value: bcEnvironment
   }
@@ -324,7 +332,19 @@ var requiredAppSettings = [
   }
 ]
 
+// Only with BC_CREDENTIAL=clientSecret; with the managed identity there is no secret anywhere.
+var bcClientSecretAppSettings = empty(keyVault.outputs.bcClientSecretUri) ? [] : [
+  {
+    name: 'BC_CLIENT_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.bcClientSecretUri})'
+  }
+]
+
 var optionalAppSettings = [
+  {
+    name: 'BC_CREDENTIAL'
+    value: bcCredential
+  }
   {
     name: 'BC_API_BASE_URL'
     value: bcApiBaseUrl
@@ -418,7 +438,7 @@ module functionApp 'modules/functionApp.bicep' = {
     serviceName: serviceName
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
-    appSettings: concat(platformAppSettings, requiredAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
+    appSettings: concat(platformAppSettings, requiredAppSettings, bcClientSecretAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     consoleClientId: consoleClientId
@@ -470,4 +490,6 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsWorkspaceName
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+// The subject of the federated credential on the Business Central app registration (docs/deploy.md).
+output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output WORKBOOK_ID string = workbook.outputs.id

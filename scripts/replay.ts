@@ -1,16 +1,16 @@
 /**
- * `npm run replay -- <selector> [options]`: replays failed transfers from an operator's shell, against the
- * storage in AzureWebJobsStorage (environment, then local.settings.json, then the local Azurite), exactly as
- * POST /api/transfers/replay does. See docs/reliability.md.
+ * `npm run replay -- <selector> [options]`: replays failed transfers from an operator's shell, exactly as
+ * POST /api/transfers/replay does, against the storage dev/operatorStorage.ts resolves (never the local
+ * Azurite unless asked with --local). See docs/reliability.md.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadStorageConfig, type StorageConfig } from '../shared/config';
+import { ConfigError, type StorageConfig } from '../shared/config';
 import { ERROR_CODES, describeError } from '../shared/errors';
 import { consoleLogger } from '../shared/log';
-import { createStorage, describeStorage } from '../shared/storage';
+import { createStorage } from '../shared/storage';
 import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, type ReplayResult } from '../shared/sync/replay';
-import { resolveSettings } from '../dev/settings';
+import { resolveOperatorStorage } from '../dev/operatorStorage';
 
 export const USAGE = `Usage: npm run replay -- <selector> [options]
 
@@ -25,10 +25,13 @@ Selector (exactly one):
 Options:
   --include-poison      also move the messages waiting in customer-sync-poison back to customer-sync
   --dry-run             show what would be replayed; change nothing
+  --local               use local.settings.json or the local Azurite (as npm start)
   -h, --help            this text
 
 At most ${MAX_REPLAY_PER_CALL} customers per run; run again once they are processed when more remain.
-Storage: AzureWebJobsStorage from the environment, else local.settings.json, else the local Azurite (as npm start).
+Storage: AzureWebJobsStorage from the environment, else the selected azd environment's storage account
+(after azd up, signed in with az or azd), else AzureWebJobsStorage in local.settings.json; the local
+Azurite only with --local. The first line printed says which.
 Error codes: ${ERROR_CODES.join(', ')}.
 
 Examples:
@@ -37,11 +40,11 @@ Examples:
   npm run replay -- --customer 3f2504e0-4f89-11d3-9a0c-0305e82c3301 --customer 5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f
 `;
 
-export type ParsedCommand = { kind: 'help' } | { kind: 'run'; body: Record<string, unknown> } | { kind: 'usageError'; message: string };
+export type ParsedCommand = { kind: 'help' } | { kind: 'run'; body: Record<string, unknown>; local: boolean } | { kind: 'usageError'; message: string };
 
 /** Flags → the replay route's JSON body; the route's own validation then applies to both. */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { customer?: string[]; 'error-code'?: string; all?: boolean; 'include-poison'?: boolean; 'dry-run'?: boolean; help?: boolean };
+  let values: { customer?: string[]; 'error-code'?: string; all?: boolean; 'include-poison'?: boolean; 'dry-run'?: boolean; local?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -53,6 +56,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         all: { type: 'boolean' },
         'include-poison': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
+        local: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -66,7 +70,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (values.all) body.all = true;
   if (values['include-poison']) body.includePoisonQueue = true;
   if (values['dry-run']) body.dryRun = true;
-  return { kind: 'run', body };
+  return { kind: 'run', body, local: values.local === true };
 }
 
 /** The lines printed after a run. */
@@ -82,12 +86,6 @@ export function formatResult(result: ReplayResult): string {
     );
   }
   return lines.join('\n');
-}
-
-/** As `npm start` resolves them: built-in defaults (development storage) < local.settings.json < environment. */
-function storageSettings(): Record<string, string | undefined> {
-  if (process.env.AzureWebJobsStorage?.trim() || process.env.AzureWebJobsStorage__accountName?.trim()) return process.env;
-  return resolveSettings(path.resolve(__dirname, '..'));
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -112,12 +110,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let connection: StorageConfig;
   try {
-    connection = loadStorageConfig(storageSettings());
+    const resolved = resolveOperatorStorage({ root: path.resolve(__dirname, '..'), local: command.local });
+    connection = resolved.connection;
+    console.log(`Storage: ${resolved.description}`);
   } catch (error) {
     console.error(`replay: ${error instanceof ConfigError ? error.message : describeError(error)}`);
     return 2;
   }
-  console.log(`Storage: ${describeStorage(connection)}`);
   const storage = createStorage(connection);
   try {
     const result = await replayTransfers(

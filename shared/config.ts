@@ -21,6 +21,14 @@ export class ConfigError extends Error {
 
 export const DEFAULT_BC_API_BASE_URL = 'https://api.businesscentral.dynamics.com/v2.0';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+/**
+ * How the app proves itself to Entra ID for Business Central: `clientSecret` (BC_CLIENT_SECRET, e.g. locally),
+ * or `managedIdentity`: the app's managed identity gets a token for the token-exchange audience, and the app
+ * registration trusts it through a federated credential (no secret to store or rotate).
+ */
+export const BC_CREDENTIALS = ['clientSecret', 'managedIdentity'] as const;
+export type BcCredentialKind = (typeof BC_CREDENTIALS)[number];
+
 const required = (message = 'is required') => z.string({ error: message }).trim().min(1, message);
 
 /** localhost, 127.0.0.0/8 and ::1: the only hosts a remote URL may reach over plain http (local fakes, tunnels). */
@@ -78,7 +86,8 @@ const settingsSchema = z.object({
   AzureWebJobsStorage__accountName: z.string().trim().optional(),
   BC_TENANT_ID: required(),
   BC_CLIENT_ID: required(),
-  BC_CLIENT_SECRET: required(),
+  BC_CREDENTIAL: z.enum(BC_CREDENTIALS, { error: `must be one of ${BC_CREDENTIALS.join(', ')}` }).optional(),
+  BC_CLIENT_SECRET: z.string().trim().optional(),
   BC_ENVIRONMENT: required(),
   BC_COMPANY_ID: required().regex(GUID_PATTERN, 'must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301'),
   BC_API_BASE_URL: httpsUrl.default(DEFAULT_BC_API_BASE_URL),
@@ -99,7 +108,8 @@ const settingsSchema = z.object({
   IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
   IPAAS_PATHS: z.string().optional(),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
-  WEBHOOK_NOTIFICATION_URL: httpsUrl.optional(),
+  // `none` turns the webhook off (polling only) where a default would apply.
+  WEBHOOK_NOTIFICATION_URL: z.preprocess((value) => (isNone(value) ? undefined : value), httpsUrl.optional()),
   POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
   SUBSCRIPTION_SCHEDULE: ncrontab(DEFAULT_SUBSCRIPTION_SCHEDULE),
   POLL_START_FROM: z
@@ -148,6 +158,8 @@ export interface StorageConfig {
   blobServiceUri?: string;
   /** Client id of a user-assigned managed identity (AzureWebJobsStorage__clientId). */
   clientId?: string;
+  /** `managedidentity` in Azure (AzureWebJobsStorage__credential): the managed identity and nothing else. */
+  credential?: 'managedidentity';
 }
 
 export interface Config {
@@ -155,7 +167,11 @@ export interface Config {
   businessCentral: {
     tenantId: string;
     clientId: string;
+    /** Which credential reaches Entra ID; `clientSecret` is set only with `clientSecret`. */
+    credential: BcCredentialKind;
     clientSecret: string;
+    /** `managedIdentity`: client id of the user-assigned identity (AZURE_CLIENT_ID); unset means system-assigned. */
+    managedIdentityClientId: string | undefined;
     environment: string;
     companyId: string;
     apiBaseUrl: string;
@@ -213,6 +229,7 @@ export function loadStorageConfig(env: Environment = process.env): StorageConfig
   const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
   const blobServiceUri = read('AzureWebJobsStorage__blobServiceUri');
   const clientId = read('AzureWebJobsStorage__clientId');
+  if (read('AzureWebJobsStorage__credential')?.toLowerCase() === 'managedidentity') identity.credential = 'managedidentity';
   if (accountName) identity.accountName = accountName;
   if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
   if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
@@ -256,6 +273,15 @@ export function loadConfig(env: Environment = process.env): Config {
   const values = blankToUndefined(env);
   const parsed = settingsSchema.safeParse(values);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, values));
+  const bcCredential = bcCredentialOf(values);
+  if (bcCredential === undefined) {
+    problems.push({
+      setting: 'BC_CLIENT_SECRET',
+      problem: 'is required outside Azure (in Azure, without it, the managed identity is used through a federated credential: BC_CREDENTIAL=managedIdentity)',
+    });
+  } else if (bcCredential === 'clientSecret' && !values.BC_CLIENT_SECRET) {
+    problems.push({ setting: 'BC_CLIENT_SECRET', problem: 'is required with BC_CREDENTIAL=clientSecret' });
+  }
   const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
   problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
@@ -267,7 +293,33 @@ export function loadConfig(env: Environment = process.env): Config {
     else throw error;
   }
   if (problems.length > 0 || !parsed.success || !mapping) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping);
+  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL));
+}
+
+/**
+ * BC_CREDENTIAL, or its default: `clientSecret` when BC_CLIENT_SECRET is set, `managedIdentity` where the
+ * platform provides one (IDENTITY_ENDPOINT: Azure Functions and App Service set it), else none (an error).
+ */
+function bcCredentialOf(env: Record<string, string | undefined>): BcCredentialKind | undefined {
+  const explicit = BC_CREDENTIALS.find((kind) => kind === env.BC_CREDENTIAL?.trim());
+  // An invalid BC_CREDENTIAL is reported by the schema; the secret is then judged as if it were absent.
+  if (explicit) return explicit;
+  if (env.BC_CLIENT_SECRET) return 'clientSecret';
+  return env.IDENTITY_ENDPOINT ? 'managedIdentity' : undefined;
+}
+
+function isNone(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().toLowerCase() === 'none';
+}
+
+/** The webhook's URL as this app is reached: the setting, else (in Azure) the app's own host name; `none`: no webhook. */
+export const WEBHOOK_ROUTE = '/api/webhooks/business-central';
+
+function webhookNotificationUrl(setting: string | undefined, websiteHostname: string | undefined): string | undefined {
+  if (setting === 'none') return undefined;
+  if (setting) return setting;
+  // WEBSITE_HOSTNAME is set by the platform in Azure, so `azd up` needs no second pass to enable webhooks.
+  return websiteHostname && /^[a-z0-9.-]+$/iu.test(websiteHostname) ? `https://${websiteHostname.toLowerCase()}${WEBHOOK_ROUTE}` : undefined;
 }
 
 /**
@@ -289,13 +341,24 @@ export function loadMappingConfig(env: Environment = process.env): MappingConfig
 
 const MAPPING_HINT = 'Fix the mapping file (mappings/customer-mapping.schema.json describes it) or point CUSTOMER_MAPPING_FILE at a good one.';
 
-function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths, mapping: MappingConfig): Config {
+function toConfig(
+  storage: StorageConfig,
+  s: Settings,
+  ipaasPaths: IpaasPaths,
+  mapping: MappingConfig,
+  bcCredential: BcCredentialKind,
+  azureClientId: string | undefined,
+  websiteHostname: string | undefined,
+  webhookDisabled: boolean,
+): Config {
   return {
     storage,
     businessCentral: {
       tenantId: s.BC_TENANT_ID,
       clientId: s.BC_CLIENT_ID,
-      clientSecret: s.BC_CLIENT_SECRET,
+      credential: bcCredential,
+      clientSecret: bcCredential === 'clientSecret' ? (s.BC_CLIENT_SECRET ?? '') : '',
+      managedIdentityClientId: azureClientId,
       environment: s.BC_ENVIRONMENT,
       companyId: s.BC_COMPANY_ID.toLowerCase(),
       apiBaseUrl: s.BC_API_BASE_URL,
@@ -308,7 +371,7 @@ function toConfig(storage: StorageConfig, s: Settings, ipaasPaths: IpaasPaths, m
       externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
       paths: ipaasPaths,
     },
-    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: s.WEBHOOK_NOTIFICATION_URL },
+    webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
     reconcile: { schedule: s.RECONCILE_SCHEDULE },

@@ -1,10 +1,15 @@
-import type { OutageKind, ServiceName } from './errors';
+import type { AnyValueMap } from '@opentelemetry/api-logs';
+import { describeError, SyncError, type OutageKind, type ServiceName } from './errors';
+import { redact, type Logger } from './log';
+import { emitEvent, structuredTelemetryEnabled, transferInstruments } from './observability';
 import type { TransferRecord } from './storage/types';
 
 /**
- * Every transfer is logged once as `TransferCompleted {json}`. In Azure the line lands in Application
- * Insights `traces`, where KQL reads it with `parse_json(substring(message, 18))`; locally the host prints it.
- * The fields identify the customer by id and number only: never email, name or phone.
+ * Every transfer is reported once. In Azure (OpenTelemetry registered) it is one structured record: message
+ * `TransferCompleted` in `traces`, every field of TransferEvent in `customDimensions`, plus the `transfers`
+ * counter and `transfer.latency` / `transfer.duration` histograms in `customMetrics`. Locally it is the
+ * log line `TransferCompleted {json}` that the host prints. The fields identify the customer by id and
+ * number only: never email, name or phone.
  */
 export const TRANSFER_EVENT = 'TransferCompleted';
 
@@ -25,6 +30,10 @@ export type TransferEvent = Pick<
 > & { correlationId: string | null; enqueuedAt: string | null; latencyMs: number | null };
 
 export function transferEventLine(record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string } = {}): string {
+  return `${TRANSFER_EVENT} ${JSON.stringify(transferEvent(record, context))}`;
+}
+
+function transferEvent(record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string }): TransferEvent {
   const enqueued = context.enqueuedAt ? Date.parse(context.enqueuedAt) : Number.NaN;
   const event: TransferEvent = {
     transferId: record.transferId,
@@ -45,7 +54,7 @@ export function transferEventLine(record: TransferRecord, context: { correlation
     // From enqueue to done: the end-to-end delay that users feel.
     latencyMs: Number.isNaN(enqueued) ? null : Date.parse(record.finishedAt) - enqueued,
   };
-  return `${TRANSFER_EVENT} ${JSON.stringify(event)}`;
+  return event;
 }
 
 /** Reads a TransferCompleted line back (the local host's console and tests use it). */
@@ -70,6 +79,64 @@ export interface SubscriptionEvent {
 
 export function subscriptionEventLine(event: SubscriptionEvent): string {
   return `${SUBSCRIPTION_EVENT} ${JSON.stringify({ action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime })}`;
+}
+
+/** Attributes of a structured record: null fields are left out (OpenTelemetry has no null). */
+function attributesOf(event: object): AnyValueMap {
+  const attributes: AnyValueMap = {};
+  for (const [key, value] of Object.entries(event)) if (value !== null && value !== undefined) attributes[key] = value as string | number | boolean;
+  return attributes;
+}
+
+/**
+ * Reports one operational event. In Azure: a structured record, `traces.message` = `name` and every field in
+ * `customDimensions` (KQL: `where message == "<name>" | extend x = customDimensions`). Locally: the log
+ * line `<name> {json}` that the local host prints. Fields must never hold personal data.
+ */
+export function reportEvent(logger: Logger, name: string, fields: object, level: 'info' | 'warn' | 'error' = 'info'): void {
+  if (structuredTelemetryEnabled()) emitEvent(name, attributesOf(fields), level);
+  else logger[level](`${name} ${JSON.stringify(fields)}`);
+}
+
+/** Reports one transfer: structured record and metrics in Azure, the `TransferCompleted {json}` line locally. */
+export function reportTransfer(logger: Logger, record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string } = {}, level: 'info' | 'warn' | 'error' = 'info'): void {
+  const event = transferEvent(record, context);
+  const { transfers, latency, duration } = transferInstruments();
+  transfers.add(1, { status: event.status, source: event.source, action: event.action ?? 'None', errorCode: event.errorCode ?? 'None' });
+  duration.record(event.durationMs, { status: event.status, source: event.source });
+  if (event.latencyMs !== null) latency.record(Math.max(0, event.latencyMs), { status: event.status, source: event.source });
+  reportEvent(logger, TRANSFER_EVENT, event, level);
+}
+
+/** Reports one subscription check (`SubscriptionState`). */
+export function reportSubscriptionState(logger: Logger, event: SubscriptionEvent): void {
+  reportEvent(logger, SUBSCRIPTION_EVENT, { action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime });
+}
+
+/** One record per timer run (`TimerRun`): alerts find failing or silent timers from it. */
+export const TIMER_EVENT = 'TimerRun';
+
+export interface TimerRunEvent {
+  timer: string;
+  outcome: 'Succeeded' | 'Failed';
+  durationMs: number;
+  errorCode: string | null;
+  message: string | null;
+}
+
+/** Runs a timer's work and reports its outcome; a failure is reported and rethrown (the invocation fails). */
+export async function runTimer<T>(timer: string, logger: Logger, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    const result = await work();
+    reportEvent(logger, TIMER_EVENT, { timer, outcome: 'Succeeded', durationMs: Date.now() - started, errorCode: null, message: null } satisfies TimerRunEvent);
+    return result;
+  } catch (failure) {
+    const errorCode = failure instanceof SyncError ? failure.code : failure instanceof Error ? failure.name : 'Error';
+    const event: TimerRunEvent = { timer, outcome: 'Failed', durationMs: Date.now() - started, errorCode, message: redact(describeError(failure)).slice(0, 1000) };
+    reportEvent(logger, TIMER_EVENT, event, 'error');
+    throw failure;
+  }
 }
 
 /**

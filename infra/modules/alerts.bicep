@@ -1,7 +1,8 @@
-// Log alerts on the TransferCompleted trace line every transfer writes (docs/monitoring.md says what each
-// means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage reports
-// QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
-// message becomes a transfer with errorCode RetriesExhausted, so that line is the precise signal.
+// Log alerts on the structured records the app sends through OpenTelemetry: traces whose message is the
+// event name (TransferCompleted, TimerRun) with the fields in customDimensions (docs/monitoring.md says what
+// each alert means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage
+// reports QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
+// message becomes a transfer with errorCode RetriesExhausted, so that record is the precise signal.
 
 @description('Application Insights component the Function App logs to.')
 param applicationInsightsId string
@@ -22,27 +23,44 @@ param alertEmail string
 @minValue(1)
 param failedTransfersThreshold int
 
-// The rules add up itemCount rather than counting rows: under sampling each kept row stands for itemCount rows.
+// The app does not sample (samplingRatio 1): every record is a row, so the rules count rows.
 var retriesExhaustedQuery = '''
 traces
-| where message startswith "TransferCompleted "
-| extend t = parse_json(substring(message, 18))
+| where message == "TransferCompleted"
+| extend t = customDimensions
 | where tostring(t.errorCode) == "RetriesExhausted"
 '''
 
 var failedTransfersQuery = '''
 traces
-| where message startswith "TransferCompleted "
-| extend t = parse_json(substring(message, 18))
+| where message == "TransferCompleted"
+| extend t = customDimensions
 | where tostring(t.status) == "Failed"
 '''
 
-// A service put on hold (circuit breaker open): one ServiceOutage line each time it opens or a probe fails,
+// Every timer reports each run as TimerRun (outcome Succeeded or Failed): poll, subscription, retention, reconciliation.
+var timerFailedQuery = '''
+traces
+| where message == "TimerRun"
+| extend r = customDimensions
+| where tostring(r.outcome) == "Failed"
+| extend timer = tostring(r.timer)
+'''
+
+// The subscription timer runs hourly by default; two hours without a successful run means webhooks may stop.
+var subscriptionSilentQuery = '''
+traces
+| where message == "TimerRun"
+| extend r = customDimensions
+| where tostring(r.timer) == "subscriptionTimer" and tostring(r.outcome) == "Succeeded"
+'''
+
+// A service put on hold (circuit breaker open): one ServiceOutage record each time it opens or a probe fails,
 // so at least one every 5 minutes while it lasts; the alert resolves itself once the service is back.
 var serviceOnHoldQuery = '''
 traces
-| where message startswith "ServiceOutage "
-| extend o = parse_json(substring(message, 14))
+| where message == "ServiceOutage"
+| extend o = customDimensions
 | where tostring(o.state) == "onHold"
 | extend service = tostring(o.service), reason = tostring(o.kind)
 '''
@@ -103,8 +121,7 @@ resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-1
       allOf: [
         {
           query: retriesExhaustedQuery
-          timeAggregation: 'Total'
-          metricMeasureColumn: 'itemCount'
+          timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {
@@ -143,10 +160,96 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
       allOf: [
         {
           query: failedTransfersQuery
-          timeAggregation: 'Total'
-          metricMeasureColumn: 'itemCount'
+          timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: failedTransfersThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource timerFailedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-timer-failed-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: a timer failed'
+    description: 'A run of pollCustomers, subscriptionTimer, the retention or the reconciliation timer failed (TimerRun with outcome Failed); the alert names the timer. See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: timerFailedQuery
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'timer'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource subscriptionSilentAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-subscription-silent-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: no successful subscription check in 2 hours'
+    description: 'subscriptionTimer has not completed a run for 2 hours (no TimerRun with outcome Succeeded): the Business Central webhook subscription may expire and notifications stop. See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT2H'
+    criteria: {
+      allOf: [
+        {
+          query: subscriptionSilentQuery
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
           failingPeriods: {
             numberOfEvaluationPeriods: 1
             minFailingPeriodsToAlert: 1
@@ -171,7 +274,7 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
   kind: 'LogAlert'
   properties: {
     displayName: 'Customer sync: Business Central or iPaaS.com on hold'
-    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage lines with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
+    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage records with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
     severity: 1
     enabled: true
     scopes: [
@@ -183,8 +286,7 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
       allOf: [
         {
           query: serviceOnHoldQuery
-          timeAggregation: 'Total'
-          metricMeasureColumn: 'itemCount'
+          timeAggregation: 'Count'
           dimensions: [
             {
               name: 'service'
@@ -262,5 +364,7 @@ resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-0
 
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
+output timerFailedAlertId string = timerFailedAlert.id
+output subscriptionSilentAlertId string = subscriptionSilentAlert.id
 output serviceOnHoldAlertId string = serviceOnHoldAlert.id
 output reconciliationDriftAlertId string = reconciliationDriftAlert.id

@@ -25,7 +25,7 @@ param deploymentContainerUrl string
 @description('App settings as [{ name, value }]; assembled in main.bicep.')
 param appSettings array
 
-@description('Upper bound of instances the app scales out to.')
+@description('Upper bound of instances per function group (Flex Consumption: 40 to 1000 in most regions, less in a few preview regions).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int

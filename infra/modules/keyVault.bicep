@@ -14,7 +14,7 @@ param tags object
 param enablePurgeProtection bool
 
 @secure()
-@description('BC_CLIENT_SECRET')
+@description('BC_CLIENT_SECRET; empty (BC_CREDENTIAL=managedIdentity) stores no secret.')
 param bcClientSecret string
 
 @secure()
@@ -53,7 +53,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource bcClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource bcClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(bcClientSecret)) {
   parent: vault
   name: bcClientSecretName
   properties: {
@@ -84,6 +84,6 @@ output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 // Versionless and with the trailing slash: App Service then resolves the newest version.
-output bcClientSecretUri string = '${vault.properties.vaultUri}secrets/${bcClientSecretSecret.name}/'
+output bcClientSecretUri string = empty(bcClientSecret) ? '' : '${vault.properties.vaultUri}secrets/${bcClientSecretName}/'
 output ipaasApiTokenUri string = '${vault.properties.vaultUri}secrets/${ipaasApiTokenSecret.name}/'
 output webhookClientStateUri string = '${vault.properties.vaultUri}secrets/${webhookClientStateSecret.name}/'

@@ -1,5 +1,6 @@
-// Least-privilege data-plane roles for the app's identity, and Key Vault Secrets Officer for the
-// person or pipeline running azd so it can rotate secrets.
+// Least-privilege data-plane roles for the app's identity; for the person or pipeline running azd, Key Vault
+// Secrets Officer (rotate secrets) and the storage data roles `npm run replay` / `npm run reconcile` need
+// from an operator's shell (tables and queues read and written, blobs read).
 
 @description('Storage account the app uses.')
 param storageAccountName string
@@ -32,7 +33,15 @@ var roles = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault references
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // operator: set new secret versions
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Entra ID ingestion into Application Insights
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1' // operator: read blobs
 }
+
+// Operator storage roles: replay and reconcile from a shell, signed in with az or azd.
+var operatorStorageRoles = [
+  roles.storageTableDataContributor
+  roles.storageQueueDataContributor
+  roles.storageBlobDataReader
+]
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
   name: storageAccountName
@@ -105,3 +114,15 @@ resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     principalType: operatorPrincipalType
   }
 }
+
+resource operatorStorageData 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in operatorStorageRoles: if (!empty(operatorPrincipalId)) {
+    name: guid(storage.id, operatorPrincipalId, role)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
+    }
+  }
+]

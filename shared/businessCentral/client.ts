@@ -1,10 +1,11 @@
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
 import { SyncError } from '../errors';
 import { GUID_PATTERN, isGuid, normalizeGuid } from '../guid';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
 import { redact } from '../log';
+import { serverOf, withDependencySpan } from '../observability';
 import { formatQuery, maxPageSizePreference, odataDateTime, odataString } from './odata';
 import {
   bcCustomerSchema,
@@ -23,6 +24,8 @@ export const DEFAULT_PAGE_SIZE = 1_000;
 export const MAX_PAGE_SIZE = 20_000;
 /** Customer."No." is Code[20]: a longer value can match no customer, and Business Central rejects it in a filter. */
 const MAX_CUSTOMER_NUMBER_LENGTH = 20;
+/** A cached token is replaced this long before it expires. */
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 
 export interface BusinessCentralClientOptions {
   /** Waits between retries; tests pass a spy that resolves at once. */
@@ -33,13 +36,36 @@ export interface BusinessCentralClientOptions {
   random?: () => number;
 }
 
-/** ClientSecretCredential for the settings; instance discovery only works against Microsoft's public cloud host. */
+/**
+ * The credential for the settings. `clientSecret`: ClientSecretCredential. `managedIdentity`: the app
+ * registration's client-assertion flow, the assertion being a managed-identity token for the token-exchange
+ * audience, which the registration's federated credential trusts. Instance discovery only works against
+ * Microsoft's public cloud host.
+ */
 export function createBusinessCentralCredential(config: Config['businessCentral']): TokenCredential {
   const publicCloud = sameOrigin(config.authorityHost, DEFAULT_AUTHORITY_HOST);
-  return new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, {
-    authorityHost: config.authorityHost,
-    ...(publicCloud ? {} : { disableInstanceDiscovery: true }),
-  });
+  const options = { authorityHost: config.authorityHost, ...(publicCloud ? {} : { disableInstanceDiscovery: true }) };
+  if (config.credential === 'clientSecret') return new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, options);
+  const identity = new ManagedIdentityCredential(config.managedIdentityClientId ? { clientId: config.managedIdentityClientId } : {});
+  const audience = tokenExchangeAudience(config.authorityHost);
+  return new ClientAssertionCredential(
+    config.tenantId,
+    config.clientId,
+    async () => {
+      const token = await identity.getToken(`${audience}/.default`);
+      if (!token) throw new Error('the managed identity returned no token for the token exchange');
+      return token.token;
+    },
+    options,
+  );
+}
+
+/** The audience a federated credential expects, per cloud (Entra ID documents one per national cloud). */
+export function tokenExchangeAudience(authorityHost: string): string {
+  const host = URL.canParse(authorityHost) ? new URL(authorityHost).hostname : '';
+  if (host.endsWith('.microsoftonline.us')) return 'api://AzureADTokenExchangeUSGov';
+  if (host.endsWith('.chinacloudapi.cn')) return 'api://AzureADTokenExchangeChina';
+  return 'api://AzureADTokenExchange';
 }
 
 /**
@@ -79,6 +105,8 @@ class BusinessCentralClient implements BusinessCentralApi {
   private readonly customersUrl: string;
   private readonly apiOrigin: string;
   private pendingToken: Promise<string> | undefined;
+  private cachedToken: { header: string; refreshAt: number } | undefined;
+  private readonly authorityHost: string;
 
   constructor(config: Config['businessCentral'], http: Config['http'], options: BusinessCentralClientOptions) {
     if (!GUID_PATTERN.test(config.companyId)) {
@@ -92,6 +120,7 @@ class BusinessCentralClient implements BusinessCentralApi {
     this.customersResource = `/api/v2.0/companies(${companyId})/customers`;
     this.customersUrl = `${this.environmentRoot}${this.customersResource}`;
     this.credential = options.credential ?? createBusinessCentralCredential(config);
+    this.authorityHost = config.authorityHost;
     this.timeoutMs = http.timeoutMs;
     this.http = new HttpClient({
       serviceName: 'Business Central',
@@ -307,6 +336,8 @@ class BusinessCentralClient implements BusinessCentralApi {
     try {
       return await this.http.send(request);
     } catch (error) {
+      // A revoked or otherwise refused token is not used again.
+      if (error instanceof SyncError && error.status === 401) this.cachedToken = undefined;
       throw credentialFailure(error) ?? error;
     }
   }
@@ -323,10 +354,19 @@ class BusinessCentralClient implements BusinessCentralApi {
   }
 
   private async acquireToken(): Promise<string> {
-    // The credential caches and refreshes tokens itself; the timeout keeps a hung authority from blocking a slot forever.
-    const token = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
-    if (!token) throw new Error('the credential returned no token');
-    return `Bearer ${token.token}`;
+    // Kept here until shortly before it expires, so a token request (and its dependency in telemetry) is a real one.
+    const cached = this.cachedToken;
+    if (cached && Date.now() < cached.refreshAt) return cached.header;
+    const token = await withDependencySpan({ service: 'Entra ID', name: 'token', server: serverOf(this.authorityHost) }, async () => {
+      // The timeout keeps a hung authority from blocking a slot forever.
+      const issued = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      if (!issued) throw new Error('the credential returned no token');
+      return issued;
+    });
+    const header = `Bearer ${token.token}`;
+    const refreshAt = Math.min(token.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY, token.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS);
+    this.cachedToken = { header, refreshAt };
+    return header;
   }
 
   private unexpected404(method: string, url: string, response: HttpResponse): SyncError {
@@ -416,7 +456,7 @@ function credentialFailure(error: unknown): SyncError | undefined {
   const aadsts = /AADSTS(\d+)/u.exec(causeMessage);
   return new SyncError(
     'Configuration',
-    `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET`,
+    `Business Central: Entra ID refused the client credentials (${oauth[1]}${aadsts ? `, AADSTS${aadsts[1]}` : ''}); check BC_TENANT_ID, BC_CLIENT_ID and BC_CLIENT_SECRET (or, with BC_CREDENTIAL=managedIdentity, the app registration's federated credential)`,
     // An expired secret refuses every customer alike: the sync holds the work until the credentials work again.
     { transient: true, outage: { service: 'businessCentral', kind: 'auth' } },
   );

@@ -1,5 +1,7 @@
 import { ErrorCode, SyncError, type OutageKind, type ServiceName } from '../errors';
 import { ConcurrencyLimiter } from './limiter';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { operationName, serverOf, telemetryUrl, withDependencySpan } from '../observability';
 
 export interface RetryPolicy {
   /** Attempts in this process before giving up and letting the queue retry later. */
@@ -114,11 +116,13 @@ export class HttpClient {
   }
 
   private async exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+    // The token first: its own dependency (when it is fetched) is not part of this call's duration.
+    const authorization = await this.authorization();
     const started = Date.now();
     const headers: Record<string, string> = {
       Accept: 'application/json',
       ...request.headers,
-      Authorization: await this.authorization(),
+      Authorization: authorization,
     };
     let body: string | undefined;
     if (request.body !== undefined) {
@@ -126,17 +130,35 @@ export class HttpClient {
       body = JSON.stringify(request.body);
     }
     let status: number | 'error' = 'error';
+    const dependency = {
+      service: this.options.serviceName,
+      name: operationName(request.method, request.url),
+      server: serverOf(request.url),
+      attributes: {
+        'http.request.method': request.method,
+        'url.full': telemetryUrl(request.url),
+        ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
+      },
+    };
     try {
-      const init: RequestInit = {
-        method: request.method,
-        headers,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        ...(body === undefined ? {} : { body }),
-      };
-      const response = await globalThis.fetch(request.url, init);
-      status = response.status;
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: parseJson(text) };
+      return await withDependencySpan(dependency, async (span) => {
+        const init: RequestInit = {
+          method: request.method,
+          headers,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+          ...(body === undefined ? {} : { body }),
+        };
+        const response = await globalThis.fetch(request.url, init);
+        status = response.status;
+        span.setAttribute('http.response.status_code', response.status);
+        // 404 is an answer the clients expect (a deleted customer), not a failed call.
+        if (response.status >= 400 && response.status !== 404) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          span.setAttribute('error.type', String(response.status));
+        }
+        const text = await response.text();
+        return { status: response.status, headers: response.headers, body: parseJson(text) };
+      });
     } finally {
       this.options.onExchange?.({
         method: request.method,

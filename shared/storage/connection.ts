@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { ConfigError, type StorageConfig } from '../config';
 import { SyncError } from '../errors';
 import { isGuid, normalizeGuid } from '../guid';
@@ -54,11 +54,20 @@ const queuePipelineOptions: StoragePipelineOptions = { retryOptions: { tryTimeou
 // One credential per process (and identity): it caches tokens, so sharing it avoids a token request per client.
 const credentials = new Map<string, TokenCredential>();
 
-function credentialFor(clientId: string | undefined): TokenCredential {
-  const key = clientId ?? '';
+/**
+ * In Azure (`AzureWebJobsStorage__credential=managedidentity`, as the host itself reads it): the managed
+ * identity, explicitly, so no other credential is ever tried. Elsewhere (an operator running
+ * `npm run replay` against Azure): DefaultAzureCredential, which honours AZURE_TOKEN_CREDENTIALS (e.g. `dev`).
+ */
+function credentialFor(storage: StorageConnection): TokenCredential {
+  const managed = storage.credential === 'managedidentity';
+  const key = `${managed ? 'mi' : 'default'}|${storage.clientId ?? ''}`;
   let credential = credentials.get(key);
   if (!credential) {
-    credential = new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : undefined);
+    const clientId = storage.clientId;
+    credential = managed
+      ? new ManagedIdentityCredential(clientId ? { clientId } : {})
+      : new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : undefined);
     credentials.set(key, credential);
   }
   return credential;
@@ -135,7 +144,7 @@ export function tableClient(storage: StorageConnection, tableName: string): Tabl
       throw invalidConnectionString();
     }
   } else {
-    client = new TableClient(serviceEndpoint(storage, 'table'), tableName, credentialFor(storage.clientId), {
+    client = new TableClient(serviceEndpoint(storage, 'table'), tableName, credentialFor(storage), {
       additionalPolicies: [requestTimeoutPolicy],
     });
   }
@@ -159,7 +168,7 @@ export function tableServiceClient(storage: StorageConnection): TableServiceClie
       throw invalidConnectionString();
     }
   } else {
-    client = new TableServiceClient(serviceEndpoint(storage, 'table'), credentialFor(storage.clientId), {
+    client = new TableServiceClient(serviceEndpoint(storage, 'table'), credentialFor(storage), {
       additionalPolicies: [requestTimeoutPolicy],
     });
   }
@@ -179,7 +188,7 @@ export function queueServiceClient(storage: StorageConnection): QueueServiceClie
       throw invalidConnectionString();
     }
   } else {
-    client = new QueueServiceClient(serviceEndpoint(storage, 'queue'), credentialFor(storage.clientId), queuePipelineOptions);
+    client = new QueueServiceClient(serviceEndpoint(storage, 'queue'), credentialFor(storage), queuePipelineOptions);
   }
   queueServiceClients.set(key, client);
   return client;
@@ -200,7 +209,7 @@ export function blobServiceClient(storage: StorageConnection): BlobServiceClient
       throw invalidConnectionString();
     }
   } else {
-    client = new BlobServiceClient(serviceEndpoint(storage, 'blob'), credentialFor(storage.clientId), queuePipelineOptions);
+    client = new BlobServiceClient(serviceEndpoint(storage, 'blob'), credentialFor(storage), queuePipelineOptions);
   }
   blobServiceClients.set(key, client);
   return client;

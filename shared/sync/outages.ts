@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeError, outageOf, SERVICE_LABELS, SERVICES, type OutageKind, type ServiceName } from '../errors';
 import { redact, silentLogger, type Logger } from '../log';
 import type { StateStore } from '../storage/types';
-import { serviceOutageLine } from '../telemetry';
+import { reportEvent, SERVICE_OUTAGE_EVENT } from '../telemetry';
 
 /**
  * A circuit breaker per remote service (Business Central, iPaaS.com), shared by every invocation of the
@@ -219,7 +219,7 @@ export class ServiceBreakers {
       this.remember(service, null, null);
       entry.failures = 0;
       const downMs = this.clock() - Date.parse(state.since);
-      logger.info(serviceOutageLine({ service, state: 'resumed', kind: state.kind, since: state.since, retryAt: null, downMs, message: null }));
+      reportEvent(logger, SERVICE_OUTAGE_EVENT, { service, state: 'resumed', kind: state.kind, since: state.since, retryAt: null, downMs, message: null });
     }
   }
 
@@ -256,8 +256,11 @@ export class ServiceBreakers {
       };
       if (await this.store.put(stateKey(service), state, entry.etag)) {
         this.remember(service, state, null);
-        logger.warn(
-          serviceOutageLine({ service, state: 'onHold', kind, since: state.since, retryAt: state.retryAt, downMs: now - Date.parse(state.since), message: state.message }),
+        reportEvent(
+          logger,
+          SERVICE_OUTAGE_EVENT,
+          { service, state: 'onHold', kind, since: state.since, retryAt: state.retryAt, downMs: now - Date.parse(state.since), message: state.message },
+          'warn',
         );
         return state;
       }

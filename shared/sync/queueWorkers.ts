@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
-import { transferEventLine, transferHoldLine } from '../telemetry';
+import { reportTransfer, transferHoldLine } from '../telemetry';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
 import type { ServiceName } from '../errors';
 import type { OutageState, ServiceBreakers } from './outages';
@@ -101,7 +101,7 @@ export async function handleSyncMessage(
       errorMessage: `The queue message is not a valid customer-sync message (${issues})`,
       attempt: delivery.dequeueCount,
     });
-    deps.logger.warn(transferEventLine(transfer));
+    reportTransfer(deps.logger, transfer, {}, 'warn');
     return transfer;
   }
   const message = parsed.data;
@@ -200,6 +200,6 @@ export async function handlePoisonMessage(
       (retry === undefined ? ' Replay it once the cause is fixed.' : retryNote(retry)),
     attempt: maxDequeueCount,
   }, clock);
-  deps.logger.error(transferEventLine(transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}));
+  reportTransfer(deps.logger, transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}, 'error');
   return transfer;
 }

@@ -5,7 +5,7 @@ import type { IpaasApi } from '../ipaas/types';
 import { redact, type Logger } from '../log';
 import { applyCustomerMapping, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
-import { transferEventLine } from '../telemetry';
+import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
 import { executePlan, type ExecutionOutcome } from './executePlan';
 import { planTransfer, type ExternalIdSettings } from './planSync';
@@ -119,9 +119,12 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   if (attempted && final && (record.status === 'Failed' || record.action === 'Filtered')) {
     await deps.links.recordAttempt?.(request.customerId, attempted).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
   }
-  const line = transferEventLine(record, { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) });
-  if (record.status === 'Failed' || record.warnings.length > 0) deps.logger.warn(line);
-  else deps.logger.info(line);
+  reportTransfer(
+    deps.logger,
+    record,
+    { correlationId: request.correlationId, ...(request.enqueuedAt ? { enqueuedAt: request.enqueuedAt } : {}) },
+    record.status === 'Failed' || record.warnings.length > 0 ? 'warn' : 'info',
+  );
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
 }

@@ -1,4 +1,6 @@
 import { ConfigError, loadConfig, loadStorageConfig, scheduleSetting } from '../../shared/config';
+import { ClientAssertionCredential, ClientSecretCredential } from '@azure/identity';
+import { createBusinessCentralCredential, tokenExchangeAudience } from '../../shared/businessCentral/client';
 import { TEST_SETTINGS } from '../support/settings';
 
 const valid = { ...TEST_SETTINGS, AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
@@ -107,6 +109,61 @@ describe('settings', () => {
 test('an unresolved Key Vault reference is refused, naming the setting', () => {
   const message = problemFor({ ...valid, WEBHOOK_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/WEBHOOK-CLIENT-STATE/)' });
   expect(message).toContain('WEBHOOK_CLIENT_STATE is an unresolved Key Vault reference');
+});
+
+describe('Business Central credential', () => {
+  test('a client secret means clientSecret', () => {
+    expect(loadConfig(valid).businessCentral).toMatchObject({ credential: 'clientSecret', clientSecret: TEST_SETTINGS.BC_CLIENT_SECRET });
+  });
+
+  test('in Azure without a secret: the managed identity (AZURE_CLIENT_ID) through a federated credential', () => {
+    const config = loadConfig({ ...valid, BC_CLIENT_SECRET: undefined, IDENTITY_ENDPOINT: 'http://localhost:8081/msi/token', AZURE_CLIENT_ID: 'b0f0a0c0-0000-4000-8000-000000000001' });
+    expect(config.businessCentral).toMatchObject({ credential: 'managedIdentity', clientSecret: '', managedIdentityClientId: 'b0f0a0c0-0000-4000-8000-000000000001' });
+  });
+
+  test('BC_CREDENTIAL=managedIdentity needs no secret, and ignores one that is left over', () => {
+    expect(loadConfig({ ...valid, BC_CREDENTIAL: 'managedIdentity' }).businessCentral).toMatchObject({ credential: 'managedIdentity', clientSecret: '' });
+  });
+
+  test('BC_CREDENTIAL=clientSecret without BC_CLIENT_SECRET, or an unknown BC_CREDENTIAL, is named', () => {
+    expect(problemFor({ ...valid, BC_CREDENTIAL: 'clientSecret', BC_CLIENT_SECRET: undefined, IDENTITY_ENDPOINT: 'http://x' })).toContain('BC_CLIENT_SECRET is required with BC_CREDENTIAL=clientSecret');
+    expect(problemFor({ ...valid, BC_CREDENTIAL: 'certificate' })).toContain('BC_CREDENTIAL must be one of clientSecret, managedIdentity');
+  });
+
+  test('the token-exchange audience follows the cloud of the authority', () => {
+    expect(tokenExchangeAudience('https://login.microsoftonline.com')).toBe('api://AzureADTokenExchange');
+    expect(tokenExchangeAudience('https://login.microsoftonline.us')).toBe('api://AzureADTokenExchangeUSGov');
+    expect(tokenExchangeAudience('https://login.chinacloudapi.cn')).toBe('api://AzureADTokenExchangeChina');
+  });
+
+  test('the credential is a client assertion backed by the managed identity, never a secret', () => {
+    const config = loadConfig({ ...valid, BC_CREDENTIAL: 'managedIdentity' });
+    expect(createBusinessCentralCredential(config.businessCentral)).toBeInstanceOf(ClientAssertionCredential);
+    expect(createBusinessCentralCredential(loadConfig(valid).businessCentral)).toBeInstanceOf(ClientSecretCredential);
+  });
+
+  test('storage in Azure uses the managed identity explicitly', () => {
+    expect(loadStorageConfig({ AzureWebJobsStorage__accountName: 'stabc', AzureWebJobsStorage__credential: 'managedidentity', AzureWebJobsStorage__clientId: 'id-1' })).toEqual({
+      accountName: 'stabc',
+      clientId: 'id-1',
+      credential: 'managedidentity',
+    });
+  });
+});
+
+describe('webhook URL', () => {
+  test('in Azure it defaults to the app\'s own host name, so one deployment enables webhooks', () => {
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'func-abc-1f2e3d4c.azurewebsites.net' }).webhook.notificationUrl).toBe(
+      'https://func-abc-1f2e3d4c.azurewebsites.net/api/webhooks/business-central',
+    );
+  });
+
+  test('an explicit URL wins; none turns the webhook off; locally there is no default', () => {
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'a.azurewebsites.net', WEBHOOK_NOTIFICATION_URL: 'https://hooks.example.com/bc' }).webhook.notificationUrl).toBe('https://hooks.example.com/bc');
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'a.azurewebsites.net', WEBHOOK_NOTIFICATION_URL: 'None' }).webhook.notificationUrl).toBeUndefined();
+    expect(loadConfig({ ...valid, WEBHOOK_NOTIFICATION_URL: undefined }).webhook.notificationUrl).toBeUndefined();
+    expect(problemFor({ ...valid, WEBHOOK_NOTIFICATION_URL: 'ftp://x' })).toContain('WEBHOOK_NOTIFICATION_URL');
+  });
 });
 
 describe('iPaaS.com external ids and paths', () => {

@@ -7,7 +7,7 @@
 import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
-import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TRANSFER_EVENT, transferEventLine } from '../../shared/telemetry';
+import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type TimerRunEvent } from '../../shared/telemetry';
 import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
@@ -54,6 +54,8 @@ const FLEX_FORBIDDEN_SETTINGS = [
 /** The SubscriptionState line documented in docs/monitoring.md (the subscription timer emits it). */
 const SUBSCRIPTION_STATE_EVENT = 'SubscriptionState';
 const SUBSCRIPTION_STATE_FIELDS = ['action', 'subscriptionId', 'expirationDateTime'];
+/** The fields of a TimerRun record, checked against the type the code fills. */
+const TIMER_RUN_FIELDS = ['timer', 'outcome', 'durationMs', 'errorCode', 'message'] as const satisfies ReadonlyArray<keyof TimerRunEvent>;
 const SUBSCRIPTION_STATE_ACTIONS = ['Created', 'Renewed', 'Recreated', 'Unchanged', 'Disabled'];
 
 /** BC_TENANT_ID → bcTenantId: the Bicep parameter of an app setting. */
@@ -72,9 +74,13 @@ const describeList = (values: Iterable<string>): string => sorted(values).join('
 // ------------------------------------------------------------------------------------------------------
 
 /** Required settings, from the code itself: what loadConfig names when nothing is set. */
-function requiredSettings(): string[] {
+/**
+ * Settings loadConfig requires. In Azure the platform also provides IDENTITY_ENDPOINT (the managed identity),
+ * which makes BC_CLIENT_SECRET optional there (BC_CREDENTIAL defaults to managedIdentity).
+ */
+function requiredSettings(env: Record<string, string> = {}): string[] {
   try {
-    loadConfig({});
+    loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) return [...new Set(error.problems.map((problem) => problem.setting))];
     throw error;
@@ -375,24 +381,37 @@ function serviceOutageFields(): string[] {
 }
 
 /** Problems of one query: the prefix, the substring offset after it, and the fields it reads. */
-function kqlProblems(query: string, transferFields: readonly string[]): string[] {
-  const problems: string[] = [];
-  const events: Array<{ event: string; variable: string; fields: readonly string[] }> = [
+/** The structured records the queries may read, with the fields the code gives them (customDimensions). */
+function telemetryEvents(transferFields: readonly string[]): Array<{ event: string; variable: string; fields: readonly string[] }> {
+  return [
     { event: TRANSFER_EVENT, variable: 't', fields: transferFields },
     { event: SUBSCRIPTION_STATE_EVENT, variable: 's', fields: SUBSCRIPTION_STATE_FIELDS },
-    { event: RECONCILIATION_EVENT, variable: 'r', fields: reconciliationEventFields() },
+    { event: TIMER_EVENT, variable: 'r', fields: TIMER_RUN_FIELDS },
+    { event: RECONCILIATION_EVENT, variable: 'c', fields: reconciliationEventFields() },
     { event: SERVICE_OUTAGE_EVENT, variable: 'o', fields: serviceOutageFields() },
   ];
-  for (const { event, variable, fields } of events) {
-    if (!query.includes(event)) continue;
-    if (!query.includes(`startswith "${event} "`)) problems.push(`filters ${event} lines without \`startswith "${event} "\``);
-    const offsets = [...query.matchAll(/substring\(message,\s*(\d+)\)/gu)].map((match) => Number(match[1]));
-    if (!offsets.includes(event.length + 1)) problems.push(`reads ${event} JSON without substring(message, ${event.length + 1})`);
+}
+
+/**
+ * A query reads a record as `where message == "<event>" | extend <variable> = customDimensions`, then only
+ * `<variable>.<field>` for fields the record has. Parsing JSON out of the message is the old log-line
+ * format, which Azure no longer receives.
+ */
+function kqlProblems(query: string, transferFields: readonly string[]): string[] {
+  const problems: string[] = [];
+  // The reconciliation run is still a log line (its own parser below); every other event is a structured record.
+  if (!query.includes(RECONCILIATION_EVENT) && (/substring\(message/u.test(query) || /startswith "\w+ "/u.test(query))) problems.push('parses a log line (substring/startswith) instead of reading customDimensions');
+  if (/itemCount/u.test(query)) problems.push('adds up itemCount, but nothing is sampled: count rows');
+  for (const { event, variable, fields } of telemetryEvents(transferFields)) {
+    if (!query.includes(`"${event}"`)) continue;
+    if (!query.includes(`message == "${event}"`)) problems.push(`filters ${event} records without \`message == "${event}"\``);
+    if (!new RegExp(`extend ${variable} = customDimensions\\b`, 'u').test(query)) problems.push(`reads ${event} without \`extend ${variable} = customDimensions\``);
     for (const match of query.matchAll(new RegExp(`\\b${variable}\\.([A-Za-z_]\\w*)`, 'gu'))) {
       const field = match[1] ?? '';
-      if (!fields.includes(field)) problems.push(`reads ${variable}.${field}, which a ${event} line does not have (fields: ${fields.join(', ')})`);
+      if (!fields.includes(field)) problems.push(`reads ${variable}.${field}, which a ${event} record does not have (fields: ${fields.join(', ')})`);
     }
   }
+  for (const match of query.matchAll(/customDimensions\.(\w+)/gu)) problems.push(`reads customDimensions.${match[1] ?? ''} directly; use the record's variable so the field is checked`);
   return problems;
 }
 
@@ -413,6 +432,8 @@ const workbookJson = (): unknown => {
   }
 };
 const required = requiredSettings();
+/** What a deployment must provide: the Bicep parameters without default. */
+const requiredInAzure = requiredSettings({ IDENTITY_ENDPOINT: 'http://localhost:8081/msi/token' });
 const appSettingNames = settings.filter((name) => !isStorageSetting(name));
 const infraFiles = (): string[] => {
   const files: string[] = [];
@@ -450,8 +471,8 @@ describe('infra/main.bicep', () => {
     for (const setting of appSettingNames) {
       const param = paramByName.get(parameterOf(setting));
       if (!param) problems.push(`${setting}: no \`param ${parameterOf(setting)}\``);
-      else if (required.includes(setting) && param.defaultValue !== undefined) problems.push(`${setting} is required but param ${param.name} has a default (${param.defaultValue})`);
-      else if (!required.includes(setting) && param.defaultValue !== "''") problems.push(`${setting} is optional: param ${param.name} should default to '' so the app's own default applies`);
+      else if (requiredInAzure.includes(setting) && param.defaultValue !== undefined) problems.push(`${setting} is required but param ${param.name} has a default (${param.defaultValue})`);
+      else if (!requiredInAzure.includes(setting) && param.defaultValue !== "''") problems.push(`${setting} is optional: param ${param.name} should default to '' so the app's own default applies`);
     }
     expect(problems).toEqual([]);
   });
@@ -718,11 +739,11 @@ describe('queries on the log lines', () => {
     expect(transferFields).not.toContain('errorMessage');
     for (const { where, queries } of sources()) {
       expect(queries.length).toBeGreaterThan(0);
-      if (!queries.some((query) => query.includes(`${TRANSFER_EVENT} `))) throw new Error(`${where}: no query reads ${TRANSFER_EVENT} lines`);
+      if (!queries.some((query) => query.includes(`message == "${TRANSFER_EVENT}"`))) throw new Error(`${where}: no query reads ${TRANSFER_EVENT} records`);
     }
     const workbookText = read('infra/workbook.json');
     expect(workbookText).toContain('__APPLICATION_INSIGHTS_RESOURCE_ID__');
-    expect(workbookText).toContain(`${SUBSCRIPTION_STATE_EVENT} `);
+    expect(workbookQueries(workbookJson()).some((query) => query.includes(`message == "${SUBSCRIPTION_STATE_EVENT}"`))).toBe(true);
     expect(read('infra/modules/workbook.bicep')).toContain("loadTextContent('../workbook.json')");
   });
 
@@ -741,7 +762,7 @@ describe('queries on the log lines', () => {
 
   it('alert when a service is put on hold, in its own rule', () => {
     const source = read('infra/modules/alerts.bicep');
-    const onHold = bicepMultilineStrings(source).find((query) => query.includes(`${SERVICE_OUTAGE_EVENT} `));
+    const onHold = bicepMultilineStrings(source).find((query) => query.includes(`message == "${SERVICE_OUTAGE_EVENT}"`));
     expect(onHold).toContain('tostring(o.state) == "onHold"');
     expect(source).toContain("resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules");
   });
@@ -752,6 +773,23 @@ describe('queries on the log lines', () => {
     expect(failed).toContain('tostring(t.status) == "Failed"');
     expect(read('infra/modules/alerts.bicep')).toMatch(/threshold:\s*failedTransfersThreshold/u);
   });
+
+  it('alert on any failed timer run and on two hours without a successful subscription check', () => {
+    const alerts = read('infra/modules/alerts.bicep');
+    const queries = bicepMultilineStrings(alerts);
+    expect(queries.some((query) => query.includes('tostring(r.outcome) == "Failed"') && !query.includes('r.timer) =='))).toBe(true);
+    expect(queries.some((query) => query.includes('tostring(r.timer) == "subscriptionTimer"') && query.includes('tostring(r.outcome) == "Succeeded"'))).toBe(true);
+    expect(alerts).toMatch(/windowSize: 'PT2H'[\s\S]*?operator: 'LessThan'\s*threshold: 1/u);
+    // The timers really report under the names the docs and alerts use.
+    for (const timer of ['pollCustomers', 'subscriptionTimer']) expect(read(`functions/${timer}.ts`)).toContain(`runTimer('${timer}'`);
+  });
+
+  it('every alert rule has a runbook section in docs/monitoring.md', () => {
+    const monitoring = read('docs/monitoring.md');
+    const names = [...read('infra/modules/alerts.bicep').matchAll(/displayName: '([^']+)'/gu)].map((match) => match[1] ?? '');
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    expect(names.filter((name) => !monitoring.includes(`### ${name}`))).toEqual([]);
+  });
 });
 
 describe('docs', () => {
@@ -759,7 +797,7 @@ describe('docs', () => {
   const monitoring = read('docs/monitoring.md');
 
   it('deploy.md shows how to set every required setting and the defaults the code uses', () => {
-    const missing = required.filter((name) => !isStorageSetting(name)).filter((name) => !new RegExp(`azd env set ${name}\\b`, 'u').test(deploy));
+    const missing = requiredInAzure.filter((name) => !isStorageSetting(name)).filter((name) => !new RegExp(`azd env set ${name}\\b`, 'u').test(deploy));
     expect(missing).toEqual([]);
     expect(deploy).toContain(DEFAULT_POLL_SCHEDULE);
     expect(deploy).toContain(DEFAULT_SUBSCRIPTION_SCHEDULE);
@@ -772,7 +810,8 @@ describe('docs', () => {
   it('monitoring.md documents the SubscriptionState line the subscription timer emits', () => {
     for (const field of SUBSCRIPTION_STATE_FIELDS) expect(monitoring).toContain(`\`${field}\``);
     for (const action of SUBSCRIPTION_STATE_ACTIONS) expect(monitoring).toContain(`\`${action}\``);
-    expect(monitoring).toContain(`\`${SUBSCRIPTION_STATE_EVENT} {json}\``);
+    expect(monitoring).toContain(`\`${SUBSCRIPTION_STATE_EVENT}\``);
+    for (const field of TIMER_RUN_FIELDS) expect(monitoring).toContain(`\`${field}\``);
     for (const field of transferEventFields()) expect(monitoring).toContain(`\`${field}\``);
     expect(monitoring).toContain('POST /api/transfers/replay');
     expect(monitoring).toContain('npm run replay');
