@@ -29,3 +29,11 @@ import './functions/retryTransfers';
 
 // Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);
+
+// The mapping collection (CUSTOMER_MAPPING_FILE) is checked and compiled when the app starts: a bad file fails
+// the start with one message naming the entry instead of failing at the first customer. Loaded here, not at
+// import, so the entry stays small (docs/performance.md, cold start).
+azureFunctions.app.hook.appStart(async () => {
+  const { loadMappingConfig } = await import('./shared/config.js');
+  loadMappingConfig(process.env);
+});

@@ -10,7 +10,7 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart (default all; SECTIONS below)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart,mapping (default all; SECTIONS below)
  *   --reconcile-customers <n> BENCH_RECONCILE_CUSTOMERS customers on each side in the reconciliation run (default 100000)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
@@ -33,6 +33,7 @@ import type { InvocationTotals } from './lib/protocol';
 import { countsBetween, startStorageCounter, totalOf, type StorageCounter, type StorageCounts } from './lib/storageCounter';
 import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
+import { mappingSection } from './mapping';
 import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
@@ -757,6 +758,7 @@ const SECTIONS: BenchSection[] = [
   { name: 'load', title: 'initial load', needs: 'world', run: (c) => loadSection(c.options, c.tls!, c.azurite!) },
   { name: 'reconcile', title: 'reconcile', needs: 'world', run: (c) => reconcileSection(c.options, c.tls!, c.azurite!) },
   { name: 'coldstart', title: 'cold start', needs: 'none', run: (c) => coldStartSection(c.options) },
+  { name: 'mapping', title: 'mapping evaluation per customer', needs: 'none', run: () => mappingSection() },
 ];
 
 // ------------------------------------------------------------------ main

@@ -143,6 +143,9 @@ param consoleAccess string = ''
 @description('Client id of the Entra ID app registration operators sign in with to open /api/console (App Service Authentication). Empty: no sign-in is configured and the console (CONSOLE_ACCESS signed-in) cannot be opened.')
 param consoleClientId string = ''
 
+@description('CUSTOMER_MAPPING_FILE: mapping collection file in the deployment package, relative to its root (e.g. mappings/contoso.json); empty means mappings/customer-to-ipaas.json.')
+param customerMappingFile string = ''
+
 // ---------------------------------------------------------------------------------------------------
 // Hosting and monitoring
 // ---------------------------------------------------------------------------------------------------
@@ -417,6 +420,10 @@ var optionalAppSettings = [
   {
     name: 'CONSOLE_ACCESS'
     value: consoleAccess
+  }
+  {
+    name: 'CUSTOMER_MAPPING_FILE'
+    value: customerMappingFile
   }
 ]
 

@@ -11,18 +11,21 @@ import { ConfigError, loadConfig, type Environment } from '../shared/config';
 import { describeError, SyncError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { silentLogger } from '../shared/log';
+import { loadMappingFile, MappingFileError, type CustomerMapping } from '../shared/mapping';
 import { buildServices, type Services } from '../shared/services';
 import type { TransferRecord } from '../shared/storage/types';
 import { planSync, type SyncPlan } from '../shared/sync/planSync';
 import { syncCustomer } from '../shared/sync/syncCustomer';
 import { chooseMode, resolveSettings } from '../dev/settings';
 
-export const USAGE = `Usage: npm run sync -- <customer id or number> [--dry-run] [--json]
+export const USAGE = `Usage: npm run sync -- <customer id or number> [--dry-run [--mapping <file>]] [--json]
 
 Transfers one Business Central customer to iPaaS.com now, as a manual sync, and prints the transfer.
   <customer id or number>   the customer's GUID, or its number (e.g. 10000)
   --dry-run                 print what the sync would do (the plan) and write nothing: no iPaaS.com write,
                             no queue message, no transfer recorded
+  --mapping <file>          with --dry-run: plan with this mapping collection file instead of the configured one
+                            (CUSTOMER_MAPPING_FILE), to see what a mapping change would write before deploying it
   --json                    print JSON instead of text
   -h, --help                this text
 
@@ -36,9 +39,14 @@ export interface SyncIo {
   err: (text: string) => void;
   /** Built from the settings unless given (tests). */
   services?: Services;
+  /** Where a relative --mapping path is taken from (default: the current folder). */
+  cwd?: string;
 }
 
-type Parsed = { kind: 'help' } | { kind: 'usageError'; message: string } | { kind: 'run'; target: string; dryRun: boolean; json: boolean };
+type Parsed =
+  | { kind: 'help' }
+  | { kind: 'usageError'; message: string }
+  | { kind: 'run'; target: string; dryRun: boolean; json: boolean; mapping?: string };
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
   try {
@@ -46,20 +54,26 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       args: [...argv],
       strict: true,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, mapping: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return { kind: 'help' };
     if (positionals.length !== 1) return { kind: 'usageError', message: 'give exactly one customer id or number' };
     const target = (positionals[0] ?? '').trim();
     if (target === '' || target.length > 100) return { kind: 'usageError', message: 'the customer id or number must have 1 to 100 characters' };
-    return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true };
+    const mapping = values.mapping?.trim();
+    if (values.mapping !== undefined && !mapping) return { kind: 'usageError', message: '--mapping needs a file' };
+    if (mapping && values['dry-run'] !== true) {
+      return { kind: 'usageError', message: '--mapping works with --dry-run only: a real transfer uses the deployed mapping (CUSTOMER_MAPPING_FILE)' };
+    }
+    return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true, ...(mapping ? { mapping } : {}) };
   } catch (error) {
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
   }
 }
 
-export function formatPlan(plan: SyncPlan): string {
+export function formatPlan(plan: SyncPlan, mappingFile?: string): string {
   const lines = [`Dry run for customer ${plan.customerNumber ?? '(no number)'} (${plan.customerId}): ${plan.outcome}${plan.errorCode ? ` ${plan.errorCode}` : ''}`];
+  if (mappingFile) lines.push(`  mapping: ${mappingFile}`);
   if (plan.reason) lines.push(`  reason: ${plan.reason}`);
   if (plan.ipaasCustomerId) lines.push(`  iPaaS.com customer: ${plan.ipaasCustomerId}`);
   for (const change of plan.changes) lines.push(`  ${change.field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}`);
@@ -92,6 +106,16 @@ export async function main(argv: readonly string[], io: SyncIo): Promise<number>
     io.err(`sync: ${command.message}\n\n${USAGE}`);
     return 2;
   }
+  // Another mapping file (relative to the current folder), checked as at start before anything else happens.
+  let mapping: CustomerMapping | undefined;
+  if (command.mapping) {
+    try {
+      mapping = loadMappingFile(path.resolve(io.cwd ?? process.cwd(), command.mapping), command.mapping);
+    } catch (error) {
+      io.err(`sync: ${error instanceof MappingFileError ? error.message : describeError(error)}`);
+      return 2;
+    }
+  }
   let services = io.services;
   if (!services) {
     if (chooseMode(io.env as Record<string, string>).kind === 'sandbox') {
@@ -117,10 +141,10 @@ export async function main(argv: readonly string[], io: SyncIo): Promise<number>
       }
       customerId = customer.id;
     }
-    const deps = services.syncDependencies(silentLogger);
+    const deps = { ...services.syncDependencies(silentLogger), ...(mapping ? { mapping } : {}) };
     if (command.dryRun) {
       const plan = await planSync(deps, customerId);
-      io.out(command.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+      io.out(command.json ? JSON.stringify(mapping ? { ...plan, mappingFile: command.mapping } : plan, null, 2) : formatPlan(plan, command.mapping));
       return 0;
     }
     const transfer = await syncCustomer(deps, { customerId, source: 'manual', correlationId: randomUUID(), attempt: 1 }).catch((error: unknown) => {

@@ -1,16 +1,20 @@
 import { z } from 'zod';
+import path from 'node:path';
 import { GUID_PATTERN } from './guid';
 import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
+import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
 import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from './schedule';
 
 export { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab, scheduleSetting } from './schedule';
 
+const SETTINGS_HINT = 'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).';
+
 export class ConfigError extends Error {
-  constructor(readonly problems: Array<{ setting: string; problem: string }>) {
-    super(
-      `Invalid configuration: ${problems.map((p) => `${p.setting} ${p.problem}`).join('; ')}. ` +
-        'Set it in the Function App settings (Azure) or in local.settings.json / the environment (locally).',
-    );
+  constructor(
+    readonly problems: Array<{ setting: string; problem: string }>,
+    hint: string = SETTINGS_HINT,
+  ) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.setting} ${p.problem}`).join('; ')}. ${hint}`);
     this.name = 'ConfigError';
   }
 }
@@ -133,6 +137,7 @@ const settingsSchema = z.object({
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
   CONSOLE_ACCESS: consoleAccessSetting,
+  CUSTOMER_MAPPING_FILE: z.string().trim().optional(),
 });
 
 type Settings = z.infer<typeof settingsSchema>;
@@ -190,6 +195,16 @@ export interface Config {
   http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
   sync: { leaseSeconds: number };
   retention: { transferDays: number };
+  /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
+  mapping: MappingConfig;
+}
+
+export interface MappingConfig {
+  /** Absolute path of the file. */
+  file: string;
+  /** Whether it is the shipped default file. */
+  isDefault: boolean;
+  mapping: CustomerMapping;
 }
 
 export type ExternalIdSource = 'number' | 'id';
@@ -270,8 +285,15 @@ export function loadConfig(env: Environment = process.env): Config {
   const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
   problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, ipaasPaths.paths, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL));
+  let mapping: MappingConfig | undefined;
+  try {
+    mapping = loadMappingConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else throw error;
+  }
+  if (problems.length > 0 || !parsed.success || !mapping) throw new ConfigError(problems);
+  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL));
 }
 
 /**
@@ -300,10 +322,30 @@ function webhookNotificationUrl(setting: string | undefined, websiteHostname: st
   return websiteHostname && /^[a-z0-9.-]+$/iu.test(websiteHostname) ? `https://${websiteHostname.toLowerCase()}${WEBHOOK_ROUTE}` : undefined;
 }
 
+/**
+ * The mapping collection alone, as the host loads it at start: CUSTOMER_MAPPING_FILE (absolute, or relative to
+ * the app's root folder, the one holding host.json), else the shipped default. A missing or bad file is a
+ * ConfigError whose message names the file, the entry (`fields[3].expression`) and, for an expression, the position.
+ */
+export function loadMappingConfig(env: Environment = process.env): MappingConfig {
+  const configured = env.CUSTOMER_MAPPING_FILE?.trim();
+  const root = appRoot();
+  const file = path.resolve(root, configured || DEFAULT_MAPPING_FILE);
+  try {
+    return { file, isDefault: !configured, mapping: loadMappingFile(file, configured || DEFAULT_MAPPING_FILE) };
+  } catch (error) {
+    if (!(error instanceof MappingFileError)) throw error;
+    throw new ConfigError([{ setting: 'CUSTOMER_MAPPING_FILE', problem: `(${error.message})` }], MAPPING_HINT);
+  }
+}
+
+const MAPPING_HINT = 'Fix the mapping file (mappings/customer-mapping.schema.json describes it) or point CUSTOMER_MAPPING_FILE at a good one.';
+
 function toConfig(
   storage: StorageConfig,
   s: Settings,
   ipaasPaths: IpaasPaths,
+  mapping: MappingConfig,
   bcCredential: BcCredentialKind,
   azureClientId: string | undefined,
   websiteHostname: string | undefined,
@@ -343,6 +385,7 @@ function toConfig(
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
     retention: { transferDays: s.TRANSFER_RETENTION_DAYS },
+    mapping,
   };
 }
 

@@ -6,6 +6,10 @@ export const ERROR_CODES = [
   'DuplicateEmail',
   'MissingCustomerNumber',
   'MissingName',
+  /** A required destination other than the seed's three (LastName, Company, Comment) is empty. */
+  'MissingRequiredField',
+  /** A formula or filter of the mapping file failed for this customer. */
+  'MappingFailed',
   'RetriesExhausted',
   'InvalidMessage',
   'BusinessCentralUnavailable',

@@ -62,6 +62,7 @@ export function buildServices(config: Config): Services {
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
+      mapping: config.mapping.mapping,
     }),
     reconcileDependencies: (logger) => ({
       businessCentral,

@@ -6,12 +6,17 @@ export interface IpaasCustomer {
   lastName: string;
   emailAddress: string;
   company: string;
+  comment: string;
 }
 
+/** What the mapping writes: the three fields every mapping maps, and the others only when the mapping maps them. */
 export interface IpaasCustomerInput {
   customerNumber: string;
   firstName: string;
   emailAddress: string;
+  lastName?: string;
+  company?: string;
+  comment?: string;
 }
 
 export interface IpaasAddress {

@@ -22,6 +22,7 @@ export const customerWireSchema = z.looseObject({
   last_name: wireText,
   email_address: wireText,
   company: wireText,
+  comment: wireText,
 });
 export type CustomerWire = z.output<typeof customerWireSchema>;
 
@@ -52,6 +53,9 @@ export interface CustomerWriteWire {
   customer_number: string;
   first_name: string;
   email_address: string;
+  last_name?: string;
+  company?: string;
+  comment?: string;
   [field: string]: unknown;
 }
 
@@ -88,11 +92,17 @@ export function customerFromWire(wire: CustomerWire): IpaasCustomer {
     lastName: wire.last_name,
     emailAddress: wire.email_address,
     company: wire.company,
+    comment: wire.comment,
   };
 }
 
+/** Only the fields the mapping maps: a field it leaves out is not sent (on update the current value stays). */
 export function customerInputToWire(input: IpaasCustomerInput): CustomerWriteWire {
-  return { customer_number: input.customerNumber, first_name: input.firstName, email_address: input.emailAddress };
+  const wire: CustomerWriteWire = { customer_number: input.customerNumber, first_name: input.firstName, email_address: input.emailAddress };
+  if (input.lastName !== undefined) wire.last_name = input.lastName;
+  if (input.company !== undefined) wire.company = input.company;
+  if (input.comment !== undefined) wire.comment = input.comment;
+  return wire;
 }
 
 /**

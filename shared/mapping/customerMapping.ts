@@ -3,8 +3,20 @@ import type { BcCustomer } from '../businessCentral/types';
 import type { ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasCustomerInput } from '../ipaas/types';
 import { isValidEmail } from './email';
+import {
+  cleanText,
+  defaultCustomerMapping,
+  expressionFailure,
+  resultText,
+  runExpression,
+  type CompiledAddressEntry,
+  type CompiledCustomerEntry,
+  type CompiledExpression,
+  type CustomerDestination,
+  type CustomerMapping,
+} from './mappingFile';
 
-/** A Business Central customer in the Customer-table names the seed's mapping uses. */
+/** A Business Central customer in the Customer-table names the mapping file's expressions use. */
 export interface SeedCustomer {
   Id: string;
   No: string;
@@ -29,79 +41,29 @@ export interface SeedAddress {
   PhoneNo: string;
 }
 
-type FieldRule<Source, Destination extends string> = {
-  source: Source;
-  /** iPaaS.com's mapping name; the client's field is the same name in lower camel case. */
-  destination: Destination;
-  description: string;
-};
-
-type CustomerField = FieldRule<'No' | 'Name' | 'EMail', 'CustomerNumber' | 'FirstName' | 'EmailAddress'> & {
-  /** Error when the value is empty (the seed marks these fields Required). */
-  missing: ErrorCode;
-};
-type AddressField = FieldRule<Exclude<keyof SeedAddress, 'SourceTypeName'>, Capitalize<keyof AddressFieldsOf<IpaasAddressInput> & string>>;
-type AddressFieldsOf<T> = { [K in keyof T as T[K] extends string ? K : never]: T[K] };
-
 /**
- * The seed's mapping collection "Dynamics Add/Update Customer TO iPaaS" as data.
- * Adding a mapped field is one line in `fields` (and the field in the iPaaS.com types).
+ * API v2.0 entity → the seed-shaped record (docs/external-apis.md, "The customers entity"): Business Central's
+ * Customer-table names, values trimmed and in NFC.
  */
-export const customerMapping = {
-  name: 'Dynamics Add/Update Customer TO iPaaS',
-  filter: {
-    expression: 'Type == "Person" && RecordType == "Customer"',
-    test: (customer: SeedCustomer): boolean => customer.Type === 'Person' && customer.RecordType === 'Customer',
-  },
-  fields: [
-    { source: 'No', destination: 'CustomerNumber', missing: 'MissingCustomerNumber', description: 'Maps Dynamics 365 customer number.' },
-    { source: 'Name', destination: 'FirstName', missing: 'MissingName', description: 'Maps customer name to FirstName.' },
-    { source: 'EMail', destination: 'EmailAddress', missing: 'MissingEmail', description: 'Maps customer email address.' },
-  ] satisfies CustomerField[],
-  addresses: {
-    name: 'Dynamics Add Customer Address TO iPaaS',
-    filter: {
-      expression: 'SourceTypeName != "ParentOnly"',
-      test: (address: SeedAddress): boolean => address.SourceTypeName !== 'ParentOnly',
-    },
-    /** Static mapping: an address equal to one the iPaaS.com customer already has is not added again. */
-    preventDuplicate: true,
-    fields: [
-      { source: 'Address', destination: 'Address1', description: 'Maps primary street address.' },
-      { source: 'Address 2', destination: 'Address2', description: 'Maps the second address line.' },
-      { source: 'City', destination: 'City', description: 'Maps city.' },
-      { source: 'County', destination: 'Region', description: 'Maps county/region.' },
-      { source: 'CountryRegionCode', destination: 'Country', description: 'Maps country code.' },
-      { source: 'PostCode', destination: 'PostalCode', description: 'Maps postal code.' },
-      { source: 'PhoneNo', destination: 'PhoneNumber', description: 'Maps phone number.' },
-    ] satisfies AddressField[],
-  },
-} as const;
-
-const lowerFirst = <T extends string>(name: T): Uncapitalize<T> => (name.charAt(0).toLowerCase() + name.slice(1)) as Uncapitalize<T>;
-/** Trimmed and in Unicode NFC, so the same text typed two ways compares, hashes and searches as one. */
-const clean = (value: string | undefined): string => (value ?? '').normalize('NFC').trim();
-
-/** API v2.0 entity → the seed-shaped record (docs/external-apis.md, "The customers entity"). */
 export function normalizeCustomer(entity: BcCustomer): SeedCustomer {
   const address: SeedAddress = {
     SourceTypeName: 'Customer',
-    Address: clean(entity.addressLine1),
-    'Address 2': clean(entity.addressLine2),
-    City: clean(entity.city),
-    County: clean(entity.state),
-    CountryRegionCode: clean(entity.country),
-    PostCode: clean(entity.postalCode),
-    PhoneNo: clean(entity.phoneNumber),
+    Address: cleanText(entity.addressLine1),
+    'Address 2': cleanText(entity.addressLine2),
+    City: cleanText(entity.city),
+    County: cleanText(entity.state),
+    CountryRegionCode: cleanText(entity.country),
+    PostCode: cleanText(entity.postalCode),
+    PhoneNo: cleanText(entity.phoneNumber),
   };
   const empty = Object.entries(address).every(([key, value]) => key === 'SourceTypeName' || value === '');
   return {
     Id: entity.id,
-    No: clean(entity.number),
-    Name: clean(entity.displayName),
-    Type: clean(entity.type),
+    No: cleanText(entity.number),
+    Name: cleanText(entity.displayName),
+    Type: cleanText(entity.type),
     RecordType: 'Customer',
-    EMail: clean(entity.email),
+    EMail: cleanText(entity.email),
     Blocked: entity.blocked,
     LastModifiedDateTime: entity.lastModifiedDateTime,
     Addresses: [{ ...address, SourceTypeName: empty ? 'ParentOnly' : 'Customer' }],
@@ -113,81 +75,175 @@ export interface ValidationProblem {
   message: string;
 }
 
-/** The seed's validation rules, in the seed's checklist order; an empty list means valid. */
-export function validateCustomer(customer: SeedCustomer): ValidationProblem[] {
+/** The error of an empty required destination; the seed's codes for its three required fields. */
+const MISSING_CODES: Record<CustomerDestination, ErrorCode> = {
+  CustomerNumber: 'MissingCustomerNumber',
+  FirstName: 'MissingName',
+  EmailAddress: 'MissingEmail',
+  LastName: 'MissingRequiredField',
+  Company: 'MissingRequiredField',
+  Comment: 'MissingRequiredField',
+};
+
+/** A formula or filter that failed for one record: a final failure of that customer (MappingFailed). */
+class MappingFailure extends Error {}
+
+/** JSONata messages quote the values they choke on, which may be personal data: keep the words, drop the values. */
+function withoutValues(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/gu, '"…"');
+}
+
+function evaluate(compiled: CompiledExpression, input: unknown, bindings?: Record<string, unknown>): unknown {
+  try {
+    return runExpression(compiled, input, bindings);
+  } catch (error) {
+    const failure = expressionFailure(error);
+    const position = failure.position === undefined ? '' : ` at position ${failure.position}`;
+    throw new MappingFailure(`${compiled.entry} failed for this customer: JSONata ${failure.code}${position}: ${withoutValues(failure.message)}`);
+  }
+}
+
+function passes(compiled: CompiledExpression, input: unknown, bindings?: Record<string, unknown>): boolean {
+  const result = evaluate(compiled, input, bindings);
+  if (result === undefined || result === false) return false;
+  if (result === true) return true;
+  throw new MappingFailure(`${compiled.entry} gave something other than true or false for this customer`);
+}
+
+function valueOf<R extends object>(entry: CompiledCustomerEntry | CompiledAddressEntry, record: R, bindings?: Record<string, unknown>): string {
+  if (entry.type === 'Static') return entry.value;
+  if (entry.type === 'Field') {
+    const value = (record as Record<string, unknown>)[entry.source];
+    return typeof value === 'string' ? value : '';
+  }
+  const result = resultText(evaluate(entry.formula, record, bindings));
+  if (!result.ok) throw new MappingFailure(`${entry.formula.entry} ${result.problem} for this customer`);
+  return result.text;
+}
+
+function missingMessage(entry: CompiledCustomerEntry): string {
+  if (entry.type === 'Field') return `${entry.source} is empty; ${entry.destination} is required by iPaaS.com`;
+  return `${entry.entry} (${entry.type}) gave no value; ${entry.destination} is required by iPaaS.com`;
+}
+
+interface CustomerEvaluation {
+  values: Partial<Record<keyof IpaasCustomerInput, string>>;
+  problems: ValidationProblem[];
+}
+
+/** The customer entries in file order; required ones that are empty are problems, in that order, then the email format. */
+function evaluateCustomer(customer: SeedCustomer, mapping: CustomerMapping): CustomerEvaluation {
+  const values: CustomerEvaluation['values'] = {};
   const problems: ValidationProblem[] = [];
-  for (const field of customerMapping.fields) {
-    if (customer[field.source] === '') {
-      problems.push({ code: field.missing, message: `${field.source} is empty; ${field.destination} is required by iPaaS.com` });
-    }
+  for (const entry of mapping.fields) {
+    const value = valueOf(entry, customer);
+    values[entry.key] = value;
+    if (entry.required && value === '') problems.push({ code: MISSING_CODES[entry.destination], message: missingMessage(entry) });
   }
-  if (customer.EMail !== '' && !isValidEmail(customer.EMail)) {
-    problems.push({ code: 'InvalidEmail', message: 'EMail is not a valid email address (expected the form user@example.com)' });
+  const email = values.emailAddress ?? '';
+  if (email !== '' && !isValidEmail(email)) {
+    const source = mapping.fields.find((entry) => entry.destination === 'EmailAddress');
+    const from = source?.type === 'Field' ? source.source : 'EmailAddress';
+    problems.push({ code: 'InvalidEmail', message: `${from} is not a valid email address (expected the form user@example.com)` });
   }
-  return problems;
+  return { values, problems };
 }
 
-export function mapCustomer(customer: SeedCustomer): IpaasCustomerInput {
-  const mapped: Partial<Record<keyof IpaasCustomerInput, string>> = {};
-  for (const field of customerMapping.fields) mapped[lowerFirst(field.destination)] = customer[field.source];
-  return mapped as IpaasCustomerInput;
+/** The mapping's validation rules for one customer, in the file's order; an empty list means valid. */
+export function validateCustomer(customer: SeedCustomer, mapping: CustomerMapping = defaultCustomerMapping()): ValidationProblem[] {
+  return evaluateCustomer(customer, mapping).problems;
 }
 
-/** Child collection: filtered by SourceTypeName, mapped field by field; the customer's own address is primary. */
-export function mapAddresses(customer: SeedCustomer): IpaasAddressInput[] {
-  return customer.Addresses.filter(customerMapping.addresses.filter.test).map((address) => {
-    const mapped: Partial<Record<string, string>> = {};
-    for (const field of customerMapping.addresses.fields) mapped[lowerFirst(field.destination)] = address[field.source];
-    return { ...(mapped as Omit<IpaasAddressInput, 'isPrimaryBilling' | 'isPrimaryShipping'>), isPrimaryBilling: true, isPrimaryShipping: true };
+/** The iPaaS.com customer fields the mapping writes (destinations it does not map are left out). Throws when a formula fails. */
+export function mapCustomer(customer: SeedCustomer, mapping: CustomerMapping = defaultCustomerMapping()): IpaasCustomerInput {
+  return evaluateCustomer(customer, mapping).values as IpaasCustomerInput;
+}
+
+const EMPTY_ADDRESS: Omit<IpaasAddressInput, 'isPrimaryBilling' | 'isPrimaryShipping'> = {
+  address1: '',
+  address2: '',
+  city: '',
+  region: '',
+  country: '',
+  postalCode: '',
+  phoneNumber: '',
+};
+
+/**
+ * The address child collection: filtered, then mapped entry by entry (an address destination the mapping does
+ * not map is sent empty); the customer's own address is primary. Throws when a filter or formula fails.
+ */
+export function mapAddresses(customer: SeedCustomer, mapping: CustomerMapping = defaultCustomerMapping()): IpaasAddressInput[] {
+  const collection = mapping.addresses;
+  if (!collection) return [];
+  const bindings = { customer };
+  return customer.Addresses.filter((address) => passes(collection.filter, address, bindings)).map((address) => {
+    const mapped = { ...EMPTY_ADDRESS };
+    for (const entry of collection.fields) mapped[entry.key] = valueOf(entry, address, bindings);
+    return { ...mapped, isPrimaryBilling: true, isPrimaryShipping: true };
   });
 }
 
 /** PreventDuplicate: two addresses are the same when every mapped field matches (trimmed, case-insensitive). */
-export function sameAddress(a: IpaasAddressInput, b: IpaasAddressInput): boolean {
-  return customerMapping.addresses.fields.every((field) => {
-    const key = lowerFirst(field.destination);
-    return clean(a[key]).toLowerCase() === clean(b[key]).toLowerCase();
-  });
+export function sameAddress(a: IpaasAddressInput, b: IpaasAddressInput, mapping: CustomerMapping = defaultCustomerMapping()): boolean {
+  const keys = mapping.addresses?.fields.map((entry) => entry.key) ?? [];
+  return keys.every((key) => cleanText(a[key]).toLowerCase() === cleanText(b[key]).toLowerCase());
 }
 
 /** Addresses to add: those not already present (when PreventDuplicate is on), without repeats among themselves. */
-export function addressesToAdd(wanted: readonly IpaasAddressInput[], existing: readonly IpaasAddressInput[]): IpaasAddressInput[] {
-  if (!customerMapping.addresses.preventDuplicate) return [...wanted];
+export function addressesToAdd(
+  wanted: readonly IpaasAddressInput[],
+  existing: readonly IpaasAddressInput[],
+  mapping: CustomerMapping = defaultCustomerMapping(),
+): IpaasAddressInput[] {
+  if (!mapping.addresses?.preventDuplicate) return [...wanted];
   const result: IpaasAddressInput[] = [];
   for (const address of wanted) {
-    if (existing.some((other) => sameAddress(address, other)) || result.some((other) => sameAddress(address, other))) continue;
+    const same = (other: IpaasAddressInput): boolean => sameAddress(address, other, mapping);
+    if (existing.some(same) || result.some(same)) continue;
     result.push(address);
   }
   return result;
 }
 
-/** Stable hash of what would be sent; equal to the last successful sync's hash means nothing changed. */
-export function payloadHash(customer: IpaasCustomerInput, addresses: readonly IpaasAddressInput[]): string {
+/**
+ * Stable hash of what would be sent and of the mapping that decided it; equal to the last successful sync's
+ * hash means nothing changed. A changed mapping file changes every hash, so the next sync writes the new values.
+ */
+export function payloadHash(customer: IpaasCustomerInput, addresses: readonly IpaasAddressInput[], mappingFingerprint = ''): string {
   const canonical = JSON.stringify([
     Object.entries(customer).sort(([a], [b]) => a.localeCompare(b)),
     addresses.map((address) => Object.entries(address).sort(([a], [b]) => a.localeCompare(b))),
+    mappingFingerprint,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
 export type MappingOutcome =
   | { kind: 'filtered'; customer: SeedCustomer; reason: string }
+  /** Validation failed (MissingEmail, InvalidEmail, ...) or a formula failed (MappingFailed): final, nothing is written. */
   | { kind: 'invalid'; customer: SeedCustomer; problems: ValidationProblem[] }
   | { kind: 'mapped'; customer: SeedCustomer; ipaasCustomer: IpaasCustomerInput; addresses: IpaasAddressInput[]; hash: string };
 
-/** Normalize, filter, validate and map one Business Central customer: the whole mapping collection, no I/O. */
-export function applyCustomerMapping(entity: BcCustomer): MappingOutcome {
+/**
+ * Normalize, filter, validate and map one Business Central customer: the whole mapping collection, no I/O.
+ * This is "what would the mapping write to iPaaS.com for this customer" (the customer fields and the addresses
+ * before PreventDuplicate), for the sync, the dry run and the reconciliation alike. Never throws for one
+ * customer's data: a failing formula is a `MappingFailed` problem.
+ */
+export function applyCustomerMapping(entity: BcCustomer, mapping: CustomerMapping = defaultCustomerMapping()): MappingOutcome {
   const customer = normalizeCustomer(entity);
-  if (!customerMapping.filter.test(customer)) {
-    return {
-      kind: 'filtered',
-      customer,
-      reason: `Mapping filter ${customerMapping.filter.expression} is false (Type is "${customer.Type}")`,
-    };
+  try {
+    if (!passes(mapping.filter, customer)) {
+      return { kind: 'filtered', customer, reason: `Mapping filter ${mapping.filter.text} is false (Type is "${customer.Type}")` };
+    }
+    const { values, problems } = evaluateCustomer(customer, mapping);
+    if (problems.length > 0) return { kind: 'invalid', customer, problems };
+    const ipaasCustomer = values as IpaasCustomerInput;
+    const addresses = mapAddresses(customer, mapping);
+    return { kind: 'mapped', customer, ipaasCustomer, addresses, hash: payloadHash(ipaasCustomer, addresses, mapping.fingerprint) };
+  } catch (error) {
+    if (!(error instanceof MappingFailure)) throw error;
+    return { kind: 'invalid', customer, problems: [{ code: 'MappingFailed', message: `Mapping collection "${mapping.name}": ${error.message}` }] };
   }
-  const problems = validateCustomer(customer);
-  if (problems.length > 0) return { kind: 'invalid', customer, problems };
-  const ipaasCustomer = mapCustomer(customer);
-  const addresses = mapAddresses(customer);
-  return { kind: 'mapped', customer, ipaasCustomer, addresses, hash: payloadHash(ipaasCustomer, addresses) };
 }

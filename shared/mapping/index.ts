@@ -1,2 +1,3 @@
 export * from './customerMapping';
 export * from './email';
+export * from './mappingFile';

@@ -304,7 +304,7 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
   for (let part = 0; part < state.cursor.ipaasParts; part += 1) {
     const rows = ipaasPartSchema.parse(await deps.runs.readPart(state.runId, partName('ipaas', part)));
     for (const [id, customerNumber, firstName, lastName, emailAddress, company] of rows) {
-      index.add({ id, customerNumber, firstName, lastName, emailAddress, company });
+      index.add({ id, customerNumber, firstName, lastName, emailAddress, company, comment: '' });
     }
   }
   memo.index = index;

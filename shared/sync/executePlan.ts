@@ -1,7 +1,7 @@
 import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import { redact } from '../log';
-import { addressesToAdd } from '../mapping';
+import { addressesToAdd, type CustomerMapping } from '../mapping';
 import type { CustomerLinkStore, TransferRecord } from '../storage/types';
 import { duplicateNumberReason, externalIdLinkNeeded, type PlannedSync } from './planSync';
 
@@ -20,6 +20,8 @@ export interface ExecuteDependencies {
    * per-customer lease was lost). The real sync passes its lease check; nothing else needs one.
    */
   beforeWrite?: () => Promise<void>;
+  /** The mapping collection the plan was made with (its PreventDuplicate rule); the default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 export const EXTERNAL_ID_WARNING = 'ExternalIdNotLinked';
@@ -96,7 +98,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   }
 
   // Addresses: those the plan found missing; a customer created instead of updated (race) gets them all.
-  const addresses = action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, []) : work.addresses;
+  const addresses = action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses;
   let addressesAdded = 0;
   for (const address of addresses) {
     await beforeWrite();

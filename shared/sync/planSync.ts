@@ -3,7 +3,7 @@ import type { ExternalIdSource } from '../config';
 import type { ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from '../ipaas/types';
 import { maskEmail } from '../log';
-import { addressesToAdd, applyCustomerMapping, customerMapping, emailKey } from '../mapping';
+import { addressesToAdd, applyCustomerMapping, defaultCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, TransferAction } from '../storage/types';
 import { createHash } from 'node:crypto';
 
@@ -47,6 +47,8 @@ export interface PlanDependencies {
   ipaas: IpaasApi;
   links: Pick<CustomerLinkStore, 'get'>;
   externalIds?: ExternalIdSettings;
+  /** The mapping collection (CUSTOMER_MAPPING_FILE, or another file for a dry run); the default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 /** The external id a customer would be linked with, and the key the link table remembers it by. */
@@ -84,7 +86,6 @@ export interface PlannedWork {
   externalId: PlannedExternalId | null;
 }
 
-const lowerFirst = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
 
 /** Why a plan is Unchanged: the link's payload hash says so (nothing is written, unless a pending external id link)... */
 export const UNCHANGED_SINCE_LAST_TRANSFER = 'Nothing changed since the last successful transfer';
@@ -110,7 +111,8 @@ export async function planTransfer(
   options: { compareWithIpaas?: boolean } = {},
 ): Promise<PlannedSync> {
   if (!entity) return skip(customerId, null, 'NotFound', 'The customer no longer exists in Business Central');
-  const mapping = applyCustomerMapping(entity);
+  const mappingCollection = deps.mapping ?? defaultCustomerMapping();
+  const mapping = applyCustomerMapping(entity, mappingCollection);
   const customerNumber = mapping.customer.No || null;
   if (mapping.kind === 'filtered') return skip(entity.id, customerNumber, 'Filtered', mapping.reason);
   if (mapping.kind === 'invalid') {
@@ -179,20 +181,20 @@ export async function planTransfer(
   if (!existing) {
     return {
       plan: basePlan(entity.id, customerNumber, 'Create', {
-        changes: customerChanges(null, wanted),
-        addressesToAdd: addressesToAdd(addresses, []).map(addressToPlan),
+        changes: customerChanges(null, wanted, mappingCollection),
+        addressesToAdd: addressesToAdd(addresses, [], mappingCollection).map((address) => addressToPlan(address, mappingCollection)),
         externalIdLink: externalId !== null,
       }),
       skipAction: null,
-      work: work(null, null, addressesToAdd(addresses, [])),
+      work: work(null, null, addressesToAdd(addresses, [], mappingCollection)),
     };
   }
 
   // Rule 7: PreventDuplicate. Addresses unchanged since the last successful sync of this same iPaaS.com customer
   // were all present then, so listing them again would add nothing.
   const addressesKnownPresent = link?.ipaasCustomerId === existing.id && link.addressHash === addressHash;
-  const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id)) : [];
-  const changes = customerChanges(existing, wanted);
+  const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id), mappingCollection) : [];
+  const changes = customerChanges(existing, wanted, mappingCollection);
   // iPaaS.com holds this data already: no PUT and no address is sent (the link is still saved, and made if due).
   const unchanged = changes.length === 0 && toAdd.length === 0;
   return {
@@ -200,7 +202,7 @@ export async function planTransfer(
       ...(unchanged ? { reason: ALREADY_IN_IPAAS } : {}),
       ipaasCustomerId: existing.id,
       changes,
-      addressesToAdd: toAdd.map(addressToPlan),
+      addressesToAdd: toAdd.map((address) => addressToPlan(address, mappingCollection)),
       externalIdLink: externalIdLinkNeeded(externalId, link, existing.id),
     }),
     skipAction: null,
@@ -218,23 +220,20 @@ export function duplicateNumberReason(customerNumber: string): string {
 }
 
 /** The mapped customer fields that differ (all of them on create), in destination names. */
-export function customerChanges(current: IpaasCustomer | null, wanted: IpaasCustomerInput): SyncPlanChange[] {
+export function customerChanges(current: IpaasCustomer | null, wanted: IpaasCustomerInput, mapping: CustomerMapping = defaultCustomerMapping()): SyncPlanChange[] {
   const changes: SyncPlanChange[] = [];
-  for (const field of customerMapping.fields) {
-    const key = lowerFirst(field.destination) as keyof IpaasCustomerInput;
-    const from = current ? current[key] : null;
-    if (from !== wanted[key]) changes.push({ field: field.destination, from, to: wanted[key] });
+  for (const field of mapping.fields) {
+    const from = current ? current[field.key] : null;
+    const to = wanted[field.key] ?? null;
+    if (from !== to) changes.push({ field: field.destination, from, to });
   }
   return changes;
 }
 
 /** An address in the mapping's destination names. */
-function addressToPlan(address: IpaasAddressInput): Record<string, string> {
+function addressToPlan(address: IpaasAddressInput, mapping: CustomerMapping): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const field of customerMapping.addresses.fields) {
-    const value = address[lowerFirst(field.destination) as keyof IpaasAddressInput];
-    result[field.destination] = typeof value === 'string' ? value : String(value);
-  }
+  for (const field of mapping.addresses?.fields ?? []) result[field.destination] = address[field.key];
   return result;
 }
 

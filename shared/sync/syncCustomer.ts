@@ -3,7 +3,7 @@ import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
 import type { IpaasApi } from '../ipaas/types';
 import { redact, type Logger } from '../log';
-import { applyCustomerMapping } from '../mapping';
+import { applyCustomerMapping, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
@@ -25,6 +25,8 @@ export interface SyncDependencies {
   sleep?: (ms: number) => Promise<void>;
   /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
   externalIds?: ExternalIdSettings;
+  /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 export interface SyncRequest {
@@ -73,7 +75,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       await deps.leases.release(lease).catch(() => undefined);
       return unchangedSinceLastAttempt(deps, request, started);
     }
-    const snapshot = request.snapshot && snapshotIsCurrent(request, request.snapshot, link ?? null) ? request.snapshot : undefined;
+    const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
     const entity = snapshot ?? (await deps.businessCentral.getCustomer(request.customerId));
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
@@ -207,13 +209,13 @@ async function acquireLease(deps: SyncDependencies, customerId: string): Promise
  * the link records. A link without that time (saved before it existed) accepts only a snapshot that maps to
  * the payload last sent, which then ends as Unchanged without writing anything. Anything else reads the customer.
  */
-function snapshotIsCurrent(request: SyncRequest, snapshot: BcCustomer, link: CustomerLink | null): boolean {
+function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapshot: BcCustomer, link: CustomerLink | null): boolean {
   if (request.attempt > 1 || snapshot.id !== request.customerId) return false;
   const modifiedAt = Date.parse(snapshot.lastModifiedDateTime);
   if (Number.isNaN(modifiedAt)) return false;
   if (!link) return true;
   if (link.sourceModifiedAt) return modifiedAt >= Date.parse(link.sourceModifiedAt);
-  const mapping = applyCustomerMapping(snapshot);
+  const mapping = applyCustomerMapping(snapshot, deps.mapping);
   return mapping.kind === 'mapped' && mapping.hash === link.payloadHash;
 }
 

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -63,17 +63,18 @@ test('the bundle loads without node_modules and registers exactly the expected f
       cwd: root,
       stdio: 'pipe',
     });
-    for (const file of ['host.json', 'package.json', 'dist']) cpSync(path.join(root, file), path.join(out, file), { recursive: true });
+    for (const file of ['host.json', 'package.json', 'dist', 'mappings']) cpSync(path.join(root, file), path.join(out, file), { recursive: true });
     // A stand-in for the worker's '@azure/functions-core' that lists what gets registered.
     const probe = `
       const Module = require('node:module');
       const names = [];
+      const hooks = [];
       const original = Module._resolveFilename;
       Module._resolveFilename = function (request, ...rest) {
         return request === '@azure/functions-core' ? 'functions-core-probe' : original.call(this, request, ...rest);
       };
       require.cache['functions-core-probe'] = { id: 'functions-core-probe', filename: 'functions-core-probe', loaded: true, exports: {
-        setProgrammingModel() {}, registerHook() { return { dispose() {} }; }, log() {},
+        setProgrammingModel() {}, registerHook(name, callback) { hooks.push({ name, callback }); return { dispose() {} }; }, log() {},
         registerFunction(metadata) {
           const trigger = Object.values(metadata.bindings).find((binding) => binding.direction === 'in' && /Trigger$/.test(binding.type));
           names.push({ name: metadata.name, trigger: trigger && trigger.type, on: trigger && (trigger.route ?? trigger.queueName ?? 'schedule') });
@@ -86,13 +87,27 @@ test('the bundle loads without node_modules and registers exactly the expected f
       // Then every chunk the handlers load on first use: each must find what it requires (Node's built-ins) without node_modules.
       const chunks = require('node:fs').readdirSync(path.join(path.dirname(main), 'chunks')).filter((file) => file.endsWith('.mjs'));
       import(pathToFileURL(main).href)
+        // As the worker does once the entry has loaded: the appStart hooks (the mapping file is checked there).
+        .then(() => hooks.filter((hook) => hook.name === 'appStart').reduce((done, hook) => done.then(() => hook.callback({ hookData: {}, appHookData: {} })), Promise.resolve()))
         .then(() => Promise.all(chunks.map((file) => import(pathToFileURL(path.join(path.dirname(main), 'chunks', file)).href))))
         .then(() => console.log(JSON.stringify(names)), (error) => { console.error(error); process.exit(1); });
     `;
-    const output = execFileSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } }).toString();
+    // Started from another folder, as the worker may be: the default mapping file is found beside dist/.
+    const output = execFileSync(process.execPath, ['-e', probe.replace('process.cwd()', JSON.stringify(out)).replace("'./package.json'", JSON.stringify(path.join(out, 'package.json')))], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' } }).toString();
     const registered = JSON.parse(output.trim().split('\n').pop() ?? '[]') as Registration[];
     // Exactly these, each once: a function dropped from index.ts, registered twice or bound elsewhere fails here.
     expect([...registered].sort(byName)).toEqual([...EXPECTED].sort(byName));
+
+    // A bad mapping file stops the app at load with one message naming the entry.
+    writeFileSync(path.join(out, 'mappings', 'bad.json'), readFileSync(path.join(root, 'mappings', 'customer-to-ipaas.json'), 'utf8').replace('"source": "Name"', '"source": "Nmae"'));
+    const failed = spawnSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '', CUSTOMER_MAPPING_FILE: 'mappings/bad.json' } });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr.toString()).toContain('CUSTOMER_MAPPING_FILE (mappings/bad.json: fields[1].source: unknown source "Nmae"');
+
+    // Without the mappings folder in the package, the app refuses to start and says which file it looked for.
+    rmSync(path.join(out, 'mappings'), { recursive: true });
+    const missing = spawnSync(process.execPath, ['-e', probe], { cwd: out, env: { PATH: process.env.PATH ?? '' } });
+    expect(missing.stderr.toString()).toContain('mappings/customer-to-ipaas.json: no such file');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

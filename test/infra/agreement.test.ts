@@ -653,13 +653,16 @@ describe('azure.yaml and .funcignore', () => {
     expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(1 * 1e6 + 23 * 1e3 + 5);
   });
 
-  it('package exactly host.json, package.json and dist/ from the real tree', () => {
+  it('package exactly host.json, package.json, dist/ and the mapping files from the real tree', () => {
     const files = packagedFiles(patterns);
-    const strays = files.filter((file) => file !== 'host.json' && file !== 'package.json' && !file.startsWith('dist/'));
+    const isMappingFile = (file: string): boolean => /^mappings\/[^/]+\.json$/u.test(file);
+    const strays = files.filter((file) => file !== 'host.json' && file !== 'package.json' && !file.startsWith('dist/') && !isMappingFile(file));
     if (strays.length > 0) {
       throw new Error(`azd would upload ${describeList(strays.slice(0, 20))}${strays.length > 20 ? ` and ${strays.length - 20} more` : ''}: exclude them in .funcignore`);
     }
     expect(files).toEqual(expect.arrayContaining(['host.json', 'package.json']));
+    // The app reads its mapping collection at start (CUSTOMER_MAPPING_FILE, relative to the package root).
+    expect(files).toEqual(expect.arrayContaining(['mappings/customer-to-ipaas.json']));
   });
 
   it('keep the bundle package.json points at, its chunks and their source maps', () => {

@@ -79,7 +79,7 @@ describe('search', () => {
 
     const found = await client().findCustomersByEmail('robert.townes+shop@contoso.com');
     expect(found).toEqual([
-      { id: plus.id, customerNumber: '1', firstName: 'Rob', lastName: '', emailAddress: 'Robert.Townes+shop@Contoso.com', company: '' },
+      { id: plus.id, customerNumber: '1', firstName: 'Rob', lastName: '', emailAddress: 'Robert.Townes+shop@Contoso.com', company: '', comment: '' },
     ]);
     expect(await client().findCustomersByEmail(EMAIL)).toEqual([expect.objectContaining({ customerNumber: '2' })]);
     expect(await client().findCustomersByEmail('nobody@contoso.com')).toEqual([]);
@@ -193,12 +193,28 @@ describe('customers', () => {
     const bodies = captureBodies('post', IPAAS_PATHS.createCustomer);
     const created = await client().createCustomer({ customerNumber: '10000', firstName: 'Robert Townes', emailAddress: EMAIL });
     expect(bodies).toEqual([{ customer_number: '10000', first_name: 'Robert Townes', email_address: EMAIL }]);
-    expect(created).toEqual({ id: expect.stringMatching(/^\d+$/u), customerNumber: '10000', firstName: 'Robert Townes', lastName: '', emailAddress: EMAIL, company: '' });
+    expect(created).toEqual({ id: expect.stringMatching(/^\d+$/u), customerNumber: '10000', firstName: 'Robert Townes', lastName: '', emailAddress: EMAIL, company: '', comment: '' });
     expect(fake.customer(created.id)).toMatchObject({ customerNumber: '10000', emailAddress: EMAIL });
   });
 
+  test('create sends last_name, company and comment when the mapping maps them', async () => {
+    const bodies = captureBodies('post', IPAAS_PATHS.createCustomer);
+    const created = await client().createCustomer({ customerNumber: '10000', firstName: 'Robert', lastName: 'Townes', emailAddress: EMAIL, company: 'Contoso', comment: 'From Business Central' });
+    expect(bodies).toEqual([{ customer_number: '10000', first_name: 'Robert', email_address: EMAIL, last_name: 'Townes', company: 'Contoso', comment: 'From Business Central' }]);
+    expect(created).toMatchObject({ lastName: 'Townes', company: 'Contoso', comment: 'From Business Central' });
+    expect(fake.customer(created.id)).toMatchObject({ lastName: 'Townes', company: 'Contoso', comment: 'From Business Central' });
+  });
+
+  test('update lays last_name, company and comment over the current record only when mapped', async () => {
+    const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Rob', lastName: 'Old', emailAddress: EMAIL, company: 'Contoso', comment: 'VIP' });
+    const bodies = captureBodies('put', IPAAS_PATHS.customer);
+    const updated = await client().updateCustomer(seeded.id, { customerNumber: '10000', firstName: 'Robert', emailAddress: EMAIL, lastName: 'Townes', comment: '' });
+    expect(bodies[0]).toMatchObject({ first_name: 'Robert', last_name: 'Townes', company: 'Contoso', comment: '' });
+    expect(updated).toMatchObject({ firstName: 'Robert', lastName: 'Townes', company: 'Contoso', comment: '' });
+  });
+
   test('get maps every field; 404 is null', async () => {
-    const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Robert', lastName: 'Townes', emailAddress: EMAIL, company: 'Contoso' });
+    const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Robert', lastName: 'Townes', emailAddress: EMAIL, company: 'Contoso', comment: 'VIP' });
     expect(await client().getCustomer(seeded.id)).toEqual({
       id: seeded.id,
       customerNumber: '10000',
@@ -206,6 +222,7 @@ describe('customers', () => {
       lastName: 'Townes',
       emailAddress: EMAIL,
       company: 'Contoso',
+      comment: 'VIP',
     });
     expect(await client().getCustomer('999999')).toBeNull();
   });
@@ -214,14 +231,14 @@ describe('customers', () => {
     server.use(
       http.get(route(IPAAS_PATHS.customer), () => HttpResponse.json({ id: '4512', customer_number: '1', first_name: null, email_address: EMAIL })),
     );
-    expect(await client().getCustomer('4512')).toEqual({ id: '4512', customerNumber: '1', firstName: '', lastName: '', emailAddress: EMAIL, company: '' });
+    expect(await client().getCustomer('4512')).toEqual({ id: '4512', customerNumber: '1', firstName: '', lastName: '', emailAddress: EMAIL, company: '', comment: '' });
   });
 
   test('update sends the current record with our fields over it, keeping fields the sync does not own', async () => {
     const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: 'old@contoso.com', company: 'Contoso' });
     const bodies = captureBodies('put', IPAAS_PATHS.customer);
     const updated = await client().updateCustomer(seeded.id, { customerNumber: '10000', firstName: 'Robert Townes', emailAddress: EMAIL });
-    expect(updated).toEqual({ id: seeded.id, customerNumber: '10000', firstName: 'Robert Townes', lastName: 'Townes', emailAddress: EMAIL, company: 'Contoso' });
+    expect(updated).toEqual({ id: seeded.id, customerNumber: '10000', firstName: 'Robert Townes', lastName: 'Townes', emailAddress: EMAIL, company: 'Contoso', comment: '' });
     expect(bodies[0]).toMatchObject({ customer_number: '10000', first_name: 'Robert Townes', email_address: EMAIL, last_name: 'Townes', company: 'Contoso' });
     expect(bodies[0]).not.toHaveProperty('id');
     expect(bodies[0]).not.toHaveProperty('created_datetime');
@@ -231,7 +248,7 @@ describe('customers', () => {
   test('readCustomer returns our view and the whole wire record as received', async () => {
     const seeded = fake.seedCustomer({ customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: EMAIL, comment: 'VIP' });
     const read = await client().readCustomer(seeded.id);
-    expect(read?.customer).toEqual({ id: seeded.id, customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: EMAIL, company: '' });
+    expect(read?.customer).toEqual({ id: seeded.id, customerNumber: '10000', firstName: 'Rob', lastName: 'Townes', emailAddress: EMAIL, company: '', comment: 'VIP' });
     expect(read?.wire).toMatchObject({ id: Number(seeded.id), comment: 'VIP', custom_fields: [], created_datetime: expect.any(String) });
     expect(await client().readCustomer('999999')).toBeNull();
     expect(fake.requests.get).toBe(2);

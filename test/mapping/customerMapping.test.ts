@@ -2,7 +2,7 @@ import { bcCustomerSchema, type BcCustomer } from '../../shared/businessCentral/
 import {
   addressesToAdd,
   applyCustomerMapping,
-  customerMapping,
+  defaultCustomerMapping,
   isValidEmail,
   mapAddresses,
   mapCustomer,
@@ -94,10 +94,15 @@ describe('mapping filter Type == "Person" && RecordType == "Customer"', () => {
     const outcome = applyCustomerMapping(entity({ type }));
     expect(outcome.kind).toBe('filtered');
   });
-  test('the filter reads like the seed', () => {
-    expect(customerMapping.filter.expression).toBe('Type == "Person" && RecordType == "Customer"');
-    expect(customerMapping.addresses.filter.expression).toBe('SourceTypeName != "ParentOnly"');
-    expect(customerMapping.addresses.preventDuplicate).toBe(true);
+  test('the filters are the seed\'s, in JSONata', () => {
+    const mapping = defaultCustomerMapping();
+    expect(mapping.filter.text).toBe('Type = "Person" and RecordType = "Customer"');
+    expect(mapping.addresses?.filter.text).toBe('SourceTypeName != "ParentOnly"');
+    expect(mapping.addresses?.preventDuplicate).toBe(true);
+  });
+  test('the filtered reason names the filter and the type', () => {
+    const outcome = applyCustomerMapping(entity({ type: 'Company' }));
+    expect(outcome.kind === 'filtered' && outcome.reason).toBe('Mapping filter Type = "Person" and RecordType = "Customer" is false (Type is "Company")');
   });
 });
 
@@ -111,12 +116,15 @@ describe('field mappings', () => {
   });
 
   test('the field table is exactly the seed table', () => {
-    expect(customerMapping.fields.map((field) => `${field.source}→${field.destination}`)).toEqual([
-      'No→CustomerNumber',
-      'Name→FirstName',
-      'EMail→EmailAddress',
+    const mapping = defaultCustomerMapping();
+    const describe = (entry: (typeof mapping.fields)[number] | NonNullable<typeof mapping.addresses>['fields'][number]): string =>
+      `${entry.type === 'Field' ? entry.source : entry.type}→${entry.destination}${entry.required ? ' (required)' : ''}`;
+    expect(mapping.fields.map(describe)).toEqual([
+      'No→CustomerNumber (required)',
+      'Name→FirstName (required)',
+      'EMail→EmailAddress (required)',
     ]);
-    expect(customerMapping.addresses.fields.map((field) => `${field.source}→${field.destination}`)).toEqual([
+    expect(mapping.addresses?.fields.map(describe)).toEqual([
       'Address→Address1',
       'Address 2→Address2',
       'City→City',
