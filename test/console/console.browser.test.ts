@@ -101,12 +101,13 @@ describeBrowser('operator console in Chromium', () => {
     await expect(page.locator('#card-poll [data-field="watermark"] time').count()).resolves.toBe(1);
     await expect(page.locator('#card-hold').textContent()).resolves.toContain('none');
 
-    // The seed scenarios' outcomes: 3 succeeded (10000, 10040, 10060), 1 skipped (10010), 3 failed.
+    // The demo customers' outcomes: 4 succeeded (10000, 10040, 10060, 10080), 1 skipped (10010),
+    // 4 failed (10020 DuplicateCustomerNumber, 10030 MissingEmail, 10050 InvalidEmail, 10070 DuplicateEmail).
     const legend = async (status: string): Promise<string | null> => page.locator(`.legend li[data-status="${status}"] strong`).textContent();
-    await expect(legend('Succeeded')).resolves.toBe('3');
+    await expect(legend('Succeeded')).resolves.toBe('4');
     await expect(legend('Skipped')).resolves.toBe('1');
-    await expect(legend('Failed')).resolves.toBe('3');
-    await expect(page.locator('svg.chart desc').textContent()).resolves.toContain('3 succeeded, 1 skipped, 3 failed');
+    await expect(legend('Failed')).resolves.toBe('4');
+    await expect(page.locator('svg.chart desc').textContent()).resolves.toContain('4 succeeded, 1 skipped, 4 failed');
 
     // Failures grouped by error code, each with its resolution.
     const group = (code: string) => page.locator(`.group[data-error-code="${code}"]`);

@@ -85,7 +85,8 @@ describe('a remote service that echoes personal data and secrets in its errors',
         const url = new URL(request.url);
         const body = request.method === 'GET' ? '' : await request.text();
         const echo = `Request ${request.method} ${url.pathname}${url.search} with ${body} and header Authorization: ${request.headers.get('authorization')} failed`;
-        const status = url.pathname.endsWith('/Customers') ? 500 : 422;
+        // Every read fails with 500 (the searches and the breaker's own probe alike), so iPaaS.com as a whole is down.
+        const status = request.method === 'GET' ? 500 : 422;
         return HttpResponse.json({ errors: [{ code: status === 500 ? 'INTL-1000' : 'VALD-1002', message: echo }] }, { status });
       }),
     );
