@@ -33,7 +33,7 @@ export interface ConsoleFeatures {
 }
 
 /** Optional routes present in this build. */
-export const CONSOLE_FEATURES: ConsoleFeatures = { dryRun: true, reconciliation: false };
+export const CONSOLE_FEATURES: ConsoleFeatures = { dryRun: true, reconciliation: true };
 
 const recordedSubscription = z.object({ subscriptionId: z.string(), expirationDateTime: z.string(), updatedAt: z.string() });
 const watermark = z.object({ lastModifiedDateTime: z.string() });

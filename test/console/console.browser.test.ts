@@ -186,9 +186,17 @@ describeBrowser('operator console in Chromium', () => {
     await page.click('#refresh-now');
     await page.waitForSelector('.group[data-error-code="MissingEmail"]', { state: 'detached' });
 
-    // Reconciliation: not in this build; the buttons are disabled with a note.
-    await expect(page.locator('#reconcile-start').isDisabled()).resolves.toBe(true);
-    await expect(page.locator('#reconciliation-body').textContent()).resolves.toContain('not available in this deployment');
+    // Reconciliation: started after a confirmation, followed until its report lists what differs.
+    await expect(page.locator('#reconcile-start').isDisabled()).resolves.toBe(false);
+    await page.click('#reconcile-start');
+    await page.waitForSelector('#confirm[open]');
+    await expect(page.locator('#confirm-title').textContent()).resolves.toBe('Start a reconciliation?');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#reconciliation-body tr[data-category]', { timeout: 60_000 });
+    // 10020's number belongs to another iPaaS.com customer and 10070's email to two: neither is in sync.
+    await expect(page.locator('#reconciliation-body').textContent()).resolves.toMatch(/DuplicateEmail/u);
+    await page.evaluate("document.getElementById('reconciliation').scrollIntoView()");
+    await shot(page, 'reconciliation', false);
 
     // Phone width: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
