@@ -8,7 +8,7 @@
  *   ASSUMED   = inferred from the documented pattern `{base}/{area}/v2/{endpoint}`; check it against
  *               `{base}/customers/swagger/v2/swagger.json` or with `npm run doctor` before going live.
  *
- * The test fake (dev/fakes/ipaas.ts) deliberately keeps its own route table, so a wrong path here fails a test.
+ * The test fake (dev/fakes/ipaas/routes.ts) deliberately keeps its own route table, so a wrong path here fails a test.
  */
 
 /** The customer area, `{base}/customers/v2/...` (CONFIRMED). */
