@@ -82,7 +82,7 @@ const stateSchema = z.object({
 export type RunState = z.infer<typeof stateSchema>;
 
 /** A page of iPaaS.com customers as a part keeps it: [id, customerNumber, firstName, lastName, emailAddress, company]. */
-const ipaasPartSchema = z.array(z.tuple([z.string(), z.string(), z.string(), z.string(), z.string(), z.string()]));
+const ipaasPartSchema = z.array(z.tuple([z.string(), z.string(), z.string(), z.string(), z.string(), z.string(), z.string()]));
 const businessCentralPartSchema = z.object({ counts: countsSchema, items: z.array(reportItemSchema), customerIds: z.array(z.string()) });
 
 const partName = (kind: 'ipaas' | 'bc', index: number) => `${kind}-${String(index).padStart(5, '0')}`;
@@ -303,8 +303,8 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
   const index = new IpaasIndex();
   for (let part = 0; part < state.cursor.ipaasParts; part += 1) {
     const rows = ipaasPartSchema.parse(await deps.runs.readPart(state.runId, partName('ipaas', part)));
-    for (const [id, customerNumber, firstName, lastName, emailAddress, company] of rows) {
-      index.add({ id, customerNumber, firstName, lastName, emailAddress, company, comment: '' });
+    for (const [id, customerNumber, firstName, lastName, emailAddress, company, comment] of rows) {
+      index.add({ id, customerNumber, firstName, lastName, emailAddress, company, comment });
     }
   }
   memo.index = index;
@@ -405,8 +405,8 @@ async function readState(runs: ReconcileRunStore, runId: string): Promise<{ stat
   return { state: parsed.data, etag: stored.etag };
 }
 
-function compact(customer: IpaasCustomer): [string, string, string, string, string, string] {
-  return [customer.id, customer.customerNumber, customer.firstName, customer.lastName, customer.emailAddress, customer.company];
+function compact(customer: IpaasCustomer): z.infer<typeof ipaasPartSchema>[number] {
+  return [customer.id, customer.customerNumber, customer.firstName, customer.lastName, customer.emailAddress, customer.company, customer.comment];
 }
 
 /** The report as it stands: while Running, the counts so far and no items (they are listed once the run completes). */
