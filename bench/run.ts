@@ -10,7 +10,7 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart,mapping (default all; SECTIONS below)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart,mapping,budget (default all; SECTIONS below)
  *   --reconcile-customers <n> BENCH_RECONCILE_CUSTOMERS customers on each side in the reconciliation run (default 100000)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
@@ -34,6 +34,7 @@ import { countsBetween, startStorageCounter, totalOf, type StorageCounter, type 
 import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { mappingSection } from './mapping';
+import { sharedBudgetSection } from './sharedBudget';
 import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
@@ -759,6 +760,7 @@ const SECTIONS: BenchSection[] = [
   { name: 'reconcile', title: 'reconcile', needs: 'world', run: (c) => reconcileSection(c.options, c.tls!, c.azurite!) },
   { name: 'coldstart', title: 'cold start', needs: 'none', run: (c) => coldStartSection(c.options) },
   { name: 'mapping', title: 'mapping evaluation per customer', needs: 'none', run: () => mappingSection() },
+  { name: 'budget', title: 'shared BC budget', needs: 'none', run: (c) => sharedBudgetSection(c.log) },
 ];
 
 // ------------------------------------------------------------------ main

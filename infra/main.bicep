@@ -125,6 +125,9 @@ param httpRetryMaxDelayMs string = ''
 @description('BC_MAX_CONCURRENT_REQUESTS: Business Central requests in flight per instance; empty means the app default (5).')
 param bcMaxConcurrentRequests string = ''
 
+@description('BC_SHARED_BUDGET: on (every instance shares one Business Central budget in Table Storage: 5 at once, 6,000 per 5 minutes) or off; empty means the app default (on in Azure).')
+param bcSharedBudget string = ''
+
 @description('IPAAS_MAX_CONCURRENT_REQUESTS: iPaaS.com requests in flight per instance; empty means the app default (10).')
 param ipaasMaxConcurrentRequests string = ''
 
@@ -408,6 +411,10 @@ var optionalAppSettings = [
   {
     name: 'BC_MAX_CONCURRENT_REQUESTS'
     value: bcMaxConcurrentRequests
+  }
+  {
+    name: 'BC_SHARED_BUDGET'
+    value: bcSharedBudget
   }
   {
     name: 'IPAAS_MAX_CONCURRENT_REQUESTS'

@@ -134,6 +134,7 @@ const settingsSchema = z.object({
   HTTP_RETRY_BASE_MS: positiveInt(500),
   HTTP_RETRY_MAX_DELAY_MS: positiveInt(30_000),
   BC_MAX_CONCURRENT_REQUESTS: positiveInt(5),
+  BC_SHARED_BUDGET: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
   CONSOLE_ACCESS: consoleAccessSetting,
@@ -192,7 +193,13 @@ export interface Config {
   subscription: { schedule: string };
   /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
   reconcile: { schedule: string | undefined };
-  http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number };
+  http: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; retryMaxDelayMs: number; bcMaxConcurrent: number; ipaasMaxConcurrent: number;
+    /**
+     * BC_SHARED_BUDGET: Business Central requests of every instance share one budget in Table Storage (5 at
+     * once, 6,000 per 5 minutes per app registration). Default: on in Azure (WEBSITE_SITE_NAME set), off elsewhere.
+     */
+    bcSharedBudget: boolean;
+  };
   sync: { leaseSeconds: number };
   retention: { transferDays: number };
   /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
@@ -293,7 +300,7 @@ export function loadConfig(env: Environment = process.env): Config {
     else throw error;
   }
   if (problems.length > 0 || !parsed.success || !mapping) throw new ConfigError(problems);
-  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL));
+  return toConfig(storage, parsed.data, ipaasPaths.paths, mapping, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL), Boolean(values.WEBSITE_SITE_NAME?.trim()));
 }
 
 /**
@@ -350,6 +357,7 @@ function toConfig(
   azureClientId: string | undefined,
   websiteHostname: string | undefined,
   webhookDisabled: boolean,
+  inAzure: boolean,
 ): Config {
   return {
     storage,
@@ -382,6 +390,7 @@ function toConfig(
       retryMaxDelayMs: s.HTTP_RETRY_MAX_DELAY_MS,
       bcMaxConcurrent: s.BC_MAX_CONCURRENT_REQUESTS,
       ipaasMaxConcurrent: s.IPAAS_MAX_CONCURRENT_REQUESTS,
+      bcSharedBudget: s.BC_SHARED_BUDGET ? s.BC_SHARED_BUDGET === 'on' : inAzure,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
     retention: { transferDays: s.TRANSFER_RETENTION_DAYS },

@@ -1,4 +1,4 @@
-import { createBusinessCentralClient } from './businessCentral/client';
+import { createBusinessCentralBudget, createBusinessCentralClient } from './businessCentral/client';
 import type { BusinessCentralApi } from './businessCentral/types';
 import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
@@ -42,6 +42,7 @@ export function buildServices(config: Config): Services {
   const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
   const businessCentral = createBusinessCentralClient(config.businessCentral, config.http, {
     onExchange: (exchange) => breakers.observe('businessCentral', ok(exchange.status)),
+    ...(config.http.bcSharedBudget ? { budget: createBusinessCentralBudget(config.http, storage.leases) } : {}),
   });
   const ipaas = createIpaasClient(config.ipaas, config.http, { onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)) });
   breakers.setProbes(serviceProbes(businessCentral, ipaas));

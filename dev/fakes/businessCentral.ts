@@ -57,6 +57,12 @@ export interface FakeBusinessCentralOptions {
    * exception (409); 412 is what generic OData servers send. Clients must handle both.
    */
   staleEtagStatus?: 409 | 412;
+  /**
+   * Requests it serves at once for the app registration. Business Central processes 5 per user or service
+   * principal and queues the rest; this strict stand-in answers 429 to a request that arrives while this many
+   * are in flight, so a client that overruns the limit shows up as counted 429s. Unset: no limit.
+   */
+  maxConcurrentRequests?: number;
 }
 
 const MAX_PAGE_SIZE = 20_000;
@@ -71,6 +77,8 @@ export class FakeBusinessCentral {
   readonly requestLog: FakeBcRequestRecord[] = [];
   inFlight = 0;
   maxInFlight = 0;
+  /** Requests refused with 429 because `maxConcurrentRequests` were already in flight. */
+  throttled = 0;
 
   readonly root: string;
   private readonly origin: string;
@@ -151,6 +159,7 @@ export class FakeBusinessCentral {
     this.requestLog.length = 0;
     this.handshakes.length = 0;
     this.maxInFlight = this.inFlight;
+    this.throttled = 0;
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -163,6 +172,12 @@ export class FakeBusinessCentral {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     let status = 0;
     try {
+      const limit = this.options.maxConcurrentRequests;
+      if (limit !== undefined && this.inFlight > limit) {
+        this.throttled += 1;
+        status = 429;
+        return bcError(429, 'Application_TooManyRequests', `More than ${limit} requests at once for this user.`, { 'Retry-After': '1' });
+      }
       const response = await this.respond(request);
       status = response.status;
       return response;

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { DEFAULT_AUTHORITY_HOST, type Config } from '../config';
 import { SyncError } from '../errors';
 import { GUID_PATTERN, isGuid, normalizeGuid } from '../guid';
-import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
+import { SharedRequestBudget } from '../http/sharedBudget';
+import type { LeaseStore } from '../storage/types';
+import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse, type RequestBudget } from '../http/httpClient';
 import { redact } from '../log';
 import { serverOf, withDependencySpan } from '../observability';
 import { formatQuery, maxPageSizePreference, odataDateTime, odataString } from './odata';
@@ -34,6 +36,8 @@ export interface BusinessCentralClientOptions {
   /** Replaces the ClientSecretCredential built from the settings (managed identity, tests). */
   credential?: TokenCredential;
   random?: () => number;
+  /** The budget shared by every instance (BC_SHARED_BUDGET); each request takes one of its slots. */
+  budget?: RequestBudget;
 }
 
 /**
@@ -71,7 +75,8 @@ export function tokenExchangeAudience(authorityHost: string): string {
 /**
  * Business Central API v2.0 for one company: customers (by id, by number, changed since) and the
  * environment's webhook subscriptions. One instance per process: its limiter caps requests in flight
- * at `http.bcMaxConcurrent` (Business Central processes 5 per principal at once and queues the rest).
+ * at `http.bcMaxConcurrent` (Business Central processes 5 per principal at once and queues the rest); with
+ * `options.budget` (BC_SHARED_BUDGET) each request also takes a slot shared by every instance.
  */
 export function createBusinessCentralClient(
   config: Config['businessCentral'],
@@ -79,6 +84,25 @@ export function createBusinessCentralClient(
   options: BusinessCentralClientOptions = {},
 ): BusinessCentralApi {
   return new BusinessCentralClient(config, http, options);
+}
+
+/** Business Central's limit per app registration: 6,000 requests in any 5 minutes. */
+const BC_REQUESTS_PER_WINDOW = 6_000;
+const BC_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The request budget every instance shares through Table Storage: `http.bcMaxConcurrent` slots (5 by default,
+ * Business Central's concurrent limit per registration), each spacing its requests so that all slots together
+ * stay within 6,000 per 5 minutes. A slot's lease outlives any request (twice the timeout plus 30 s).
+ */
+export function createBusinessCentralBudget(http: Config['http'], leases: LeaseStore, name = 'bc-request-budget'): SharedRequestBudget {
+  return new SharedRequestBudget({
+    name,
+    slots: http.bcMaxConcurrent,
+    leases,
+    leaseMs: 2 * http.timeoutMs + 30_000,
+    minIntervalMs: Math.ceil((BC_WINDOW_MS * http.bcMaxConcurrent) / BC_REQUESTS_PER_WINDOW),
+  });
 }
 
 const listPageSchema = z.looseObject({
@@ -129,6 +153,7 @@ class BusinessCentralClient implements BusinessCentralApi {
       finalCode: 'BusinessCentralError',
       getAuthorization: () => this.authorization(),
       maxConcurrent: http.bcMaxConcurrent,
+      ...(options.budget ? { budget: options.budget } : {}),
       timeoutMs: http.timeoutMs,
       retry: { maxAttempts: http.maxAttempts, baseDelayMs: http.retryBaseMs, maxDelayMs: http.retryMaxDelayMs },
       describeErrorBody: describeBusinessCentralError,

@@ -22,6 +22,11 @@ export interface HttpClientOptions {
   finalCode: ErrorCode;
   getAuthorization: () => Promise<string>;
   maxConcurrent: number;
+  /**
+   * A budget shared with other instances (Business Central's limits are per app registration): each HTTP
+   * exchange runs on one of its slots, inside the in-process cap. The token fetch is not counted.
+   */
+  budget?: RequestBudget;
   timeoutMs: number;
   retry: RetryPolicy;
   /** Extracts a readable error from a non-2xx body; must not include secrets. */
@@ -30,6 +35,11 @@ export interface HttpClientOptions {
   random?: () => number;
   /** Called for every HTTP exchange (after the reply or failure); used for request counting and telemetry. */
   onExchange?: (exchange: { method: string; url: string; status: number | 'error'; attempt: number; durationMs: number }) => void;
+}
+
+/** Runs an operation when a shared budget allows (shared/http/sharedBudget.ts). */
+export interface RequestBudget {
+  run<T>(operation: () => Promise<T>): Promise<T>;
 }
 
 export interface HttpRequest {
@@ -118,6 +128,22 @@ export class HttpClient {
   private async exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
     // The token first: its own dependency (when it is fetched) is not part of this call's duration.
     const authorization = await this.authorization();
+    const budget = this.options.budget;
+    if (!budget) return this.exchangeWith(request, attempt, authorization);
+    let slotTaken = false;
+    try {
+      return await budget.run(() => {
+        slotTaken = true;
+        return this.exchangeWith(request, attempt, authorization);
+      });
+    } catch (error) {
+      if (slotTaken) throw error;
+      // The shared budget's storage failed before the request was sent: transient, nothing reached the service.
+      throw new SyncError(this.options.transientCode, `${this.options.serviceName} request not sent: the shared request budget is unavailable (${error instanceof Error ? error.message : String(error)})`, { transient: true });
+    }
+  }
+
+  private async exchangeWith(request: HttpRequest, attempt: number, authorization: string): Promise<HttpResponse> {
     const started = Date.now();
     const headers: Record<string, string> = {
       Accept: 'application/json',
