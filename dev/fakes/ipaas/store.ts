@@ -193,19 +193,17 @@ export class IpaasStore {
   seedAddress(customerId: string, seed: Partial<IpaasAddressInput>): IpaasAddress {
     const customer = this.customerRows.get(Number(customerId));
     if (!customer) throw new Error(`FakeIpaas.seedAddress: no customer ${customerId}`);
-    const row: StoredAddress = {
-      id: this.nextAddressId++,
-      customer_id: customer.id,
-      address_1: seed.address1 ?? '',
-      address_2: seed.address2 ?? '',
-      city: seed.city ?? '',
-      region: seed.region ?? '',
-      country: seed.country ?? '',
-      postal_code: seed.postalCode ?? '',
-      phone_number: seed.phoneNumber ?? '',
-      is_primary_billing: seed.isPrimaryBilling ?? false,
-      is_primary_shipping: seed.isPrimaryShipping ?? false,
-    };
+    const row = this.newAddressRow(customer.id, {
+      address_1: seed.address1,
+      address_2: seed.address2,
+      city: seed.city,
+      region: seed.region,
+      country: seed.country,
+      postal_code: seed.postalCode,
+      phone_number: seed.phoneNumber,
+      is_primary_billing: seed.isPrimaryBilling,
+      is_primary_shipping: seed.isPrimaryShipping,
+    });
     this.addressRows.set(row.id, row);
     return toAddress(row);
   }
@@ -328,6 +326,23 @@ export class IpaasStore {
     return this.customerWire(row);
   }
 
+  /** A stored address from wire-named fields (missing text is empty, missing flags false), with the next id. */
+  private newAddressRow(customerId: number, fields: { [K in Exclude<keyof StoredAddress, 'id' | 'customer_id'>]?: StoredAddress[K] | null }): StoredAddress {
+    return {
+      id: this.nextAddressId++,
+      customer_id: customerId,
+      address_1: fields.address_1 ?? '',
+      address_2: fields.address_2 ?? '',
+      city: fields.city ?? '',
+      region: fields.region ?? '',
+      country: fields.country ?? '',
+      postal_code: fields.postal_code ?? '',
+      phone_number: fields.phone_number ?? '',
+      is_primary_billing: fields.is_primary_billing ?? false,
+      is_primary_shipping: fields.is_primary_shipping ?? false,
+    };
+  }
+
   addressRowsOf(customerId: number): StoredAddress[] {
     return [...this.addressRows.values()].filter((row) => row.customer_id === customerId).sort((a, b) => a.id - b.id);
   }
@@ -339,19 +354,7 @@ export class IpaasStore {
     if (input.customer_id !== undefined && input.customer_id !== null && Number(input.customer_id) !== customer.id) {
       throw new IpaasRefusal(422, 'VALD-1006', 'customer_id in the body does not match the customer in the path');
     }
-    const row: StoredAddress = {
-      id: this.nextAddressId++,
-      customer_id: customer.id,
-      address_1: input.address_1 ?? '',
-      address_2: input.address_2 ?? '',
-      city: input.city ?? '',
-      region: input.region ?? '',
-      country: input.country ?? '',
-      postal_code: input.postal_code ?? '',
-      phone_number: input.phone_number ?? '',
-      is_primary_billing: input.is_primary_billing ?? false,
-      is_primary_shipping: input.is_primary_shipping ?? false,
-    };
+    const row = this.newAddressRow(customer.id, input);
     if (![row.address_1, row.address_2, row.city, row.postal_code, row.country].some((value) => value.trim() !== '')) {
       throw new IpaasRefusal(422, 'VALD-1007', 'An address needs at least one of address_1, address_2, city, postal_code, country');
     }
