@@ -10,7 +10,8 @@ import { resetStorage } from '../support/storage';
 
 const storage = createStorage(loadStorageConfig(process.env));
 let now = Date.parse('2026-11-27T10:00:00.000Z');
-const schedule = new RetrySchedule(loadStorageConfig(process.env), { clock: () => new Date(now) });
+const clock = (): Date => new Date(now);
+const schedule = new RetrySchedule(loadStorageConfig(process.env), { clock });
 
 function capturingQueue(): QueueSender & { messages: SyncMessage[] } {
   const messages: SyncMessage[] = [];
@@ -47,7 +48,7 @@ test('a poison message schedules retries at 1, 5, 15, 60 minutes then every 6 ho
   const deps = { schedule, transfers: storage.transfers, syncQueue: queue, logger: silentLogger };
   const minutes: number[] = [];
   for (let step = 0; step < RETRY_SCHEDULE_MINUTES.length; step += 1) {
-    const poison = await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule }, newSyncMessage(customerId, 'webhook'), 5);
+    const poison = await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule, clock }, newSyncMessage(customerId, 'webhook'), 5);
     expect(poison.errorMessage).toContain(`Automatic retry ${step + 1} of ${RETRY_SCHEDULE_MINUTES.length}`);
     const row = await schedule.get(customerId);
     minutes.push((Date.parse(row!.nextAt) - now) / 60_000);
@@ -61,7 +62,7 @@ test('a poison message schedules retries at 1, 5, 15, 60 minutes then every 6 ho
   }
   expect(minutes).toEqual([...RETRY_SCHEDULE_MINUTES]);
   // The schedule is used up: the last failure stands and says so.
-  const last = await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule }, newSyncMessage(customerId, 'replay'), 5);
+  const last = await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule, clock }, newSyncMessage(customerId, 'replay'), 5);
   expect(last.errorMessage).toContain('No automatic retry is left');
   expect(await schedule.get(customerId)).toBeNull();
   expect(queue.messages).toHaveLength(RETRY_SCHEDULE_MINUTES.length);
@@ -73,7 +74,7 @@ test('a later success stops the schedule; a final failure is never retried', asy
   const recovered = randomUUID();
   const invalid = randomUUID();
   for (const customerId of [recovered, invalid]) {
-    await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule }, newSyncMessage(customerId, 'webhook'), 5);
+    await handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule, clock }, newSyncMessage(customerId, 'webhook'), 5);
   }
   // A newer change transferred the first; the second's newer change fails validation (final).
   now += 1000;
@@ -90,7 +91,7 @@ test('a newer change that ends in the poison queue again starts the schedule ove
   const customerId = randomUUID();
   const queue = capturingQueue();
   const deps = { schedule, transfers: storage.transfers, syncQueue: queue, logger: silentLogger };
-  const poison = () => handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule }, newSyncMessage(customerId, 'webhook'), 5);
+  const poison = () => handlePoisonMessage({ transfers: storage.transfers, logger: silentLogger, retries: schedule, clock }, newSyncMessage(customerId, 'webhook'), 5);
   await poison();
   now += 60_000;
   await runDueRetries(deps);
