@@ -26,6 +26,7 @@ import './functions/reconcileWorker';
 import './functions/reconcileTimer';
 import './functions/transferRetention';
 import './functions/retryTransfers';
+import './functions/outageWatch';
 
 // Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);

@@ -19,7 +19,7 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
   const services = getServices();
   const { storage } = services;
   if (parsed.data.kind === 'customers') {
-    const result = await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: storage.transfers }, parsed.data);
+    const result = await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: storage.transfers, clock: services.clock }, parsed.data);
     context.info(`catch-up: large notification batch: ${result.enqueued} enqueued, ${result.deleted} deletions recorded`);
     return;
   }
@@ -42,6 +42,8 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
     state: storage.state,
     logger: context,
     startFrom: services.config.poll.startFrom,
+    clock: services.clock,
+    onHold: () => services.breakers.onHold(),
   });
 }
 

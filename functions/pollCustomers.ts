@@ -19,6 +19,8 @@ export async function pollCustomers(timer: Timer, context: InvocationContext): P
       state: services.storage.state,
       logger: context,
       startFrom: services.config.poll.startFrom,
+      clock: services.clock,
+      onHold: () => services.breakers.onHold(),
     });
     if (result.outcome === 'leaseLost') context.warn('poll: lost the poll lease midway; the next run repeats the window');
   });

@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from './clock';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
@@ -57,14 +58,14 @@ export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
 export function newSyncMessage(
   customerId: string,
   source: SyncSource,
-  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined } = {},
+  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined; clock?: Clock } = {},
 ): SyncMessage {
   return {
     customerId: customerId.toLowerCase(),
     source,
     ...(extra.changeType ? { changeType: extra.changeType } : {}),
     correlationId: extra.correlationId ?? randomUUID(),
-    enqueuedAt: new Date().toISOString(),
+    enqueuedAt: isoNow(extra.clock ?? systemClock),
     ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
   };
 }

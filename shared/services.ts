@@ -1,5 +1,7 @@
-import { createBusinessCentralBudget, createBusinessCentralClient } from './businessCentral/client';
+import { BUDGET_LEASE_SECONDS, BUDGET_NAME, createBusinessCentralBudget, createBusinessCentralClient } from './businessCentral/client';
+import { BlobSlotLeases } from './storage/blobLeases';
 import type { BusinessCentralApi } from './businessCentral/types';
+import { systemClock, type Clock } from './clock';
 import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
@@ -25,6 +27,8 @@ export interface Services {
   breakers: ServiceBreakers;
   /** Automatic retries of transfers that exhausted their deliveries (persisted in SyncState). */
   retries: RetrySchedule;
+  /** The process's one clock: everything above takes its time from it. */
+  clock: Clock;
   syncDependencies(logger: Logger): SyncDependencies;
   reconcileDependencies(logger: Logger): ReconcileDependencies;
   /** Sends to the `reconcile` queue. */
@@ -34,26 +38,40 @@ export interface Services {
 }
 
 let cached: Services | undefined;
+let processClock: Clock = systemClock;
 
-export function buildServices(config: Config): Services {
-  const storage = createStorage(config.storage);
-  const breakers = new ServiceBreakers(storage.state);
+export interface ServiceOptions {
+  /** The process's clock; the machine's by default. */
+  clock?: Clock;
+}
+
+export function buildServices(config: Config, options: ServiceOptions = {}): Services {
+  const clock = options.clock ?? systemClock;
+  const storage = createStorage(config.storage, undefined, { clock });
+  const breakers = new ServiceBreakers(storage.state, { clock, maxRetryAfterMs: config.outage.maxRetryAfterMs, waiting: storage.waiting });
   // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
   const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
-  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http, {
-    onExchange: (exchange) => breakers.observe('businessCentral', ok(exchange.status)),
-    ...(config.http.bcSharedBudget ? { budget: createBusinessCentralBudget(config.http, storage.leases) } : {}),
-  });
-  const ipaas = createIpaasClient(config.ipaas, config.http, { onExchange: (exchange) => breakers.observe('ipaas', ok(exchange.status)) });
-  breakers.setProbes(serviceProbes(businessCentral, ipaas));
+  const budget = config.http.bcSharedBudget
+    ? { budget: createBusinessCentralBudget(config.http, new BlobSlotLeases(config.storage, BUDGET_NAME, BUDGET_LEASE_SECONDS), { clock }) }
+    : {};
+  const bcOptions = { sleep: clock.sleep, onExchange: (exchange: { status: number | 'error' }) => breakers.observe('businessCentral', ok(exchange.status)), ...budget };
+  const ipaasOptions = { sleep: clock.sleep, onExchange: (exchange: { status: number | 'error' }) => breakers.observe('ipaas', ok(exchange.status)) };
+  const businessCentral = createBusinessCentralClient(config.businessCentral, config.http, bcOptions);
+  const ipaas = createIpaasClient(config.ipaas, config.http, ipaasOptions);
+  // The breaker's probes ask once (no retries in the process): one answer says whether the service is back.
+  const probeHttp = { ...config.http, maxAttempts: 1 };
+  breakers.setProbes(
+    serviceProbes(createBusinessCentralClient(config.businessCentral, probeHttp, bcOptions), createIpaasClient(config.ipaas, probeHttp, ipaasOptions)),
+  );
   return {
     config,
     businessCentral,
     ipaas,
     storage,
     breakers,
-    retries: new RetrySchedule(config.storage),
-    holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue }),
+    clock,
+    retries: new RetrySchedule(config.storage, { clock }),
+    holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue, waiting: storage.waiting }),
     syncDependencies: (logger) => ({
       businessCentral,
       ipaas,
@@ -62,6 +80,7 @@ export function buildServices(config: Config): Services {
       leases: storage.leases,
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
+      clock,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
       mapping: config.mapping.mapping,
     }),
@@ -72,6 +91,7 @@ export function buildServices(config: Config): Services {
       runs: storage.reconciliations,
       syncQueue: storage.syncQueue,
       logger,
+      clock,
     }),
     reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };
@@ -94,8 +114,17 @@ export function serviceProbes(businessCentral: BusinessCentralApi, ipaas: IpaasA
 
 /** The process-wide services; a settings problem surfaces here as one ConfigError naming the setting. */
 export function getServices(): Services {
-  cached ??= buildServices(loadConfig(process.env));
+  cached ??= buildServices(loadConfig(process.env), { clock: processClock });
   return cached;
+}
+
+/**
+ * The clock every service of this process takes its time from (the local host may give a process a clock that
+ * runs ahead, for fault tests); forgets the services built with the previous one.
+ */
+export function useClock(clock: Clock): void {
+  processClock = clock;
+  cached = undefined;
 }
 
 /** Forget the built services (after the settings changed: tests, the local host). */

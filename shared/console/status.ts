@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { StateStore } from '../storage/types';
@@ -42,7 +43,7 @@ export interface StatusDependencies {
   config: Pick<Config, 'webhook' | 'poll' | 'subscription'>;
   state: Pick<StateStore, 'get'>;
   queueDepth(queue: 'sync' | 'poison'): Promise<number>;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStatus> {
@@ -62,7 +63,7 @@ export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStat
   ]);
   const recorded = subscription?.value ?? null;
   return {
-    generatedAt: (deps.clock?.() ?? new Date()).toISOString(),
+    generatedAt: isoNow(deps.clock ?? systemClock),
     subscription: {
       managed: Boolean(deps.config.webhook.notificationUrl),
       schedule: deps.config.subscription.schedule,

@@ -1,3 +1,4 @@
+import { isoNow, systemClock } from '../clock';
 import { describeError } from '../errors';
 import type { ReconcileMessage } from '../messages';
 import { advanceReconciliation, startReconciliation, type ReconcileDependencies, type StartResult } from './reconcile';
@@ -21,12 +22,12 @@ export async function beginQueuedReconciliation(
   const result = await startReconciliation(deps, options);
   if (!result.started) return result;
   try {
-    await schedule({ runId: result.runId, enqueuedAt: new Date().toISOString() }, 0);
+    await schedule({ runId: result.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, 0);
   } catch (error) {
     const stored = await deps.runs.readState(result.runId);
     if (stored) {
       const state = stored.value as Record<string, unknown>;
-      const now = new Date().toISOString();
+      const now = isoNow(deps.clock ?? systemClock);
       await deps.runs
         .writeState(result.runId, { ...state, status: 'Failed', finishedAt: now, updatedAt: now, error: `Not started: ${describeError(error)}` }, stored.etag)
         .catch(() => undefined);
@@ -47,7 +48,7 @@ export async function continueQueuedReconciliation(
   budgetMs: number = STEP_BUDGET_MS,
 ): Promise<string> {
   const result = await advanceReconciliation(deps, message.runId, { budgetMs, retryTransient: true });
-  if (result.outcome === 'continue') await schedule({ runId: message.runId, enqueuedAt: new Date().toISOString() }, 0);
-  if (result.outcome === 'retry') await schedule({ runId: message.runId, enqueuedAt: new Date().toISOString() }, Math.ceil(result.retryAfterMs / 1000));
+  if (result.outcome === 'continue') await schedule({ runId: message.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, 0);
+  if (result.outcome === 'retry') await schedule({ runId: message.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, Math.ceil(result.retryAfterMs / 1000));
   return result.outcome;
 }

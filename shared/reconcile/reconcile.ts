@@ -1,3 +1,4 @@
+import { dateOf, isoNow, systemClock, type Clock } from '../clock';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
@@ -49,7 +50,7 @@ export interface ReconcileDependencies {
   /** `customer-sync`, for `fix`. */
   syncQueue: QueueSender;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;
@@ -102,7 +103,7 @@ export type StartResult = { started: true; runId: string; report: ReconcileRepor
  * The caller then advances it (in-process, or through the reconcile queue).
  */
 export async function startReconciliation(deps: ReconcileDependencies, options: { fix: boolean; trigger: ReconcileTrigger }): Promise<StartResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const latest = await deps.runs.readLatest();
   if (latest) {
     const current = await readState(deps.runs, latest.value.runId);
@@ -186,12 +187,12 @@ interface Memo {
  * Checkpoints are written under an ETag condition, so two workers never advance one run twice.
  */
 export async function advanceReconciliation(deps: ReconcileDependencies, runId: string, options: AdvanceOptions = {}): Promise<AdvanceResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const loaded = await readState(deps.runs, runId);
   if (!loaded) return { outcome: 'notFound' };
   let { state, etag } = loaded;
   if (state.status !== 'Running') return { outcome: 'notRunning', report: await readReport(deps, runId).then((report) => report ?? reportFromState(state)) };
-  const began = Date.now();
+  const began = (deps.clock ?? systemClock).now();
   const memo: Memo = {};
   let steps = 0;
   for (;;) {
@@ -241,7 +242,7 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) return { outcome: 'continue', report: current };
     if (options.shouldStop?.()) return { outcome: 'continue', report: current };
-    if (options.budgetMs !== undefined && Date.now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
+    if (options.budgetMs !== undefined && (deps.clock ?? systemClock).now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
   }
 }
 
@@ -392,7 +393,7 @@ async function finish(deps: ReconcileDependencies, state: RunState, memo: Memo, 
 export async function cancelReconciliation(deps: Pick<ReconcileDependencies, 'runs' | 'clock'>, runId: string, reason: string): Promise<boolean> {
   const loaded = await readState(deps.runs, runId);
   if (!loaded || loaded.state.status !== 'Running') return false;
-  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const now = isoNow(deps.clock ?? systemClock);
   const state: RunState = { ...loaded.state, status: 'Failed', finishedAt: now, updatedAt: now, error: reason };
   return (await deps.runs.writeState(runId, state, loaded.etag)) !== null;
 }

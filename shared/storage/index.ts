@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import type { Clock } from '../clock';
 import { SyncError } from '../errors';
 import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../queueNames';
 import { ConfigError } from '../config';
@@ -10,6 +11,7 @@ import { tableFailedTransferSource } from './failedTransfers';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
+import { TableWaitingRoom, type WaitingRoom } from './waitingRoom';
 import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
 import type { CustomerLinkLister, CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
 
@@ -23,6 +25,7 @@ export * from './queues';
 export * from './reconcileStore';
 export * from './failedTransfers';
 export * from './poisonQueue';
+export * from './waitingRoom';
 
 export interface Storage {
   transfers: TransferStore;
@@ -33,6 +36,8 @@ export interface Storage {
   state: StateStore;
   /** Sends to `customer-sync`. */
   syncQueue: QueueSender;
+  /** Customers held while a service is on hold (shared/sync/outages.ts), resumed when it answers again. */
+  waiting: WaitingRoom;
   /** Sends to `customer-catchup` (large notifications, collections, catch-up polls). */
   catchUpQueue: QueueSender;
   /** Failed transfers across customers, newest first (what a replay scans). */
@@ -46,6 +51,8 @@ export interface Storage {
 export interface StorageOptions {
   /** How long ping waits for an answer; the SDK's own retries would otherwise take tens of seconds. */
   pingTimeoutMs?: number;
+  /** The process's clock (records, leases, retention windows). */
+  clock?: Clock;
 }
 
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
@@ -57,15 +64,18 @@ export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+  const clocked = options.clock ? { clock: options.clock } : {};
+  const syncQueue = createQueueSender(storage, SYNC_QUEUE);
   return {
-    transfers: new TableTransferStore(storage, logging),
+    transfers: new TableTransferStore(storage, { ...logging, ...clocked }),
     links: new TableCustomerLinkStore(storage, logging),
     reconciliations: new BlobReconcileRunStore(storage),
-    leases: new TableLeaseStore(storage),
+    leases: new TableLeaseStore(storage, clocked),
     state: new TableStateStore(storage),
-    syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    syncQueue,
+    waiting: new TableWaitingRoom(storage, syncQueue, clocked),
     catchUpQueue: createQueueSender(storage, CATCH_UP_QUEUE),
-    failedTransfers: tableFailedTransferSource(storage),
+    failedTransfers: tableFailedTransferSource(storage, clocked),
     poisonQueue: storagePoisonQueue(storage),
     ping: () => pingStorage(storage, pingTimeoutMs),
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock';
 import { SyncError } from '../errors';
 import { statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
 import type { Lease, LeaseStore } from './types';
@@ -11,8 +12,8 @@ const LEASE_PARTITION = 'lease';
 export interface LeaseStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
-  /** Milliseconds since the epoch; leases compare expiry against it, so instances need roughly synchronized clocks. */
-  clock?: () => number;
+  /** Leases compare expiry against it, so instances need roughly synchronized clocks. */
+  clock?: Clock;
 }
 
 interface LeaseEntity {
@@ -43,11 +44,11 @@ interface CurrentLease {
  */
 export class TableLeaseStore implements LeaseStore {
   private readonly table: TableClient;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
 
   constructor(storage: StorageConnection, options: LeaseStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -60,7 +61,7 @@ export class TableLeaseStore implements LeaseStore {
     try {
       // A second round only when the row vanished between our read and our takeover.
       for (let round = 0; round < 2; round += 1) {
-        const now = this.clock();
+        const now = this.clock.now();
         const lease: Lease = { name, token: randomUUID(), expiresAt: new Date(now + ttlMs).toISOString() };
         const entity = this.entity(rowKey, lease);
         try {
@@ -70,7 +71,7 @@ export class TableLeaseStore implements LeaseStore {
           if (statusOf(error) !== 409) throw error;
         }
         const current = await this.read(rowKey);
-        if (current && current.expiresAtMs > this.clock()) return null;
+        if (current && current.expiresAtMs > this.clock.now()) return null;
         if (!current) continue;
         try {
           const replaced = await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
@@ -98,7 +99,7 @@ export class TableLeaseStore implements LeaseStore {
         if (!current || current.token !== lease.token) return false;
         etag = current.etag;
       }
-      const expiresAt = new Date(this.clock() + ttlMs).toISOString();
+      const expiresAt = new Date(this.clock.now() + ttlMs).toISOString();
       const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }), 'Replace', { etag });
       lease.expiresAt = expiresAt;
       if (replaced.etag) lease.etag = replaced.etag;

@@ -1,3 +1,4 @@
+import { dateOf, isoNow, systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
@@ -57,6 +58,7 @@ export type CustomersCatchUp = Extract<CatchUpMessage, { kind: 'customers' }>;
 export function newCustomerBatches(
   customers: ReadonlyArray<{ customerId: string; changeType: string }>,
   correlationId: string = randomUUID(),
+  clock: Clock = systemClock,
 ): CatchUpMessage[] {
   const batches: CatchUpMessage[] = [];
   for (let start = 0; start < customers.length; start += CUSTOMER_BATCH_SIZE) {
@@ -65,7 +67,7 @@ export function newCustomerBatches(
       customers: customers.slice(start, start + CUSTOMER_BATCH_SIZE).map(({ customerId, changeType }) => ({ customerId, changeType })),
       source: 'webhook',
       correlationId,
-      enqueuedAt: new Date().toISOString(),
+      enqueuedAt: isoNow(clock),
     });
   }
   return batches;
@@ -77,7 +79,7 @@ export function newCustomerBatches(
  * a repeated message is absorbed by the sync, a repeated `Deleted` row is merely shown twice).
  */
 export async function expandCustomerBatch(
-  deps: { syncQueue: QueueSender; transfers: TransferStore; clock?: () => Date },
+  deps: { syncQueue: QueueSender; transfers: TransferStore; clock?: Clock },
   message: CustomersCatchUp,
 ): Promise<{ enqueued: number; deleted: number }> {
   const changed = message.customers.filter((customer) => customer.changeType !== 'deleted');
@@ -85,10 +87,10 @@ export async function expandCustomerBatch(
   await Promise.all([
     changed.length > 0
       ? deps.syncQueue.send(
-          changed.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId })),
+          changed.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId, ...(deps.clock ? { clock: deps.clock } : {}) })),
         )
       : undefined,
-    recordDeletions(deps.transfers, deleted, message.source, (deps.clock ?? (() => new Date()))()),
+    recordDeletions(deps.transfers, deleted, message.source, dateOf(deps.clock ?? systemClock)),
   ]);
   return { enqueued: changed.length, deleted: deleted.length };
 }
@@ -125,12 +127,12 @@ function deletedTransfer(customerId: string, source: SyncSource, now: string): T
   };
 }
 
-export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID()): CatchUpMessage {
-  return { kind: 'collection', resource, source: 'webhook', correlationId, enqueuedAt: new Date().toISOString() };
+export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'collection', resource, source: 'webhook', correlationId, enqueuedAt: isoNow(clock) };
 }
 
-export function newPollCatchUp(reason: string, correlationId: string = randomUUID()): CatchUpMessage {
-  return { kind: 'poll', reason: reason.slice(0, 200), correlationId, enqueuedAt: new Date().toISOString() };
+export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'poll', reason: reason.slice(0, 200), correlationId, enqueuedAt: isoNow(clock) };
 }
 
 export interface CollectionCatchUpDependencies {

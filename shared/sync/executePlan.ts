@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import { redact } from '../log';
@@ -14,7 +15,7 @@ export type ExecutionOutcome = Pick<
 export interface ExecuteDependencies {
   ipaas: IpaasApi;
   links: Pick<CustomerLinkStore, 'save'>;
-  clock?: () => Date;
+  clock?: Clock;
   /**
    * Called before every write to iPaaS.com: throws when the sync may no longer write (for example, its
    * per-customer lease was lost). The real sync passes its lease check; nothing else needs one.
@@ -112,7 +113,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     ipaasCustomerId: created.id,
     customerNumber: wanted.customerNumber,
     payloadHash: work.payloadHash,
-    lastSyncedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    lastSyncedAt: isoNow(deps.clock ?? systemClock),
     addressHash: work.addressHash,
     ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
     ...(externalIdKey ? { externalIdKey } : {}),

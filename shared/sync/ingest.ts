@@ -1,3 +1,4 @@
+import { dateOf, systemClock, type Clock } from '../clock';
 import { newSyncMessage } from '../messages';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
@@ -12,7 +13,7 @@ export interface IngestDependencies {
   catchUpQueue: QueueSender;
   transfers: TransferStore;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export interface IngestResult {
@@ -47,19 +48,19 @@ export async function ingestNotification(
   options: { correlationId?: string } = {},
 ): Promise<IngestResult> {
   const correlationId = options.correlationId ?? randomUUID();
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const work: Array<Promise<unknown>> = [];
 
   const direct = plan.customers.length + plan.deleted.length <= DIRECT_ENQUEUE_LIMIT;
   if (direct && plan.customers.length > 0) {
-    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId }));
+    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId, clock }));
     work.push(deps.syncQueue.send(messages));
   }
-  if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', clock()));
+  if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', dateOf(clock)));
   const batches = direct
     ? []
-    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId);
-  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId))];
+    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId, clock);
+  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId, clock))];
   if (catchUps.length > 0) work.push(deps.catchUpQueue.send(catchUps));
 
   // Wait for everything before answering, so a 503 never leaves work still running behind it.

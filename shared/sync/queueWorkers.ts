@@ -3,12 +3,14 @@
  * one message. The functions in functions/ only hand the message and its dequeue count over.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError } from '../errors';
+import { isoNow, systemClock, type Clock } from '../clock';
+import { describeError, SyncError } from '../errors';
 import type { Logger } from '../log';
-import { reportTransfer, transferHoldLine } from '../telemetry';
+import { reportTransfer } from '../telemetry';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import type { WaitingRoom } from '../storage/waitingRoom';
 import type { ServiceName } from '../errors';
-import type { OutageState, ServiceBreakers } from './outages';
+import type { Admission, HoldDecision, OutageState, ServiceBreakers } from './outages';
 import { retryNote, type RetrySchedule } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
@@ -24,9 +26,9 @@ export interface DeliveryInfo {
 function record(
   transfers: TransferStore,
   fields: Pick<TransferRecord, 'customerId' | 'source' | 'errorCode' | 'errorMessage' | 'attempt'> & Partial<TransferRecord>,
-  clock: () => Date = () => new Date(),
+  clock: Clock = systemClock,
 ): Promise<TransferRecord> {
-  const now = clock().toISOString();
+  const now = isoNow(clock);
   const transfer: TransferRecord = {
     transferId: randomUUID(),
     customerNumber: null,
@@ -54,19 +56,23 @@ function salvage(raw: unknown): { customerId: string; source: SyncSource } {
 /** What puts work on hold during an outage of a whole service. */
 export interface HoldDependencies {
   breakers: ServiceBreakers;
-  /** `customer-sync`: a held message goes back there with a delay. */
+  /** `customer-sync`: a held message goes back there with a delay (storage trouble, a busy customer, no waiting room). */
   syncQueue: QueueSender;
+  /** Where customers wait while a service is on hold; without it held messages go round the queue. */
+  waiting?: WaitingRoom | undefined;
 }
 
 /** A message put back on the queue because a service is on hold: no transfer was attempted or it failed with the service. */
 export interface HeldTransfer {
   held: true;
   customerId: string;
-  /** The service on hold (for `reason: 'busy'`, not meaningful). */
-  service: ServiceName;
+  /** The service on hold, or `storage` when Table Storage failed (for `reason: 'busy'`, not meaningful). */
+  service: ServiceName | 'storage';
   retryAt: string;
-  /** `outage`: a service is on hold; `busy`: another transfer of the customer is running. */
-  reason: 'outage' | 'busy';
+  /** `outage`: a service is on hold; `storage`: Table Storage failed; `busy`: another transfer of the customer is running. */
+  reason: 'outage' | 'storage' | 'busy';
+  /** The customer waits in the waiting room (resumed by the breaker), rather than as a delayed message. */
+  parked?: boolean;
 }
 
 export function isHeld(result: TransferRecord | HeldTransfer): result is HeldTransfer {
@@ -109,11 +115,17 @@ export async function handleSyncMessage(
   // With a queue to put it back on, a message never waits for a busy lease: it goes back with a short delay.
   if (hold) deps = { ...deps, leaseWaitMs: 0 };
   if (hold) {
-    const admission = await hold.breakers.admit();
+    let admission: Admission;
+    try {
+      admission = await hold.breakers.admit();
+    } catch (error) {
+      if (isStorageOutage(error)) return holdForStorage(deps, hold, message, error);
+      throw error;
+    }
     if (!admission.admitted) return holdBack(deps, hold, message, admission.service, admission.state, admission.delayMs);
   }
   try {
-    return await syncCustomer(deps, {
+    const transfer = await syncCustomer(deps, {
       customerId: message.customerId,
       source: message.source,
       correlationId: message.correlationId,
@@ -121,15 +133,56 @@ export async function handleSyncMessage(
       attempt: delivery.dequeueCount,
       ...(message.snapshot ? { snapshot: message.snapshot } : {}),
     });
+    hold?.breakers.storageAnswered(deps.logger);
+    return transfer;
   } catch (error) {
     if (!hold) throw error;
     if (error instanceof LeaseBusyError) return waitForRunningTransfer(deps, hold, message);
-    const decision = await hold.breakers.failed(error, deps.logger);
+    // Table Storage down (the lease, the history, the link): an outage of storage, not this customer's failure.
+    if (isStorageOutage(error)) return holdForStorage(deps, hold, message, error);
+    let decision: HoldDecision;
+    try {
+      decision = await hold.breakers.failed(error, deps.logger);
+    } catch (failure) {
+      if (isStorageOutage(failure)) return holdForStorage(deps, hold, message, failure);
+      throw failure;
+    }
     if (!decision.held || !decision.service || !decision.state) throw error;
     return holdBack(deps, hold, message, decision.service, decision.state, decision.delayMs);
   } finally {
-    await hold?.breakers.settle(deps.logger);
+    // Closing a breaker is an optimisation (its probe closes it too): a storage failure here must not fail the message.
+    await hold?.breakers.settle(deps.logger).catch((error: unknown) => deps.logger.warn(`could not close a breaker: ${describeError(error)}`));
   }
+}
+
+/** A failure of Table Storage itself (unreachable, 5xx, throttled): the work waits for storage, it is not the customer's. */
+export function isStorageOutage(error: unknown): boolean {
+  return error instanceof SyncError && error.code === 'StorageUnavailable' && error.transient;
+}
+
+/** First hold while storage fails; doubled per hold of the same change, at most STORAGE_HOLD_MAX_MS. */
+const STORAGE_HOLD_BASE_MS = 15_000;
+const STORAGE_HOLD_MAX_MS = 5 * 60_000;
+
+/**
+ * Storage did not answer: the message goes back on the queue as a new message (its dequeue count starts again),
+ * invisible for a back-off that grows with the number of holds, so an hour of Table Storage trouble never drives a
+ * change into the poison queue. Only when the queue itself refuses the message does the failure go up (the queue
+ * then delivers it again by itself).
+ */
+async function holdForStorage(deps: SyncDependencies, hold: HoldDependencies, message: SyncMessage, error: unknown): Promise<HeldTransfer> {
+  const holds = (message.holds ?? 0) + 1;
+  const backoff = Math.min(STORAGE_HOLD_MAX_MS, STORAGE_HOLD_BASE_MS * 2 ** Math.min(holds - 1, 10));
+  const delayMs = Math.round(backoff * (0.8 + Math.random() * 0.4));
+  const { snapshot: _dropped, ...rest } = message;
+  try {
+    await hold.syncQueue.send([{ ...rest, holds }], { delaySeconds: Math.ceil(delayMs / 1000) });
+  } catch {
+    throw error;
+  }
+  hold.breakers.storageFailed(error, deps.logger);
+  const now = (deps.clock ?? systemClock).now();
+  return { held: true, customerId: message.customerId, service: 'storage', retryAt: new Date(now + delayMs).toISOString(), reason: 'storage' };
 }
 
 /** First wait for a transfer of the same customer that is running: doubled at each repeat, at most the lease's TTL. */
@@ -146,31 +199,42 @@ async function waitForRunningTransfer(deps: SyncDependencies, hold: HoldDependen
   const { snapshot: _dropped, ...rest } = message;
   await hold.syncQueue.send([{ ...rest, holds }], { delaySeconds: Math.ceil(delayMs / 1000) });
   deps.logger.info(`customer ${message.customerId}: another transfer of it is running; this message comes back in ${Math.ceil(delayMs / 1000)} s`);
-  const now = (deps.clock ?? (() => new Date()))().getTime();
+  const now = (deps.clock ?? systemClock).now();
   return { held: true, customerId: message.customerId, service: 'businessCentral', retryAt: new Date(now + delayMs).toISOString(), reason: 'busy' };
 }
 
 /**
- * Puts the change back on the queue as a new message, invisible for `delayMs`: it keeps its correlation and
- * enqueue time, counts the hold, and drops any snapshot (by the time it comes back, the customer is read again).
+ * Holds a change while `service` is on hold. With a waiting room (the deployed app) the customer is parked there,
+ * one row per customer whatever the outage's length, and resumed by the breaker when the service answers again;
+ * right after parking, the breaker is read once more, so a customer parked just as the breaker closed is not left
+ * behind. Without one (or when storage refuses the row) the message goes back on the queue as a new message,
+ * invisible for `delayMs`, keeping its correlation and enqueue time. No log line per held message: the breaker
+ * writes one per change of state.
  */
 async function holdBack(
   deps: SyncDependencies,
   hold: HoldDependencies,
   message: SyncMessage,
   service: ServiceName,
-  state: OutageState,
+  _state: OutageState,
   delayMs: number,
 ): Promise<HeldTransfer> {
+  const now = (deps.clock ?? systemClock).now();
+  const retryAt = new Date(now + delayMs).toISOString();
+  if (hold.waiting) {
+    try {
+      await hold.waiting.park(service, message);
+      if (!(await hold.breakers.isOnHold(service))) await hold.waiting.resumeCustomer(service, message.customerId);
+      return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage', parked: true };
+    } catch (error) {
+      if (!isStorageOutage(error)) throw error;
+      // Storage refused the row: the queue holds the change instead.
+    }
+  }
   const { snapshot: _dropped, ...rest } = message;
   const holds = (message.holds ?? 0) + 1;
   await hold.syncQueue.send([{ ...rest, holds }], { delaySeconds: Math.max(1, Math.ceil(delayMs / 1000)) });
-  const now = (deps.clock ?? (() => new Date()))().getTime();
-  const retryAt = new Date(now + delayMs).toISOString();
-  deps.logger.warn(
-    transferHoldLine({ customerId: message.customerId, source: message.source, service, kind: state.kind, retryAt, holds, correlationId: message.correlationId }),
-  );
-  return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage' };
+  return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage', parked: false };
 }
 
 /**
@@ -179,7 +243,7 @@ async function holdBack(
  * the record states.
  */
 export async function handlePoisonMessage(
-  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: () => Date },
+  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: Clock },
   raw: unknown,
   maxDequeueCount: number,
 ): Promise<TransferRecord> {
@@ -187,8 +251,8 @@ export async function handlePoisonMessage(
   const target = parsed.success ? { customerId: parsed.data.customerId, source: parsed.data.source } : salvage(raw);
   const known = target.customerId !== UNKNOWN_CUSTOMER_ID;
   const [last] = known ? await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []) : [];
-  const clock = deps.clock ?? (() => new Date());
-  const retry = known && deps.retries ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: clock().toISOString() }) : undefined;
+  const clock = deps.clock ?? systemClock;
+  const retry = known && deps.retries ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: isoNow(clock) }) : undefined;
   const transfer = await record(deps.transfers, {
     ...target,
     customerNumber: last?.customerNumber ?? null,

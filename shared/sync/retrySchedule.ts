@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
@@ -50,16 +51,16 @@ export interface ScheduledRetry {
 
 export interface RetryScheduleOptions {
   tableName?: string;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export class RetrySchedule {
   private readonly table: TableClient;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(storage: StorageConnection, options: RetryScheduleOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
   }
 
   async get(customerId: string): Promise<ScheduledRetry | null> {
@@ -88,7 +89,7 @@ export class RetrySchedule {
     const retry: ScheduledRetry = {
       customerId: failure.customerId,
       step,
-      nextAt: new Date(this.clock().getTime() + minutes * 60_000).toISOString(),
+      nextAt: new Date(this.clock.now() + minutes * 60_000).toISOString(),
       failedAt: failure.finishedAt,
       enqueued: false,
     };
@@ -98,7 +99,7 @@ export class RetrySchedule {
 
   /** Rows due now (oldest first, at most `limit`). */
   async due(limit = 500): Promise<ScheduledRetry[]> {
-    const now = this.clock().toISOString();
+    const now = isoNow(this.clock);
     const results: ScheduledRetry[] = [];
     try {
       const pages = this.table
@@ -120,7 +121,7 @@ export class RetrySchedule {
 
   /** Marks a retry as enqueued (ETag-guarded: false when someone else changed it first). */
   async markEnqueued(retry: ScheduledRetry): Promise<boolean> {
-    const next: ScheduledRetry = { ...retry, enqueued: true, nextAt: new Date(this.clock().getTime() + IN_FLIGHT_GUARD_MS).toISOString() };
+    const next: ScheduledRetry = { ...retry, enqueued: true, nextAt: new Date(this.clock.now() + IN_FLIGHT_GUARD_MS).toISOString() };
     return this.write(next, retry.etag);
   }
 

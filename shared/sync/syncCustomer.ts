@@ -1,3 +1,4 @@
+import { dateOf, systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
@@ -21,8 +22,8 @@ export interface SyncDependencies {
   leaseTtlMs: number;
   /** How long to wait for a lease held by a concurrent sync of the same customer before asking the queue to retry. */
   leaseWaitMs?: number;
-  clock?: () => Date;
-  sleep?: (ms: number) => Promise<void>;
+  /** Time for records, leases and waits (the process's clock; a simulated one in tests). */
+  clock?: Clock;
   /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
   externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
@@ -56,8 +57,8 @@ const LEASE_POLL_MS = 100;
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
  */
 export async function syncCustomer(deps: SyncDependencies, request: SyncRequest): Promise<TransferRecord> {
-  const clock = deps.clock ?? (() => new Date());
-  const started = clock();
+  const clock = deps.clock ?? systemClock;
+  const started = dateOf(clock);
   let customerNumber: string | null = null;
   let outcome: Outcome;
   let failure: unknown;
@@ -101,7 +102,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   } finally {
     await deps.leases.release(lease).catch(() => undefined);
   }
-  const finished = clock();
+  const finished = dateOf(clock);
   const record: TransferRecord = {
     transferId: randomUUID(),
     customerId: request.customerId,
@@ -189,17 +190,17 @@ function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest,
 }
 
 async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
+  const clock = deps.clock ?? systemClock;
+  const deadline = clock.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
-    const acquiredAt = performance.now();
+    const acquiredAt = clock.now();
     const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
-    if (Date.now() >= deadline) {
+    if (clock.now() >= deadline) {
       throw new LeaseBusyError();
     }
-    await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
+    await clock.sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
   }
 }
 
@@ -221,7 +222,7 @@ function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapsho
 
 interface HeldLease {
   lease: Lease;
-  /** performance.now() just before it was acquired or last renewed: a monotonic measure of how much of its TTL is left. */
+  /** The clock's time just before it was acquired or last renewed: how much of its TTL is left. */
   acquiredAt: number;
 }
 
@@ -231,8 +232,9 @@ interface HeldLease {
  * storage (the common case, which saves a read and a write per transfer); later it is renewed.
  */
 async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
-  if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
-  const renewedAt = performance.now();
+  const clock = deps.clock ?? systemClock;
+  if (clock.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
+  const renewedAt = clock.now();
   if (!(await deps.leases.renew(held.lease, deps.leaseTtlMs))) {
     throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
   }

@@ -48,6 +48,7 @@ const EXPECTED: Registration[] = [
   { name: 'reconcileTimer', trigger: 'timerTrigger', on: 'schedule' },
   { name: 'transferRetention', trigger: 'timerTrigger', on: 'schedule' },
   { name: 'retryTransfers', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'outageWatch', trigger: 'timerTrigger', on: 'schedule' },
 ];
 
 const byName = (a: Registration, b: Registration): number => a.name.localeCompare(b.name);

@@ -376,7 +376,7 @@ function reconciliationEventFields(): string[] {
 
 /** The fields a ServiceOutage line really has, from the code that writes it. */
 function serviceOutageFields(): string[] {
-  const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null });
+  const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null, openings: 1, waiting: null });
   return Object.keys(JSON.parse(line.slice(SERVICE_OUTAGE_EVENT.length + 1)) as object);
 }
 

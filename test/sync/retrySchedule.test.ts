@@ -7,10 +7,11 @@ import { handlePoisonMessage } from '../../shared/sync/queueWorkers';
 import { newSyncMessage } from '../../shared/messages';
 import { RETRY_SCHEDULE_MINUTES, RetrySchedule, runDueRetries } from '../../shared/sync/retrySchedule';
 import { resetStorage } from '../support/storage';
+import type { Clock } from '../../shared/clock';
 
 const storage = createStorage(loadStorageConfig(process.env));
 let now = Date.parse('2026-11-27T10:00:00.000Z');
-const clock = (): Date => new Date(now);
+const clock: Clock = { now: () => now, sleep: async () => {} };
 const schedule = new RetrySchedule(loadStorageConfig(process.env), { clock });
 
 function capturingQueue(): QueueSender & { messages: SyncMessage[] } {
