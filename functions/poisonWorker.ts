@@ -4,7 +4,11 @@ import { POISON_QUEUE } from '../shared/queueNames';
 /** How many deliveries a message had before it landed here: the host's effective maxDequeueCount, read once. */
 let maxDequeueCount: number | undefined;
 
-/** Records every message that exhausted its retries as a `RetriesExhausted` transfer and schedules its automatic retry. */
+/**
+ * Records every message that exhausted its retries as a `RetriesExhausted` transfer, then schedules its automatic
+ * retry. While Table Storage fails the message goes back on this queue with a delay instead of failing (which would
+ * strand it in customer-sync-poison-poison); it throws only when the queue refuses that too.
+ */
 export async function poisonWorker(message: unknown, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { handlePoisonMessage }, { effectiveMaxDequeueCount }] = await Promise.all([
@@ -12,8 +16,12 @@ export async function poisonWorker(message: unknown, context: InvocationContext)
     import('../shared/sync/queueWorkers.js'),
     import('../shared/hostJson.js'),
   ]);
-  const { storage, retries } = getServices();
-  await handlePoisonMessage({ transfers: storage.transfers, logger: context, retries }, message, (maxDequeueCount ??= effectiveMaxDequeueCount()));
+  const { storage, retries, clock } = getServices();
+  await handlePoisonMessage(
+    { transfers: storage.transfers, logger: context, retries, clock, poisonQueue: storage.poisonSender },
+    message,
+    (maxDequeueCount ??= effectiveMaxDequeueCount()),
+  );
 }
 
 app.storageQueue('poisonWorker', {

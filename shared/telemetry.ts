@@ -193,3 +193,20 @@ export interface StorageOutageEvent {
   held: number;
   message: string | null;
 }
+
+/**
+ * One record per last-line poison queue (`*-poison-poison`) where the sweeper found messages, `StrandedMessages
+ * {json}`: how many it found, moved back to the poison queue they came from, and left (could not move now). An
+ * alert counts them (docs/monitoring.md).
+ */
+export const STRANDED_MESSAGES_EVENT = 'StrandedMessages';
+
+export interface StrandedMessagesEvent {
+  queue: string;
+  returnedTo: string;
+  found: number;
+  moved: number;
+  left: number;
+  /** Why the sweep of this queue stopped early, redacted; null when it did not. */
+  error: string | null;
+}

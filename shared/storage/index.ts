@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { Clock } from '../clock';
 import { SyncError } from '../errors';
-import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../queueNames';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../queueNames';
 import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
@@ -44,6 +44,8 @@ export interface Storage {
   failedTransfers: FailedTransferSource;
   /** `customer-sync-poison`, read and emptied by a replay. */
   poisonQueue: PoisonQueue;
+  /** Sends to `customer-sync-poison` (the poison worker puts a message back there, delayed, while storage fails). */
+  poisonSender: QueueSender;
   /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
   ping(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
     catchUpQueue: createQueueSender(storage, CATCH_UP_QUEUE),
     failedTransfers: tableFailedTransferSource(storage, clocked),
     poisonQueue: storagePoisonQueue(storage),
+    poisonSender: createQueueSender(storage, POISON_QUEUE),
     ping: () => pingStorage(storage, pingTimeoutMs),
   };
 }

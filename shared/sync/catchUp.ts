@@ -11,6 +11,8 @@ import { enqueueCustomerPages } from './enqueuePages';
 
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+/** How many times the message came back from customer-catchup-poison (handleCatchUpPoison); absent at first. */
+const redrivenCount = z.number().int().min(1).max(1_000_000).optional();
 
 /** Ids per `customers` message: about 22 KB encoded, well under the 64 KB queue message limit. */
 export const CUSTOMER_BATCH_SIZE = 250;
@@ -35,6 +37,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('collection'),
@@ -42,12 +45,14 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('poll'),
     reason: z.string().max(200),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
 ]);
 export type CatchUpMessage = z.infer<typeof catchUpMessageSchema>;
@@ -166,4 +171,34 @@ export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, 
     label: 'catch-up',
   });
   return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
+}
+
+/** The first wait before a catch-up message that failed its deliveries is tried again; doubled up to an hour. */
+const CATCH_UP_REDRIVE_BASE_SECONDS = 5 * 60;
+const CATCH_UP_REDRIVE_MAX_SECONDS = 60 * 60;
+
+export type CatchUpPoisonOutcome = { outcome: 'redriven'; round: number; delaySeconds: number } | { outcome: 'dropped'; reason: string };
+
+/**
+ * customer-catchup-poison's reader: a catch-up message that failed 5 deliveries (Business Central or storage
+ * failing for minutes) goes back to customer-catchup after 5, 10, 20, 40, then every 60 minutes, as long as it
+ * keeps failing: never given up (the scheduled poll covers the same changes meanwhile, but nothing relies on it).
+ * Only a message that is not a catch-up message at all is dropped, as catchUpWorker drops it. Throws when the
+ * queue refuses the message, so the host delivers it again (and, after 5, the sweeper brings it back).
+ */
+export async function handleCatchUpPoison(deps: { catchUpQueue: QueueSender; logger: Logger }, raw: unknown): Promise<CatchUpPoisonOutcome> {
+  const parsed = catchUpMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; ');
+    deps.logger.warn(`catch-up poison: dropped a message that is not a catch-up message (${reason})`);
+    return { outcome: 'dropped', reason };
+  }
+  const round = (parsed.data.redriven ?? 0) + 1;
+  const delaySeconds = Math.min(CATCH_UP_REDRIVE_MAX_SECONDS, CATCH_UP_REDRIVE_BASE_SECONDS * 2 ** Math.min(round - 1, 10));
+  await deps.catchUpQueue.send([{ ...parsed.data, redriven: Math.min(round, 1_000_000) }], { delaySeconds });
+  const line = `catch-up: a ${parsed.data.kind} message (correlation ${parsed.data.correlationId}) failed its deliveries; tried again in ${delaySeconds} s (round ${round})`;
+  // From the fourth round on it has failed for over an hour: an error, for the operator.
+  if (round > 3) deps.logger.error(line);
+  else deps.logger.warn(line);
+  return { outcome: 'redriven', round, delaySeconds };
 }

@@ -11,7 +11,7 @@ import type { QueueSender, TransferRecord, TransferStore } from '../storage/type
 import type { WaitingRoom } from '../storage/waitingRoom';
 import type { ServiceName } from '../errors';
 import type { Admission, HoldDecision, OutageState, ServiceBreakers } from './outages';
-import { retryNote, type RetrySchedule } from './retrySchedule';
+import { retryNote, type RetrySchedule, type ScheduledRetry } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
 
@@ -237,33 +237,116 @@ async function holdBack(
   return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage', parked: false };
 }
 
+/** What the poison worker needs. */
+export interface PoisonDependencies {
+  transfers: TransferStore;
+  logger: Logger;
+  retries?: RetrySchedule | undefined;
+  clock?: Clock;
+  /**
+   * `customer-sync-poison` itself: when storage fails, the message goes back there with a delay (a new message, its
+   * delivery count starting again) instead of failing until it lands in the poison queue's own poison queue.
+   */
+  poisonQueue?: QueueSender | undefined;
+}
+
+/** A poison message put back on the poison queue because storage failed: nothing lost, tried again later. */
+export interface DeferredPoison {
+  deferred: true;
+  customerId: string;
+  delaySeconds: number;
+  /** Whether the RetriesExhausted record was written already (only the automatic retry is still to schedule). */
+  recorded: boolean;
+}
+
+export function isDeferred(result: TransferRecord | DeferredPoison): result is DeferredPoison {
+  return 'deferred' in result;
+}
+
+/** First wait before a poison message whose failure could not be recorded is tried again; doubled up to 15 min. */
+const POISON_DEFER_BASE_SECONDS = 60;
+const POISON_DEFER_MAX_SECONDS = 15 * 60;
+
 /**
- * A message that exhausted its retries: recorded as RetriesExhausted so it shows in the history and can be
- * replayed, and, with `retries`, scheduled for an automatic retry (shared/sync/retrySchedule.ts) whose time
- * the record states.
+ * A message that exhausted its retries. First of all its failure is recorded, as RetriesExhausted, so it shows in
+ * the history and can be replayed; then, with `retries`, its automatic retry (shared/sync/retrySchedule.ts) is
+ * scheduled at the time the record states. When Table Storage fails (with `poisonQueue`), the message goes back on
+ * the poison queue with a growing delay, carrying what was already written, and nothing is lost: a redelivery
+ * writes the same record again (same id and time: the same row) and schedules the retry.
  */
-export async function handlePoisonMessage(
-  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: Clock },
-  raw: unknown,
-  maxDequeueCount: number,
-): Promise<TransferRecord> {
+export async function handlePoisonMessage(deps: PoisonDependencies & { poisonQueue?: undefined }, raw: unknown, maxDequeueCount: number): Promise<TransferRecord>;
+export async function handlePoisonMessage(deps: PoisonDependencies, raw: unknown, maxDequeueCount: number): Promise<TransferRecord | DeferredPoison>;
+export async function handlePoisonMessage(deps: PoisonDependencies, raw: unknown, maxDequeueCount: number): Promise<TransferRecord | DeferredPoison> {
   const parsed = syncMessageSchema.safeParse(raw);
   const target = parsed.success ? { customerId: parsed.data.customerId, source: parsed.data.source } : salvage(raw);
+  const earlier = parsed.success ? parsed.data.exhausted : undefined;
   const known = target.customerId !== UNKNOWN_CUSTOMER_ID;
-  const [last] = known ? await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []) : [];
   const clock = deps.clock ?? systemClock;
-  const retry = known && deps.retries ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: isoNow(clock) }) : undefined;
-  const transfer = await record(deps.transfers, {
-    ...target,
-    customerNumber: last?.customerNumber ?? null,
-    errorCode: 'RetriesExhausted',
-    errorMessage:
-      `Gave up after ${maxDequeueCount} attempts` +
-      (last?.errorMessage ? `; last error: ${last.errorMessage}` : '') +
-      '.' +
-      (retry === undefined ? ' Replay it once the cause is fixed.' : retryNote(retry)),
-    attempt: maxDequeueCount,
-  }, clock);
+  let transfer: TransferRecord;
+  let retry: ScheduledRetry | null | undefined;
+  try {
+    const [last] = known ? await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []) : [];
+    // The last attempt's error, unless that is this very record written in an earlier round.
+    const previous = last && last.transferId !== earlier?.transferId ? last : undefined;
+    const finishedAt = earlier?.finishedAt ?? isoNow(clock);
+    retry = known && deps.retries ? await deps.retries.plan({ customerId: target.customerId, finishedAt }) : undefined;
+    transfer = {
+      transferId: earlier?.transferId ?? randomUUID(),
+      ...target,
+      customerNumber: previous?.customerNumber ?? last?.customerNumber ?? null,
+      status: 'Failed',
+      action: null,
+      errorCode: 'RetriesExhausted',
+      errorMessage:
+        `Gave up after ${maxDequeueCount} attempts` +
+        (previous?.errorMessage ? `; last error: ${previous.errorMessage}` : '') +
+        '.' +
+        (retry === undefined ? ' Replay it once the cause is fixed.' : retryNote(retry)),
+      ipaasCustomerId: null,
+      addressesAdded: 0,
+      attempt: maxDequeueCount,
+      startedAt: finishedAt,
+      finishedAt,
+      durationMs: 0,
+      warnings: [],
+    };
+    await deps.transfers.record(transfer);
+  } catch (error) {
+    if (!deps.poisonQueue || !isStorageOutage(error)) throw error;
+    return deferPoison(deps, deps.poisonQueue, raw, target.customerId, undefined, error);
+  }
+  try {
+    if (known && deps.retries && retry !== undefined) await deps.retries.apply(target.customerId, retry);
+  } catch (error) {
+    if (!deps.poisonQueue || !isStorageOutage(error)) throw error;
+    return deferPoison(deps, deps.poisonQueue, raw, target.customerId, { transferId: transfer.transferId, finishedAt: transfer.finishedAt }, error);
+  }
   reportTransfer(deps.logger, transfer, parsed.success ? { correlationId: parsed.data.correlationId, enqueuedAt: parsed.data.enqueuedAt } : {}, 'error');
   return transfer;
+}
+
+async function deferPoison(
+  deps: PoisonDependencies,
+  poisonQueue: QueueSender,
+  raw: unknown,
+  customerId: string,
+  recorded: { transferId: string; finishedAt: string } | undefined,
+  error: unknown,
+): Promise<DeferredPoison> {
+  const object = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const deferrals = typeof object?.poisonDeferrals === 'number' ? object.poisonDeferrals + 1 : 1;
+  const delaySeconds = Math.min(POISON_DEFER_MAX_SECONDS, POISON_DEFER_BASE_SECONDS * 2 ** Math.min(deferrals - 1, 10));
+  // Anything that is not an object goes back exactly as it came (the next round salvages what it can again).
+  const body = object ? { ...object, poisonDeferrals: Math.min(deferrals, 1_000_000), ...(recorded ? { exhausted: recorded } : {}) } : raw;
+  try {
+    await poisonQueue.send([body], { delaySeconds });
+  } catch {
+    // The queue refuses too: the failure goes up and the host delivers this message again.
+    throw error;
+  }
+  deps.logger.warn(
+    `poison: customer ${customerId}: storage did not answer (${describeError(error)}); ` +
+      `${recorded ? 'recorded as RetriesExhausted, its automatic retry is' : 'the message is'} tried again in ${delaySeconds} s`,
+  );
+  return { deferred: true, customerId, delaySeconds, recorded: recorded !== undefined };
 }

@@ -22,7 +22,18 @@ import { newSyncMessage } from '../messages';
 
 /** Minutes after each failure: 1, 5, 15, 60, then every 6 hours for a day. */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 15, 60, 360, 720, 1080, 1440] as const;
-export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['RetriesExhausted', 'IpaasUnavailable', 'BusinessCentralUnavailable', 'ConcurrentSync']);
+/**
+ * Failures a later attempt can fix by itself: a remote service or Table Storage that did not answer, a lease
+ * conflict, a fault of this code that a redeployment fixes (InternalError). Validation and business rules are not.
+ */
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'RetriesExhausted',
+  'IpaasUnavailable',
+  'BusinessCentralUnavailable',
+  'ConcurrentSync',
+  'StorageUnavailable',
+  'InternalError',
+]);
 const RETRY_PARTITION = 'retry';
 /** While a retry runs, its row waits this long before the timer looks at the outcome. */
 const IN_FLIGHT_GUARD_MS = 60 * 60_000;
@@ -79,22 +90,30 @@ export class RetrySchedule {
    * Returns the retry scheduled, or null when the schedule is used up (the failure then stands).
    */
   async scheduleAfter(failure: Pick<TransferRecord, 'customerId' | 'finishedAt'>): Promise<ScheduledRetry | null> {
+    const next = await this.plan(failure);
+    await this.apply(failure.customerId, next);
+    return next;
+  }
+
+  /** What scheduleAfter would write, read but not written (the poison handler records the failure first). */
+  async plan(failure: Pick<TransferRecord, 'customerId' | 'finishedAt'>): Promise<ScheduledRetry | null> {
     const current = await this.get(failure.customerId);
     const step = current?.enqueued ? current.step + 1 : 0;
     const minutes = RETRY_SCHEDULE_MINUTES[step];
-    if (minutes === undefined) {
-      await this.remove(failure.customerId);
-      return null;
-    }
-    const retry: ScheduledRetry = {
+    if (minutes === undefined) return null;
+    return {
       customerId: failure.customerId,
       step,
       nextAt: new Date(this.clock.now() + minutes * 60_000).toISOString(),
       failedAt: failure.finishedAt,
       enqueued: false,
     };
-    await this.write(retry);
-    return retry;
+  }
+
+  /** Writes a planned retry, or ends the customer's schedule (null: used up). */
+  async apply(customerId: string, next: ScheduledRetry | null): Promise<void> {
+    if (next === null) await this.remove(customerId);
+    else await this.write(next);
   }
 
   /** Rows due now (oldest first, at most `limit`). */
