@@ -223,10 +223,10 @@ export class ServiceBreakers {
   }
 
   /** A message held because Table Storage failed: one line when it starts, then every few minutes (per instance). */
-  storageFailed(error: unknown, logger: Logger = this.logger): void {
+  storageFailed(error: unknown, logger: Logger = this.logger, heldMessage = true): void {
     const now = this.clock.now();
     const outage = this.storage;
-    outage.held += 1;
+    if (heldMessage) outage.held += 1;
     outage.message = redact(describeError(error)).slice(0, 1000);
     if (outage.since === null) {
       outage.since = now;
@@ -310,6 +310,19 @@ export class ServiceBreakers {
    * by a conditional write), and resumes customers left waiting for a service that is no longer on hold.
    */
   async watch(logger: Logger = this.logger): Promise<Array<{ service: ServiceName; onHold: boolean; resumed: number }>> {
+    try {
+      const results = await this.watchRound(logger);
+      this.storageAnswered(logger);
+      return results;
+    } catch (error) {
+      // Table Storage down: an outage of storage (one line per change of state), not a failed timer every 15 s.
+      if (!(error instanceof SyncError) || error.code !== 'StorageUnavailable' || !error.transient) throw error;
+      this.storageFailed(error, logger, false);
+      return [];
+    }
+  }
+
+  private async watchRound(logger: Logger): Promise<Array<{ service: ServiceName; onHold: boolean; resumed: number }>> {
     const results: Array<{ service: ServiceName; onHold: boolean; resumed: number }> = [];
     for (const service of SERVICES) {
       const entry = await this.current(service, true);

@@ -13,7 +13,7 @@
  */
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { loadConfig, loadStorageConfig } from '../../shared/config';
-import type { ServiceName } from '../../shared/errors';
+import { SyncError, type ServiceName } from '../../shared/errors';
 import { emailKey } from '../../shared/mapping/email';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import type { Logger } from '../../shared/log';
@@ -24,7 +24,7 @@ import { newSyncMessage } from '../../shared/messages';
 import { pollChanges } from '../../shared/sync/pollChanges';
 import { RetrySchedule, runDueRetries } from '../../shared/sync/retrySchedule';
 import { createFakeWorld } from '../../dev/fakes/world';
-import { parseServiceOutageLine, SERVICE_OUTAGE_EVENT } from '../../shared/telemetry';
+import { parseServiceOutageLine, SERVICE_OUTAGE_EVENT, STORAGE_OUTAGE_EVENT } from '../../shared/telemetry';
 import { serviceProbes } from '../../shared/services';
 import { startMockServer } from '../support/msw';
 import { resetAllStorage } from '../support/storage';
@@ -100,7 +100,20 @@ interface Run {
   poisonRecords: TransferRecord[];
 }
 
-function system(seed: number) {
+/** Table Storage as `target`, failing every call with a 503 while `isDown()` (a proxy: methods only). */
+function failingWhen<T extends object>(target: T, isDown: () => boolean): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        isDown() ? Promise.reject(new SyncError('StorageUnavailable', 'Storage answered HTTP 503 ServerBusy', { transient: true, status: 503 })) : (value as (...a: unknown[]) => unknown).apply(object, args);
+    },
+  });
+}
+
+function system(seed: number, options: { tablesDown?: () => boolean } = {}) {
+  const tablesDown = options.tablesDown ?? (() => false);
   const random = seededRandom(seed);
   const logs: string[] = [];
   const logger: Logger = {
@@ -109,8 +122,9 @@ function system(seed: number) {
     error: (message) => logs.push(`error ${message}`),
   };
   const queue = new SimulatedQueue(clock);
-  const waiting = new TableWaitingRoom(storageConfig, queue, { clock });
-  const breakers = new ServiceBreakers(storage.state, { clock, random, logger, waiting });
+  const rawWaiting = new TableWaitingRoom(storageConfig, queue, { clock });
+  const waiting = failingWhen(rawWaiting, tablesDown);
+  const breakers = new ServiceBreakers(failingWhen(storage.state, tablesDown), { clock, random, logger, waiting });
   const exchanges: Run['exchanges'] = [];
   const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
   const observe = (service: ServiceName) => (exchange: { status: number | 'error' }) => {
@@ -128,9 +142,9 @@ function system(seed: number) {
   const deps = {
     businessCentral,
     ipaas,
-    transfers: storage.transfers,
-    links: storage.links,
-    leases,
+    transfers: failingWhen(storage.transfers, tablesDown),
+    links: failingWhen(storage.links, tablesDown),
+    leases: failingWhen(leases, tablesDown),
     logger,
     leaseTtlMs: 120_000,
     clock,
@@ -163,7 +177,7 @@ function system(seed: number) {
   async function held(): Promise<boolean> {
     for (const service of ['ipaas', 'businessCentral'] as const) {
       if (await storage.state.get(`${OUTAGE_STATE_PREFIX}${service}`, (value) => value)) return true;
-      if ((await waiting.count(service)) > 0) return true;
+      if ((await rawWaiting.count(service)) > 0) return true;
     }
     return false;
   }
@@ -206,7 +220,7 @@ function system(seed: number) {
     }
   }
 
-  return { run, drain, deps, retries, breakers, waiting, nextPollAt: () => next.poll };
+  return { run, drain, deps, retries, breakers, waiting: rawWaiting, nextPollAt: () => next.poll };
 }
 
 let sequence = 0;
@@ -477,4 +491,36 @@ test('a held change is parked, not a message going round: the outage never count
   const [latest] = await storage.transfers.listForCustomer(customer.id, 1);
   expect(latest).toMatchObject({ status: 'Succeeded', action: 'Created', attempt: 1 });
   expect(await waiting.count('ipaas')).toBe(0);
+});
+
+test('Table Storage down for 10 minutes: workers hold their messages for storage instead of spending deliveries; nothing poisoned, all through after', async () => {
+  let down = false;
+  const { run, drain } = system(9, { tablesDown: () => down });
+  const customers = Array.from({ length: 8 }, () => newPerson('Stored'));
+  const start = clock.time;
+  const end = start + 10 * MINUTE;
+  down = true;
+  const events = [
+    ...customers.map((customer, index) => ({ at: start + index * 30 * SECOND, apply: async () => run.queue.send([newSyncMessage(customer.id, 'webhook', { clock })]) })),
+    { at: end, apply: async () => void (down = false) },
+  ];
+  await drain(end + 60 * MINUTE, events, end + 1);
+  expect(run.queue.poison).toHaveLength(0);
+  expect(run.poisonRecords).toHaveLength(0);
+  for (const customer of customers) {
+    const history = await storage.transfers.listForCustomer(customer.id, 20);
+    expect(history.filter((record) => record.status === 'Succeeded' && record.action === 'Created')).toHaveLength(1);
+    expect(history[0]!.status).not.toBe('Failed');
+  }
+  expect(world.ipaas.customers().filter((customer) => customer.emailAddress.startsWith('stored.'))).toHaveLength(customers.length);
+  const lines = run.logs.filter((line) => line.includes(`${STORAGE_OUTAGE_EVENT} `));
+  // One line when it started, one every 5 minutes, one when it ended: not one per held message.
+  expect(lines.filter((line) => line.includes('"onHold"'))).toHaveLength(1);
+  expect(lines.filter((line) => line.includes('"resumed"'))).toHaveLength(1);
+  expect(lines.length).toBeLessThanOrEqual(4);
+  // Each held message came back within the storage back-off (at most 5 minutes) after the tables answered.
+  const finished = await Promise.all(
+    customers.map(async (customer) => Date.parse((await storage.transfers.listForCustomer(customer.id, 20)).find((record) => record.action === 'Created')!.finishedAt)),
+  );
+  expect(Math.max(...finished) - end).toBeLessThanOrEqual(5 * MINUTE * 1.2 + 30 * SECOND);
 });
