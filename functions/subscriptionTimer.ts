@@ -10,7 +10,7 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
     import('../shared/telemetry.js'),
   ]);
   await runTimer('subscriptionTimer', context, async () => {
-    const { config, businessCentral, storage } = getServices();
+    const { config, businessCentral, storage, clock } = getServices();
     const notificationUrl = config.webhook.notificationUrl;
     if (!notificationUrl) {
       reportSubscriptionState(context, { action: 'Disabled', subscriptionId: null, expirationDateTime: null });
@@ -23,6 +23,7 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
       logger: context,
       notificationUrl,
       clientState: config.webhook.clientState,
+      clock,
     });
     const action = result.replaced ? 'Recreated' : result.action === 'created' ? 'Created' : result.action === 'renewed' ? 'Renewed' : 'Unchanged';
     reportSubscriptionState(context, { action, subscriptionId: result.subscriptionId, expirationDateTime: result.expirationDateTime });

@@ -68,6 +68,7 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
         catchUpQueue: services.storage.catchUpQueue,
         transfers: services.storage.transfers,
         logger: context,
+        clock: services.clock,
       },
       plan,
       { correlationId },
