@@ -380,8 +380,10 @@ export class ServiceBreakers {
       return mine.state ? { open: true, state: mine.state, delayMs: Math.max(this.waitFor(mine.state), PROBE_WAIT_MS) } : { open: false };
     }
     if (check.answered) {
-      await this.close(service, mine.state, mine.etag, logger);
-      return { open: false };
+      if (await this.close(service, mine.state, mine.etag, logger)) return { open: false };
+      // Changed meanwhile (opened again elsewhere): that state decides.
+      const fresh = await this.current(service, true);
+      return fresh.state ? { open: true, state: fresh.state, delayMs: Math.max(this.waitFor(fresh.state), PROBE_WAIT_MS) } : { open: false };
     }
     const reopened = await this.reopen(service, mine.state, mine.etag, check.error);
     return { open: true, state: reopened, delayMs: Math.max(0, Date.parse(reopened.retryAt) - this.clock.now()) };
@@ -466,10 +468,10 @@ export class ServiceBreakers {
   }
 
   /** Deletes exactly the row that was read (its ETag), then resumes the customers waiting for the service. */
-  private async close(service: ServiceName, state: OutageState, etag: string, logger: Logger): Promise<void> {
+  private async close(service: ServiceName, state: OutageState, etag: string, logger: Logger): Promise<boolean> {
     if (!(await this.store.delete(stateKey(service), etag))) {
       this.forget(service);
-      return;
+      return false;
     }
     this.forget(service, null);
     const entry = this.entry(service);
@@ -484,6 +486,7 @@ export class ServiceBreakers {
     }
     const downMs = this.clock.now() - Date.parse(state.since);
     this.emit(logger, 'info', { service, state: 'resumed', kind: state.kind, since: state.since, retryAt: null, downMs, message: null, openings: state.openings, waiting });
+    return true;
   }
 
   /** One line every `reportEveryMs` while a service stays on hold, written by whichever instance updates the row first. */
