@@ -183,9 +183,8 @@ function system(seed: number, options: { tablesDown?: () => boolean } = {}) {
   }
 
   /** Whether anything is still to happen: messages, an outage on hold, customers waiting, a scheduled retry. */
-  async function busy(pending: unknown[], atLeastUntil: number): Promise<boolean> {
-    if (queue.length > 0 || pending.length > 0 || clock.time < atLeastUntil) return true;
-    if (await held()) return true;
+  async function busy(pending: unknown[], atLeastUntil: number, onHold: boolean): Promise<boolean> {
+    if (queue.length > 0 || pending.length > 0 || clock.time < atLeastUntil || onHold) return true;
     for (const id of scheduledFor) if (await retries.get(id)) return true;
     return false;
   }
@@ -211,9 +210,10 @@ function system(seed: number, options: { tablesDown?: () => boolean } = {}) {
         }
         continue;
       }
-      if (!(await busy(pending, atLeastUntil))) return;
+      const onHold = await held();
+      if (!(await busy(pending, atLeastUntil, onHold))) return;
       // With nothing on hold the breakers' timer finds nothing to do: skip its rounds (as simulated time, not as behaviour).
-      const watchAt = (await held()) ? next.watch : Number.POSITIVE_INFINITY;
+      const watchAt = onHold ? next.watch : Number.POSITIVE_INFINITY;
       const nextAt = Math.min(queue.nextVisibleAt() ?? Number.POSITIVE_INFINITY, pending[0]?.at ?? Number.POSITIVE_INFINITY, watchAt, next.poll, next.retry);
       if (nextAt > until) return;
       clock.time = Math.max(clock.time, nextAt);
