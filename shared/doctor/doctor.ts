@@ -376,7 +376,7 @@ async function systemIdCheck(config: Config): Promise<DoctorCheck> {
   } catch (error) {
     return fail(id, title, `GET subscriptions failed: ${describeError(error)}`, 'Give the API key a role that reads subscriptions, or check IPAAS_PATHS subscriptions');
   }
-  const listing = subscriptions.map((subscription) => `${subscription.id} (${[subscription.type, subscription.name].filter(Boolean).join(', ')})`).join('; ');
+  const listing = subscriptions.map((subscription) => `${subscription.id}${subscription.name ? ` (${subscription.name})` : ''}`).join('; ');
   const systemId = config.ipaas.systemId;
   if (systemId === undefined) {
     return warn(id, title, `not set: customers will not be linked by external id in iPaaS.com. Subscriptions: ${listing || 'none'}`, 'Set IPAAS_SYSTEM_ID to the id of your Business Central subscription from the list above');
@@ -385,7 +385,7 @@ async function systemIdCheck(config: Config): Promise<DoctorCheck> {
   if (!found) {
     return fail(id, title, `${systemId} is not one of your subscriptions (${listing || 'none'})`, 'Set IPAAS_SYSTEM_ID to the id of your Business Central subscription from the list above');
   }
-  return pass(id, title, `${systemId} is "${found.name || found.type}"${found.type ? ` (${found.type})` : ''}`);
+  return pass(id, title, found.name ? `${systemId} is "${found.name}"` : `${systemId} is one of your subscriptions`);
 }
 
 /**

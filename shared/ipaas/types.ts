@@ -60,10 +60,9 @@ export interface ExternalIdLink {
   externalId: string;
 }
 
-/** One entry of GET /subscriptions/v2/Subscriptions (other fields are kept on the wire but not needed). */
+/** One entry of GET /subscriptions/v2/Subscriptions: the two fields read (the others, `type` included, are not). */
 export interface IpaasSubscription {
   id: string;
-  type: string;
   name: string;
 }
 

@@ -109,7 +109,7 @@ test('a webhook URL that does not answer the handshake is its own ✗', async ()
 
 test('the hints carry what is needed to fix: the subscriptions, the companies, the path', async () => {
   const systemId = await runDoctor({ ...RIGHT, IPAAS_SYSTEM_ID: '4242' });
-  expect(check(systemId, 'ipaas-system-id').detail).toMatch(/4242 is not one of your subscriptions.*1207 \(Microsoft Dynamics 365 Business Central/u);
+  expect(check(systemId, 'ipaas-system-id').detail).toMatch(/4242 is not one of your subscriptions.*1207 \(Business Central\)/u);
   const company = await runDoctor({ ...RIGHT, BC_COMPANY_ID: '00000000-0000-0000-0000-000000000001' });
   expect(check(company, 'bc-company').detail).toContain(config.businessCentral.companyId);
   const path = await runDoctor({ ...RIGHT, IPAAS_PATHS: '{"listAddresses":"/customers/v2/Addresses/{id}"}' });

@@ -10,17 +10,24 @@ import { duplicateNumber, IpaasRefusal, issuesOf, notFound } from './errors';
  * `IpaasRefusal` (status, code, message) that the routes answer.
  */
 
-/** A subscription (a connected system) of the tenant; its id is what UpdateExternalId calls system_id. */
+/**
+ * A subscription (a connected system) of the tenant; its id is what UpdateExternalId calls system_id. As iPaaS.com's
+ * model `SubscriptionGetAllResponse` has it: `id` and `type` are int64 (the type is a number, not a name).
+ */
 export interface FakeIpaasSubscription {
   id: number;
-  type: string;
+  type: number;
   name: string;
+  description?: string;
+  value?: string;
+  attached_items_count?: number;
+  image_url?: string | null;
 }
 
 /** The subscriptions a fresh fake has: the tenant's Business Central connection and one other system. */
 export const FAKE_IPAAS_SUBSCRIPTIONS: readonly FakeIpaasSubscription[] = [
-  { id: 1207, type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central' },
-  { id: 1311, type: 'Shopify', name: 'Web shop' },
+  { id: 1207, type: 41, name: 'Business Central', description: 'Microsoft Dynamics 365 Business Central', value: '', attached_items_count: 3, image_url: null },
+  { id: 1311, type: 17, name: 'Web shop', description: 'Shopify', value: '', attached_items_count: 1, image_url: null },
 ];
 
 export interface FakeIpaasCustomer extends IpaasCustomer {
