@@ -57,6 +57,13 @@ export type AddressWire = z.output<typeof addressWireSchema>;
 
 export const addressListWireSchema = z.array(addressWireSchema);
 
+/** A customer record's address collection (IPAAS_ADDRESS_MODE=nested): the field named, null or missing meaning none. */
+export function nestedAddressesOf(collection: string) {
+  return z
+    .looseObject({ [collection]: addressListWireSchema.nullish() })
+    .transform((record) => (record[collection] as AddressWire[] | null | undefined) ?? []);
+}
+
 /** Fields the service owns; they are dropped from a body we send back on update. */
 export const CUSTOMER_READ_ONLY_FIELDS = ['id', 'created_datetime', 'updated_datetime'] as const;
 
