@@ -118,12 +118,45 @@ export function customerFromWire(wire: CustomerWire): IpaasCustomer {
   };
 }
 
+/** The wire name of every customer field the mapping can write. */
+export const CUSTOMER_WIRE_FIELDS = {
+  customerNumber: 'customer_number',
+  firstName: 'first_name',
+  emailAddress: 'email_address',
+  lastName: 'last_name',
+  company: 'company',
+  comment: 'comment',
+} as const satisfies Record<keyof IpaasCustomerInput, string>;
+
+/** The wire name of every address field sent. */
+export const ADDRESS_WIRE_FIELDS = {
+  address1: 'address_1',
+  address2: 'address_2',
+  city: 'city',
+  region: 'region',
+  country: 'country',
+  postalCode: 'postal_code',
+  phoneNumber: 'phone_number',
+  isPrimaryBilling: 'is_primary_billing',
+  isPrimaryShipping: 'is_primary_shipping',
+} as const satisfies Record<keyof IpaasAddressInput, string>;
+
+/** The fields of a customer reply the code reads (the doctor looks for them in the tenant's description). */
+export const CUSTOMER_READ_FIELDS: readonly string[] = Object.keys(customerWireSchema.shape);
+/** The fields of an address reply the code reads; `customer_id` is only a fallback and not needed. */
+export const ADDRESS_READ_FIELDS: readonly string[] = Object.keys(addressWireSchema.shape).filter((field) => field !== 'customer_id');
+/** The fields of a subscription the code reads. */
+export const SUBSCRIPTION_READ_FIELDS: readonly string[] = ['id', 'name'];
+/** The UpdateExternalId body's fields. */
+export const EXTERNAL_ID_WRITE_FIELDS: readonly string[] = ['table_name', 'system_id', 'external_id', 'internal_id'] satisfies ReadonlyArray<keyof ExternalIdWire>;
+
 /** Only the fields the mapping maps: a field it leaves out is not sent (on update the current value stays). */
 export function customerInputToWire(input: IpaasCustomerInput): CustomerWriteWire {
   const wire: CustomerWriteWire = { customer_number: input.customerNumber, first_name: input.firstName, email_address: input.emailAddress };
-  if (input.lastName !== undefined) wire.last_name = input.lastName;
-  if (input.company !== undefined) wire.company = input.company;
-  if (input.comment !== undefined) wire.comment = input.comment;
+  for (const key of ['lastName', 'company', 'comment'] as const) {
+    const value = input[key];
+    if (value !== undefined) wire[CUSTOMER_WIRE_FIELDS[key]] = value;
+  }
   return wire;
 }
 
