@@ -10,7 +10,7 @@ const text = (fallback = '') => z.string().nullish().transform((value) => value 
 /**
  * The API v2.0 customers entity: the properties the sync reads (docs/external-apis.md), nothing else. Every other
  * property, of any type, passes untouched: a reply is never refused for a field the code does not use.
- * test/ipaas/replySchemas.test.ts holds every reply schema to this.
+ * test/wire/replySchemas.test.ts holds every reply schema to this.
  */
 export const bcCustomerSchema = z.looseObject({
   id: z.string().regex(GUID_PATTERN, 'id must be a GUID').transform(normalizeGuid),

@@ -465,7 +465,7 @@ function descriptionCheck(config: Config, descriptions: IpaasDescriptions): Doct
   const id = 'ipaas-description';
   const title = titleOf(id);
   const read = [...descriptions.read.values()].map(
-    (entry) => `${entry.url} (${entry.description.version}, ${entry.description.operations.length} operations${entry.access === 'anonymous' ? ', read without the token' : ''})`,
+    (entry) => `${entry.url} (${entry.description.version}, ${entry.description.operations.length} operation${entry.description.operations.length === 1 ? '' : 's'}${entry.access === 'anonymous' ? ', read without the token' : ''})`,
   );
   const unread = [...descriptions.unread.entries()].map(([service, reason]) => `${config.ipaas.apiBaseUrl}/${service}/swagger/v2/swagger.json (${reason})`);
   if (unread.length === 0) return pass(id, title, `read ${read.join(' and ')}`);

@@ -37,7 +37,7 @@ export function parseEdmx(xml: string): EdmModel {
     attributeNamePrefix: '',
     removeNSPrefix: true,
     processEntities: false,
-    isArray: (name) => ARRAYS.has(name),
+    isArray: (name, _path, _leaf, isAttribute) => !isAttribute && ARRAYS.has(name),
   });
   let document: unknown;
   try {

@@ -8,7 +8,7 @@ import type { IpaasAddress, IpaasAddressInput, IpaasCustomer, IpaasCustomerInput
  * passes untouched (loose objects), so a reply is never refused for a field the sync ignores. The fields it reads
  * are validated leniently where the service may vary (null or missing text means "", a number where text is
  * expected is its digits, numeric ids may arrive as numbers or digit strings) and strictly where we depend on a
- * value (the id). test/ipaas/replySchemas.test.ts holds every reply schema to this.
+ * value (the id). test/wire/replySchemas.test.ts holds every reply schema to this.
  */
 
 /** Ids are numbers on the wire (4512); our types carry them as strings. */
