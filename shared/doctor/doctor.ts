@@ -60,7 +60,6 @@ export async function runDoctor(env: Environment, options: DoctorOptions = {}): 
     checks.push(check);
     return check;
   };
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   let config: Config | undefined;
   try {
