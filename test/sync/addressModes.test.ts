@@ -92,3 +92,15 @@ test('IPAAS_CLIENT_ID goes out as X-Client-Id on every request', async () => {
   expect(clientIds.length).toBeGreaterThanOrEqual(3);
   expect(new Set(clientIds)).toEqual(new Set([CLIENT_ID]));
 });
+
+test('the client in nested mode: listAddresses reads the collection of the customer, addAddress sends it back with one more', async () => {
+  const existing = ipaas.seedCustomer({ customerNumber: '10000', firstName: 'Robert Townes', emailAddress: 'robert.townes@contoso.example', comment: 'VIP' });
+  const kept = ipaas.seedAddress(existing.id, { address1: '1 Old Road', city: 'Macon', country: 'US' });
+  expect(await deps.ipaas.listAddresses(existing.id)).toEqual([expect.objectContaining({ id: kept.id, customerId: existing.id, city: 'Macon' })]);
+  const added = await deps.ipaas.addAddress(existing.id, { address1: '2 New St', address2: '', city: 'Savannah', region: 'GA', country: 'US', postalCode: '', phoneNumber: '', isPrimaryBilling: false, isPrimaryShipping: false });
+  expect(added).toMatchObject({ city: 'Savannah', id: expect.stringMatching(/^\d+$/u) });
+  expect(ipaas.addresses(existing.id).map((address) => address.id)).toEqual([kept.id, added.id]);
+  // The customer's own fields are as they were (the comment too: the record read was sent back).
+  expect(ipaas.customer(existing.id)).toMatchObject({ firstName: 'Robert Townes', comment: 'VIP' });
+  await expect(deps.ipaas.listAddresses('999999')).rejects.toMatchObject({ code: 'IpaasRejected', message: expect.stringContaining('the customer does not exist') });
+});
