@@ -489,7 +489,8 @@ async function pathsCheck(config: Config, descriptions: IpaasDescriptions, timeo
   if (judgement.undescribed.length > 0) {
     probed = probeAllowed ? await probePaths(config, judgement.undescribed, timeoutMs) : { wrong: [], unsure: judgement.undescribed.map((name) => `${name}: not probed (the token is not accepted)`) };
   }
-  const unused = judgement.unused.length > 0 ? `; ${judgement.unused.join(', ')} not used with IPAAS_ADDRESS_MODE=${config.ipaas.addressMode}` : '';
+  const unusedReason = config.mapping.mapping.addresses ? `IPAAS_ADDRESS_MODE=${config.ipaas.addressMode}` : 'a mapping without addresses';
+  const unused = judgement.unused.length > 0 ? `; ${judgement.unused.join(', ')} not used with ${unusedReason}` : '';
   if (failed.length > 0 || probed.wrong.length > 0) {
     const lines = [...failed.map((finding) => `${finding.name}: ${finding.summary}`), ...probed.wrong.map((line) => `${line} (probed)`)];
     const documented = Object.fromEntries(failed.filter((finding) => finding.documentedTemplate).map((finding) => [finding.name, finding.documentedTemplate]));

@@ -133,7 +133,8 @@ export function mappedCustomerFields(config: Pick<Config, 'mapping'>): Array<key
 }
 
 export function judgePaths(config: Pick<Config, 'ipaas' | 'mapping'>, descriptions: IpaasDescriptions): PathJudgement {
-  const contracts = ipaasPathContracts({ customerFields: mappedCustomerFields(config), addressMode: config.ipaas.addressMode });
+  const sendsAddresses = config.mapping.mapping.addresses !== null;
+  const contracts = ipaasPathContracts({ customerFields: mappedCustomerFields(config), addressMode: config.ipaas.addressMode, sendsAddresses });
   const findings: PathFinding[] = [];
   const undescribed: IpaasPathName[] = [];
   for (const contract of contracts) {
@@ -146,7 +147,7 @@ export function judgePaths(config: Pick<Config, 'ipaas' | 'mapping'>, descriptio
     }
     findings.push(judgePath(contract, configured, operationsOf(descriptions)));
   }
-  return { findings, undescribed, unused: unusedPathNames(config.ipaas.addressMode) };
+  return { findings, undescribed, unused: unusedPathNames(config.ipaas.addressMode, sendsAddresses) };
 }
 
 function operationsOf(descriptions: IpaasDescriptions): DescribedOperation[] {

@@ -37,11 +37,13 @@ export interface ContractOptions {
   /** The customer fields the mapping writes (its destinations as IpaasCustomerInput keys). */
   customerFields: ReadonlyArray<keyof IpaasCustomerInput>;
   addressMode: IpaasAddressMode;
+  /** Whether the mapping sends addresses at all (default true). */
+  sendsAddresses?: boolean;
 }
 
-/** Path names the client does not use in an address mode (nested addresses travel with the customer). */
-export function unusedPathNames(addressMode: IpaasAddressMode): IpaasPathName[] {
-  return addressMode === 'nested' ? ['listAddresses', 'addAddress'] : [];
+/** Path names the client does not use: the address paths with nested addresses (they travel with the customer) or none. */
+export function unusedPathNames(addressMode: IpaasAddressMode, sendsAddresses = true): IpaasPathName[] {
+  return addressMode === 'nested' || !sendsAddresses ? ['listAddresses', 'addAddress'] : [];
 }
 
 /** The contract of every path name the client uses in this configuration. */
@@ -60,7 +62,7 @@ export function ipaasPathContracts(options: ContractOptions): IpaasPathContract[
     updateExternalId: { writes: EXTERNAL_ID_WRITE_FIELDS, reads: [], reply: 'none', query: [], words: /externalid/iu },
     subscriptions: { writes: [], reads: SUBSCRIPTION_READ_FIELDS, reply: 'list', query: [], words: /subscriptions?$/iu },
   };
-  const unused = unusedPathNames(options.addressMode);
+  const unused = unusedPathNames(options.addressMode, options.sendsAddresses);
   return IPAAS_PATH_NAMES.filter((name) => !unused.includes(name)).map((name) => ({
     name,
     method: IPAAS_PATH_METHODS[name],

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { http, HttpResponse } from 'msw';
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { loadConfig, type Environment } from '../../shared/config';
@@ -163,6 +166,16 @@ describe('iPaaS.com descriptions', () => {
     expect(suggestion.code).toBe(1);
     expect(JSON.parse(suggestion.out)).not.toHaveProperty('addAddress');
     expect(suggestion.err).toMatch(/listAddresses, addAddress/u);
+  });
+
+  test('a mapping without addresses does not need address paths: the tenant without them passes', async () => {
+    const shipped = JSON.parse(readFileSync(path.resolve(__dirname, '../../mappings/customer-to-ipaas.json'), 'utf8')) as Record<string, unknown>;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'doctor-mapping-')), 'no-addresses.json');
+    writeFileSync(file, JSON.stringify({ ...shipped, $schema: undefined, addresses: undefined }));
+    const report = await doctor('noAddresses', { CUSTOMER_MAPPING_FILE: file });
+    expect(failedIds(report)).toEqual([]);
+    expect(check(report, 'ipaas-paths').detail).toContain('listAddresses, addAddress not used with a mapping without addresses');
+    expect(check(report, 'ipaas-address-mode').detail).toBe('separate; the mapping sends no addresses');
   });
 
   test('a description served only without the token is read without it', async () => {
