@@ -121,8 +121,8 @@ export async function runChecks(cfg: Config, options: DoctorOptions = {}): Promi
   else add(skip('webhook-handshake', titleOf('webhook-handshake'), cfg.webhook.notificationUrl ? 'the URL is not usable' : 'WEBHOOK_NOTIFICATION_URL is not set'));
 
   // ---- iPaaS.com ---------------------------------------------------------------------------------------------
-  const ipaasToken = add(await ipaasTokenCheck(cfg));
-  const descriptions = await fetchIpaasDescriptions(cfg.ipaas, timeoutMs);
+  const [ipaasToken, descriptions] = await Promise.all([ipaasTokenCheck(cfg), fetchIpaasDescriptions(cfg.ipaas, timeoutMs)]);
+  add(ipaasToken);
   add(descriptionCheck(cfg, descriptions));
   const tokenAccepted = ipaasToken.status === 'pass';
   if (tokenAccepted) add(await systemIdCheck(cfg));
