@@ -26,7 +26,8 @@ function setUp() {
 test('with the shared budget, three hosts calling at once get no 429 and never have more than 5 requests in flight', async () => {
   const { h, ids } = setUp();
   const name = `bc-budget-${randomUUID()}`;
-  const budgets = [0, 1, 2].map(() => createBusinessCentralBudget(h.config.http, new BlobSlotLeases(storage, name, BUDGET_LEASE_SECONDS)));
+  // Production's wait bound (twice a 30 s timeout): 60 calls spaced 250 ms per slot queue for seconds here.
+  const budgets = [0, 1, 2].map(() => createBusinessCentralBudget({ ...h.config.http, timeoutMs: 30_000 }, new BlobSlotLeases(storage, name, BUDGET_LEASE_SECONDS)));
   // Retries off: a 429 would fail its call instead of being hidden by a retry.
   const clients = budgets.map((budget) => h.client({ http: { maxAttempts: 1 }, options: { budget } }));
   const results = await Promise.all(

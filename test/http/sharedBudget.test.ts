@@ -112,9 +112,14 @@ test('a slot held by one host cannot be taken by another whose clock runs 10 min
   };
   let finish!: () => void;
   const holding = new Promise<void>((resolve) => (finish = resolve));
-  const first = honest.run(() => call(holding));
+  let started!: () => void;
+  const holds = new Promise<void>((resolve) => (started = resolve));
+  const first = honest.run(() => {
+    started();
+    return call(holding);
+  });
   // The honest host holds the only slot; the one ahead waits, and gives up at its bound instead of taking it over.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await holds;
   await expect(ahead.run(() => call(Promise.resolve()))).rejects.toBeInstanceOf(BudgetWaitTimeoutError);
   finish();
   await first;

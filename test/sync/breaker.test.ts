@@ -204,8 +204,8 @@ test('a long outage writes one line when it opens, one every 5 minutes from one 
   // The failure threshold: three in a row before the check; the check fails too.
   await instances[0]!.failed(outage('ipaas', 'unavailable'), loggers[0]);
   await instances[0]!.failed(outage('ipaas', 'unavailable'), loggers[0]);
-  // An hour, both instances' timers every 15 s.
-  for (let second = 0; second < 3600; second += 15) {
+  // Half an hour, both instances' timers every 15 s.
+  for (let second = 0; second < 1800; second += 15) {
     clock.advance(15_000);
     for (const [index, instance] of instances.entries()) await instance.watch(loggers[index]);
   }
@@ -218,12 +218,12 @@ test('a long outage writes one line when it opens, one every 5 minutes from one 
   expect(events.filter((event) => event.state === 'onHold')).toHaveLength(1);
   expect(events.filter((event) => event.state === 'resumed')).toEqual([expect.objectContaining({ waiting: 7 })]);
   const still = events.filter((event) => event.state === 'stillOnHold');
-  expect(still.length).toBeGreaterThanOrEqual(11);
-  expect(still.length).toBeLessThanOrEqual(13);
+  expect(still.length).toBeGreaterThanOrEqual(5);
+  expect(still.length).toBeLessThanOrEqual(7);
   expect(still[0]).toMatchObject({ waiting: 7 });
   // Every line of either instance is one of these.
   expect(loggers.flatMap((logger) => logger.lines)).toHaveLength(events.length);
-});
+}, 120_000);
 
 test('an unreadable outage row is treated as an outage: probed, then closed once the service answers', async () => {
   const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
