@@ -90,17 +90,24 @@ export interface BreakerOptions {
   waiting?: WaitingCustomers;
 }
 
-export type Admission = { admitted: true } | { admitted: false; service: ServiceName; state: OutageState; delayMs: number };
+/**
+ * `sentinel`: this message's own invocation opened the breaker or ran the probe that failed. The caller sends it
+ * back on the queue for the hold's time instead of parking it, so one message per service keeps coming back at the
+ * end of each hold and the breaker is probed even if its timer does not run.
+ */
+export type Admission = { admitted: true } | { admitted: false; service: ServiceName; state: OutageState; delayMs: number; sentinel: boolean };
 
 export interface HoldDecision {
   held: boolean;
   service?: ServiceName;
   state?: OutageState;
   delayMs: number;
+  /** This failure opened the breaker (see Admission.sentinel). */
+  sentinel?: boolean;
 }
 
-/** What one probe found. */
-export type ProbeOutcome = { open: false } | { open: true; state: OutageState; delayMs: number };
+/** What one probe found; `probed`: this call asked the service (and it failed). */
+export type ProbeOutcome = { open: false } | { open: true; state: OutageState; delayMs: number; probed: boolean };
 
 interface Entry {
   state: OutageState | null;
@@ -203,10 +210,10 @@ export class ServiceBreakers {
       else if (!hold || waitMs > hold.waitMs) hold = { service, state, waitMs };
     }
     // Held by one service: nothing is claimed for another (its probe waits for the timer or the next message).
-    if (hold) return { admitted: false, service: hold.service, state: hold.state, delayMs: this.spread(hold.waitMs) };
+    if (hold) return { admitted: false, service: hold.service, state: hold.state, delayMs: this.spread(hold.waitMs), sentinel: false };
     for (const service of due) {
       const outcome = await this.probe(service);
-      if (outcome.open) return { admitted: false, service, state: outcome.state, delayMs: this.spread(outcome.delayMs) };
+      if (outcome.open) return { admitted: false, service, state: outcome.state, delayMs: this.spread(outcome.delayMs), sentinel: outcome.probed };
     }
     return { admitted: true };
   }
@@ -289,8 +296,8 @@ export class ServiceBreakers {
       entry.failures = 0;
       return { held: false, delayMs: 0 };
     }
-    const state = await this.open(service, kind, error, logger);
-    return { held: true, service, state, delayMs: this.spread(Math.max(0, Date.parse(state.retryAt) - this.clock.now())) };
+    const { state, opened } = await this.open(service, kind, error, logger);
+    return { held: true, service, state, delayMs: this.spread(Math.max(0, Date.parse(state.retryAt) - this.clock.now())), sentinel: opened };
   }
 
   /** After an invocation: closes the breakers of services that answered properly again (the row as it was read). */
@@ -363,30 +370,30 @@ export class ServiceBreakers {
     const state = entry.state;
     if (!state) return { open: false };
     const waitMs = this.waitFor(state);
-    if (waitMs > 0) return { open: true, state, delayMs: waitMs };
+    if (waitMs > 0) return { open: true, state, delayMs: waitMs, probed: false };
     const probeId = randomUUID();
     const claimed: OutageState = { ...state, probeUntil: new Date(this.clock.now() + this.probeWindowMs).toISOString(), probeId };
     // Exactly one contender's conditional write wins (a corrupt row is simply overwritten).
     if (!(await this.store.put(stateKey(service), claimed, entry.corrupt ? undefined : entry.etag))) {
       const fresh = await this.current(service, true);
       if (!fresh.state) return { open: false };
-      return { open: true, state: fresh.state, delayMs: Math.max(this.waitFor(fresh.state), PROBE_WAIT_MS) };
+      return { open: true, state: fresh.state, delayMs: Math.max(this.waitFor(fresh.state), PROBE_WAIT_MS), probed: false };
     }
     this.forget(service);
     const check = await this.answers(service);
     // Our claim, as stored now: its ETag makes the close (or the next hold) conditional on nobody else's change.
     const mine = await this.current(service, true);
     if (!mine.state || mine.state.probeId !== probeId || mine.etag === null) {
-      return mine.state ? { open: true, state: mine.state, delayMs: Math.max(this.waitFor(mine.state), PROBE_WAIT_MS) } : { open: false };
+      return mine.state ? { open: true, state: mine.state, delayMs: Math.max(this.waitFor(mine.state), PROBE_WAIT_MS), probed: false } : { open: false };
     }
     if (check.answered) {
       if (await this.close(service, mine.state, mine.etag, logger)) return { open: false };
       // Changed meanwhile (opened again elsewhere): that state decides.
       const fresh = await this.current(service, true);
-      return fresh.state ? { open: true, state: fresh.state, delayMs: Math.max(this.waitFor(fresh.state), PROBE_WAIT_MS) } : { open: false };
+      return fresh.state ? { open: true, state: fresh.state, delayMs: Math.max(this.waitFor(fresh.state), PROBE_WAIT_MS), probed: false } : { open: false };
     }
     const reopened = await this.reopen(service, mine.state, mine.etag, check.error);
-    return { open: true, state: reopened, delayMs: Math.max(0, Date.parse(reopened.retryAt) - this.clock.now()) };
+    return { open: true, state: reopened, delayMs: Math.max(0, Date.parse(reopened.retryAt) - this.clock.now()), probed: true };
   }
 
   /** Whether the service answers a request of no particular customer; without a probe, whether its hold is over. */
@@ -420,11 +427,11 @@ export class ServiceBreakers {
     return Math.min(asked, this.maxRetryAfterMs);
   }
 
-  private async open(service: ServiceName, kind: OutageKind, error: unknown, logger: Logger): Promise<OutageState> {
+  private async open(service: ServiceName, kind: OutageKind, error: unknown, logger: Logger): Promise<{ state: OutageState; opened: boolean }> {
     for (let round = 0; round < 3; round += 1) {
       const entry = await this.current(service, round > 0);
       // Opened by another invocation meanwhile: nothing to add.
-      if (entry.state) return entry.state;
+      if (entry.state) return { state: entry.state, opened: false };
       const now = this.clock.now();
       const state: OutageState = {
         service,
@@ -438,11 +445,11 @@ export class ServiceBreakers {
       if (await this.store.put(stateKey(service), state, entry.corrupt ? undefined : null)) {
         this.forget(service, state);
         this.emit(logger, 'warn', { service, state: 'onHold', kind, since: state.since, retryAt: state.retryAt, downMs: 0, message: state.message, openings: 1, waiting: null });
-        return state;
+        return { state, opened: true };
       }
     }
     const { state } = await this.current(service, true);
-    if (state) return state;
+    if (state) return { state, opened: false };
     throw new SyncError('StorageUnavailable', `could not record the ${SERVICE_LABELS[service]} outage`, { transient: true });
   }
 

@@ -10,7 +10,7 @@ import { reportTransfer } from '../telemetry';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
 import type { WaitingRoom } from '../storage/waitingRoom';
 import type { ServiceName } from '../errors';
-import type { Admission, HoldDecision, OutageState, ServiceBreakers } from './outages';
+import type { Admission, HoldDecision, ServiceBreakers } from './outages';
 import { retryNote, type RetrySchedule, type ScheduledRetry } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
 import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
@@ -122,7 +122,7 @@ export async function handleSyncMessage(
       if (isStorageOutage(error)) return holdForStorage(deps, hold, message, error);
       throw error;
     }
-    if (!admission.admitted) return holdBack(deps, hold, message, admission.service, admission.state, admission.delayMs);
+    if (!admission.admitted) return holdBack(deps, hold, message, admission.service, admission.delayMs, admission.sentinel);
   }
   try {
     const transfer = await syncCustomer(deps, {
@@ -148,7 +148,7 @@ export async function handleSyncMessage(
       throw failure;
     }
     if (!decision.held || !decision.service || !decision.state) throw error;
-    return holdBack(deps, hold, message, decision.service, decision.state, decision.delayMs);
+    return holdBack(deps, hold, message, decision.service, decision.delayMs, decision.sentinel ?? false);
   } finally {
     // Closing a breaker is an optimisation (its probe closes it too): a storage failure here must not fail the message.
     await hold?.breakers.settle(deps.logger).catch((error: unknown) => deps.logger.warn(`could not close a breaker: ${describeError(error)}`));
@@ -207,21 +207,23 @@ async function waitForRunningTransfer(deps: SyncDependencies, hold: HoldDependen
  * Holds a change while `service` is on hold. With a waiting room (the deployed app) the customer is parked there,
  * one row per customer whatever the outage's length, and resumed by the breaker when the service answers again;
  * right after parking, the breaker is read once more, so a customer parked just as the breaker closed is not left
- * behind. Without one (or when storage refuses the row) the message goes back on the queue as a new message,
- * invisible for `delayMs`, keeping its correlation and enqueue time. No log line per held message: the breaker
- * writes one per change of state.
+ * behind. The sentinel (the message whose invocation opened the breaker or ran its failed probe), a message when
+ * there is no waiting room, or one whose row storage refused goes back on the queue as a new message, invisible for
+ * `delayMs`, keeping its correlation and enqueue time: one message per service comes back at the end of each hold,
+ * so the breaker is probed even if its timer does not run. No log line per held message: the breaker writes one per
+ * change of state.
  */
 async function holdBack(
   deps: SyncDependencies,
   hold: HoldDependencies,
   message: SyncMessage,
   service: ServiceName,
-  _state: OutageState,
   delayMs: number,
+  sentinel: boolean,
 ): Promise<HeldTransfer> {
   const now = (deps.clock ?? systemClock).now();
   const retryAt = new Date(now + delayMs).toISOString();
-  if (hold.waiting) {
+  if (hold.waiting && !sentinel) {
     try {
       await hold.waiting.park(service, message);
       if (!(await hold.breakers.isOnHold(service))) await hold.waiting.resumeCustomer(service, message.customerId);

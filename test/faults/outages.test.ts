@@ -476,21 +476,62 @@ test('one customer failing while the service answers others is not an outage: Re
 
 test('a held change is parked, not a message going round: the outage never counts against its deliveries', async () => {
   const { run, drain, deps, waiting } = system(5);
-  const customer = newPerson('Held');
+  const opener = newPerson('Opener');
+  const held = newPerson('Held');
   const start = clock.time;
   world.ipaas.faults.add({ status: 401, match: () => clock.time < start + 2 * MINUTE });
-  await run.queue.send([newSyncMessage(customer.id, 'manual', { clock })]);
+  await run.queue.send([newSyncMessage(opener.id, 'manual', { clock }), newSyncMessage(held.id, 'manual', { clock })]);
+  // The first message meets the refused key and opens the breaker: it is the sentinel and goes back on the queue
+  // for the hold (so the service is probed when the hold ends, timer or not).
   const first = run.queue.take()!;
-  const result = await handleSyncMessage(deps, first.body, { dequeueCount: 1 });
+  const opened = await handleSyncMessage(deps, first.body, { dequeueCount: 1 });
   run.queue.complete(first);
-  expect(isHeld(result) && result.parked).toBe(true);
-  // No message waits on the queue: the customer waits in the waiting room, once.
-  expect(run.queue.length).toBe(0);
+  expect(isHeld(opened) && opened.parked).toBe(false);
+  // The second is held without being attempted: parked in the waiting room, nothing on the queue for it.
+  const second = run.queue.take()!;
+  const parked = await handleSyncMessage(deps, second.body, { dequeueCount: 1 });
+  run.queue.complete(second);
+  expect(isHeld(parked) && parked.parked).toBe(true);
+  expect(run.queue.messages.map((message) => (message.body as { customerId: string }).customerId)).toEqual([opener.id]);
   expect(await waiting.count('ipaas')).toBe(1);
   await drain(clock.time + 30 * MINUTE);
-  const [latest] = await storage.transfers.listForCustomer(customer.id, 1);
-  expect(latest).toMatchObject({ status: 'Succeeded', action: 'Created', attempt: 1 });
+  for (const customer of [opener, held]) {
+    const history = await storage.transfers.listForCustomer(customer.id, 10);
+    expect(history.find((record) => record.status === 'Succeeded')).toMatchObject({ action: 'Created', attempt: 1 });
+  }
   expect(await waiting.count('ipaas')).toBe(0);
+});
+
+test('with no timer at all, the sentinel message alone probes the service when each hold ends and brings everyone back', async () => {
+  const { run, deps, waiting } = system(10);
+  const customers = Array.from({ length: 4 }, () => newPerson('NoTimer'));
+  const start = clock.time;
+  world.ipaas.faults.add({ status: 503, match: () => clock.time < start + 6 * MINUTE });
+  await run.queue.send(customers.map((customer) => newSyncMessage(customer.id, 'webhook', { clock })));
+  // Only the queue runs (no outage timer, no poll): take messages as they become visible.
+  while (clock.time < start + 60 * MINUTE) {
+    const message = run.queue.take();
+    if (!message) {
+      const next = run.queue.nextVisibleAt();
+      if (next === undefined) break;
+      clock.time = Math.max(clock.time, next);
+      continue;
+    }
+    clock.time += INVOCATION_MS;
+    try {
+      await handleSyncMessage(deps, message.body, { dequeueCount: message.dequeueCount });
+      run.queue.complete(message);
+    } catch {
+      run.queue.fail(message, VISIBILITY_TIMEOUT_MS, MAX_DEQUEUE_COUNT);
+    }
+  }
+  expect(run.queue.poison).toHaveLength(0);
+  expect(await waiting.count('ipaas')).toBe(0);
+  for (const customer of customers) {
+    const history = await storage.transfers.listForCustomer(customer.id, 20);
+    expect(history.some((record) => record.status === 'Succeeded')).toBe(true);
+  }
+  expect(await storage.state.get(`${OUTAGE_STATE_PREFIX}ipaas`, (value) => value)).toBeNull();
 });
 
 test('Table Storage down for 10 minutes: workers hold their messages for storage instead of spending deliveries; nothing poisoned, all through after', async () => {
