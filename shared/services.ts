@@ -72,6 +72,7 @@ export function buildServices(config: Config): Services {
       runs: storage.reconciliations,
       syncQueue: storage.syncQueue,
       logger,
+      mapping: config.mapping.mapping,
     }),
     reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };

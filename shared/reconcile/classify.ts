@@ -1,6 +1,6 @@
 import type { BcCustomer } from '../businessCentral/types';
 import type { IpaasCustomer } from '../ipaas/types';
-import { emailKey } from '../mapping';
+import { emailKey, type CustomerMapping } from '../mapping';
 import { expectedCustomer, ipaasValue, type ExpectedCustomer } from './expected';
 import type { CustomerCategory, FieldChange, ReportItem } from './report';
 
@@ -55,10 +55,11 @@ export interface Classification {
 /**
  * Puts one Business Central customer in exactly one category. The iPaaS.com customer it corresponds to is found
  * by its link in CustomerLinks first, then by email (as the sync matches), then by customer number.
- * `linkedIpaasId` is the link's iPaaS.com id, or undefined when the customer was never linked.
+ * `linkedIpaasId` is the link's iPaaS.com id, or undefined when the customer was never linked. `mapping`: the
+ * configured mapping collection (the sync's); the default file when absent.
  */
-export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIpaasId: string | undefined): Classification {
-  const expected = expectedCustomer(entity);
+export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIpaasId: string | undefined, mapping?: CustomerMapping): Classification {
+  const expected = expectedCustomer(entity, mapping);
   const base = { customerId: entity.id, customerNumber: expected.customerNumber };
   if (expected.kind === 'filtered') return { category: 'Filtered' };
   if (expected.kind === 'invalid') {

@@ -9,7 +9,8 @@ import type { CustomerLinkLister, QueueSender } from '../storage/types';
 import { newSyncMessage } from '../messages';
 import { classifyCustomer, IpaasIndex } from './classify';
 import { reportToCsv } from './csv';
-import { RECONCILE_SELECT } from './expected';
+import { reconcileSelect } from './expected';
+import type { CustomerMapping } from '../mapping';
 import {
   addCounts,
   CUSTOMER_CATEGORIES,
@@ -53,6 +54,8 @@ export interface ReconcileDependencies {
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;
+  /** The mapping collection the sync uses (CUSTOMER_MAPPING_FILE); the default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 const countsSchema = reportSchema.shape.counts;
@@ -327,7 +330,7 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
   const links = await ensureLinks(deps, memo);
   const { cursor, progress } = state;
   const page = await deps.businessCentral.readCustomerPage(
-    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: RECONCILE_SELECT },
+    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
     cursor.businessCentralNextLink ?? undefined,
   );
   const counts = emptyCounts();
@@ -335,7 +338,7 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
   const customerIds: string[] = [];
   const toFix: string[] = [];
   for (const customer of page.customers) {
-    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()));
+    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping);
     counts[result.category] += 1;
     customerIds.push(customer.id);
     if (result.item) items.push(result.item);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore } from './types';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkState } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
@@ -76,10 +76,11 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     return this.toLink(partitionKey, entity);
   }
 
-  async getState(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+  async getState(customerId: string): Promise<LinkState> {
     const partitionKey = customerKey(customerId);
     let link: CustomerLink | null = null;
     let lastAttemptedModifiedAt: string | null = null;
+    let lastAttemptedMapping: string | null = null;
     try {
       // One query for both rows of the customer's partition.
       const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } });
@@ -88,20 +89,29 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
           if (row.rowKey === LINK_ROW_KEY) link = this.toLink(partitionKey, row);
           else if (row.rowKey === ATTEMPT_ROW_KEY && typeof row.SourceModifiedAt === 'string' && !Number.isNaN(Date.parse(row.SourceModifiedAt))) {
             lastAttemptedModifiedAt = row.SourceModifiedAt;
+            lastAttemptedMapping = typeof row.MappingFingerprint === 'string' ? row.MappingFingerprint : null;
           }
         }
       });
     } catch (error) {
-      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null };
+      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null, lastAttemptedMapping: null };
       throw storageError('reading a customer link', error);
     }
-    return { link, lastAttemptedModifiedAt };
+    return { link, lastAttemptedModifiedAt, lastAttemptedMapping };
   }
 
-  async recordAttempt(customerId: string, sourceModifiedAt: string): Promise<void> {
+  async recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void> {
     try {
       await withTable(this.table, () =>
-        this.table.upsertEntity({ partitionKey: customerKey(customerId), rowKey: ATTEMPT_ROW_KEY, SourceModifiedAt: sourceModifiedAt }, 'Replace'),
+        this.table.upsertEntity(
+          {
+            partitionKey: customerKey(customerId),
+            rowKey: ATTEMPT_ROW_KEY,
+            SourceModifiedAt: sourceModifiedAt,
+            ...(mappingFingerprint ? { MappingFingerprint: mappingFingerprint } : {}),
+          },
+          'Replace',
+        ),
       );
     } catch (error) {
       throw storageError('recording a transfer attempt', error);

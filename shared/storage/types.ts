@@ -80,9 +80,21 @@ export interface CustomerLinkStore {
    */
   save(link: CustomerLink, options?: { ifMatch?: string | null }): Promise<void>;
   /** The link and the Business Central version last attempted without success (one read of the customer's partition). */
-  getState?(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }>;
-  /** Remembers the version of a customer whose transfer ended without success (a final failure, filtered), so an unchanged snapshot is not tried again. */
-  recordAttempt?(customerId: string, sourceModifiedAt: string): Promise<void>;
+  getState?(customerId: string): Promise<LinkState>;
+  /**
+   * Remembers the version of a customer whose transfer ended without success (a final failure, filtered), and the
+   * fingerprint of the mapping that decided it, so an unchanged snapshot is not tried again under that mapping.
+   */
+  recordAttempt?(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void>;
+}
+
+/** What one read of a customer's partition in CustomerLinks tells. */
+export interface LinkState {
+  link: CustomerLink | null;
+  /** The Business Central version last attempted without success for good; null when none. */
+  lastAttemptedModifiedAt: string | null;
+  /** The fingerprint of the mapping that attempt ran with; null when unknown (recorded before it was kept). */
+  lastAttemptedMapping?: string | null;
 }
 
 /** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */

@@ -3,8 +3,8 @@ import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
 import type { IpaasApi } from '../ipaas/types';
 import { redact, type Logger } from '../log';
-import { applyCustomerMapping, type CustomerMapping } from '../mapping';
-import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
+import { applyCustomerMapping, defaultCustomerMapping, type CustomerMapping } from '../mapping';
+import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, LinkState, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
 import { executePlan, type ExecutionOutcome } from './executePlan';
@@ -71,7 +71,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     // whether the snapshot is still current, and whether it is the very version already tried.
     const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
     const link = state?.link;
-    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId)) {
+    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
       await deps.leases.release(lease).catch(() => undefined);
       return unchangedSinceLastAttempt(deps, request, started);
     }
@@ -117,7 +117,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   // meet the same, unchanged customer again do not repeat its reads and iPaaS.com calls.
   const final = failure === undefined || (failure instanceof SyncError && !failure.transient);
   if (attempted && final && (record.status === 'Failed' || record.action === 'Filtered')) {
-    await deps.links.recordAttempt?.(request.customerId, attempted).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
+    await deps.links.recordAttempt?.(request.customerId, attempted, (deps.mapping ?? defaultCustomerMapping()).fingerprint).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
   }
   reportTransfer(
     deps.logger,
@@ -143,24 +143,32 @@ export class LeaseBusyError extends SyncError {
   }
 }
 
-async function readLinkState(deps: SyncDependencies, customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+async function readLinkState(deps: SyncDependencies, customerId: string): Promise<LinkState> {
   if (deps.links.getState) return deps.links.getState(customerId);
-  return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null };
+  return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null, lastAttemptedMapping: null };
 }
 
 /**
  * A poll snapshot of exactly the version already tried: the one that ended without success for good, or the
  * one last transferred (when it maps to the payload then sent). Nothing can have changed: no read, no call.
  */
-function alreadyTried(snapshot: BcCustomer, state: { link: CustomerLink | null; lastAttemptedModifiedAt: string | null }, systemId: number | undefined): boolean {
+function alreadyTried(
+  snapshot: BcCustomer,
+  state: LinkState,
+  systemId: number | undefined,
+  mapping: CustomerMapping | undefined,
+): boolean {
   const version = snapshot.lastModifiedDateTime;
   if (!version || Number.isNaN(Date.parse(version))) return false;
-  if (state.lastAttemptedModifiedAt === version && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
+  // Tried at this version under this very mapping; another mapping (a filter that now admits it) tries again.
+  const sameMapping = state.lastAttemptedMapping === (mapping ?? defaultCustomerMapping()).fingerprint;
+  if (state.lastAttemptedModifiedAt === version && sameMapping && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
   if (state.link?.sourceModifiedAt === version) {
     // An external id link iPaaS.com has not accepted yet is still due: that sync must run.
     if (systemId !== undefined && !state.link.externalIdKey?.startsWith(`${systemId}:`)) return false;
-    const mapping = applyCustomerMapping(snapshot);
-    return mapping.kind === 'mapped' && mapping.hash === state.link.payloadHash;
+    // The configured mapping, as the sync that saved the hash used: a mapping change makes the snapshot "changed".
+    const mapped = applyCustomerMapping(snapshot, mapping);
+    return mapped.kind === 'mapped' && mapped.hash === state.link.payloadHash;
   }
   return false;
 }

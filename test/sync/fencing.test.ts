@@ -3,8 +3,11 @@
  * by every poll (request counts asserted); the link is saved only over the version a sync planned from; a
  * duplicate message for a customer whose transfer runs goes back on the queue at once instead of waiting.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { loadConfig } from '../../shared/config';
+import { compileMapping, type MappingFile } from '../../shared/mapping';
 import { silentLogger } from '../../shared/log';
 import { createStorage, TableCustomerLinkStore, type QueueSender, type SendOptions } from '../../shared/storage';
 import type { SyncMessage } from '../../shared/messages';
@@ -90,6 +93,39 @@ describe('polls without repeats', () => {
     for (const message of await poll()) expect(await handleSyncMessage(deps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Unchanged' });
     expect(ipaas.requests.total).toBe(calls);
     expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(1);
+  });
+});
+
+describe('polls without repeats under the configured mapping', () => {
+  const document = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'mappings', 'customer-to-ipaas.json'), 'utf8')) as MappingFile;
+  const companies = compileMapping(
+    {
+      ...document,
+      filter: 'RecordType = "Customer" and Type in ["Person", "Company"]',
+      fields: [...document.fields, { type: 'Formula', expression: '"Synced: " & Type', destination: 'Comment' }],
+    },
+    'companies admitted (test)',
+  );
+  const customDeps = syncDependencies(config, storage, { businessCentral: bcClient, mapping: companies });
+
+  test('a version transferred under a custom mapping is not sent again by the next poll', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Custom Once', email: 'custom.once@example.com' });
+    for (const message of await poll()) expect(await handleSyncMessage(customDeps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Created' });
+    const calls = ipaas.requests.total;
+    for (const message of await poll()) expect(await handleSyncMessage(customDeps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Unchanged' });
+    expect(ipaas.requests.total).toBe(calls);
+    // Recognised from the snapshot alone: no second history row.
+    expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(1);
+  });
+
+  test('a version filtered under the old mapping is transferred once the mapping admits it', async () => {
+    const company = bc.upsertCustomer({ type: 'Company', displayName: 'Adatum Corporation', email: 'adatum@example.com' });
+    for (const message of await poll()) expect(await handleSyncMessage(deps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Filtered' });
+    // The same, unchanged version met again by a poll, now under a mapping that admits companies.
+    const [again] = await poll();
+    expect(again?.customerId).toBe(company.id);
+    expect(await handleSyncMessage(customDeps, again, { dequeueCount: 1 })).toMatchObject({ status: 'Succeeded', action: 'Created' });
+    expect(ipaas.customers()).toEqual([expect.objectContaining({ firstName: 'Adatum Corporation', comment: 'Synced: Company' })]);
   });
 });
 
