@@ -179,6 +179,8 @@ interface Memo {
   index?: IpaasIndex;
   indexParts?: number;
   links?: Map<string, string>;
+  /** iPaaS.com id → the (first) Business Central customer linked to it. */
+  owners?: Map<string, string>;
 }
 
 /**
@@ -318,10 +320,15 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
 async function ensureLinks(deps: ReconcileDependencies, memo: Memo): Promise<Map<string, string>> {
   if (memo.links) return memo.links;
   const links = new Map<string, string>();
+  const owners = new Map<string, string>();
   for await (const page of deps.links.listLinkedIds()) {
-    for (const link of page) links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+    for (const link of page) {
+      links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+      if (!owners.has(link.ipaasCustomerId)) owners.set(link.ipaasCustomerId, link.customerId);
+    }
   }
   memo.links = links;
+  memo.owners = owners;
   return links;
 }
 
@@ -338,7 +345,7 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
   const customerIds: string[] = [];
   const toFix: string[] = [];
   for (const customer of page.customers) {
-    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping);
+    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
     counts[result.category] += 1;
     customerIds.push(customer.id);
     if (result.item) items.push(result.item);

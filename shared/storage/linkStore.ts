@@ -2,13 +2,36 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkState } from './types';
+import { customerKey, statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkOwner, LinkState } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
 /** Beside the link, in the customer's partition: the version last attempted without success. */
 const ATTEMPT_ROW_KEY = 'attempt';
+/** The reverse link: which Business Central customer an iPaaS.com customer belongs to (row `owner` of partition `ipaas-{id}`). */
+const OWNER_ROW_KEY = 'owner';
+/** Where the one-time claim of links saved before reverse links existed stands (partition `meta`). */
+const META_PARTITION = 'meta';
+const CLAIMS_BACKFILL_ROW_KEY = 'claims';
+const BACKFILL_PAGE_SIZE = 1000;
+const BACKFILL_CONCURRENCY = 16;
+
+/**
+ * Partition of the reverse link of an iPaaS.com customer. One iPaaS.com customer belongs to at most one Business
+ * Central customer across the whole deployment (every company, once there are several), so the key is the
+ * iPaaS.com id alone; who owns it is in the row (`LinkOwner`).
+ */
+export function ownerPartition(ipaasCustomerId: string): string {
+  return `ipaas-${toTableKey(ipaasCustomerId)}`;
+}
+
+/** Whether two owners are the same Business Central customer (by id: a company joins the comparison when there are several). */
+export function sameOwner(a: LinkOwner, b: LinkOwner): boolean {
+  return customerKey(a.customerId) === customerKey(b.customerId);
+}
+
+const ownerEntitySchema = z.looseObject({ CustomerId: z.string().min(1), CustomerNumber: z.string() });
 
 export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
@@ -27,6 +50,7 @@ export const customerLinkSchema = z.object({
   addressHash: z.string().min(1).optional(),
   sourceModifiedAt: isoTimestamp.optional(),
   externalIdKey: z.string().min(1).optional(),
+  claimedIpaasCustomerId: z.string().min(1).optional(),
 });
 
 const linkEntitySchema = z.looseObject({
@@ -39,6 +63,7 @@ const linkEntitySchema = z.looseObject({
   AddressHash: z.string().min(1).optional().catch(undefined),
   SourceModifiedAt: isoTimestamp.optional().catch(undefined),
   ExternalIdKey: z.string().min(1).optional().catch(undefined),
+  ClaimedIpaasCustomerId: z.string().min(1).optional().catch(undefined),
 });
 
 interface LinkEntity {
@@ -52,6 +77,7 @@ interface LinkEntity {
   AddressHash?: string;
   SourceModifiedAt?: string;
   ExternalIdKey?: string;
+  ClaimedIpaasCustomerId?: string;
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
@@ -146,7 +172,183 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       ...(row.AddressHash ? { addressHash: row.AddressHash } : {}),
       ...(row.SourceModifiedAt ? { sourceModifiedAt: row.SourceModifiedAt } : {}),
       ...(row.ExternalIdKey ? { externalIdKey: row.ExternalIdKey } : {}),
+      ...(row.ClaimedIpaasCustomerId ? { claimedIpaasCustomerId: row.ClaimedIpaasCustomerId } : {}),
       ...(etag ? { etag } : {}),
+    };
+  }
+
+  /**
+   * The Business Central customer an iPaaS.com customer is linked to, or null. The reverse link row answers; a
+   * reverse link whose owner's link now points at another iPaaS.com customer is stale and answers null. Links saved
+   * before reverse links existed are found by a query of CustomerLinks until the one-time claim of them has
+   * finished (each such query also moves that claim one page on).
+   */
+  async ownerOf(ipaasCustomerId: string): Promise<LinkOwner | null> {
+    try {
+      const current = await this.readOwner(ipaasCustomerId);
+      if (current) return (await this.isStale(current.owner, ipaasCustomerId)) ? null : current.owner;
+      if (await this.backfillComplete()) return null;
+      const legacy = await this.legacyOwner(ipaasCustomerId);
+      await this.backfillClaims().catch((error: unknown) => this.logger.warn(`Claiming older links: ${storageError('claiming older links', error).message}`));
+      return legacy;
+    } catch (error) {
+      throw storageError('reading the owner of an iPaaS.com customer', error);
+    }
+  }
+
+  /**
+   * Makes `owner` the one Business Central customer `ipaasCustomerId` is linked to, atomically (an insert, refused
+   * when the row exists): answers the owner that holds it afterwards, `owner` itself or the other customer that
+   * claimed it first. A stale reverse link (its owner now linked elsewhere) is taken over, guarded by its ETag.
+   */
+  async claim(ipaasCustomerId: string, owner: LinkOwner): Promise<LinkOwner> {
+    const entity = this.ownerEntity(ipaasCustomerId, owner);
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        try {
+          await withTable(this.table, () => this.table.createEntity(entity));
+          return owner;
+        } catch (error) {
+          if (statusOf(error) !== 409) throw error;
+        }
+        const current = await this.readOwner(ipaasCustomerId);
+        if (!current) continue;
+        if (sameOwner(current.owner, owner)) return current.owner;
+        if (!(await this.isStale(current.owner, ipaasCustomerId))) return current.owner;
+        try {
+          await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
+          return owner;
+        } catch (error) {
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+        }
+      }
+      throw new SyncError('ConcurrentSync', 'The reverse link of an iPaaS.com customer kept changing; retrying', { transient: true });
+    } catch (error) {
+      throw storageError('claiming an iPaaS.com customer', error);
+    }
+  }
+
+  /** Gives up a claim `owner` made (a transfer that claimed and then failed for good); another owner's claim is left alone. */
+  async releaseClaim(ipaasCustomerId: string, owner: LinkOwner): Promise<void> {
+    try {
+      const current = await this.readOwner(ipaasCustomerId);
+      if (!current || !sameOwner(current.owner, owner)) return;
+      await this.table.deleteEntity(ownerPartition(ipaasCustomerId), OWNER_ROW_KEY, { etag: current.etag });
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return;
+      throw storageError('releasing the claim of an iPaaS.com customer', error);
+    }
+  }
+
+  /**
+   * One page of the one-time claim of links saved before reverse links existed: each gets its reverse link (an
+   * existing one is kept: first come, first served), and the place reached is kept in row `meta`/`claims`, so the
+   * next call goes on from there. Idempotent, so two instances running it at once do no harm. True once done.
+   */
+  async backfillClaims(): Promise<boolean> {
+    const marker = await this.readBackfill();
+    if (marker.complete) return true;
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId', 'CustomerNumber'] } })
+      .byPage({ maxPageSize: BACKFILL_PAGE_SIZE, ...(marker.continuation ? { continuationToken: marker.continuation } : {}) });
+    const { value: page, done } = await pages.next();
+    const rows = done || !page ? [] : page;
+    const owners: Array<{ ipaasCustomerId: string; owner: LinkOwner }> = [];
+    for (const row of rows) {
+      const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId, CustomerNumber: customerNumber } = row;
+      if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
+        owners.push({ ipaasCustomerId, owner: { customerId, customerNumber: typeof customerNumber === 'string' ? customerNumber : '' } });
+      }
+    }
+    for (let start = 0; start < owners.length; start += BACKFILL_CONCURRENCY) {
+      await Promise.all(
+        owners.slice(start, start + BACKFILL_CONCURRENCY).map(async ({ ipaasCustomerId, owner }) => {
+          try {
+            await this.table.createEntity(this.ownerEntity(ipaasCustomerId, owner));
+          } catch (error) {
+            if (statusOf(error) !== 409) throw error;
+          }
+        }),
+      );
+    }
+    const continuation = done || !page ? undefined : page.continuationToken;
+    const complete = continuation === undefined;
+    const row = { partitionKey: META_PARTITION, rowKey: CLAIMS_BACKFILL_ROW_KEY, Complete: complete, ...(continuation ? { Continuation: continuation } : {}) };
+    try {
+      if (marker.etag === null) await this.table.createEntity(row);
+      else await this.table.updateEntity(row, 'Replace', { etag: marker.etag });
+    } catch (error) {
+      // Another instance moved it on meanwhile: its word stands.
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+      return false;
+    }
+    if (complete) this.claimsComplete = true;
+    return complete;
+  }
+
+  private claimsComplete = false;
+
+  private async backfillComplete(): Promise<boolean> {
+    if (this.claimsComplete) return true;
+    const marker = await this.readBackfill();
+    if (marker.complete) this.claimsComplete = true;
+    return marker.complete;
+  }
+
+  private async readBackfill(): Promise<{ complete: boolean; continuation: string | undefined; etag: string | null }> {
+    try {
+      const row = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(META_PARTITION, CLAIMS_BACKFILL_ROW_KEY));
+      return {
+        complete: row.Complete === true,
+        continuation: typeof row.Continuation === 'string' && row.Continuation !== '' ? row.Continuation : undefined,
+        etag: row.etag,
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return { complete: false, continuation: undefined, etag: null };
+      throw error;
+    }
+  }
+
+  /** A link saved before reverse links existed that points at `ipaasCustomerId` (a query: only until the claim of older links is done). */
+  private async legacyOwner(ipaasCustomerId: string): Promise<LinkOwner | null> {
+    const rows = this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${LINK_ROW_KEY} and IpaasCustomerId eq ${ipaasCustomerId}`, select: ['CustomerId', 'CustomerNumber'] },
+    });
+    for await (const row of rows) {
+      const parsed = ownerEntitySchema.safeParse(row);
+      if (parsed.success) return { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber };
+    }
+    return null;
+  }
+
+  private async readOwner(ipaasCustomerId: string): Promise<{ owner: LinkOwner; etag: string } | null> {
+    let entity: Record<string, unknown> & { etag: string };
+    try {
+      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(ownerPartition(ipaasCustomerId), OWNER_ROW_KEY));
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+    const parsed = ownerEntitySchema.safeParse(entity);
+    // An unreadable row names nobody: it is taken over like a stale one.
+    if (!parsed.success) return { owner: { customerId: '(unreadable)', customerNumber: '' }, etag: entity.etag };
+    return { owner: { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber }, etag: entity.etag };
+  }
+
+  /** A reverse link is stale when its owner's link now points at another iPaaS.com customer (or it names nobody readable). */
+  private async isStale(owner: LinkOwner, ipaasCustomerId: string): Promise<boolean> {
+    if (owner.customerId === '(unreadable)') return true;
+    const link = await this.get(owner.customerId);
+    return link !== null && link.ipaasCustomerId !== ipaasCustomerId;
+  }
+
+  private ownerEntity(ipaasCustomerId: string, owner: LinkOwner): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+    return {
+      partitionKey: ownerPartition(ipaasCustomerId),
+      rowKey: OWNER_ROW_KEY,
+      IpaasCustomerId: ipaasCustomerId,
+      CustomerId: owner.customerId,
+      CustomerNumber: owner.customerNumber,
     };
   }
 
@@ -188,6 +390,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       ...(link.addressHash ? { AddressHash: link.addressHash } : {}),
       ...(link.sourceModifiedAt ? { SourceModifiedAt: link.sourceModifiedAt } : {}),
       ...(link.externalIdKey ? { ExternalIdKey: link.externalIdKey } : {}),
+      ...(link.claimedIpaasCustomerId ? { ClaimedIpaasCustomerId: link.claimedIpaasCustomerId } : {}),
     };
     const { ifMatch } = options;
     try {

@@ -45,8 +45,20 @@ export interface CustomerLink {
    * link is pending (never made, or refused): the next sync makes it, even when nothing else changed.
    */
   externalIdKey?: string;
+  /**
+   * The iPaaS.com customer whose reverse link (its owner row) this customer holds: equal to `ipaasCustomerId` once
+   * claimed. Absent on links saved before reverse links existed; their next write claims it.
+   */
+  claimedIpaasCustomerId?: string;
   /** The stored row's version, when read from storage (not stored itself). */
   etag?: string;
+}
+
+/** The Business Central customer an iPaaS.com customer is linked to (the reverse link). */
+export interface LinkOwner {
+  customerId: string;
+  /** Its number when it claimed the iPaaS.com customer, for messages (EmailInUse names it). */
+  customerNumber: string;
 }
 
 export interface TransferStore {
@@ -86,6 +98,12 @@ export interface CustomerLinkStore {
    * fingerprint of the mapping that decided it, so an unchanged snapshot is not tried again under that mapping.
    */
   recordAttempt?(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void>;
+  /** Which Business Central customer an iPaaS.com customer is linked to; null when none. */
+  ownerOf?(ipaasCustomerId: string): Promise<LinkOwner | null>;
+  /** Claims an iPaaS.com customer for `owner` atomically; answers who holds it afterwards (`owner`, or who claimed it first). */
+  claim?(ipaasCustomerId: string, owner: LinkOwner): Promise<LinkOwner>;
+  /** Gives up a claim of `owner` (a transfer that claimed and then failed for good). */
+  releaseClaim?(ipaasCustomerId: string, owner: LinkOwner): Promise<void>;
 }
 
 /** What one read of a customer's partition in CustomerLinks tells. */

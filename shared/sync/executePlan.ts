@@ -2,8 +2,9 @@ import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import { redact } from '../log';
 import { addressesToAdd, type CustomerMapping } from '../mapping';
+import { sameOwner } from '../storage/linkStore';
 import type { CustomerLinkStore, TransferRecord } from '../storage/types';
-import { duplicateNumberReason, externalIdLinkNeeded, type PlannedSync } from './planSync';
+import { duplicateNumberReason, emailInUseReason, externalIdLinkNeeded, type PlannedSync } from './planSync';
 
 /** What a transfer ended as (the TransferRecord fields the executor decides). */
 export type ExecutionOutcome = Pick<
@@ -13,7 +14,8 @@ export type ExecutionOutcome = Pick<
 
 export interface ExecuteDependencies {
   ipaas: IpaasApi;
-  links: Pick<CustomerLinkStore, 'save'>;
+  /** `claim` / `releaseClaim` (reverse links), when the store has them. */
+  links: Pick<CustomerLinkStore, 'save' | 'claim' | 'releaseClaim'>;
   clock?: () => Date;
   /**
    * Called before every write to iPaaS.com: throws when the sync may no longer write (for example, its
@@ -67,21 +69,47 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   let target: IpaasCustomer | null = null;
   // Unchanged: the customer found in iPaaS.com already holds the data, so no PUT is sent (never reported as Updated).
   let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
-  if (work.existing) {
-    const existing = work.existing;
-    if (plan.changes.length === 0) target = existing;
-    else {
-      await beforeWrite();
-      target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
-        deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
-      );
+  // The iPaaS.com customer this transfer holds the reverse link of (claimed now, or before).
+  let claimed: string | undefined = link?.claimedIpaasCustomerId;
+  let claimedNow: string | undefined;
+  try {
+    if (work.existing) {
+      const existing = work.existing;
+      if (work.claimExisting && deps.links.claim) {
+        // Atomic: of two customers with one email, exactly one gets it; the other writes nothing.
+        await beforeWrite();
+        const holder = await deps.links.claim(existing.id, work.owner);
+        if (!sameOwner(holder, work.owner)) {
+          throw new SyncError('EmailInUse', emailInUseReason(existing.id, wanted.emailAddress, holder, true), { transient: false });
+        }
+        if (claimed !== existing.id) claimedNow = existing.id;
+        claimed = existing.id;
+      }
+      if (plan.changes.length === 0) target = existing;
+      else {
+        await beforeWrite();
+        target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
+          deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
+        );
+      }
     }
-  }
-  if (!target) {
-    // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile.
-    await beforeWrite();
-    target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted));
-    action = 'Created';
+    if (!target) {
+      // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile.
+      await beforeWrite();
+      target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted));
+      action = 'Created';
+      // A new iPaaS.com id: nobody else can hold it.
+      if (deps.links.claim) {
+        await deps.links.claim(target.id, work.owner);
+        claimed = target.id;
+      }
+    }
+  } catch (error) {
+    // A claim made by this transfer, which then failed for good, is given back (a transient failure keeps it: its retry goes on).
+    if (claimedNow && error instanceof SyncError && !error.transient && error.code !== 'EmailInUse') {
+      await deps.links.releaseClaim?.(claimedNow, work.owner).catch(() => undefined);
+    }
+    throw error;
   }
   if (!target) throw new SyncError('IpaasRejected', 'iPaaS.com returned no customer for the create');
   const created = target;
@@ -116,6 +144,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     addressHash: work.addressHash,
     ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
     ...(externalIdKey ? { externalIdKey } : {}),
+    ...(claimed === created.id ? { claimedIpaasCustomerId: created.id } : {}),
     // Fencing: only over the link this sync planned from (or none), so a stale worker never overwrites a newer one.
   }, { ifMatch: work.link ? (work.link.etag ?? undefined) : null });
   return { ...base, status: 'Succeeded', action, errorCode: null, errorMessage: null, ipaasCustomerId: created.id, addressesAdded, warnings };

@@ -4,7 +4,8 @@ import type { ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from '../ipaas/types';
 import { maskEmail } from '../log';
 import { addressesToAdd, applyCustomerMapping, defaultCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
-import type { CustomerLink, CustomerLinkStore, TransferAction } from '../storage/types';
+import type { CustomerLink, CustomerLinkStore, LinkOwner, TransferAction } from '../storage/types';
+import { sameOwner } from '../storage/linkStore';
 import { createHash } from 'node:crypto';
 
 /**
@@ -45,7 +46,14 @@ export interface ExternalIdSettings {
 export interface PlanDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
   ipaas: IpaasApi;
-  links: Pick<CustomerLinkStore, 'get'>;
+  /** `ownerOf` (reverse links), when the store has it: an iPaaS.com customer linked to another customer is EmailInUse. */
+  links: Pick<CustomerLinkStore, 'get' | 'ownerOf'>;
+  /**
+   * Called before the email is matched for a customer not linked yet, and before any create: the real sync takes a
+   * lease on the email there, so two Business Central customers with one email never both create (or both claim) at
+   * once; the second then sees the first's customer and ends EmailInUse. The dry run passes none.
+   */
+  reserveEmail?: (emailAddress: string) => Promise<void>;
   externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE, or another file for a dry run); the default file when absent. */
   mapping?: CustomerMapping;
@@ -84,6 +92,13 @@ export interface PlannedWork {
   mappedAddresses: IpaasAddressInput[];
   /** The external id for this customer when IPAAS_SYSTEM_ID is set. */
   externalId: PlannedExternalId | null;
+  /**
+   * `existing` is not yet claimed by this customer (its reverse link): the executor claims it before writing, and
+   * ends EmailInUse, writing nothing, when another customer claimed it first. False without reverse links.
+   */
+  claimExisting: boolean;
+  /** This customer as the owner of the iPaaS.com customer it is linked to (the reverse link's content). */
+  owner: LinkOwner;
 }
 
 
@@ -123,7 +138,8 @@ export async function planTransfer(
   const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
   const externalId = plannedExternalId(deps.externalIds, entity, wanted);
   const addressHash = addressesHash(addresses);
-  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[]): PlannedWork => ({
+  const owner: LinkOwner = { customerId: entity.id, customerNumber: wanted.customerNumber };
+  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false): PlannedWork => ({
     entity,
     wanted,
     payloadHash: hash,
@@ -134,6 +150,8 @@ export async function planTransfer(
     addresses: toAdd,
     mappedAddresses: addresses,
     externalId,
+    claimExisting,
+    owner,
   });
 
   if (link && link.payloadHash === hash && !options.compareWithIpaas) {
@@ -150,64 +168,98 @@ export async function planTransfer(
     };
   }
 
-  // Rule 5: email match before create.
-  const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
-    (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
-  );
-  if (matches.length > 1) {
-    return fail(entity.id, customerNumber, 'DuplicateEmail', `${matches.length} iPaaS.com customers have the email ${maskEmail(wanted.emailAddress)}`);
-  }
-  const [match] = matches;
-  if (match && link && match.id !== link.ipaasCustomerId) {
-    return fail(
-      entity.id,
-      customerNumber,
-      'DuplicateEmail',
-      `The email ${maskEmail(wanted.emailAddress)} belongs to iPaaS.com customer ${match.id}, not to the linked customer ${link.ipaasCustomerId}`,
+  // A customer not linked yet matches by email, and may create: the email is reserved first (see reserveEmail).
+  let reserved = false;
+  const reserve = async (): Promise<boolean> => {
+    if (reserved || !deps.reserveEmail) return false;
+    reserved = true;
+    await deps.reserveEmail(wanted.emailAddress);
+    return true;
+  };
+  if (!link) await reserve();
+
+  const decide = async (): Promise<PlannedSync> => {
+    // Rule 5: email match before create.
+    const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
+      (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
     );
-  }
-  // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
-  const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
-  const existing = match ?? read?.customer ?? null;
-
-  // Rule 6: the number must not belong to another iPaaS.com customer (on create: to any).
-  if (!existing || existing.customerNumber !== wanted.customerNumber) {
-    const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
-    if (owners.some((owner) => owner.id !== existing?.id)) {
-      return fail(entity.id, customerNumber, 'DuplicateCustomerNumber', duplicateNumberReason(wanted.customerNumber));
+    if (matches.length > 1) {
+      return fail(entity.id, customerNumber, 'DuplicateEmail', `${matches.length} iPaaS.com customers have the email ${maskEmail(wanted.emailAddress)}`);
     }
-  }
+    const [match] = matches;
+    if (match && link && match.id !== link.ipaasCustomerId) {
+      return fail(
+        entity.id,
+        customerNumber,
+        'DuplicateEmail',
+        `The email ${maskEmail(wanted.emailAddress)} belongs to iPaaS.com customer ${match.id}, not to the linked customer ${link.ipaasCustomerId}`,
+      );
+    }
+    // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
+    const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
+    const existing = match ?? read?.customer ?? null;
 
-  if (!existing) {
+    // Rule 5, one Business Central customer per iPaaS.com customer: one already linked to another customer is
+    // not written (EmailInUse); the first customer keeps it. A customer that holds the claim needs no look-up.
+    let claimExisting = false;
+    if (existing && deps.links.ownerOf && !(link?.ipaasCustomerId === existing.id && link.claimedIpaasCustomerId === existing.id)) {
+      const holder = await deps.links.ownerOf(existing.id);
+      if (holder && !sameOwner(holder, owner)) return fail(entity.id, customerNumber, 'EmailInUse', emailInUseReason(existing.id, wanted.emailAddress, holder, match !== undefined));
+      claimExisting = true;
+    }
+
+    // Rule 6: the number must not belong to another iPaaS.com customer (on create: to any).
+    if (!existing || existing.customerNumber !== wanted.customerNumber) {
+      const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
+      if (owners.some((candidate) => candidate.id !== existing?.id)) {
+        return fail(entity.id, customerNumber, 'DuplicateCustomerNumber', duplicateNumberReason(wanted.customerNumber));
+      }
+    }
+
+    if (!existing) {
+      return {
+        plan: basePlan(entity.id, customerNumber, 'Create', {
+          changes: customerChanges(null, wanted, mappingCollection),
+          addressesToAdd: addressesToAdd(addresses, [], mappingCollection).map((address) => addressToPlan(address, mappingCollection)),
+          externalIdLink: externalId !== null,
+        }),
+        skipAction: null,
+        work: work(null, null, addressesToAdd(addresses, [], mappingCollection)),
+      };
+    }
+
+    // Rule 7: PreventDuplicate. Addresses unchanged since the last successful sync of this same iPaaS.com customer
+    // were all present then, so listing them again would add nothing.
+    const addressesKnownPresent = link?.ipaasCustomerId === existing.id && link.addressHash === addressHash;
+    const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id), mappingCollection) : [];
+    const changes = customerChanges(existing, wanted, mappingCollection);
+    // iPaaS.com holds this data already: no PUT and no address is sent (the link is still saved, and made if due).
+    const unchanged = changes.length === 0 && toAdd.length === 0;
     return {
-      plan: basePlan(entity.id, customerNumber, 'Create', {
-        changes: customerChanges(null, wanted, mappingCollection),
-        addressesToAdd: addressesToAdd(addresses, [], mappingCollection).map((address) => addressToPlan(address, mappingCollection)),
-        externalIdLink: externalId !== null,
+      plan: basePlan(entity.id, customerNumber, unchanged ? 'Unchanged' : 'Update', {
+        ...(unchanged ? { reason: ALREADY_IN_IPAAS } : {}),
+        ipaasCustomerId: existing.id,
+        changes,
+        addressesToAdd: toAdd.map((address) => addressToPlan(address, mappingCollection)),
+        externalIdLink: externalIdLinkNeeded(externalId, link, existing.id),
       }),
       skipAction: null,
-      work: work(null, null, addressesToAdd(addresses, [], mappingCollection)),
+      work: work(existing, read, toAdd, claimExisting),
     };
-  }
-
-  // Rule 7: PreventDuplicate. Addresses unchanged since the last successful sync of this same iPaaS.com customer
-  // were all present then, so listing them again would add nothing.
-  const addressesKnownPresent = link?.ipaasCustomerId === existing.id && link.addressHash === addressHash;
-  const toAdd = addresses.length > 0 && !addressesKnownPresent ? addressesToAdd(addresses, await deps.ipaas.listAddresses(existing.id), mappingCollection) : [];
-  const changes = customerChanges(existing, wanted, mappingCollection);
-  // iPaaS.com holds this data already: no PUT and no address is sent (the link is still saved, and made if due).
-  const unchanged = changes.length === 0 && toAdd.length === 0;
-  return {
-    plan: basePlan(entity.id, customerNumber, unchanged ? 'Unchanged' : 'Update', {
-      ...(unchanged ? { reason: ALREADY_IN_IPAAS } : {}),
-      ipaasCustomerId: existing.id,
-      changes,
-      addressesToAdd: toAdd.map((address) => addressToPlan(address, mappingCollection)),
-      externalIdLink: externalIdLinkNeeded(externalId, link, existing.id),
-    }),
-    skipAction: null,
-    work: work(existing, read, toAdd),
   };
+
+  const decided = await decide();
+  // A create (the linked customer was deleted in iPaaS.com) is decided again once the email is reserved: another
+  // customer with this email may have created it meanwhile.
+  if (decided.plan.outcome === 'Create' && (await reserve())) return decide();
+  return decided;
+}
+
+/** EmailInUse: the iPaaS.com customer (found by email, or the linked one) belongs to another Business Central customer. */
+export function emailInUseReason(ipaasCustomerId: string, emailAddress: string, holder: LinkOwner, byEmail: boolean): string {
+  const other = holder.customerNumber ? `Business Central customer ${holder.customerNumber}` : `another Business Central customer (${holder.customerId})`;
+  const found = byEmail ? `iPaaS.com customer ${ipaasCustomerId}, the one with the email ${maskEmail(emailAddress)},` : `iPaaS.com customer ${ipaasCustomerId}`;
+  return `${found} is already linked to ${other}; nothing was written (give one of them its own email)`;
 }
 
 /** Whether UpdateExternalId is due for `targetId`: a system id is set and this exact link was not made yet. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
 import type { IpaasApi } from '../ipaas/types';
-import { redact, type Logger } from '../log';
+import { emailDigest, redact, type Logger } from '../log';
 import { applyCustomerMapping, defaultCustomerMapping, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, LinkState, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
@@ -62,10 +62,16 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   let outcome: Outcome;
   let failure: unknown;
   let attempted: string | null = null;
+  let busy: LeaseBusyError | undefined;
   // Before anything is read or recorded: a busy lease means another transfer of this customer is running
   // (LeaseBusyError; the worker puts this message back with a short delay instead of holding a worker).
-  const held = await acquireLease(deps, request.customerId);
+  const held = await acquireLease(deps, `customer-${request.customerId}`);
   const lease: Lease = held.lease;
+  // Taken by the planner before it matches a customer not linked yet by email, or creates (see reserveEmail).
+  let emailLease: HeldLease | undefined;
+  const reserveEmail = async (emailAddress: string): Promise<void> => {
+    emailLease ??= await acquireLease(deps, emailLeaseName(emailAddress));
+  };
   try {
     // With a snapshot the link is read first (with the version last attempted, in the same read): it tells
     // whether the snapshot is still current, and whether it is the very version already tried.
@@ -80,9 +86,11 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
     // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
-    const planned = await planTransfer(deps, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
-    outcome = await executePlan({ ...deps, beforeWrite: () => keepLease(deps, held) }, planned);
+    const planned = await planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
+    outcome = await executePlan({ ...deps, beforeWrite: () => keepLeases(deps, held, emailLease) }, planned);
   } catch (error) {
+    // The email is reserved by another customer's transfer right now: as a busy lease, nothing done, nothing recorded.
+    if (error instanceof LeaseBusyError) busy = error;
     failure = error;
     // Anything but a SyncError is a fault of ours (a TypeError, a broken invariant), not of a remote service.
     const code: ErrorCode = error instanceof SyncError ? error.code : 'InternalError';
@@ -100,7 +108,9 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     };
   } finally {
     await deps.leases.release(lease).catch(() => undefined);
+    if (emailLease) await deps.leases.release(emailLease.lease).catch(() => undefined);
   }
+  if (busy) throw busy;
   const finished = clock();
   const record: TransferRecord = {
     transferId: randomUUID(),
@@ -196,13 +206,22 @@ function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest,
   };
 }
 
-async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
+/**
+ * The lease on an email (by its keyed digest: no address in storage): held from the email match of a customer
+ * not linked yet until its link is saved, so two Business Central customers with one email never create two
+ * iPaaS.com customers, nor claim one, at the same moment.
+ */
+export function emailLeaseName(emailAddress: string): string {
+  return `email-${emailDigest(emailAddress)}`;
+}
+
+async function acquireLease(deps: SyncDependencies, name: string): Promise<HeldLease> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
     const acquiredAt = performance.now();
-    const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
+    const lease = await deps.leases.tryAcquire(name, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
       throw new LeaseBusyError();
@@ -238,6 +257,11 @@ interface HeldLease {
  * A lease is taken over only once expired, so while most of its TTL is left it is ours without asking
  * storage (the common case, which saves a read and a write per transfer); later it is renewed.
  */
+async function keepLeases(deps: SyncDependencies, held: HeldLease, email: HeldLease | undefined): Promise<void> {
+  await keepLease(deps, held);
+  if (email) await keepLease(deps, email);
+}
+
 async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
   if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
   const renewedAt = performance.now();
