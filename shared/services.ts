@@ -64,6 +64,7 @@ export function buildServices(config: Config): Services {
       leases: storage.leases,
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
+      writeTimeoutMs: config.http.timeoutMs,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
       mapping: config.mapping.mapping,
     }),

@@ -9,6 +9,8 @@ import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
 import { executePlan, type ExecutionOutcome } from './executePlan';
 import { planTransfer, type ExternalIdSettings } from './planSync';
+import { TransferLeases } from './transferLeases';
+import { withWriteGuard } from '../http/writeGuard';
 
 export interface SyncDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
@@ -21,6 +23,13 @@ export interface SyncDependencies {
   leaseTtlMs: number;
   /** How long to wait for a lease held by a concurrent sync of the same customer before asking the queue to retry. */
   leaseWaitMs?: number;
+  /**
+   * The longest one write request can take (HTTP_TIMEOUT_MS): a write starts only while the lease is ours for at
+   * least that long (shared/sync/transferLeases.ts). A quarter of the lease's time when absent.
+   */
+  writeTimeoutMs?: number;
+  /** Monotonic milliseconds for the age of the leases held; performance.now() when absent. */
+  leaseClock?: () => number;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
@@ -66,11 +75,22 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   // Before anything is read or recorded: a busy lease means another transfer of this customer is running
   // (LeaseBusyError; the worker puts this message back with a short delay instead of holding a worker).
   const held = await acquireLease(deps, `customer-${request.customerId}`);
-  const lease: Lease = held.lease;
+  // Renewed while the transfer works, and checked before every write (fencing): see transferLeases.ts.
+  const leases = new TransferLeases({
+    leases: deps.leases,
+    ttlMs: deps.leaseTtlMs,
+    logger: deps.logger,
+    ...(deps.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: deps.writeTimeoutMs }),
+    ...(deps.leaseClock ? { now: deps.leaseClock } : {}),
+  });
+  leases.add(held.lease, held.acquiredAt);
   // Taken by the planner before it matches a customer not linked yet by email, or creates (see reserveEmail).
-  let emailLease: HeldLease | undefined;
+  let emailReserved = false;
   const reserveEmail = async (emailAddress: string): Promise<void> => {
-    emailLease ??= await acquireLease(deps, emailLeaseName(emailAddress));
+    if (emailReserved) return;
+    const email = await acquireLease(deps, emailLeaseName(emailAddress));
+    emailReserved = true;
+    leases.add(email.lease, email.acquiredAt);
   };
   try {
     // With a snapshot the link is read first (with the version last attempted, in the same read): it tells
@@ -78,7 +98,6 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
     const link = state?.link;
     if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
-      await deps.leases.release(lease).catch(() => undefined);
       return unchangedSinceLastAttempt(deps, request, started);
     }
     const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
@@ -87,7 +106,8 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     attempted = entity?.lastModifiedDateTime ?? null;
     // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
     const planned = await planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
-    outcome = await executePlan({ ...deps, beforeWrite: () => keepLeases(deps, held, emailLease) }, planned);
+    const fence = () => leases.ensureWritable();
+    outcome = await withWriteGuard(fence, () => executePlan({ ...deps, beforeWrite: fence }, planned));
   } catch (error) {
     // The email is reserved by another customer's transfer right now: as a busy lease, nothing done, nothing recorded.
     if (error instanceof LeaseBusyError) busy = error;
@@ -107,8 +127,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       warnings: [],
     };
   } finally {
-    await deps.leases.release(lease).catch(() => undefined);
-    if (emailLease) await deps.leases.release(emailLease.lease).catch(() => undefined);
+    await leases.releaseAll();
   }
   if (busy) throw busy;
   const finished = clock();
@@ -220,7 +239,7 @@ async function acquireLease(deps: SyncDependencies, name: string): Promise<HeldL
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
-    const acquiredAt = performance.now();
+    const acquiredAt = (deps.leaseClock ?? (() => performance.now()))();
     const lease = await deps.leases.tryAcquire(name, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
@@ -248,25 +267,6 @@ function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapsho
 
 interface HeldLease {
   lease: Lease;
-  /** performance.now() just before it was acquired or last renewed: a monotonic measure of how much of its TTL is left. */
+  /** Monotonic time just before it was acquired. */
   acquiredAt: number;
-}
-
-/**
- * Before writing, make sure the lease is still ours; a lost lease means another delivery may be writing.
- * A lease is taken over only once expired, so while most of its TTL is left it is ours without asking
- * storage (the common case, which saves a read and a write per transfer); later it is renewed.
- */
-async function keepLeases(deps: SyncDependencies, held: HeldLease, email: HeldLease | undefined): Promise<void> {
-  await keepLease(deps, held);
-  if (email) await keepLease(deps, email);
-}
-
-async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
-  if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
-  const renewedAt = performance.now();
-  if (!(await deps.leases.renew(held.lease, deps.leaseTtlMs))) {
-    throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
-  }
-  held.acquiredAt = renewedAt;
 }

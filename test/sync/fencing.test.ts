@@ -5,15 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { delay, getResponse, http } from 'msw';
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
+import { createIpaasClient } from '../../shared/ipaas/client';
 import { loadConfig } from '../../shared/config';
 import { compileMapping, type MappingFile } from '../../shared/mapping';
 import { silentLogger } from '../../shared/log';
-import { createStorage, TableCustomerLinkStore, type QueueSender, type SendOptions } from '../../shared/storage';
+import { createStorage, TableCustomerLinkStore, type LeaseStore, type QueueSender, type SendOptions } from '../../shared/storage';
 import type { SyncMessage } from '../../shared/messages';
 import { pollChanges } from '../../shared/sync/pollChanges';
 import { ServiceBreakers } from '../../shared/sync/outages';
 import { handleSyncMessage, isHeld } from '../../shared/sync/queueWorkers';
+import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
@@ -21,7 +24,7 @@ import { resetStorage } from '../support/storage';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
-startMockServer(...world.handlers);
+const server = startMockServer(...world.handlers);
 const { businessCentral: bc, ipaas } = world;
 const storage = createStorage(config.storage);
 const bcClient = createBusinessCentralClient(config.businessCentral, config.http, { sleep: async () => {} });
@@ -183,5 +186,64 @@ describe('fencing', () => {
     expect(bc.requests.get).toBe(0);
     expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(0);
     await storage.leases.release(running!);
+  });
+});
+
+describe('a transfer never outlives its lease unnoticed', () => {
+  afterEach(() => server.resetHandlers());
+
+  test('a slow transfer keeps its lease: while a call hangs past the lease time, a second delivery cannot take it over', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Slow Search', email: 'slow.search@example.com' });
+    const searched = jest.fn();
+    server.use(
+      http.get(
+        ({ request }) => ipaas.operationOf(request) === 'searchByEmail',
+        async ({ request }) => {
+          searched();
+          await delay(1000);
+          return getResponse(ipaas.handlers, request);
+        },
+        { once: true },
+      ),
+    );
+    // A lease of 400 ms, much shorter than the hanging search.
+    const transfer = syncCustomer({ ...deps, leaseTtlMs: 400 }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
+    while (searched.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Past the lease's time since it was taken: renewed meanwhile, so still held.
+    expect(await storage.leases.tryAcquire(`customer-${customer.id}`, 400)).toBeNull();
+    expect(await transfer).toMatchObject({ status: 'Succeeded', action: 'Created' });
+    expect(ipaas.customers()).toHaveLength(1);
+  });
+
+  test('a retry of a write is not sent once the lease is lost (the HTTP client\'s own retries are fenced too)', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Fenced Retry', email: 'fenced.retry@example.com' });
+    await syncCustomer(deps, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
+    bc.updateCustomer(customer.id, { displayName: 'Fenced Retry Jr.' });
+    // The PUT takes 60% of the lease's time (on the transfer's monotonic clock) and answers 503; meanwhile another
+    // delivery took the lease over, so renewing it before the retry fails.
+    const ttl = 30_000;
+    let now = 0;
+    const puts: number[] = [];
+    const slowIpaas = createIpaasClient(config.ipaas, config.http, {
+      sleep: async () => {},
+      onExchange: (exchange) => {
+        if (exchange.method !== 'PUT') return;
+        now += 0.6 * ttl;
+        puts.push(exchange.status === 'error' ? 0 : exchange.status);
+      },
+    });
+    const leases: LeaseStore = {
+      tryAcquire: (name, ttlMs) => storage.leases.tryAcquire(name, ttlMs),
+      renew: async () => false,
+      release: (lease) => storage.leases.release(lease),
+    };
+    ipaas.faults.add({ match: ipaas.matches('update'), status: 503, times: 1 });
+    await expect(
+      syncCustomer({ ...deps, ipaas: slowIpaas, leases, leaseTtlMs: ttl, leaseClock: () => now }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 }),
+    ).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    // The first PUT went out (and got 503); its retry, due after the lease was lost, never did.
+    expect(puts).toEqual([503]);
+    expect(ipaas.customers()).toEqual([expect.objectContaining({ firstName: 'Fenced Retry' })]);
   });
 });
