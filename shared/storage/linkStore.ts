@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkOwner, LinkState } from './types';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkOwner, LinkState, PendingCreate } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
 /** Beside the link, in the customer's partition: the version last attempted without success. */
 const ATTEMPT_ROW_KEY = 'attempt';
+/** Beside the link: creates sent whose answer may have been lost (shared/sync/executePlan.ts). */
+const CREATE_ROW_KEY = 'create';
 /** The reverse link: which Business Central customer an iPaaS.com customer belongs to (row `owner` of partition `ipaas-{id}`). */
 const OWNER_ROW_KEY = 'owner';
 /** Where the one-time claim of links saved before reverse links existed stands (partition `meta`). */
@@ -40,6 +42,7 @@ export interface LinkStoreOptions {
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+const pendingCreatesSchema = z.array(z.object({ customerNumber: z.string(), emailDigest: z.string().min(1), sentAt: isoTimestamp }));
 
 export const customerLinkSchema = z.object({
   customerId: z.string().min(1),
@@ -107,6 +110,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     let link: CustomerLink | null = null;
     let lastAttemptedModifiedAt: string | null = null;
     let lastAttemptedMapping: string | null = null;
+    let pendingCreates: PendingCreate[] = [];
     try {
       // One query for both rows of the customer's partition.
       const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } });
@@ -116,14 +120,31 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
           else if (row.rowKey === ATTEMPT_ROW_KEY && typeof row.SourceModifiedAt === 'string' && !Number.isNaN(Date.parse(row.SourceModifiedAt))) {
             lastAttemptedModifiedAt = row.SourceModifiedAt;
             lastAttemptedMapping = typeof row.MappingFingerprint === 'string' ? row.MappingFingerprint : null;
+          } else if (row.rowKey === CREATE_ROW_KEY && typeof row.Creates === 'string') {
+            pendingCreates = parsePendingCreates(row.Creates);
           }
         }
       });
     } catch (error) {
-      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null, lastAttemptedMapping: null };
+      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null, lastAttemptedMapping: null, pendingCreates: [] };
       throw storageError('reading a customer link', error);
     }
-    return { link, lastAttemptedModifiedAt, lastAttemptedMapping };
+    return { link, lastAttemptedModifiedAt, lastAttemptedMapping, pendingCreates };
+  }
+
+  async recordCreates(customerId: string, creates: readonly PendingCreate[]): Promise<void> {
+    const partitionKey = customerKey(customerId);
+    try {
+      if (creates.length === 0) {
+        await withTable(this.table, () => this.table.deleteEntity(partitionKey, CREATE_ROW_KEY)).catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+      } else {
+        await withTable(this.table, () => this.table.upsertEntity({ partitionKey, rowKey: CREATE_ROW_KEY, Creates: JSON.stringify(creates) }, 'Replace'));
+      }
+    } catch (error) {
+      throw storageError('recording a create in doubt', error);
+    }
   }
 
   async recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void> {
@@ -414,5 +435,15 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       }
       throw storageError('saving a customer link', error);
     }
+  }
+}
+
+/** The creates in doubt as stored; an unreadable value counts as none (the email match still finds most). */
+function parsePendingCreates(text: string): PendingCreate[] {
+  try {
+    const parsed = pendingCreatesSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
   }
 }

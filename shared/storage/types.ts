@@ -98,6 +98,8 @@ export interface CustomerLinkStore {
    * fingerprint of the mapping that decided it, so an unchanged snapshot is not tried again under that mapping.
    */
   recordAttempt?(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void>;
+  /** Replaces the creates in doubt of a customer (none: the row is removed). */
+  recordCreates?(customerId: string, creates: readonly PendingCreate[]): Promise<void>;
   /** Which Business Central customer an iPaaS.com customer is linked to; null when none. */
   ownerOf?(ipaasCustomerId: string): Promise<LinkOwner | null>;
   /** Claims an iPaaS.com customer for `owner` atomically; answers who holds it afterwards (`owner`, or who claimed it first). */
@@ -113,6 +115,20 @@ export interface LinkState {
   lastAttemptedModifiedAt: string | null;
   /** The fingerprint of the mapping that attempt ran with; null when unknown (recorded before it was kept). */
   lastAttemptedMapping?: string | null;
+  /** Creates sent whose outcome is not known (answer lost, process died), newest last; empty when none. */
+  pendingCreates?: PendingCreate[];
+}
+
+/**
+ * A create sent to iPaaS.com whose answer may have been lost: what it carried, so a later attempt recognises the
+ * customer it made by number and email (the email by its keyed digest: no address in storage) instead of creating
+ * again or calling it a DuplicateCustomerNumber.
+ */
+export interface PendingCreate {
+  customerNumber: string;
+  emailDigest: string;
+  /** When it was sent (ISO). */
+  sentAt: string;
 }
 
 /** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */

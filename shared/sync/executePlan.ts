@@ -1,10 +1,10 @@
 import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
-import { redact } from '../log';
+import { emailDigest, redact } from '../log';
 import { addressesToAdd, type CustomerMapping } from '../mapping';
 import { sameOwner } from '../storage/linkStore';
-import type { CustomerLinkStore, TransferRecord } from '../storage/types';
-import { duplicateNumberReason, emailInUseReason, externalIdLinkNeeded, type PlannedSync } from './planSync';
+import type { CustomerLinkStore, PendingCreate, TransferRecord } from '../storage/types';
+import { duplicateNumberReason, emailInUseReason, externalIdLinkNeeded, isEarlierCreate, type PlannedSync } from './planSync';
 
 /** What a transfer ended as (the TransferRecord fields the executor decides). */
 export type ExecutionOutcome = Pick<
@@ -15,7 +15,7 @@ export type ExecutionOutcome = Pick<
 export interface ExecuteDependencies {
   ipaas: IpaasApi;
   /** `claim` / `releaseClaim` (reverse links), when the store has them. */
-  links: Pick<CustomerLinkStore, 'save' | 'claim' | 'releaseClaim'>;
+  links: Pick<CustomerLinkStore, 'save' | 'claim' | 'releaseClaim' | 'recordCreates'>;
   clock?: () => Date;
   /**
    * Called before every write to iPaaS.com: throws when the sync may no longer write (for example, its
@@ -71,6 +71,8 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
   // The iPaaS.com customer this transfer holds the reverse link of (claimed now, or before).
   let claimed: string | undefined = link?.claimedIpaasCustomerId;
+  const now = deps.clock ?? (() => new Date());
+  let pendingCreates = work.pendingCreates;
   let claimedNow: string | undefined;
   try {
     if (work.existing) {
@@ -96,7 +98,20 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     if (!target) {
       // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile.
       await beforeWrite();
-      target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted));
+      // Remembered before it is sent: should its answer be lost, the next attempt recognises what it made.
+      const sent: PendingCreate = { customerNumber: wanted.customerNumber, emailDigest: emailDigest(wanted.emailAddress), sentAt: now().toISOString() };
+      pendingCreates = [...work.pendingCreates, sent].slice(-MAX_PENDING_CREATES);
+      await deps.links.recordCreates?.(work.entity.id, pendingCreates);
+      try {
+        target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted), pendingCreates);
+      } catch (error) {
+        // Refused, or never sent: this create made nothing, so it is forgotten again (a lost answer is kept).
+        if (!answerMayBeLost(error)) {
+          pendingCreates = work.pendingCreates;
+          await deps.links.recordCreates?.(work.entity.id, pendingCreates).catch(() => undefined);
+        }
+        throw error;
+      }
       action = 'Created';
       // A new iPaaS.com id: nobody else can hold it.
       if (deps.links.claim) {
@@ -147,6 +162,8 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     ...(claimed === created.id ? { claimedIpaasCustomerId: created.id } : {}),
     // Fencing: only over the link this sync planned from (or none), so a stale worker never overwrites a newer one.
   }, { ifMatch: work.link ? (work.link.etag ?? undefined) : null });
+  // Linked: whatever earlier creates made is settled (adopted, or refused by the unique number).
+  if (pendingCreates.length > 0) await deps.links.recordCreates?.(work.entity.id, []).catch(() => undefined);
   return { ...base, status: 'Succeeded', action, errorCode: null, errorMessage: null, ipaasCustomerId: created.id, addressesAdded, warnings };
 }
 
@@ -155,12 +172,27 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
  * and only when another customer owns it is the outcome DuplicateCustomerNumber. Anything else stays the
  * rejection it was (IpaasRejected, with iPaaS.com's code and message).
  */
-async function confirmDuplicateNumber<T>(ipaas: IpaasApi, customerNumber: string, ownId: string | null, write: () => Promise<T>): Promise<T> {
+async function confirmDuplicateNumber<T>(
+  ipaas: IpaasApi,
+  customerNumber: string,
+  ownId: string | null,
+  write: () => Promise<T>,
+  pendingCreates: readonly PendingCreate[] = [],
+): Promise<T> {
   try {
     return await write();
   } catch (error) {
     if (!(error instanceof SyncError) || error.transient || !error.remoteCodes.some((code) => code.startsWith('BIZL-'))) throw error;
     const owners = await ipaas.findCustomersByNumber(customerNumber);
+    // The customer an earlier create of this very customer made, landed after our search: not a duplicate. The
+    // next attempt finds it (by email or by that create's number) and links it.
+    const earlier = owners.find((owner) => owner.id !== ownId && isEarlierCreate(owner, pendingCreates));
+    if (earlier) {
+      throw new SyncError('ConcurrentSync', `iPaaS.com customer ${earlier.id} was made by an earlier attempt whose answer was lost; it is linked at the next attempt`, {
+        transient: true,
+        cause: error,
+      });
+    }
     if (owners.some((owner) => owner.id !== ownId)) {
       throw new SyncError('DuplicateCustomerNumber', `${duplicateNumberReason(customerNumber)} (${error.remoteCodes.join(', ')})`, {
         status: error.status,
@@ -170,6 +202,19 @@ async function confirmDuplicateNumber<T>(ipaas: IpaasApi, customerNumber: string
     }
     throw error;
   }
+}
+
+/** Creates in doubt remembered per customer (the newest). */
+const MAX_PENDING_CREATES = 5;
+
+/** Answers that say the server did not act on the request (or it was never sent); anything else may have created it. */
+const NOT_PROCESSED = new Set([401, 403, 408, 429, 503]);
+
+/** Whether a failed create may nevertheless have made the customer (a timeout, a dropped connection, a 500). */
+function answerMayBeLost(error: unknown): boolean {
+  if (!(error instanceof SyncError)) return true;
+  if (!error.transient || error.code === 'ConcurrentSync') return false;
+  return error.status === undefined || !NOT_PROCESSED.has(error.status);
 }
 
 /** UpdateExternalId; a failure (any status, or none) is returned as the transfer's warning, never thrown. */

@@ -2,9 +2,9 @@ import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import type { ExternalIdSource } from '../config';
 import type { ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasApi, IpaasCustomer, IpaasCustomerInput, IpaasCustomerRecord } from '../ipaas/types';
-import { maskEmail } from '../log';
+import { emailDigest, maskEmail } from '../log';
 import { addressesToAdd, applyCustomerMapping, defaultCustomerMapping, emailKey, type CustomerMapping } from '../mapping';
-import type { CustomerLink, CustomerLinkStore, LinkOwner, TransferAction } from '../storage/types';
+import type { CustomerLink, CustomerLinkStore, LinkOwner, PendingCreate, TransferAction } from '../storage/types';
 import { sameOwner } from '../storage/linkStore';
 import { createHash } from 'node:crypto';
 
@@ -47,7 +47,7 @@ export interface PlanDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
   ipaas: IpaasApi;
   /** `ownerOf` (reverse links), when the store has it: an iPaaS.com customer linked to another customer is EmailInUse. */
-  links: Pick<CustomerLinkStore, 'get' | 'ownerOf'>;
+  links: Pick<CustomerLinkStore, 'get' | 'getState' | 'ownerOf'>;
   /**
    * Called before the email is matched for a customer not linked yet, and before any create: the real sync takes a
    * lease on the email there, so two Business Central customers with one email never both create (or both claim) at
@@ -99,6 +99,21 @@ export interface PlannedWork {
   claimExisting: boolean;
   /** This customer as the owner of the iPaaS.com customer it is linked to (the reverse link's content). */
   owner: LinkOwner;
+  /** Creates of earlier attempts whose outcome is unknown (answer lost), still unresolved. */
+  pendingCreates: PendingCreate[];
+  /**
+   * A Create while an earlier create of this customer may still be landing in iPaaS.com (sent less than the
+   * in-doubt time ago, not found by email nor number): the sync waits instead of sending a second one.
+   */
+  createInDoubt: boolean;
+}
+
+/** What the planner knows of earlier creates whose answer was lost (the sync passes them; the dry run reads them). */
+export interface PendingCreates {
+  pendingCreates?: readonly PendingCreate[];
+  /** How long after it was sent a create whose answer was lost may still land in iPaaS.com. */
+  inDoubtMs?: number;
+  now?: Date;
 }
 
 
@@ -110,7 +125,8 @@ export const ALREADY_IN_IPAAS = 'The iPaaS.com customer already holds this data;
 /** Reads the customer from Business Central and plans its sync (the dry run). */
 export async function planSync(deps: PlanDependencies, customerId: string): Promise<SyncPlan> {
   const entity = await deps.businessCentral.getCustomer(customerId);
-  return (await planTransfer(deps, customerId, entity)).plan;
+  const state = entity && deps.links.getState ? await deps.links.getState(entity.id) : undefined;
+  return (await planTransfer(deps, customerId, entity, state?.link, { pendingCreates: state?.pendingCreates ?? [] })).plan;
 }
 
 /**
@@ -123,7 +139,7 @@ export async function planTransfer(
   customerId: string,
   entity: BcCustomer | null,
   knownLink?: CustomerLink | null,
-  options: { compareWithIpaas?: boolean } = {},
+  options: { compareWithIpaas?: boolean } & PendingCreates = {},
 ): Promise<PlannedSync> {
   if (!entity) return skip(customerId, null, 'NotFound', 'The customer no longer exists in Business Central');
   const mappingCollection = deps.mapping ?? defaultCustomerMapping();
@@ -139,7 +155,9 @@ export async function planTransfer(
   const externalId = plannedExternalId(deps.externalIds, entity, wanted);
   const addressHash = addressesHash(addresses);
   const owner: LinkOwner = { customerId: entity.id, customerNumber: wanted.customerNumber };
-  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false): PlannedWork => ({
+  // Creates of earlier attempts that no successful transfer has settled since.
+  const pendingCreates = (options.pendingCreates ?? []).filter((create) => !link || Date.parse(create.sentAt) > Date.parse(link.lastSyncedAt));
+  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false, createInDoubt = false): PlannedWork => ({
     entity,
     wanted,
     payloadHash: hash,
@@ -152,6 +170,8 @@ export async function planTransfer(
     externalId,
     claimExisting,
     owner,
+    pendingCreates,
+    createInDoubt,
   });
 
   if (link && link.payloadHash === hash && !options.compareWithIpaas) {
@@ -178,7 +198,20 @@ export async function planTransfer(
   };
   if (!link) await reserve();
 
+  // Number searches of one decision, by number (the creates in doubt and rule 6 often ask for the same one).
+  const numberSearches = new Map<string, Promise<IpaasCustomer[]>>();
+  const findByNumber = (customerNumber: string): Promise<IpaasCustomer[]> => {
+    const key = numberKey(customerNumber);
+    let search = numberSearches.get(key);
+    if (!search) {
+      search = deps.ipaas.findCustomersByNumber(customerNumber);
+      numberSearches.set(key, search);
+    }
+    return search;
+  };
+
   const decide = async (): Promise<PlannedSync> => {
+    numberSearches.clear();
     // Rule 5: email match before create.
     const matches = (await deps.ipaas.findCustomersByEmail(wanted.emailAddress)).filter(
       (candidate) => emailKey(candidate.emailAddress) === emailKey(wanted.emailAddress),
@@ -197,7 +230,10 @@ export async function planTransfer(
     }
     // Read by the link when the email no longer matches; the record read then serves the update (no second GET).
     const read = !match && link ? await deps.ipaas.readCustomer(link.ipaasCustomerId) : null;
-    const existing = match ?? read?.customer ?? null;
+    let existing = match ?? read?.customer ?? null;
+    // A create of an earlier attempt whose answer was lost, not found by the email (it changed since, or the
+    // create landed late): searched by the number it carried, and recognised by that number and email.
+    if (!existing && pendingCreates.length > 0) existing = await earlierCreate(pendingCreates, findByNumber);
 
     // Rule 5, one Business Central customer per iPaaS.com customer: one already linked to another customer is
     // not written (EmailInUse); the first customer keeps it. A customer that holds the claim needs no look-up.
@@ -210,13 +246,15 @@ export async function planTransfer(
 
     // Rule 6: the number must not belong to another iPaaS.com customer (on create: to any).
     if (!existing || existing.customerNumber !== wanted.customerNumber) {
-      const owners = await deps.ipaas.findCustomersByNumber(wanted.customerNumber);
+      const owners = await findByNumber(wanted.customerNumber);
       if (owners.some((candidate) => candidate.id !== existing?.id)) {
         return fail(entity.id, customerNumber, 'DuplicateCustomerNumber', duplicateNumberReason(wanted.customerNumber));
       }
     }
 
     if (!existing) {
+      const now = (options.now ?? new Date()).getTime();
+      const inDoubt = pendingCreates.some((create) => now - Date.parse(create.sentAt) < (options.inDoubtMs ?? 0));
       return {
         plan: basePlan(entity.id, customerNumber, 'Create', {
           changes: customerChanges(null, wanted, mappingCollection),
@@ -224,7 +262,7 @@ export async function planTransfer(
           externalIdLink: externalId !== null,
         }),
         skipAction: null,
-        work: work(null, null, addressesToAdd(addresses, [], mappingCollection)),
+        work: work(null, null, addressesToAdd(addresses, [], mappingCollection), false, inDoubt),
       };
     }
 
@@ -253,6 +291,31 @@ export async function planTransfer(
   // customer with this email may have created it meanwhile.
   if (decided.plan.outcome === 'Create' && (await reserve())) return decide();
   return decided;
+}
+
+/**
+ * The iPaaS.com customer an earlier, unanswered create made: one that carries the number and the email (by its keyed
+ * digest) one of those creates sent. Several candidates (which cannot happen while numbers are unique) adopt none.
+ */
+async function earlierCreate(pendingCreates: readonly PendingCreate[], findByNumber: (customerNumber: string) => Promise<IpaasCustomer[]>): Promise<IpaasCustomer | null> {
+  const found = new Map<string, IpaasCustomer>();
+  for (const customerNumber of new Set(pendingCreates.map((create) => create.customerNumber))) {
+    for (const candidate of await findByNumber(customerNumber)) {
+      if (isEarlierCreate(candidate, pendingCreates)) found.set(candidate.id, candidate);
+    }
+  }
+  return found.size === 1 ? [...found.values()][0]! : null;
+}
+
+/** Whether `candidate` carries the number and email of one of the creates in doubt. */
+export function isEarlierCreate(candidate: IpaasCustomer, pendingCreates: readonly PendingCreate[]): boolean {
+  const digest = emailDigest(candidate.emailAddress);
+  return pendingCreates.some((create) => numberKey(create.customerNumber) === numberKey(candidate.customerNumber) && create.emailDigest === digest);
+}
+
+/** iPaaS.com keeps customer numbers unique without regard to case or surrounding blanks. */
+function numberKey(customerNumber: string): string {
+  return customerNumber.trim().toUpperCase();
 }
 
 /** EmailInUse: the iPaaS.com customer (found by email, or the linked one) belongs to another Business Central customer. */

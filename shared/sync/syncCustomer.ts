@@ -93,11 +93,11 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     leases.add(email.lease, email.acquiredAt);
   };
   try {
-    // With a snapshot the link is read first (with the version last attempted, in the same read): it tells
-    // whether the snapshot is still current, and whether it is the very version already tried.
-    const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
-    const link = state?.link;
-    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
+    // The link is read first, with the version last attempted and any create in doubt, in one read: it tells
+    // whether a snapshot is still current, and whether it is the very version already tried.
+    const state = await readLinkState(deps, request.customerId);
+    const link = state.link;
+    if (request.snapshot && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
       return unchangedSinceLastAttempt(deps, request, started);
     }
     const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
@@ -105,7 +105,14 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
     // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
-    const planned = await planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
+    const planned = await planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, {
+      compareWithIpaas: request.source === 'reconcile',
+      pendingCreates: state.pendingCreates ?? [],
+      now: clock(),
+      inDoubtMs: 2 * (deps.writeTimeoutMs ?? deps.leaseTtlMs / 4),
+    });
+    // An earlier create may still land in iPaaS.com: wait for it (as for a busy lease) rather than send a second.
+    if (planned.work?.createInDoubt) throw new CreateInDoubtError();
     const fence = () => leases.ensureWritable();
     outcome = await withWriteGuard(fence, () => executePlan({ ...deps, beforeWrite: fence }, planned));
   } catch (error) {
@@ -166,9 +173,21 @@ function logInternalError(logger: Logger, customerId: string, error: unknown): v
 
 /** Another transfer of the customer holds its lease (after `leaseWaitMs`): nothing was done or recorded. */
 export class LeaseBusyError extends SyncError {
-  constructor() {
-    super('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
+  constructor(message = 'Another transfer of this customer is still running') {
+    super('ConcurrentSync', message, { transient: true });
     this.name = 'LeaseBusyError';
+  }
+}
+
+/**
+ * An earlier attempt's create got no answer (a timeout, a lost connection) a moment ago, and the customer it may
+ * have made is not found yet: this attempt waits, as for a busy lease (nothing done, nothing recorded; the worker
+ * puts the message back with a short delay), instead of creating a second customer.
+ */
+export class CreateInDoubtError extends LeaseBusyError {
+  constructor() {
+    super('An earlier create of this customer got no answer a moment ago and may still land in iPaaS.com; waiting before creating again');
+    this.name = 'CreateInDoubtError';
   }
 }
 

@@ -10,13 +10,13 @@ import { createBusinessCentralClient } from '../../shared/businessCentral/client
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { loadConfig } from '../../shared/config';
 import { compileMapping, type MappingFile } from '../../shared/mapping';
-import { silentLogger } from '../../shared/log';
+import { emailDigest, silentLogger } from '../../shared/log';
 import { createStorage, TableCustomerLinkStore, type LeaseStore, type QueueSender, type SendOptions } from '../../shared/storage';
 import type { SyncMessage } from '../../shared/messages';
 import { pollChanges } from '../../shared/sync/pollChanges';
 import { ServiceBreakers } from '../../shared/sync/outages';
 import { handleSyncMessage, isHeld } from '../../shared/sync/queueWorkers';
-import { syncCustomer } from '../../shared/sync/syncCustomer';
+import { CreateInDoubtError, syncCustomer } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
@@ -200,18 +200,18 @@ describe('a transfer never outlives its lease unnoticed', () => {
         ({ request }) => ipaas.operationOf(request) === 'searchByEmail',
         async ({ request }) => {
           searched();
-          await delay(1000);
+          await delay(3000);
           return getResponse(ipaas.handlers, request);
         },
         { once: true },
       ),
     );
-    // A lease of 400 ms, much shorter than the hanging search.
-    const transfer = syncCustomer({ ...deps, leaseTtlMs: 400 }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
+    // A lease of 1 s, much shorter than the hanging search.
+    const transfer = syncCustomer({ ...deps, leaseTtlMs: 1000 }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
     while (searched.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    // Past the lease's time since it was taken: renewed meanwhile, so still held.
-    expect(await storage.leases.tryAcquire(`customer-${customer.id}`, 400)).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Twice the lease's time since it was taken: renewed meanwhile, so still held.
+    expect(await storage.leases.tryAcquire(`customer-${customer.id}`, 1000)).toBeNull();
     expect(await transfer).toMatchObject({ status: 'Succeeded', action: 'Created' });
     expect(ipaas.customers()).toHaveLength(1);
   });
@@ -245,5 +245,60 @@ describe('a transfer never outlives its lease unnoticed', () => {
     // The first PUT went out (and got 503); its retry, due after the lease was lost, never did.
     expect(puts).toEqual([503]);
     expect(ipaas.customers()).toEqual([expect.objectContaining({ firstName: 'Fenced Retry' })]);
+  });
+
+  test('a create that lands in iPaaS.com after the client gave up is not sent again: the next attempt waits for it, then links it', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Late Landing', email: 'late.landing@example.com' });
+    // iPaaS.com stores the customer only after our client (300 ms timeout) gave up on the request: when the test says.
+    let land: () => void = () => {};
+    const landing = new Promise<void>((resolve) => (land = resolve));
+    let landed: Promise<unknown> = Promise.resolve();
+    server.use(
+      http.post(
+        ({ request }) => ipaas.operationOf(request) === 'create',
+        ({ request }) => {
+          landed = landing.then(() => getResponse(ipaas.handlers, request));
+          return landed.then(() => new Response(null, { status: 504 }));
+        },
+        { once: true },
+      ),
+    );
+    // A create sent less than two request timeouts ago may still land (writeTimeoutMs: what a request may take).
+    const impatient = { ...deps, ipaas: createIpaasClient(config.ipaas, { ...config.http, timeoutMs: 300 }, { sleep: async () => {} }), writeTimeoutMs: 5_000 };
+    const request = { customerId: customer.id, source: 'webhook' as const, correlationId: 'c', attempt: 1 };
+    await expect(syncCustomer(impatient, request)).rejects.toMatchObject({ code: 'IpaasUnavailable', transient: true });
+    // The next delivery comes at once: neither the email nor the number finds it yet, so it waits instead of creating.
+    await expect(syncCustomer(impatient, { ...request, attempt: 2 })).rejects.toBeInstanceOf(CreateInDoubtError);
+    land();
+    await landed;
+    expect(await syncCustomer(impatient, { ...request, attempt: 3 })).toMatchObject({ status: 'Succeeded', ipaasCustomerId: ipaas.customers()[0]?.id });
+    expect(ipaas.requests.create).toBe(1);
+    expect(ipaas.customers()).toHaveLength(1);
+  });
+
+  test('a create refused for its number because an earlier create of the same customer landed meanwhile is not a DuplicateCustomerNumber', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Landed Between', email: 'landed.between@example.com' });
+    // An earlier attempt sent a create long ago and got no answer.
+    await storage.links.recordCreates!(customer.id, [
+      { customerNumber: customer.number, emailDigest: emailDigest('landed.between@example.com'), sentAt: new Date(Date.now() - 600_000).toISOString() },
+    ]);
+    // It lands in iPaaS.com right after this attempt's searches, before its own create.
+    server.use(
+      http.get(
+        ({ request }) => ipaas.operationOf(request) === 'searchByNumber',
+        async ({ request }) => {
+          const response = await getResponse(ipaas.handlers, request);
+          ipaas.seedCustomer({ customerNumber: customer.number, firstName: 'Landed Between', emailAddress: 'landed.between@example.com' });
+          return response;
+        },
+        { once: true },
+      ),
+    );
+    const request = { customerId: customer.id, source: 'webhook' as const, correlationId: 'c', attempt: 1 };
+    await expect(syncCustomer(deps, request)).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    const retry = await syncCustomer(deps, { ...request, attempt: 2 });
+    expect(retry).toMatchObject({ status: 'Succeeded', ipaasCustomerId: ipaas.customers()[0]?.id });
+    expect(ipaas.customers()).toHaveLength(1);
+    expect((await storage.transfers.listForCustomer(customer.id, 10)).map((transfer) => transfer.errorCode)).not.toContain('DuplicateCustomerNumber');
   });
 });
