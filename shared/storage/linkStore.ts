@@ -18,6 +18,8 @@ const META_PARTITION = 'meta';
 const CLAIMS_BACKFILL_ROW_KEY = 'claims';
 const BACKFILL_PAGE_SIZE = 1000;
 const BACKFILL_CONCURRENCY = 16;
+/** Pages of older links one look-up claims at most before it queries instead. */
+const BACKFILL_PAGES_PER_LOOKUP = 10;
 
 /**
  * Partition of the reverse link of an iPaaS.com customer. One iPaaS.com customer belongs to at most one Business
@@ -39,6 +41,8 @@ export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
   logger?: Logger;
+  /** The claim of older links: rows per page (1,000) and pages per look-up (10); smaller only in tests. */
+  backfill?: { pageSize?: number; pagesPerLookup?: number };
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
@@ -91,7 +95,12 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
   constructor(storage: StorageConnection, options: LinkStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? LINKS_TABLE);
     this.logger = options.logger ?? silentLogger;
+    this.backfillPageSize = options.backfill?.pageSize ?? BACKFILL_PAGE_SIZE;
+    this.backfillPagesPerLookup = options.backfill?.pagesPerLookup ?? BACKFILL_PAGES_PER_LOOKUP;
   }
+
+  private readonly backfillPageSize: number;
+  private readonly backfillPagesPerLookup: number;
 
   async get(customerId: string): Promise<CustomerLink | null> {
     const partitionKey = customerKey(customerId);
@@ -209,9 +218,22 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       const current = await this.readOwner(ipaasCustomerId);
       if (current) return (await this.isStale(current.owner, ipaasCustomerId)) ? null : current.owner;
       if (await this.backfillComplete()) return null;
-      const legacy = await this.legacyOwner(ipaasCustomerId);
-      await this.backfillClaims().catch((error: unknown) => this.logger.warn(`Claiming older links: ${storageError('claiming older links', error).message}`));
-      return legacy;
+      // Older links may not be claimed yet: move their claim on a few pages; once it is done, the reverse link is
+      // the whole answer (it may just have been written), else a query finds an older link to this customer.
+      let done = false;
+      for (let page = 0; page < this.backfillPagesPerLookup && !done; page += 1) {
+        const step = await this.backfillClaims().catch((error: unknown) => {
+          this.logger.warn(`Claiming older links: ${storageError('claiming older links', error).message}`);
+          return null;
+        });
+        if (step === null) break;
+        done = step;
+      }
+      if (done) {
+        const claimed = await this.readOwner(ipaasCustomerId);
+        return claimed && !(await this.isStale(claimed.owner, ipaasCustomerId)) ? claimed.owner : null;
+      }
+      return await this.legacyOwner(ipaasCustomerId);
     } catch (error) {
       throw storageError('reading the owner of an iPaaS.com customer', error);
     }
@@ -263,20 +285,25 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
 
   /**
    * One page of the one-time claim of links saved before reverse links existed: each gets its reverse link (an
-   * existing one is kept: first come, first served), and the place reached is kept in row `meta`/`claims`, so the
-   * next call goes on from there. Idempotent, so two instances running it at once do no harm. True once done.
+   * existing one is kept: first come, first served; links saved since, which hold their claim, are skipped), and
+   * the place reached is kept in row `meta`/`claims`, so the next call goes on from there. Idempotent, so two
+   * instances running it at once do no harm (the one that moved the place on first wins; the other answers false).
+   * True once done.
    */
   async backfillClaims(): Promise<boolean> {
     const marker = await this.readBackfill();
     if (marker.complete) return true;
     const pages = this.table
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId', 'CustomerNumber'] } })
-      .byPage({ maxPageSize: BACKFILL_PAGE_SIZE, ...(marker.continuation ? { continuationToken: marker.continuation } : {}) });
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId', 'CustomerNumber', 'ClaimedIpaasCustomerId'] },
+      })
+      .byPage({ maxPageSize: this.backfillPageSize, ...(marker.continuation ? { continuationToken: marker.continuation } : {}) });
     const { value: page, done } = await pages.next();
     const rows = done || !page ? [] : page;
     const owners: Array<{ ipaasCustomerId: string; owner: LinkOwner }> = [];
     for (const row of rows) {
       const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId, CustomerNumber: customerNumber } = row;
+      if (row.ClaimedIpaasCustomerId === ipaasCustomerId) continue;
       if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
         owners.push({ ipaasCustomerId, owner: { customerId, customerNumber: typeof customerNumber === 'string' ? customerNumber : '' } });
       }
