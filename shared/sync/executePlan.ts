@@ -207,14 +207,16 @@ async function confirmDuplicateNumber<T>(
 /** Creates in doubt remembered per customer (the newest). */
 const MAX_PENDING_CREATES = 5;
 
-/** Answers that say the server did not act on the request (or it was never sent); anything else may have created it. */
-const NOT_PROCESSED = new Set([401, 403, 408, 429, 503]);
-
-/** Whether a failed create may nevertheless have made the customer (a timeout, a dropped connection, a 500). */
+/**
+ * Whether a failed create may nevertheless have made the customer: no answer came (a timeout, a dropped
+ * connection), a gateway gave up waiting for one (504), or a success could not be read. Any other answer, an error
+ * included, is iPaaS.com's word.
+ */
 function answerMayBeLost(error: unknown): boolean {
   if (!(error instanceof SyncError)) return true;
   if (!error.transient || error.code === 'ConcurrentSync') return false;
-  return error.status === undefined || !NOT_PROCESSED.has(error.status);
+  // A 2xx whose body could not be read also made it.
+  return error.status === undefined || error.status === 504 || (error.status >= 200 && error.status < 300);
 }
 
 /** UpdateExternalId; a failure (any status, or none) is returned as the transfer's warning, never thrown. */

@@ -102,10 +102,11 @@ export interface PlannedWork {
   /** Creates of earlier attempts whose outcome is unknown (answer lost), still unresolved. */
   pendingCreates: PendingCreate[];
   /**
-   * A Create while an earlier create of this customer may still be landing in iPaaS.com (sent less than the
-   * in-doubt time ago, not found by email nor number): the sync waits instead of sending a second one.
+   * For a Create while an earlier create of this customer may still land in iPaaS.com (sent less than the in-doubt
+   * time ago, its answer lost, not found by email nor number): how long until that time is over. The sync waits
+   * that long and plans again instead of sending a second create. 0 otherwise.
    */
-  createInDoubt: boolean;
+  createWaitMs: number;
 }
 
 /** What the planner knows of earlier creates whose answer was lost (the sync passes them; the dry run reads them). */
@@ -157,7 +158,7 @@ export async function planTransfer(
   const owner: LinkOwner = { customerId: entity.id, customerNumber: wanted.customerNumber };
   // Creates of earlier attempts that no successful transfer has settled since.
   const pendingCreates = (options.pendingCreates ?? []).filter((create) => !link || Date.parse(create.sentAt) > Date.parse(link.lastSyncedAt));
-  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false, createInDoubt = false): PlannedWork => ({
+  const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false, createWaitMs = 0): PlannedWork => ({
     entity,
     wanted,
     payloadHash: hash,
@@ -171,7 +172,7 @@ export async function planTransfer(
     claimExisting,
     owner,
     pendingCreates,
-    createInDoubt,
+    createWaitMs,
   });
 
   if (link && link.payloadHash === hash && !options.compareWithIpaas) {
@@ -254,7 +255,7 @@ export async function planTransfer(
 
     if (!existing) {
       const now = (options.now ?? new Date()).getTime();
-      const inDoubt = pendingCreates.some((create) => now - Date.parse(create.sentAt) < (options.inDoubtMs ?? 0));
+      const waitMs = Math.max(0, ...pendingCreates.map((create) => Date.parse(create.sentAt) + (options.inDoubtMs ?? 0) - now));
       return {
         plan: basePlan(entity.id, customerNumber, 'Create', {
           changes: customerChanges(null, wanted, mappingCollection),
@@ -262,7 +263,7 @@ export async function planTransfer(
           externalIdLink: externalId !== null,
         }),
         skipAction: null,
-        work: work(null, null, addressesToAdd(addresses, [], mappingCollection), false, inDoubt),
+        work: work(null, null, addressesToAdd(addresses, [], mappingCollection), false, waitMs),
       };
     }
 

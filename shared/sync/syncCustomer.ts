@@ -105,14 +105,22 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
     // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
-    const planned = await planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, {
-      compareWithIpaas: request.source === 'reconcile',
-      pendingCreates: state.pendingCreates ?? [],
-      now: clock(),
-      inDoubtMs: 2 * (deps.writeTimeoutMs ?? deps.leaseTtlMs / 4),
-    });
-    // An earlier create may still land in iPaaS.com: wait for it (as for a busy lease) rather than send a second.
-    if (planned.work?.createInDoubt) throw new CreateInDoubtError();
+    const plan = (inDoubtMs: number) =>
+      planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, {
+        compareWithIpaas: request.source === 'reconcile',
+        pendingCreates: state.pendingCreates ?? [],
+        now: clock(),
+        inDoubtMs,
+      });
+    let planned = await plan(2 * (deps.writeTimeoutMs ?? deps.leaseTtlMs / 4));
+    const waitMs = planned.work?.createWaitMs ?? 0;
+    if (waitMs > 0) {
+      // An earlier create got no answer a moment ago and may still land in iPaaS.com: wait until it would have
+      // (the leases are kept meanwhile), then look again, rather than send a second create.
+      deps.logger.info(`customer ${request.customerId}: an earlier create got no answer; looking again in ${Math.ceil(waitMs / 1000)} s before creating`);
+      await (deps.sleep ?? defaultSleep)(waitMs);
+      planned = await plan(0);
+    }
     const fence = () => leases.ensureWritable();
     outcome = await withWriteGuard(fence, () => executePlan({ ...deps, beforeWrite: fence }, planned));
   } catch (error) {
@@ -179,18 +187,6 @@ export class LeaseBusyError extends SyncError {
   }
 }
 
-/**
- * An earlier attempt's create got no answer (a timeout, a lost connection) a moment ago, and the customer it may
- * have made is not found yet: this attempt waits, as for a busy lease (nothing done, nothing recorded; the worker
- * puts the message back with a short delay), instead of creating a second customer.
- */
-export class CreateInDoubtError extends LeaseBusyError {
-  constructor() {
-    super('An earlier create of this customer got no answer a moment ago and may still land in iPaaS.com; waiting before creating again');
-    this.name = 'CreateInDoubtError';
-  }
-}
-
 async function readLinkState(deps: SyncDependencies, customerId: string): Promise<LinkState> {
   if (deps.links.getState) return deps.links.getState(customerId);
   return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null, lastAttemptedMapping: null };
@@ -253,8 +249,10 @@ export function emailLeaseName(emailAddress: string): string {
   return `email-${emailDigest(emailAddress)}`;
 }
 
+const defaultSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 async function acquireLease(deps: SyncDependencies, name: string): Promise<HeldLease> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
