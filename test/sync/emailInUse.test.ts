@@ -71,6 +71,18 @@ test('the second customer with one email is EmailInUse: final, nothing written, 
   expect(ipaas.customers()).toEqual([expect.objectContaining({ id: created!.id, customerNumber: '10000', firstName: 'Robert J. Townes' })]);
 });
 
+test('EmailInUse comes before the number check: a second customer whose number is also taken is told whose email it is', async () => {
+  const first = customer('10000', 'Robert Townes');
+  await syncCustomer(deps, request(first.id));
+  ipaas.seedCustomer({ customerNumber: '10002', firstName: 'Someone Else', emailAddress: 'someone.else@contoso.example' });
+  const second = customer('10002', 'Bob Townes');
+  expect(await syncCustomer(deps, request(second.id))).toMatchObject({ status: 'Failed', errorCode: 'EmailInUse' });
+  // Once it has an email of its own, the number is what stands in its way.
+  bc.updateCustomer(second.id, { email: 'bob.townes@contoso.example' });
+  expect(await syncCustomer(deps, request(second.id))).toMatchObject({ status: 'Failed', errorCode: 'DuplicateCustomerNumber' });
+  expect(ipaas.customers()).toHaveLength(2);
+});
+
 test('the dry run shows the same outcome and writes nothing', async () => {
   const first = customer('10000', 'Robert Townes');
   await syncCustomer(deps, request(first.id));
