@@ -88,7 +88,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   let emailReserved = false;
   const reserveEmail = async (emailAddress: string): Promise<void> => {
     if (emailReserved) return;
-    const email = await acquireLease(deps, emailLeaseName(emailAddress));
+    const email = await acquireLease(deps, emailLeaseName(emailAddress), 'A transfer of another customer with the same email is running');
     emailReserved = true;
     leases.add(email.lease, email.acquiredAt);
   };
@@ -251,7 +251,7 @@ export function emailLeaseName(emailAddress: string): string {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function acquireLease(deps: SyncDependencies, name: string): Promise<HeldLease> {
+async function acquireLease(deps: SyncDependencies, name: string, busyMessage?: string): Promise<HeldLease> {
   const sleep = deps.sleep ?? defaultSleep;
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
@@ -260,7 +260,7 @@ async function acquireLease(deps: SyncDependencies, name: string): Promise<HeldL
     const lease = await deps.leases.tryAcquire(name, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
-      throw new LeaseBusyError();
+      throw new LeaseBusyError(busyMessage);
     }
     await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
   }
