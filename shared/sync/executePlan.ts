@@ -162,8 +162,9 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     ...(claimed === created.id ? { claimedIpaasCustomerId: created.id } : {}),
     // Fencing: only over the link this sync planned from (or none), so a stale worker never overwrites a newer one.
   }, { ifMatch: work.link ? (work.link.etag ?? undefined) : null });
-  // Linked: whatever earlier creates made is settled (adopted, or refused by the unique number).
-  if (pendingCreates.length > 0) await deps.links.recordCreates?.(work.entity.id, []).catch(() => undefined);
+  // Linked: whatever earlier creates made is settled (adopted, or refused by the unique number). A create of this
+  // transfer that succeeded leaves its row: older than the link now, it is ignored (no write spent on removing it).
+  if (work.pendingCreates.length > 0) await deps.links.recordCreates?.(work.entity.id, []).catch(() => undefined);
   return { ...base, status: 'Succeeded', action, errorCode: null, errorMessage: null, ipaasCustomerId: created.id, addressesAdded, warnings };
 }
 
