@@ -289,13 +289,6 @@ export function loadConfig(env: Environment = process.env): Config {
   } else if (bcCredential === 'clientSecret' && !values.BC_CLIENT_SECRET) {
     problems.push({ setting: 'BC_CLIENT_SECRET', problem: 'is required with BC_CREDENTIAL=clientSecret' });
   }
-  if (parsed.success && parsed.data.SYNC_LEASE_SECONDS * 1000 < 2 * parsed.data.HTTP_TIMEOUT_MS) {
-    // A transfer writes only while its lease is surely its own for a whole request (shared/sync/transferLeases.ts).
-    problems.push({
-      setting: 'SYNC_LEASE_SECONDS',
-      problem: `must be at least twice HTTP_TIMEOUT_MS (${parsed.data.HTTP_TIMEOUT_MS} ms): a write must end well within the transfer's lease`,
-    });
-  }
   const ipaasPaths = parseIpaasPaths(values.IPAAS_PATHS);
   problems.push(...ipaasPaths.problems.map((problem) => ({ setting: 'IPAAS_PATHS', problem })));
   problems.push(...unresolvedKeyVaultReferences(env));

@@ -9,11 +9,12 @@ import type { Lease, LeaseStore } from '../storage/types';
  * - **Heartbeat.** Every quarter of the lease's time each lease is renewed in storage, also while a call is in
  *   flight or the HTTP client waits out a Retry-After, so a slow transfer is not taken over by a second delivery.
  * - **Fence.** A write (each attempt of each write request, see shared/http/writeGuard.ts, and each storage claim)
- *   starts only when the lease is provably ours until that write has ended: renewed (in storage, by its ETag) less
- *   than `ttl − writeTimeout − skew` ago, where `writeTimeout` is the longest one request can take (HTTP_TIMEOUT_MS)
- *   and `skew` (a quarter of the lease's time) covers clocks of instances that disagree, because another instance
- *   decides a lease expired by its own clock. Otherwise the lease is renewed first; a lease found lost (someone
- *   else wrote its row) stops the transfer with ConcurrentSync (transient: the message is retried and reads again).
+ *   starts only when the lease is ours until that write has ended: renewed (in storage, by its ETag) less than
+ *   `ttl − writeTimeout − margin` ago, where `writeTimeout` is the longest one request can take (HTTP_TIMEOUT_MS)
+ *   and `margin` is a quarter of the lease's time (storage, which judges expiry by its own clock, dates its replies
+ *   to the second). Otherwise the lease is renewed first (with a lease shorter than a request, before every
+ *   write); a lease found lost (someone else wrote its row) stops the transfer with ConcurrentSync (transient: the
+ *   message is retried and reads again).
  *
  * Ages are measured on a monotonic clock taken before each renewal request was sent, so they never understate.
  */
