@@ -74,6 +74,9 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   const now = deps.clock ?? (() => new Date());
   let pendingCreates = work.pendingCreates;
   let claimedNow: string | undefined;
+  // IPAAS_ADDRESS_MODE=nested: the addresses travel inside the customer's create or update body, not one by one.
+  const nested = deps.ipaas.addressMode === 'nested';
+  let nestedSent = 0;
   try {
     if (work.existing) {
       const existing = work.existing;
@@ -87,23 +90,34 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
         if (claimed !== existing.id) claimedNow = existing.id;
         claimed = existing.id;
       }
-      if (plan.changes.length === 0) target = existing;
+      const nestedAddresses = nested ? work.addresses : [];
+      if (plan.changes.length === 0 && nestedAddresses.length === 0) target = existing;
       else {
         await beforeWrite();
         target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
-          deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
+          nested
+            ? deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined, nestedAddresses)
+            : deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
         );
+        if (target) nestedSent = nestedAddresses.length;
       }
     }
     if (!target) {
-      // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile.
+      // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile (then it gets every address).
+      const createAddresses = nested ? (work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses) : [];
       await beforeWrite();
       // Remembered before it is sent: should its answer be lost, the next attempt recognises what it made.
       const sent: PendingCreate = { customerNumber: wanted.customerNumber, emailDigest: emailDigest(wanted.emailAddress), sentAt: now().toISOString() };
       pendingCreates = [...work.pendingCreates, sent].slice(-MAX_PENDING_CREATES);
       await deps.links.recordCreates?.(work.entity.id, pendingCreates);
       try {
-        target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted), pendingCreates);
+        target = await confirmDuplicateNumber(
+          deps.ipaas,
+          wanted.customerNumber,
+          null,
+          () => (nested ? deps.ipaas.createCustomer(wanted, createAddresses) : deps.ipaas.createCustomer(wanted)),
+          pendingCreates,
+        );
       } catch (error) {
         // Refused, or never sent: this create made nothing, so it is forgotten again (a lost answer is kept).
         if (!answerMayBeLost(error)) {
@@ -113,6 +127,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
         throw error;
       }
       action = 'Created';
+      nestedSent = createAddresses.length;
       // A new iPaaS.com id: nobody else can hold it.
       if (deps.links.claim) {
         await deps.links.claim(target.id, work.owner);
@@ -141,8 +156,9 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   }
 
   // Addresses: those the plan found missing; a customer created instead of updated (race) gets them all.
-  const addresses = action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses;
-  let addressesAdded = 0;
+  // Nested: they went with the customer's own body above.
+  const addresses = nested ? [] : action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses;
+  let addressesAdded = nestedSent;
   for (const address of addresses) {
     await beforeWrite();
     await deps.ipaas.addAddress(created.id, address);
