@@ -38,7 +38,7 @@ function boundQueues(): string[] {
 }
 
 describe('infra/modules/storage.bicep creates what the code uses', () => {
-  const named = Object.values(queueNames).filter((value): value is string => typeof value === 'string');
+  const named: string[] = (Object.values(queueNames) as unknown[]).filter((value): value is string => typeof value === 'string');
   const bound = boundQueues();
 
   it('reads the code: the names of shared/queueNames.ts and the queues the functions are bound to', () => {
