@@ -2,6 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
+import { appBundleOptions, SINGLE_COPY_PACKAGES } from '../../scripts/bundle';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -155,8 +157,6 @@ describe('what a cold start loads (after the build above)', () => {
 
 describe('telemetry in the bundle', () => {
   it('holds one copy of @azure/core-tracing and of each OpenTelemetry package', async () => {
-    const { build } = await import('esbuild');
-    const { appBundleOptions, SINGLE_COPY_PACKAGES } = await import('../../scripts/bundle');
     const out = mkdtempSync(path.join(tmpdir(), 'bundle-meta-'));
     try {
       const result = await build({ ...appBundleOptions(path.join(root, 'index.ts'), out, { sourcemap: false }), write: false });
