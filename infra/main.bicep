@@ -157,7 +157,7 @@ param customerMappingFile string = ''
 @description('Most instances per function group. Every transfer needs about one Business Central request and all instances share BC_MAX_CONCURRENT_REQUESTS request slots (BC_SHARED_BUDGET), so instances beyond what the slots keep busy only wait and pay (docs/performance.md, Scale-out). Flex Consumption may require at least 40 in some regions; the shared budget still bounds Business Central then.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 4
+param maximumInstanceCount int = 2
 
 @description('Random suffix of the Function App name, so its host name and webhook URL cannot be guessed from the environment name; the preprovision hook sets it once for a new environment (empty keeps func-<token>).')
 @maxLength(12)
