@@ -22,6 +22,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildOptions, Plugin } from 'esbuild';
+import { buildConsoleAssets } from '../console/build';
+
+/**
+ * What runs where: Azure runs the bundle on Node 22 (infra/modules/functionApp.bicep); the project installs, tests
+ * and runs locally (`npm start`, `func start` on the bundle) on Node 20.18 and later (package.json engines). The
+ * bundle is written for the oldest of them, so the same dist/ runs everywhere; test/infra/pipeline.test.ts keeps
+ * the three in line.
+ */
+export const BUNDLE_TARGET = 'node20';
 
 /** Where package.json `main` points: the entry the Functions worker imports. */
 export const ENTRY_FILE = 'index.mjs';
@@ -136,6 +145,23 @@ export function withoutDistroFunctionsHook(): Plugin {
 }
 
 /**
+ * The operator console (console/) ships inside the bundle, compiled: shared/console/compiled.ts, which compiles it
+ * when run from sources, is replaced by the compiled strings. The console function imports it on its first request,
+ * so the strings sit in a chunk of their own, not in what a cold start loads.
+ */
+export function compiledConsole(): Plugin {
+  return {
+    name: 'compiled-console',
+    setup(bundle) {
+      bundle.onLoad({ filter: /[\\/]shared[\\/]console[\\/]compiled\.ts$/ }, () => ({
+        contents: `export function compiledConsoleAssets() { return ${JSON.stringify(buildConsoleAssets())}; }`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
  * esbuild options for an app entry. CommonJS dependencies bundled into ES modules still call `require` for
  * Node's built-ins (and '@azure/functions-core', which the Functions worker provides to `require`), so every
  * output file defines one.
@@ -147,7 +173,7 @@ export function appBundleOptions(entry: string, outdir: string, options: { sourc
     bundle: true,
     splitting: true,
     platform: 'node',
-    target: 'node20',
+    target: BUNDLE_TARGET,
     format: 'esm',
     outExtension: { '.js': '.mjs' },
     chunkNames: `${CHUNK_DIR}/[name]-[hash]`,

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { appBundleOptions, SINGLE_COPY_PACKAGES } from '../../scripts/bundle';
+import { appBundleOptions, compiledConsole, SINGLE_COPY_PACKAGES } from '../../scripts/bundle';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -159,7 +159,9 @@ describe('telemetry in the bundle', () => {
   it('holds one copy of @azure/core-tracing and of each OpenTelemetry package', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'bundle-meta-'));
     try {
-      const result = await build({ ...appBundleOptions(path.join(root, 'index.ts'), out, { sourcemap: false }), write: false });
+      // As `npm run build` bundles (scripts/build.ts).
+      const options = appBundleOptions(path.join(root, 'index.ts'), out, { sourcemap: false });
+      const result = await build({ ...options, plugins: [...(options.plugins ?? []), compiledConsole()], write: false });
       const copies = new Map<string, Set<string>>();
       for (const input of Object.keys(result.metafile?.inputs ?? {})) {
         const last = [...input.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/gu)].at(-1);
@@ -172,6 +174,18 @@ describe('telemetry in the bundle', () => {
       expect([...copies.keys()].filter((name) => name.startsWith('@opentelemetry/')).length).toBeGreaterThan(10);
       const twice = [...copies].filter(([, folders]) => folders.size > 1).map(([name, folders]) => `${name}: ${[...folders].join(', ')}`);
       expect(twice).toEqual([]);
+
+      // Dependencies where they belong: every runtime dependency is in the bundle (a package only scripts use, such
+      // as cli-progress, is a devDependency), and the app's own code imports no devDependency.
+      const bundled = new Set(Object.keys(result.metafile?.inputs ?? {}).flatMap((input) => [...input.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/gu)].map((match) => match[1] ?? '')));
+      const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      expect(Object.keys(manifest.dependencies).filter((name) => !bundled.has(name))).toEqual([]);
+      const ownImports = Object.entries(result.metafile?.inputs ?? {})
+        .filter(([input]) => !input.includes('node_modules'))
+        .flatMap(([input, { imports }]) => imports.map((entry) => ({ input, specifier: entry.original ?? entry.path })))
+        .filter(({ specifier }) => /^(?:@[\w-]+\/)?[\w-]/u.test(specifier) && !specifier.startsWith('node:'));
+      const fromDev = ownImports.filter(({ specifier }) => Object.keys(manifest.devDependencies).some((name) => specifier === name || specifier.startsWith(`${name}/`)));
+      expect(fromDev.map(({ input, specifier }) => `${input} imports ${specifier}`)).toEqual([]);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -115,6 +115,9 @@ describe('the workflow', () => {
     expect(job('test').strategy?.matrix.node).toEqual(['20.18', '22', '24']);
     const engines = (JSON.parse(read('package.json')) as { engines?: { node?: string } }).engines?.node;
     expect(engines).toBe('>=20.18');
+    // The bundle targets the oldest Node that engines allows, which the test matrix starts with; Azure runs a newer one.
+    expect(/^export const BUNDLE_TARGET = 'node(\d+)';$/mu.exec(read('scripts/bundle.ts'))?.[1]).toBe('20');
+    expect(read('infra/modules/functionApp.bicep')).toMatch(/name: 'node'\s*version: '22'/u);
   });
 
   it('installs a pinned Bicep release, and builds and lints every Bicep file with warnings failing the job', () => {
