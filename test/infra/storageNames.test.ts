@@ -4,14 +4,12 @@
  * queue a function is bound to (as the Functions host receives the registrations), so a poison queue that gets a
  * reader, or a queue added later, fails here until Bicep creates it.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadFunctionApp } from '../../dev/host/loadApp';
 import * as queueNames from '../../shared/queueNames';
 import { RECONCILIATIONS_CONTAINER } from '../../shared/storage/reconcileStore';
-import { LINKS_TABLE } from '../../shared/storage/linkStore';
-import { SYNC_STATE_TABLE } from '../../shared/storage/leaseStore';
-import { TRANSFERS_BY_TIME_TABLE, TRANSFERS_TABLE } from '../../shared/storage/transferStore';
+import { TRANSFERS_TABLE } from '../../shared/storage/transferStore';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const storageBicep = readFileSync(path.join(ROOT, 'infra/modules/storage.bicep'), 'utf8');
@@ -24,6 +22,17 @@ function bicepStringArray(variable: string): string[] {
 }
 
 const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
+
+/** The names shared/storage/* exports as `<X>_TABLE` or `<X>_CONTAINER` (where the storage code names what it uses). */
+function storageExports(suffix: '_TABLE' | '_CONTAINER'): string[] {
+  const folder = path.join(ROOT, 'shared', 'storage');
+  return readdirSync(folder)
+    .filter((file) => file.endsWith('.ts'))
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    .flatMap((file) => Object.entries(require(path.join(folder, file)) as Record<string, unknown>))
+    .filter(([name, value]) => name.endsWith(suffix) && typeof value === 'string')
+    .map(([, value]) => value as string);
+}
 
 /** The queues of the function registrations (queue triggers, and queue output bindings should any appear). */
 function boundQueues(): string[] {
@@ -55,8 +64,12 @@ describe('infra/modules/storage.bicep creates what the code uses', () => {
     if (extra.length > 0) throw new Error(`infra/modules/storage.bicep creates queues ${extra.join(', ')} that no code uses`);
   });
 
-  it('every table and blob container', () => {
-    expect(sorted(bicepStringArray('tableNames'))).toEqual(sorted([TRANSFERS_TABLE, TRANSFERS_BY_TIME_TABLE, LINKS_TABLE, SYNC_STATE_TABLE]));
-    expect(bicepStringArray('containerNames')).toEqual([RECONCILIATIONS_CONTAINER]);
+  it('every table and blob container the storage code names (its <X>_TABLE and <X>_CONTAINER exports)', () => {
+    const tables = storageExports('_TABLE');
+    const containers = storageExports('_CONTAINER');
+    expect(tables).toContain(TRANSFERS_TABLE);
+    expect(containers).toContain(RECONCILIATIONS_CONTAINER);
+    expect(sorted(bicepStringArray('tableNames'))).toEqual(sorted(tables));
+    expect(sorted(bicepStringArray('containerNames'))).toEqual(sorted(containers));
   });
 });
