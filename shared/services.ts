@@ -5,7 +5,7 @@ import { systemClock, type Clock } from './clock';
 import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
-import type { Logger } from './log';
+import { deriveEmailKey, useEmailKey, type Logger } from './log';
 import { createStorage, type Storage } from './storage';
 import { ServiceBreakers } from './sync/outages';
 import { RetrySchedule } from './sync/retrySchedule';
@@ -47,6 +47,8 @@ export interface ServiceOptions {
 
 export function buildServices(config: Config, options: ServiceOptions = {}): Services {
   const clock = options.clock ?? systemClock;
+  // Email masks in logs and email digests in storage are keyed per deployment (docs/reliability.md, "Secrets").
+  useEmailKey(deriveEmailKey(config.webhook.clientState));
   const storage = createStorage(config.storage, undefined, { clock });
   const breakers = new ServiceBreakers(storage.state, { clock, maxRetryAfterMs: config.outage.maxRetryAfterMs, waiting: storage.waiting });
   // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
@@ -81,6 +83,7 @@ export function buildServices(config: Config, options: ServiceOptions = {}): Ser
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
       clock,
+      writeTimeoutMs: config.http.timeoutMs,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
       mapping: config.mapping.mapping,
     }),
@@ -92,6 +95,7 @@ export function buildServices(config: Config, options: ServiceOptions = {}): Ser
       syncQueue: storage.syncQueue,
       logger,
       clock,
+      mapping: config.mapping.mapping,
     }),
     reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };
