@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore } from './types';
+import { companyOfKey, type CompanyKeyspace, type CompanyLinkStore, type CompanyScope } from './companies';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkedIds } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
@@ -14,12 +15,15 @@ export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
   logger?: Logger;
+  /** Which company owns the rows without a company prefix; with it every link read carries its company. */
+  keyspace?: CompanyKeyspace;
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 
 export const customerLinkSchema = z.object({
   customerId: z.string().min(1),
+  companyId: z.string().min(1).optional(),
   ipaasCustomerId: z.string().min(1),
   customerNumber: z.string(),
   payloadHash: z.string(),
@@ -35,6 +39,7 @@ const linkEntitySchema = z.looseObject({
   CustomerNumber: z.string(),
   PayloadHash: z.string(),
   LastSyncedAt: isoTimestamp,
+  CompanyId: z.string().min(1).optional().catch(undefined),
   // Optional columns added later; a malformed one is dropped rather than discarding the link.
   AddressHash: z.string().min(1).optional().catch(undefined),
   SourceModifiedAt: isoTimestamp.optional().catch(undefined),
@@ -45,6 +50,7 @@ interface LinkEntity {
   partitionKey: string;
   rowKey: string;
   CustomerId: string;
+  CompanyId?: string;
   IpaasCustomerId: string;
   CustomerNumber: string;
   PayloadHash: string;
@@ -55,17 +61,25 @@ interface LinkEntity {
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
-export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister {
+export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister, CompanyLinkStore {
   private readonly table: TableClient;
   private readonly logger: Logger;
+  private readonly keyspace: CompanyKeyspace | undefined;
 
   constructor(storage: StorageConnection, options: LinkStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? LINKS_TABLE);
     this.logger = options.logger ?? silentLogger;
+    this.keyspace = options.keyspace;
   }
 
-  async get(customerId: string): Promise<CustomerLink | null> {
-    const partitionKey = customerKey(customerId);
+  /** The customer's partition in `company` (none: a store of no company). */
+  private async partitionOf(customerId: string, companyId: string | undefined): Promise<string> {
+    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
+    return prefix + customerKey(customerId);
+  }
+
+  async get(customerId: string, company?: CompanyScope): Promise<CustomerLink | null> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     let entity: Record<string, unknown>;
     try {
       entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partitionKey, LINK_ROW_KEY));
@@ -73,11 +87,16 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       if (statusOf(error) === 404) return null;
       throw storageError('reading a customer link', error);
     }
-    return this.toLink(partitionKey, entity);
+    return this.withCompany(this.toLink(partitionKey, entity), company);
   }
 
-  async getState(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
-    const partitionKey = customerKey(customerId);
+  /** A link read in a company's scope says so (older rows do not carry it). */
+  private withCompany(link: CustomerLink | null, company: CompanyScope | undefined): CustomerLink | null {
+    return link && company ? { ...link, companyId: company.id } : link;
+  }
+
+  async getState(customerId: string, company?: CompanyScope): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     let link: CustomerLink | null = null;
     let lastAttemptedModifiedAt: string | null = null;
     try {
@@ -95,14 +114,13 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null };
       throw storageError('reading a customer link', error);
     }
-    return { link, lastAttemptedModifiedAt };
+    return { link: this.withCompany(link, company), lastAttemptedModifiedAt };
   }
 
-  async recordAttempt(customerId: string, sourceModifiedAt: string): Promise<void> {
+  async recordAttempt(customerId: string, sourceModifiedAt: string, company?: CompanyScope): Promise<void> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     try {
-      await withTable(this.table, () =>
-        this.table.upsertEntity({ partitionKey: customerKey(customerId), rowKey: ATTEMPT_ROW_KEY, SourceModifiedAt: sourceModifiedAt }, 'Replace'),
-      );
+      await withTable(this.table, () => this.table.upsertEntity({ partitionKey, rowKey: ATTEMPT_ROW_KEY, SourceModifiedAt: sourceModifiedAt }, 'Replace'));
     } catch (error) {
       throw storageError('recording a transfer attempt', error);
     }
@@ -129,6 +147,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     const etag = typeof entity.etag === 'string' ? entity.etag : undefined;
     return {
       customerId: row.CustomerId,
+      ...(row.CompanyId ? { companyId: row.CompanyId } : {}),
       ipaasCustomerId: row.IpaasCustomerId,
       customerNumber: row.CustomerNumber,
       payloadHash: row.PayloadHash,
@@ -140,18 +159,36 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     };
   }
 
-  async *listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>> {
+  /**
+   * Every link's ids, page by page. With a keyspace each carries its company (from its key); `company`: only
+   * that company's links.
+   */
+  async *listLinkedIds(company?: CompanyScope): AsyncIterable<LinkedIds[]> {
     await withTable(this.table, async () => undefined);
+    let owner: string | undefined;
+    try {
+      owner = this.keyspace ? await this.keyspace.ownerId() : undefined;
+    } catch (error) {
+      throw storageError('reading the company keys', error);
+    }
+    // Another company's partitions share its prefix: one range instead of the whole table.
+    const prefix = company && owner !== undefined && owner !== company.id ? `${company.id}|` : undefined;
+    const range = prefix ? ` and PartitionKey ge '${prefix}' and PartitionKey lt '${prefix.slice(0, -1)}}'` : '';
     const pages = this.table
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId'] } })
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'${range}`, select: ['PartitionKey', 'CustomerId', 'IpaasCustomerId'] } })
       .byPage({ maxPageSize: 1000 });
     try {
       for await (const page of pages) {
-        const ids: Array<{ customerId: string; ipaasCustomerId: string }> = [];
+        const ids: LinkedIds[] = [];
         for (const entity of page) {
           const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId } = entity;
           if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
-            ids.push({ customerId, ipaasCustomerId });
+            if (owner === undefined) {
+              ids.push({ customerId, ipaasCustomerId });
+              continue;
+            }
+            const companyId = companyOfKey(String(entity.partitionKey)) ?? owner;
+            if (!company || company.id === companyId) ids.push({ customerId, ipaasCustomerId, companyId });
           }
         }
         yield ids;
@@ -161,16 +198,17 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     }
   }
 
-  async save(link: CustomerLink, options: { ifMatch?: string | null } = {}): Promise<void> {
+  async save(link: CustomerLink, options: { ifMatch?: string | null } = {}, company?: CompanyScope): Promise<void> {
     const checked = customerLinkSchema.safeParse(link);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
       throw new SyncError('StorageRejected', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
     }
     const entity: LinkEntity = {
-      partitionKey: customerKey(link.customerId),
+      partitionKey: await this.partitionOf(link.customerId, company?.id ?? link.companyId),
       rowKey: LINK_ROW_KEY,
       CustomerId: link.customerId,
+      ...(link.companyId ? { CompanyId: link.companyId } : {}),
       IpaasCustomerId: link.ipaasCustomerId,
       CustomerNumber: link.customerNumber,
       PayloadHash: link.payloadHash,
