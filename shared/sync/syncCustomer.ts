@@ -7,6 +7,7 @@ import { applyCustomerMapping, type CustomerMapping } from '../mapping';
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
+import type { CompanyRef } from '../storage/companies';
 import { executePlan, type ExecutionOutcome } from './executePlan';
 import { planTransfer, type ExternalIdSettings } from './planSync';
 
@@ -27,6 +28,8 @@ export interface SyncDependencies {
   externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
   mapping?: CustomerMapping;
+  /** The Business Central company the customer belongs to; its id and name go on every record and telemetry line. */
+  company?: CompanyRef;
 }
 
 export interface SyncRequest {
@@ -71,7 +74,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     // whether the snapshot is still current, and whether it is the very version already tried.
     const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
     const link = state?.link;
-    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId)) {
+    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
       await deps.leases.release(lease).catch(() => undefined);
       return unchangedSinceLastAttempt(deps, request, started);
     }
@@ -105,6 +108,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   const record: TransferRecord = {
     transferId: randomUUID(),
     customerId: request.customerId,
+    ...companyFields(deps.company),
     source: request.source,
     attempt: request.attempt,
     startedAt: started.toISOString(),
@@ -127,6 +131,11 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   );
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
+}
+
+/** `companyId` and `companyName` of a record, when the sync knows its company. */
+export function companyFields(company: CompanyRef | undefined): Pick<TransferRecord, 'companyId' | 'companyName'> {
+  return company ? { companyId: company.id, companyName: company.name } : {};
 }
 
 /** The stack says where it broke; redact keeps any email or secret the message carried out of the log. */
@@ -152,15 +161,20 @@ async function readLinkState(deps: SyncDependencies, customerId: string): Promis
  * A poll snapshot of exactly the version already tried: the one that ended without success for good, or the
  * one last transferred (when it maps to the payload then sent). Nothing can have changed: no read, no call.
  */
-function alreadyTried(snapshot: BcCustomer, state: { link: CustomerLink | null; lastAttemptedModifiedAt: string | null }, systemId: number | undefined): boolean {
+function alreadyTried(
+  snapshot: BcCustomer,
+  state: { link: CustomerLink | null; lastAttemptedModifiedAt: string | null },
+  systemId: number | undefined,
+  mapping: CustomerMapping | undefined,
+): boolean {
   const version = snapshot.lastModifiedDateTime;
   if (!version || Number.isNaN(Date.parse(version))) return false;
   if (state.lastAttemptedModifiedAt === version && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
   if (state.link?.sourceModifiedAt === version) {
     // An external id link iPaaS.com has not accepted yet is still due: that sync must run.
     if (systemId !== undefined && !state.link.externalIdKey?.startsWith(`${systemId}:`)) return false;
-    const mapping = applyCustomerMapping(snapshot);
-    return mapping.kind === 'mapped' && mapping.hash === state.link.payloadHash;
+    const mapped = applyCustomerMapping(snapshot, mapping);
+    return mapped.kind === 'mapped' && mapped.hash === state.link.payloadHash;
   }
   return false;
 }
@@ -172,6 +186,7 @@ function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest,
   return {
     transferId: randomUUID(),
     customerId: request.customerId,
+    ...companyFields(deps.company),
     customerNumber: request.snapshot?.number || null,
     source: request.source,
     status: 'Skipped',
