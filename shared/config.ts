@@ -338,6 +338,20 @@ export function loadConfig(env: Environment = process.env): Config {
   return toConfig(storage, parsed.data, ipaasPaths.paths, mapping, companies.companies, bcCredential ?? 'clientSecret', values.AZURE_CLIENT_ID?.trim() || undefined, values.WEBSITE_HOSTNAME?.trim() || undefined, isNone(values.WEBHOOK_NOTIFICATION_URL), Boolean(values.WEBSITE_SITE_NAME?.trim()));
 }
 
+/**
+ * The companies alone, as the host checks them at start (BC_COMPANIES or BC_COMPANY_ID with their mapping files
+ * and token settings): a ConfigError naming the setting and the entry. Without BC_COMPANIES nothing is checked
+ * here beyond what loadMappingConfig checks (a missing BC_COMPANY_ID is reported by health, as before).
+ */
+export function loadCompaniesConfig(env: Environment = process.env): CompanyConfig[] {
+  const values = blankToUndefined(env);
+  if (!values.BC_COMPANIES) return [];
+  const mapping = loadMappingConfig(env);
+  const { companies, problems } = loadCompanies(values, env, mapping, false);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return companies;
+}
+
 /** Longest company name: it appears in routes, log lines and the console. */
 export const MAX_COMPANY_NAME_LENGTH = 100;
 /** Characters a company name may not hold: route delimiters (even URL-encoded, hosts may decode them) and controls. */
