@@ -13,7 +13,7 @@ import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
 import type { CompanyWork } from './sync/companyRuns';
 import { RECONCILE_QUEUE } from './queueNames';
-import type { ReconcileDependencies } from './reconcile/reconcile';
+import type { CompanyReconcileDependencies, ReconcileDependencies } from './reconcile/reconcile';
 import type { ReconcileScheduler } from './reconcile/queueRun';
 import { sendDelayed } from './storage/queues';
 
@@ -106,6 +106,7 @@ export function buildServices(config: Config): Services {
     );
   }
 
+  const reconcileCompanies = new Map<string, CompanyReconcileDependencies>();
   const companies: CompanyServices[] = config.companies.map((company) => {
     const ref: CompanyRef = { id: company.id, name: company.name };
     const businessCentral = bcClients.get(company.id)!;
@@ -139,14 +140,20 @@ export function buildServices(config: Config): Services {
         businessCentral,
         ipaas,
         links: companyStorage.links,
+        mapping: company.mapping.mapping,
         runs: storage.reconciliations,
         syncQueue: storage.syncQueue,
         logger: logger(base),
+        // A run over several companies reads each through its own clients, links and mapping.
+        companyDeps: (companyId: string) => reconcileCompanies.get(companyId),
       }),
       work: (base) => ({ ref, businessCentral, state: companyStorage.state, leases: companyStorage.leases, logger: logger(base) }),
     };
   });
   const [primary] = companies as [CompanyServices, ...CompanyServices[]];
+  for (const company of companies) {
+    reconcileCompanies.set(company.ref.id, { businessCentral: company.businessCentral, ipaas: company.ipaas, links: company.storage.links, mapping: company.config.mapping.mapping });
+  }
 
   const byKey = new Map<string, CompanyServices>();
   for (const company of companies) {

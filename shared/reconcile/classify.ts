@@ -1,6 +1,6 @@
 import type { BcCustomer } from '../businessCentral/types';
 import type { IpaasCustomer } from '../ipaas/types';
-import { emailKey } from '../mapping';
+import { emailKey, type CustomerMapping } from '../mapping';
 import { expectedCustomer, ipaasValue, type ExpectedCustomer } from './expected';
 import type { CustomerCategory, FieldChange, ReportItem } from './report';
 
@@ -57,8 +57,8 @@ export interface Classification {
  * by its link in CustomerLinks first, then by email (as the sync matches), then by customer number.
  * `linkedIpaasId` is the link's iPaaS.com id, or undefined when the customer was never linked.
  */
-export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIpaasId: string | undefined): Classification {
-  const expected = expectedCustomer(entity);
+export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIpaasId: string | undefined, mapping?: CustomerMapping): Classification {
+  const expected = expectedCustomer(entity, mapping);
   const base = { customerId: entity.id, customerNumber: expected.customerNumber };
   if (expected.kind === 'filtered') return { category: 'Filtered' };
   if (expected.kind === 'invalid') {

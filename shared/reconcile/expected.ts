@@ -1,6 +1,6 @@
 import type { BcCustomer } from '../businessCentral/types';
 import type { IpaasCustomer } from '../ipaas/types';
-import { applyCustomerMapping } from '../mapping';
+import { applyCustomerMapping, type CustomerMapping } from '../mapping';
 
 /**
  * What the mapping would write to iPaaS.com for one Business Central customer, in the mapping's destination
@@ -12,8 +12,8 @@ export type ExpectedCustomer =
   | { kind: 'invalid'; customerNumber: string | null; errorCode: string }
   | { kind: 'mapped'; customerNumber: string; emailAddress: string; fields: ReadonlyArray<readonly [destination: string, value: string]> };
 
-export function expectedCustomer(entity: BcCustomer): ExpectedCustomer {
-  const mapping = applyCustomerMapping(entity);
+export function expectedCustomer(entity: BcCustomer, collection?: CustomerMapping): ExpectedCustomer {
+  const mapping = applyCustomerMapping(entity, collection);
   const customerNumber = mapping.customer.No || null;
   if (mapping.kind === 'filtered') return { kind: 'filtered', customerNumber };
   if (mapping.kind === 'invalid') return { kind: 'invalid', customerNumber, errorCode: mapping.problems[0]?.code ?? 'MissingEmail' };
