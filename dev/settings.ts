@@ -54,11 +54,13 @@ export function resolveSettings(root: string, env: NodeJS.ProcessEnv = process.e
 
 export type Mode = { kind: 'sandbox' } | { kind: 'real' } | { kind: 'incomplete'; missing: string[] };
 
+/** BC_COMPANIES stands in for BC_COMPANY_ID (several companies); IPAAS_API_TOKEN is then still the default token. */
 export function chooseMode(settings: Settings): Mode {
-  const missing = REMOTE_SETTINGS.filter((name) => !settings[name]);
+  const present = (name: string) => Boolean(settings[name]) || (name === 'BC_COMPANY_ID' && Boolean(settings.BC_COMPANIES));
+  const missing = REMOTE_SETTINGS.filter((name) => !present(name));
   if (missing.length === REMOTE_SETTINGS.length) return { kind: 'sandbox' };
   if (missing.length === 0) return { kind: 'real' };
-  return { kind: 'incomplete', missing };
+  return { kind: 'incomplete', missing: missing.map((name) => (name === 'BC_COMPANY_ID' ? 'BC_COMPANY_ID (or BC_COMPANIES)' : name)) };
 }
 
 /** Fixed sandbox identities; the hosts use the reserved .test domain so nothing real is ever reached. */

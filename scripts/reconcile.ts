@@ -1,5 +1,6 @@
 /**
- * `npm run reconcile [-- --fix] [--out FILE]`: where Business Central and iPaaS.com disagree, one line per category.
+ * `npm run reconcile [-- --fix] [--company C] [--out FILE]`: where Business Central and iPaaS.com disagree, one line per
+ * category, for every configured company (counted per company) or one.
  *
  * With Business Central and iPaaS.com settings (environment, then local.settings.json) the comparison runs in this
  * process against those services and the storage in AzureWebJobsStorage. Without them it asks the sandbox of a
@@ -29,7 +30,7 @@ import { chooseMode, readLocalSettings, resolveSettings } from '../dev/settings'
 
 const ROOT = path.resolve(__dirname, '..');
 
-export const USAGE = `Usage: npm run reconcile [-- --fix] [--out report.json|report.csv]
+export const USAGE = `Usage: npm run reconcile [-- --fix] [--company <GUID or name>] [--out report.json|report.csv]
 
 Compares every Business Central customer with iPaaS.com (what the mapping would write against what iPaaS.com
 holds) and prints how many are InSync, Missing, Drifted, Unlinked, DuplicateEmail, Invalid or Filtered, and
@@ -37,6 +38,7 @@ how many links point at deleted Business Central customers (Orphaned).
 
 Options:
   --fix           also enqueue the Missing and Drifted customers for transfer (source "reconcile")
+  --company <c>   only this company (its GUID or configured name); default: every configured company, each counted
   --out <file>    also write the full report: JSON when the name ends in .json, CSV when it ends in .csv
   -h, --help      this text
 
@@ -48,17 +50,17 @@ Exit code: 0 everything in sync, 1 something is not, 2 the reconciliation could 
 
 export type ParsedCommand =
   | { kind: 'help' }
-  | { kind: 'run'; fix: boolean; out: { file: string; format: 'json' | 'csv' } | undefined }
+  | { kind: 'run'; fix: boolean; out: { file: string; format: 'json' | 'csv' } | undefined; company?: string }
   | { kind: 'usageError'; message: string };
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { fix?: boolean; out?: string; help?: boolean };
+  let values: { fix?: boolean; out?: string; help?: boolean; company?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { fix: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { fix: { type: 'boolean' }, out: { type: 'string' }, company: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
@@ -70,7 +72,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (extension !== '.json' && extension !== '.csv') return { kind: 'usageError', message: `--out ${values.out}: the file name must end in .json or .csv` };
     out = { file: values.out, format: extension === '.json' ? 'json' : 'csv' };
   }
-  return { kind: 'run', fix: values.fix ?? false, out };
+  const company = values.company?.trim();
+  if (values.company !== undefined && !company) return { kind: 'usageError', message: '--company needs a company GUID or name' };
+  return { kind: 'run', fix: values.fix ?? false, out, ...(company ? { company } : {}) };
 }
 
 // ---- Output -------------------------------------------------------------------------------------------------
@@ -98,7 +102,15 @@ export function formatSummary(report: ReconcileReport, maxItems = 20): string {
     lines.push('', `Customers that differ${report.items.length > maxItems ? ` (first ${maxItems} of ${report.items.length}; --out writes all)` : ''}:`);
     for (const item of report.items.slice(0, maxItems)) {
       const detail = item.errorCode ?? (item.changes.length > 0 ? item.changes.map((change) => change.field).join(', ') : '');
-      lines.push(`  ${item.category.padEnd(width)}  ${(item.customerNumber ?? '(no number)').padEnd(12)} ${item.customerId ?? ''}  ${item.ipaasCustomerId ? `iPaaS.com ${item.ipaasCustomerId}  ` : ''}${detail}`);
+      const company = item.companyName ? `[${item.companyName}] ` : '';
+      lines.push(`  ${item.category.padEnd(width)}  ${company}${(item.customerNumber ?? '(no number)').padEnd(12)} ${item.customerId ?? ''}  ${item.ipaasCustomerId ? `iPaaS.com ${item.ipaasCustomerId}  ` : ''}${detail}`);
+    }
+  }
+  if (report.companies) {
+    lines.push('', 'Per company:');
+    for (const company of report.companies) {
+      const out = outOfSyncCount(company.counts);
+      lines.push(`  ${company.companyName}: ${out === 0 ? 'in sync' : `${out} not in sync`} (${names.filter((name) => company.counts[name] > 0).map((name) => `${name} ${company.counts[name]}`).join(', ') || 'no customers'})`);
     }
   }
   const behind = outOfSyncCount(report.counts);
@@ -160,7 +172,7 @@ function writeOut(report: ReconcileReport, out: { file: string; format: 'json' |
 type Outcome = { report: ReconcileReport } | { error: string };
 
 /** Against the configured services, in this process, with the configured storage. */
-async function runHere(settings: Record<string, string>, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+async function runHere(settings: Record<string, string>, fix: boolean, company: string | undefined, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
   let services;
   try {
     services = buildServices(loadConfig(settings));
@@ -169,8 +181,15 @@ async function runHere(settings: Record<string, string>, fix: boolean, reporter:
   }
   console.log(`Business Central: ${services.config.businessCentral.apiBaseUrl} (environment ${services.config.businessCentral.environment})`);
   console.log(`iPaaS.com:        ${services.config.ipaas.apiBaseUrl}`);
+  let companies = services.multiCompany ? services.companies : undefined;
+  if (company !== undefined) {
+    const chosen = services.company(company);
+    if (!chosen) return { error: `--company ${company}: no configured company has this id or name (${services.companies.map((candidate) => `"${candidate.ref.name}"`).join(', ')})` };
+    companies = [chosen];
+  }
+  if (companies) console.log(`Companies:        ${companies.map((candidate) => candidate.ref.name).join(', ')}`);
   const deps = services.reconcileDependencies({ ...consoleLogger, info: () => {}, warn: () => {} });
-  const started = await startReconciliation(deps, { fix, trigger: 'command' });
+  const started = await startReconciliation(deps, { fix, trigger: 'command', ...(companies ? { companies: companies.map((candidate) => candidate.ref) } : {}) });
   if (!started.started) {
     return { error: `reconciliation ${started.runningRunId} is still running (one runs at a time); wait for it, or see GET /api/reconciliations/latest` };
   }
@@ -194,11 +213,11 @@ async function runHere(settings: Record<string, string>, fix: boolean, reporter:
 }
 
 /** Against the sandbox of a running `npm start`: the run happens there (its fakes live in that process); this follows it. */
-async function runInSandbox(baseUrl: string, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+async function runInSandbox(baseUrl: string, fix: boolean, company: string | undefined, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
   const api = `${baseUrl.replace(/\/+$/u, '')}/api/reconciliations`;
   let response: Response;
   try {
-    response = await fetch(api, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fix }) });
+    response = await fetch(api, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fix, ...(company ? { company } : {}) }) });
   } catch {
     return {
       error:
@@ -264,12 +283,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     console.log(`Storage:          ${storage} (AzureWebJobsStorage from ${storageSource(process.env)})`);
-    outcome = await runHere(settings, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
+    outcome = await runHere(settings, command.fix, command.company, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   } else {
     const baseUrl = process.env.LOCAL_HOST_URL?.trim() || `http://localhost:${process.env.LOCAL_HOST_PORT?.trim() || '7071'}`;
     console.log(`Sandbox:          the running \`npm start\` at ${baseUrl} (no Business Central / iPaaS.com settings)`);
     console.log(`Storage:          that host's storage (${describeStorage({ connectionString: settings.AzureWebJobsStorage ?? '' })})`);
-    outcome = await runInSandbox(baseUrl, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
+    outcome = await runInSandbox(baseUrl, command.fix, command.company, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   }
   reporter.stop();
   if ('error' in outcome) {

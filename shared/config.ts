@@ -352,6 +352,28 @@ export function loadCompaniesConfig(env: Environment = process.env): CompanyConf
   return companies;
 }
 
+/**
+ * The companies' ids and names alone, read leniently (tools that need no other setting, e.g. `npm run replay`):
+ * BC_COMPANIES entries with a GUID id, or BC_COMPANY_ID; [] when neither can be read.
+ */
+export function companyRefsOf(env: Environment): Array<{ id: string; name: string }> {
+  const list = env.BC_COMPANIES?.trim();
+  if (list) {
+    try {
+      const json: unknown = JSON.parse(list);
+      if (!Array.isArray(json)) return [];
+      return json.flatMap((entry: unknown) => {
+        const { id, name } = (typeof entry === 'object' && entry !== null ? entry : {}) as { id?: unknown; name?: unknown };
+        return typeof id === 'string' && GUID_PATTERN.test(id.trim()) ? [{ id: id.trim().toLowerCase(), name: typeof name === 'string' && name.trim() ? name.trim() : id.trim().toLowerCase() }] : [];
+      });
+    } catch {
+      return [];
+    }
+  }
+  const single = env.BC_COMPANY_ID?.trim();
+  return single && GUID_PATTERN.test(single) ? [{ id: single.toLowerCase(), name: single.toLowerCase() }] : [];
+}
+
 /** Longest company name: it appears in routes, log lines and the console. */
 export const MAX_COMPANY_NAME_LENGTH = 100;
 /** Characters a company name may not hold: route delimiters (even URL-encoded, hosts may decode them) and controls. */
