@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { BUSINESS_CENTRAL_SCOPE, createBusinessCentralClient, createBusinessCentralCredential } from '../businessCentral/client';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import { ConfigError, loadConfig, loadStorageConfig, type Config, type Environment } from '../config';
+import { ConfigError, loadConfig, loadStorageConfig, type CompanyConfig, type Config, type Environment } from '../config';
 import { describeError, SyncError } from '../errors';
 import { createIpaasClient } from '../ipaas/client';
 import { IPAAS_PATH_METHODS, IPAAS_PATH_NAMES, IPAAS_PATH_PLACEHOLDERS, IPAAS_QUERY, ipaasUrl, type IpaasPathName } from '../ipaas/paths';
@@ -12,7 +12,8 @@ import { pingStorage } from '../storage';
 
 /**
  * `npm run doctor` and `GET /api/health/details?deep=true`: read-only checks of a deployment against the
- * configured Business Central, Entra ID, iPaaS.com and storage. Each check says what it found and, when it
+ * configured Business Central, Entra ID, iPaaS.com and storage, for every configured company (its Business Central
+ * company, poll query, subscription, mapping file, iPaaS.com token and system id). Each check says what it found and, when it
  * fails, which setting or permission to change. Nothing is written anywhere: every request is a GET (plus the
  * Entra ID token request and the webhook handshake, which Business Central itself sends on every renewal).
  */
@@ -77,20 +78,32 @@ export async function runDoctor(env: Environment, options: DoctorOptions = {}): 
     return report(checks);
   }
   const cfg = config;
+  let pathsPending: DoctorCheck | undefined;
 
   // ---- Business Central --------------------------------------------------------------------------------
+  // Every configured company is checked; the first company's checks keep their ids, the others' carry the company.
+  const multi = cfg.companies.length > 1;
+  // With several companies every company's checks name it (the first one's ids stay as they always were).
+  const companies = cfg.companies.map((company, index) => ({ company, view: companyView(cfg, company), tag: multi ? { company, renamed: index > 0 } : undefined }));
   const credential = options.credential ?? createBusinessCentralCredential(cfg.businessCentral);
   const token = add(await businessCentralToken(cfg, credential));
-  const bc = createBusinessCentralClient(cfg.businessCentral, { ...cfg.http, maxAttempts: 1 }, { credential });
   if (token.status === 'pass') {
     const environment = add(await environmentCheck(cfg, credential, timeoutMs));
-    const company = environment.status === 'pass' ? add(await companyCheck(cfg, credential, timeoutMs)) : add(skip('bc-company', 'Business Central company', 'the environment is not reachable'));
-    if (company.status === 'pass') add(await customersCheck(bc));
-    else add(skip('bc-customers', 'Customers listable as the poll reads them', 'the company is not reachable'));
-    if (environment.status === 'pass') add(await subscriptionCheck(cfg, bc));
-    else add(skip('bc-subscription', 'Webhook subscription', 'the environment is not reachable'));
+    for (const { company, view, tag } of companies) {
+      const bc = createBusinessCentralClient(view.businessCentral, { ...cfg.http, maxAttempts: 1 }, { credential });
+      const companyCheck = environment.status === 'pass' ? add(forCompany(await companyReachable(view, credential, timeoutMs), tag)) : add(forCompany(skip('bc-company', 'Business Central company', 'the environment is not reachable'), tag));
+      if (companyCheck.status === 'pass') add(forCompany(await customersCheck(bc), tag));
+      else add(forCompany(skip('bc-customers', 'Customers listable as the poll reads them', 'the company is not reachable'), tag));
+      if (environment.status === 'pass') add(forCompany(await subscriptionCheck(view, bc), tag));
+      else add(forCompany(skip('bc-subscription', 'Webhook subscription', 'the environment is not reachable'), tag));
+      if (cfg.companies.length > 1) add(forCompany(mappingCheck(company), tag));
+    }
   } else {
-    for (const id of ['bc-environment', 'bc-company', 'bc-customers', 'bc-subscription']) add(skip(id, titleOf(id), 'no Entra ID token for Business Central'));
+    add(skip('bc-environment', titleOf('bc-environment'), 'no Entra ID token for Business Central'));
+    for (const { company, tag } of companies) {
+      for (const id of ['bc-company', 'bc-customers', 'bc-subscription']) add(forCompany(skip(id, titleOf(id), 'no Entra ID token for Business Central'), tag));
+      if (cfg.companies.length > 1) add(forCompany(mappingCheck(company), tag));
+    }
   }
 
   // ---- Webhook ----------------------------------------------------------------------------------------------
@@ -99,17 +112,47 @@ export async function runDoctor(env: Environment, options: DoctorOptions = {}): 
   else add(skip('webhook-handshake', titleOf('webhook-handshake'), cfg.webhook.notificationUrl ? 'the URL is not usable' : 'WEBHOOK_NOTIFICATION_URL is not set'));
 
   // ---- iPaaS.com ---------------------------------------------------------------------------------------------
-  const ipaasToken = add(await ipaasTokenCheck(cfg));
-  if (ipaasToken.status === 'pass') {
-    add(await systemIdCheck(cfg));
-    add(await pathsCheck(cfg, timeoutMs));
-  } else {
-    add(skip('ipaas-system-id', titleOf('ipaas-system-id'), 'the iPaaS.com token is not accepted'));
-    add(skip('ipaas-paths', titleOf('ipaas-paths'), 'the iPaaS.com token is not accepted'));
+  // Each company's token and system id; the paths once (they are the same for every company).
+  let pathsChecked = false;
+  for (const { view, tag } of companies) {
+    const ipaasToken = add(forCompany(await ipaasTokenCheck(view), tag));
+    if (ipaasToken.status === 'pass') add(forCompany(await systemIdCheck(view), tag));
+    else add(forCompany(skip('ipaas-system-id', titleOf('ipaas-system-id'), 'the iPaaS.com token is not accepted'), tag));
+    if (!pathsChecked && ipaasToken.status === 'pass') {
+      pathsChecked = true;
+      pathsPending = await pathsCheck(view, timeoutMs);
+    }
   }
+  add(pathsPending ?? skip('ipaas-paths', titleOf('ipaas-paths'), 'the iPaaS.com token is not accepted'));
 
   add(await storageCheck(() => cfg.storage));
   return report(checks);
+}
+
+/** The settings as one company sees them: its id, its iPaaS.com token and system id. */
+function companyView(config: Config, company: CompanyConfig): Config {
+  return {
+    ...config,
+    businessCentral: { ...config.businessCentral, companyId: company.id },
+    ipaas: { ...config.ipaas, apiToken: company.ipaas.apiToken, systemId: company.ipaas.systemId },
+  };
+}
+
+/** A check of one of several companies: its title names the company, its fix the BC_COMPANIES entry; its id too, but for the first company. */
+function forCompany(check: DoctorCheck, tag: { company: CompanyConfig; renamed: boolean } | undefined): DoctorCheck {
+  if (!tag) return check;
+  const { company } = tag;
+  const fix = check.fix
+    ?.replace(/\bBC_COMPANY_ID\b/gu, `BC_COMPANIES entry ${company.index + 1} id`)
+    .replace(/\bIPAAS_SYSTEM_ID\b/gu, `BC_COMPANIES entry ${company.index + 1} ipaasSystemId (or IPAAS_SYSTEM_ID)`)
+    .replace(/\bIPAAS_API_TOKEN\b/gu, company.ipaas.tokenSetting);
+  return { ...check, id: tag.renamed ? `${check.id}:${company.id}` : check.id, title: `${check.title} (${company.name})`, fix: fix ?? null };
+}
+
+/** Each company's mapping file was loaded and checked with the settings; the doctor says which file it is. */
+function mappingCheck(company: CompanyConfig): DoctorCheck {
+  const file = company.mapping.isDefault ? 'the shipped mapping file' : company.mapping.file;
+  return pass('mapping', 'Mapping file', `${file} loads (filter, ${company.mapping.mapping.fields.length} fields, every expression compiled)`);
 }
 
 const CHECK_TITLES: ReadonlyArray<[string, string]> = [
@@ -233,7 +276,7 @@ async function environmentCheck(config: Config, credential: TokenCredential, tim
   }
 }
 
-async function companyCheck(config: Config, credential: TokenCredential, timeoutMs: number): Promise<DoctorCheck> {
+async function companyReachable(config: Config, credential: TokenCredential, timeoutMs: number): Promise<DoctorCheck> {
   const id = 'bc-company';
   const title = titleOf(id);
   const companyId = config.businessCentral.companyId;
