@@ -34,6 +34,8 @@ export type FakeIpaasRequestCounts = Record<'total' | IpaasOperation, number>;
 export interface FakeIpaasOptions {
   apiBaseUrl: string;
   apiToken: string;
+  /** More API keys of the same tenant that are accepted (a company of Business Central may have its own). */
+  otherApiTokens?: readonly string[];
   /** Rows per list page; iPaaS.com-like default 50. */
   pageSize?: number;
   clock?: () => Date;
@@ -48,7 +50,7 @@ export class FakeIpaas {
   readonly requests: FakeIpaasRequestCounts = Object.fromEntries([['total', 0], ...OPERATIONS.map((op) => [op, 0])]) as FakeIpaasRequestCounts;
 
   private readonly apiBaseUrl: string;
-  private readonly apiToken: string;
+  private readonly apiTokens: ReadonlySet<string>;
   private readonly store: IpaasStore;
   private readonly routes: ReadonlyArray<{
     operation: IpaasOperation | ((request: Request) => IpaasOperation);
@@ -59,7 +61,7 @@ export class FakeIpaas {
 
   constructor(options: FakeIpaasOptions) {
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/u, '');
-    this.apiToken = options.apiToken;
+    this.apiTokens = new Set([options.apiToken, ...(options.otherApiTokens ?? [])]);
     this.store = new IpaasStore(options.clock ?? (() => new Date()), options.subscriptions ?? FAKE_IPAAS_SUBSCRIPTIONS);
     this.routes = ipaasRoutes(this.store, options.pageSize ?? 50).map((route) => ({ ...route, pattern: `${this.apiBaseUrl}${route.path}` }));
     const knownPatterns = [...new Set(this.routes.map((route) => route.pattern))];
@@ -164,7 +166,8 @@ export class FakeIpaas {
       this.requests[op] += 1;
       const fault = await this.faults.apply(request, (status) => ipaasErrorBody(errorCodeFor(status), faultMessage(status)));
       if (fault) return fault;
-      if (authenticate && request.headers.get('authorization') !== `Bearer ${this.apiToken}`) {
+      const header = request.headers.get('authorization') ?? '';
+      if (authenticate && !(header.startsWith('Bearer ') && this.apiTokens.has(header.slice('Bearer '.length)))) {
         return ipaasError(401, 'AUTH-1001', 'The API key is missing, invalid or expired');
       }
       const values: Record<string, string> = {};

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'msw';
 import type { Config } from '../../shared/config';
 import { FakeBusinessCentral, type FakeBusinessCentralOptions } from './businessCentral';
 import { FakeEntraId } from './entraId';
-import { FakeIpaas } from './ipaas';
+import { FakeIpaas, type FakeIpaasOptions } from './ipaas';
 
 /** Entra ID, Business Central and iPaaS.com fakes wired to one configuration, ready for an msw server. */
 export interface FakeWorld {
@@ -12,17 +12,24 @@ export interface FakeWorld {
   handlers: RequestHandler[];
 }
 
-export function createFakeWorld(config: Config, options: Partial<FakeBusinessCentralOptions> = {}): FakeWorld {
+/**
+ * With several companies (BC_COMPANIES) the Business Central fake holds each of them, and the iPaaS.com fake
+ * accepts each company's token; `ipaas` passes further options (e.g. the tenant's subscriptions).
+ */
+export function createFakeWorld(config: Config, options: Partial<FakeBusinessCentralOptions> = {}, ipaasOptions: Partial<FakeIpaasOptions> = {}): FakeWorld {
   const bc = config.businessCentral;
   const entra = new FakeEntraId({ authorityHost: bc.authorityHost, tenantId: bc.tenantId, clientId: bc.clientId, clientSecret: bc.clientSecret });
+  const [first, ...others] = config.companies;
   const businessCentral = new FakeBusinessCentral({
     apiBaseUrl: bc.apiBaseUrl,
     tenantId: bc.tenantId,
     environment: bc.environment,
     companyId: bc.companyId,
     entra,
+    ...(others.length > 0 && first ? { companyName: first.name, otherCompanies: others.map((company) => ({ id: company.id, name: company.name })) } : {}),
     ...options,
   });
-  const ipaas = new FakeIpaas({ apiBaseUrl: config.ipaas.apiBaseUrl, apiToken: config.ipaas.apiToken });
+  const otherApiTokens = [...new Set(config.companies.map((company) => company.ipaas.apiToken))].filter((token) => token !== config.ipaas.apiToken);
+  const ipaas = new FakeIpaas({ apiBaseUrl: config.ipaas.apiBaseUrl, apiToken: config.ipaas.apiToken, ...(otherApiTokens.length > 0 ? { otherApiTokens } : {}), ...ipaasOptions });
   return { entra, businessCentral, ipaas, handlers: [...entra.handlers, ...businessCentral.handlers, ...ipaas.handlers] };
 }
