@@ -34,6 +34,8 @@ export interface SystemOptions {
   sandbox?: boolean;
   /** The sandbox's companies: 1 (CRONUS USA; the default) or 2 (with CRONUS Canada, as `npm start` runs it). */
   sandboxCompanies?: 1 | 2;
+  /** The sandbox's fakes from an earlier start, kept (tests that restart the host with other settings); nothing is seeded. */
+  world?: FakeWorld;
   log?: (level: LogLevel, message: string) => void;
   onInvocation?: (event: InvocationEvent) => void;
   listen?: LocalHostOptions['listen'];
@@ -92,8 +94,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
 
     let sandbox: RunningSystem['sandbox'];
     if (mode.kind === 'sandbox') {
-      const world = createFakeWorld(config, {}, config.companies.length > 1 ? { subscriptions: TWO_COMPANY_IPAAS_SUBSCRIPTIONS } : {});
-      if (options.seedDemo !== false) seedDemoData(world.businessCentral, world.ipaas);
+      const world = options.world ?? createFakeWorld(config, {}, config.companies.length > 1 ? { subscriptions: TWO_COMPANY_IPAAS_SUBSCRIPTIONS } : {});
+      if (options.seedDemo !== false && !options.world) seedDemoData(world.businessCentral, world.ipaas);
       const notifier = new ChangeNotifier(world.businessCentral, { delayMs: options.notifyDelayMs ?? 2000 });
       stops.push(() => notifier.stop());
       if (options.mockServer) {

@@ -74,7 +74,7 @@ export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIp
   if (byEmail.length > 1) {
     return { category: 'DuplicateEmail', item: { category: 'DuplicateEmail', ...base, ipaasCustomerId: null, errorCode: 'DuplicateEmail', changes: [] } };
   }
-  const [match] = byEmail.length === 1 ? byEmail : index.withNumber(expected.customerNumber);
+  const [match] = byEmail.length === 1 ? byEmail : index.withNumber(expected.ipaasNumber);
   if (match) {
     return { category: 'Unlinked', item: { category: 'Unlinked', ...base, ipaasCustomerId: match.id, errorCode: null, changes: differences(expected, match) } };
   }
