@@ -110,6 +110,15 @@ param ipaasExternalIdSource string = ''
 @description('IPAAS_PATHS: JSON object overriding iPaaS.com path templates by name; empty means the documented defaults.')
 param ipaasPaths string = ''
 
+@description('IPAAS_CLIENT_ID: sent as X-Client-Id on every iPaaS.com request when set; empty sends no such header.')
+param ipaasClientId string = ''
+
+@description('IPAAS_ADDRESS_MODE: separate (default; each address posted to addAddress) or nested (addresses inside the customer body).')
+param ipaasAddressMode string = ''
+
+@description('IPAAS_ADDRESS_COLLECTION: the customer body field holding the address collection with IPAAS_ADDRESS_MODE=nested; empty means addresses.')
+param ipaasAddressCollection string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -391,6 +400,18 @@ var optionalAppSettings = [
   {
     name: 'IPAAS_PATHS'
     value: ipaasPaths
+  }
+  {
+    name: 'IPAAS_CLIENT_ID'
+    value: ipaasClientId
+  }
+  {
+    name: 'IPAAS_ADDRESS_MODE'
+    value: ipaasAddressMode
+  }
+  {
+    name: 'IPAAS_ADDRESS_COLLECTION'
+    value: ipaasAddressCollection
   }
   {
     name: 'HTTP_TIMEOUT_MS'

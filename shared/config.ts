@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { GUID_PATTERN } from './guid';
-import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
+import { DEFAULT_IPAAS_ADDRESS_COLLECTION, IPAAS_ADDRESS_MODES, parseIpaasPaths, type IpaasAddressMode, type IpaasPaths } from './ipaas/paths';
 import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
 import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from './schedule';
 
@@ -110,6 +110,22 @@ const settingsSchema = z.object({
     .optional(),
   IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
   IPAAS_PATHS: z.string().optional(),
+  IPAAS_CLIENT_ID: z
+    .string()
+    .trim()
+    .max(200, 'must be at most 200 characters')
+    .regex(/^[\x21-\x7e]+$/u, 'must be printable ASCII without spaces: it is sent as the header X-Client-Id (your iPaaS.com company client id)')
+    .optional(),
+  IPAAS_ADDRESS_MODE: z
+    .enum(IPAAS_ADDRESS_MODES, {
+      error: 'must be "separate" (each address posted to the addAddress path, the default) or "nested" (the addresses travel inside the customer\'s create/update body); `npm run doctor` tells which your tenant documents',
+    })
+    .default('separate'),
+  IPAAS_ADDRESS_COLLECTION: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/u, 'must be the JSON field name of the customer\'s address collection, such as addresses')
+    .default(DEFAULT_IPAAS_ADDRESS_COLLECTION),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   // `none` turns the webhook off (polling only) where a default would apply.
   WEBHOOK_NOTIFICATION_URL: z.preprocess((value) => (isNone(value) ? undefined : value), httpsUrl.optional()),
@@ -190,6 +206,12 @@ export interface Config {
     externalIdSource: ExternalIdSource;
     /** Path templates by name, defaults with the IPAAS_PATHS overrides applied. */
     paths: IpaasPaths;
+    /** IPAAS_CLIENT_ID: sent as X-Client-Id on every iPaaS.com request when set. */
+    clientId: string | undefined;
+    /** IPAAS_ADDRESS_MODE: addresses posted one by one (`separate`) or sent inside the customer body (`nested`). */
+    addressMode: IpaasAddressMode;
+    /** IPAAS_ADDRESS_COLLECTION: the customer body's field holding the address collection (nested mode). */
+    addressCollection: string;
   };
   webhook: { clientState: string; notificationUrl: string | undefined };
   poll: { schedule: string; startFrom: string | undefined };
@@ -591,6 +613,9 @@ function toConfig(
       systemId: s.IPAAS_SYSTEM_ID,
       externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
       paths: ipaasPaths,
+      clientId: s.IPAAS_CLIENT_ID,
+      addressMode: s.IPAAS_ADDRESS_MODE,
+      addressCollection: s.IPAAS_ADDRESS_COLLECTION,
     },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },

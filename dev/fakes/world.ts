@@ -13,8 +13,9 @@ export interface FakeWorld {
 }
 
 /**
- * With several companies (BC_COMPANIES) the Business Central fake holds each of them, and the iPaaS.com fake
- * accepts each company's token; `ipaas` passes further options (e.g. the tenant's subscriptions).
+ * `options` for the Business Central fake, `ipaasOptions` for the iPaaS.com one (its address API, descriptions,
+ * client id, subscriptions). With several companies (BC_COMPANIES) the Business Central fake holds each of them,
+ * and the iPaaS.com fake accepts each company's token.
  */
 export function createFakeWorld(config: Config, options: Partial<FakeBusinessCentralOptions> = {}, ipaasOptions: Partial<FakeIpaasOptions> = {}): FakeWorld {
   const bc = config.businessCentral;

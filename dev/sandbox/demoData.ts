@@ -43,7 +43,7 @@ export const CANADA_SCENARIOS = [
 /** The sandbox iPaaS.com's subscriptions with two companies: CRONUS Canada has its own Business Central connection. */
 export const TWO_COMPANY_IPAAS_SUBSCRIPTIONS: readonly FakeIpaasSubscription[] = [
   ...FAKE_IPAAS_SUBSCRIPTIONS,
-  { id: SANDBOX_CANADA_SYSTEM_ID, type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central (CRONUS Canada)' },
+  { id: SANDBOX_CANADA_SYSTEM_ID, type: 41, name: 'Business Central (CRONUS Canada)', description: 'Microsoft Dynamics 365 Business Central', value: '', attached_items_count: 0, image_url: null },
 ];
 
 /** The customer copied with the company: this id is in both companies (a route by id without a company answers 409). */
