@@ -73,7 +73,10 @@ export function buildServices(config: Config): Services {
   const storage = createStorage(config.storage, undefined, { companies: refs });
   const multiCompany = config.companies.length > 1;
   const breakersOf = new Map<string, ServiceBreakers>();
-  for (const company of config.companies) breakersOf.set(company.id, new ServiceBreakers(storage.forCompany({ id: company.id, name: company.name }).state));
+  // Each company its own breakers (their state in its own keys): one company's refused access never holds another's work.
+  for (const company of config.companies) {
+    breakersOf.set(company.id, new ServiceBreakers(storage.forCompany({ id: company.id, name: company.name }).state, { eventFields: { companyId: company.id, companyName: company.name } }));
+  }
   const first = config.companies[0]!;
   // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
   const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);

@@ -167,6 +167,9 @@ export const SERVICE_OUTAGE_EVENT = 'ServiceOutage';
 
 export interface ServiceOutageEvent {
   service: ServiceName;
+  /** The company whose work is held (each company has its own hold). */
+  companyId?: string;
+  companyName?: string;
   state: 'onHold' | 'resumed';
   kind: OutageKind;
   since: string;

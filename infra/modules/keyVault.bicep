@@ -1,4 +1,5 @@
-// Key Vault (RBAC authorization, soft delete) holding the app's three secrets. App settings refer to
+// Key Vault (RBAC authorization, soft delete) holding the app's three secrets, and each company's own iPaaS.com
+// token when BC_COMPANIES names one. App settings refer to
 // them by versionless URI, so a new secret version reaches the app without touching the settings.
 
 @description('Name of the key vault (3-24 letters, digits and hyphens, starting with a letter).')
@@ -24,6 +25,13 @@ param ipaasApiToken string
 @secure()
 @description('WEBHOOK_CLIENT_STATE')
 param webhookClientState string
+
+@description('Settings that hold a company\'s own iPaaS.com token (BC_COMPANIES ipaasApiTokenSetting); each gets the secret IPAAS-TOKEN-<SETTING>.')
+param companyTokenSettings array
+
+@secure()
+@description('Their tokens as a JSON object {"<setting>": "<token>"}; a setting without a token fails the deployment.')
+param companyTokens string
 
 // Key Vault secret names allow letters, digits and hyphens only.
 var bcClientSecretName = 'BC-CLIENT-SECRET'
@@ -79,6 +87,19 @@ resource webhookClientStateSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01'
     contentType: 'text/plain'
   }
 }
+
+var companyTokenValues = empty(companyTokens) ? {} : json(companyTokens)
+
+resource companyTokenSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
+  for setting in companyTokenSettings: {
+    parent: vault
+    name: 'IPAAS-TOKEN-${toUpper(replace(replace(setting, '_', '-'), '.', '-'))}'
+    properties: {
+      value: companyTokenValues[setting]
+      contentType: 'text/plain'
+    }
+  }
+]
 
 output id string = vault.id
 output name string = vault.name
