@@ -431,6 +431,16 @@ async function countsSection(world: BenchWorld, product: ProductProcess, counter
   };
   figures.push(...perCustomerFigures('polled', polledResult, { bc: 0.01 }));
 
+  // A poll that finds nothing (every company's watermark current): one Business Central request per company.
+  log('request counts: a poll that finds nothing');
+  const companies = world.config.companies.length;
+  const idleBefore = counts(world);
+  await product.runTimer('pollCustomers');
+  const idlePoll = countsSince(world, idleBefore);
+  figures.push(
+    judged('requests/poll', `poll that finds nothing: Business Central requests per company (${companies} companies)`, idlePoll.bc / companies, count, { max: 1 }, `${idlePoll.bc} requests in all (${idlePoll.bcList} list pages), ${idlePoll.ipaas} iPaaS.com`),
+  );
+
   figures.push(
     ...costFigures('new (no address)', created, memoryMb, latencyMs, { transactions: 9 }),
     ...costFigures('new with address', createdWithAddress, memoryMb, latencyMs, {}),
