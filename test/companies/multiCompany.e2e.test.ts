@@ -214,6 +214,36 @@ describe('polling and subscriptions', () => {
     expect((await statusOf())[1]).toMatchObject({ lastPoll: { outcome: 'Failed', status: 404 } });
   });
 
+  test('Business Central refusing one company holds that company\'s transfers only; the other transfers at once', async () => {
+    const system = await e2e.start({ companies: 2 });
+    const bc = system.world.businessCentral;
+    const held = bc.company(CANADA.id).upsertCustomer({ number: 'H-1', displayName: 'Zoe Tran', type: 'Person', email: 'zoe.tran@contoso.example' });
+    const flowing = bc.upsertCustomer({ number: 'H-2', displayName: 'Yan Wu', type: 'Person', email: 'yan.wu@contoso.example' });
+    bc.denyCompany(CANADA.id);
+
+    await system.http(`${path(CANADA.id)}/customers/${held.id}/sync`, { method: 'POST' });
+    // Canada's hold opens (its own breaker): the health names the company, and its message waits instead of failing.
+    const health = await waitFor(
+      async () => {
+        const details = (await system.http('/api/health/details')).body as { onHold?: Array<{ service: string; companyName?: string }> };
+        return details.onHold?.find((entry) => entry.companyName === CANADA.name);
+      },
+      { timeoutMs: 15_000, description: "CRONUS Canada's hold" },
+    );
+    expect(health.service).toBe(`Business Central (${CANADA.name})`);
+    expect(system.logs.some((line) => line.message.includes('TransferOnHold') && line.message.includes(CANADA.id))).toBe(true);
+    // The attempt that met the refusal is recorded as one to retry, never as a final failure.
+    expect((await history(system, CANADA.id, held.id)).map((transfer) => [transfer.errorCode, transfer.errorMessage?.endsWith('(will be retried)')])).toEqual([
+      ['BusinessCentralUnavailable', true],
+    ]);
+
+    // CRONUS USA is not held: its customer transfers now.
+    await system.http(`${path(USA.id)}/customers/${flowing.id}/sync`, { method: 'POST' });
+    await waitForTransfer(system, USA.id, flowing.id, (transfer) => transfer.status === 'Succeeded');
+    const details = (await system.http('/api/health/details')).body as { onHold?: Array<{ companyName?: string }> };
+    expect((details.onHold ?? []).filter((entry) => entry.companyName === USA.name)).toEqual([]);
+  });
+
   test('a poll that finds nothing costs one Business Central request per company', async () => {
     const system = await e2e.start({ companies: 2 });
     const bc = system.world.businessCentral;
