@@ -4,7 +4,7 @@ import { loadConfig, type CompanyConfig, type Config } from './config';
 import { isGuid, normalizeGuid } from './guid';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
-import type { Logger } from './log';
+import { deriveEmailKey, useEmailKey, type Logger } from './log';
 import { createStorage, type CompanyStorage, type Storage } from './storage';
 import type { CompanyRef } from './storage/companies';
 import { ServiceBreakers } from './sync/outages';
@@ -69,6 +69,8 @@ export interface Services {
 let cached: Services | undefined;
 
 export function buildServices(config: Config): Services {
+  // Email masks in logs and email digests in storage are keyed per deployment (docs/reliability.md, "Secrets").
+  useEmailKey(deriveEmailKey(config.webhook.clientState));
   const refs: CompanyRef[] = config.companies.map((company) => ({ id: company.id, name: company.name }));
   const storage = createStorage(config.storage, undefined, { companies: refs });
   const multiCompany = config.companies.length > 1;
@@ -135,9 +137,12 @@ export function buildServices(config: Config): Services {
         leases: companyStorage.leases,
         logger: logger(base),
         leaseTtlMs: config.sync.leaseSeconds * 1000,
+        writeTimeoutMs: config.http.timeoutMs,
         externalIds: { systemId: company.ipaas.systemId, source: config.ipaas.externalIdSource },
         mapping: company.mapping.mapping,
         company: ref,
+        // The email lease spans companies, as EmailInUse does.
+        sharedLeases: storage.leases,
       }),
       reconcileDependencies: (base) => ({
         businessCentral,
@@ -147,8 +152,10 @@ export function buildServices(config: Config): Services {
         runs: storage.reconciliations,
         syncQueue: storage.syncQueue,
         logger: logger(base),
-        // A run over several companies reads each through its own clients, links and mapping.
+        // A run over several companies reads each through its own clients, links and mapping, and sees every
+        // company's links (one iPaaS.com customer belongs to one customer of any company).
         companyDeps: (companyId: string) => reconcileCompanies.get(companyId),
+        allLinks: storage.links,
       }),
       work: (base) => ({ ref, businessCentral, state: companyStorage.state, leases: companyStorage.leases, logger: logger(base) }),
     };

@@ -10,7 +10,7 @@ import type { CustomerMapping } from '../mapping';
 import { newSyncMessage } from '../messages';
 import { classifyCustomer, IpaasIndex } from './classify';
 import { reportToCsv } from './csv';
-import { RECONCILE_SELECT } from './expected';
+import { reconcileSelect } from './expected';
 import {
   addCounts,
   CUSTOMER_CATEGORIES,
@@ -56,13 +56,15 @@ export interface ReconcileDependencies {
   businessCentral: Pick<BusinessCentralApi, 'readCustomerPage'>;
   ipaas: Pick<IpaasApi, 'listCustomersPage'>;
   links: CustomerLinkLister;
-  /** The mapping collection of a run of no company; the shipped default file when absent. */
+  /** The mapping collection the sync uses (CUSTOMER_MAPPING_FILE) in a run of no company; the default file when absent. */
   mapping?: CustomerMapping;
   /**
    * A run over configured companies reads each one through these (a run started with `companies`); a company
    * no longer configured fails the run, naming it.
    */
   companyDeps?: (companyId: string) => CompanyReconcileDependencies | undefined;
+  /** Every company's links (with their company): an iPaaS.com customer linked in another company is EmailInUse too. */
+  allLinks?: CustomerLinkLister;
   runs: ReconcileRunStore;
   /** `customer-sync`, for `fix`. */
   syncQueue: QueueSender;
@@ -214,6 +216,8 @@ interface Memo {
   index?: IpaasIndex;
   indexParts?: number;
   links?: Map<string, string>;
+  /** iPaaS.com id → the (first) Business Central customer linked to it, in any company (`{companyId}|{customerId}` for another company's). */
+  owners?: Map<string, string>;
   /** The company the index and links belong to. */
   company?: number;
 }
@@ -376,13 +380,31 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
   return index;
 }
 
-async function ensureLinks(deps: Pick<CompanyReconcileDependencies, 'links'>, memo: Memo): Promise<Map<string, string>> {
+/**
+ * The company's links (customer → iPaaS.com id) and who owns each iPaaS.com customer. With `allLinks` (a run over
+ * companies) the owners are every company's, since one iPaaS.com customer belongs to one Business Central customer of
+ * any company: another company's owner is kept as `{companyId}|{customerId}`, which never equals a customer id here.
+ */
+async function ensureLinks(deps: Pick<CompanyReconcileDependencies, 'links'> & { allLinks?: CustomerLinkLister | undefined }, memo: Memo, companyId?: string): Promise<Map<string, string>> {
   if (memo.links) return memo.links;
   const links = new Map<string, string>();
+  const owners = new Map<string, string>();
   for await (const page of deps.links.listLinkedIds()) {
-    for (const link of page) links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+    for (const link of page) {
+      links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+      if (!owners.has(link.ipaasCustomerId)) owners.set(link.ipaasCustomerId, link.customerId);
+    }
+  }
+  if (deps.allLinks && companyId) {
+    for await (const page of deps.allLinks.listLinkedIds()) {
+      for (const link of page) {
+        if (owners.has(link.ipaasCustomerId) || link.companyId === undefined || link.companyId === companyId) continue;
+        owners.set(link.ipaasCustomerId, `${link.companyId}|${link.customerId}`);
+      }
+    }
   }
   memo.links = links;
+  memo.owners = owners;
   return links;
 }
 
@@ -391,10 +413,10 @@ async function businessCentralStep(runDeps: ReconcileDependencies, state: RunSta
   const deps = { ...runDeps, ...current.deps };
   const company = current.ref;
   const index = await ensureIndex(deps, state, memo);
-  const links = await ensureLinks(deps, memo);
+  const links = await ensureLinks({ ...deps, allLinks: runDeps.allLinks }, memo, company?.id);
   const { cursor, progress } = state;
   const page = await deps.businessCentral.readCustomerPage(
-    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: RECONCILE_SELECT },
+    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
     cursor.businessCentralNextLink ?? undefined,
   );
   const counts = emptyCounts();
@@ -402,7 +424,7 @@ async function businessCentralStep(runDeps: ReconcileDependencies, state: RunSta
   const customerIds: string[] = [];
   const toFix: string[] = [];
   for (const customer of page.customers) {
-    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping);
+    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
     counts[result.category] += 1;
     customerIds.push(customer.id);
     if (result.item) items.push(company ? { ...result.item, companyId: company.id, companyName: company.name } : result.item);

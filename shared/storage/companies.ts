@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { normalizeGuid } from '../guid';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, Lease, LeaseStore, LinkedIds, StateStore, TransferCursor, TransferPage, TransferRecord, TransferStatus, TransferStore } from './types';
+import type {
+  CustomerLink,
+  CustomerLinkLister,
+  CustomerLinkStore,
+  Lease,
+  LeaseStore,
+  LinkedIds,
+  LinkOwner,
+  LinkState,
+  PendingCreate,
+  StateStore,
+  TransferCursor,
+  TransferPage,
+  TransferRecord,
+  TransferStatus,
+  TransferStore,
+} from './types';
 
 /**
  * Every row is keyed by company and customer: a company copy keeps customer ids (and numbers), so the same id in
@@ -99,9 +115,14 @@ export interface CompanyTransferStore {
 export interface CompanyLinkStore {
   get(customerId: string, company?: CompanyScope): Promise<CustomerLink | null>;
   save(link: CustomerLink, options?: { ifMatch?: string | null }, company?: CompanyScope): Promise<void>;
-  getState(customerId: string, company?: CompanyScope): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }>;
-  recordAttempt(customerId: string, sourceModifiedAt: string, company?: CompanyScope): Promise<void>;
+  getState(customerId: string, company?: CompanyScope): Promise<LinkState>;
+  recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string, company?: CompanyScope): Promise<void>;
+  recordCreates(customerId: string, creates: readonly PendingCreate[], company?: CompanyScope): Promise<void>;
   listLinkedIds(company?: CompanyScope): AsyncIterable<LinkedIds[]>;
+  /** The reverse links are the deployment's, across companies: one iPaaS.com customer belongs to one customer of any company. */
+  ownerOf(ipaasCustomerId: string): Promise<LinkOwner | null>;
+  claim(ipaasCustomerId: string, owner: LinkOwner): Promise<LinkOwner>;
+  releaseClaim(ipaasCustomerId: string, owner: LinkOwner): Promise<void>;
 }
 
 /** One company's transfer history: records carry the company, reads stay in it. */
@@ -114,14 +135,22 @@ export function companyTransfers(store: CompanyTransferStore, company: CompanySc
   };
 }
 
-/** One company's links. */
+/**
+ * One company's links. Its claims on iPaaS.com customers name the company, and who holds an iPaaS.com customer is
+ * looked up across every company (EmailInUse spans companies).
+ */
 export function companyLinks(store: CompanyLinkStore, company: CompanyScope): CustomerLinkStore & CustomerLinkLister {
+  const owned = (owner: LinkOwner): LinkOwner => ({ ...owner, companyId: company.id, companyName: company.name });
   return {
     get: (customerId) => store.get(customerId, company),
     save: (link, options) => store.save({ ...link, companyId: company.id }, options, company),
     getState: (customerId) => store.getState(customerId, company),
-    recordAttempt: (customerId, sourceModifiedAt) => store.recordAttempt(customerId, sourceModifiedAt, company),
+    recordAttempt: (customerId, sourceModifiedAt, mappingFingerprint) => store.recordAttempt(customerId, sourceModifiedAt, mappingFingerprint, company),
+    recordCreates: (customerId, creates) => store.recordCreates(customerId, creates, company),
     listLinkedIds: () => store.listLinkedIds(company),
+    ownerOf: (ipaasCustomerId) => store.ownerOf(ipaasCustomerId),
+    claim: (ipaasCustomerId, owner) => store.claim(ipaasCustomerId, owned(owner)),
+    releaseClaim: (ipaasCustomerId, owner) => store.releaseClaim(ipaasCustomerId, owned(owner)),
   };
 }
 

@@ -107,6 +107,21 @@ describe('a company copy', () => {
     expect((await system.http(`/api/customers/${copy.id}/sync?dryRun=true`, { method: 'POST' })).status).toBe(409);
   });
 
+  test('EmailInUse spans companies: a copy that kept the email is not merged into the first company\'s iPaaS.com customer', async () => {
+    const system = await e2e.start({ companies: 2 });
+    const usa = system.world.businessCentral;
+    const original = usa.upsertCustomer({ number: '30000', displayName: 'Omar Aziz', type: 'Person', email: 'omar.aziz@contoso.example' });
+    usa.company(CANADA.id).upsertCustomer({ id: original.id, number: '30000', displayName: 'Omar Aziz', type: 'Person', email: 'omar.aziz@contoso.example' });
+    await system.http(`${path(USA.id)}/customers/${original.id}/sync`, { method: 'POST' });
+    const first = await waitForTransfer(system, USA.id, original.id, (transfer) => transfer.status === 'Succeeded');
+    await system.http(`${path(CANADA.id)}/customers/${original.id}/sync`, { method: 'POST' });
+    const second = await waitForTransfer(system, CANADA.id, original.id, (transfer) => transfer.status === 'Failed');
+    expect(second).toMatchObject({ errorCode: 'EmailInUse', companyId: CANADA.id });
+    expect(second.errorMessage).toContain(`Business Central customer 30000 of company ${USA.name}`);
+    // Nothing was written: CRONUS USA's customer keeps its number and name.
+    expect(system.world.ipaas.customers()).toEqual([expect.objectContaining({ id: first.ipaasCustomerId, customerNumber: '30000' })]);
+  });
+
   test('by id without a company: found in one company → that one; in none → 404', async () => {
     const system = await e2e.start({ companies: 2 });
     const only = system.world.businessCentral.company(CANADA.id).upsertCustomer({ number: 'C-7', displayName: 'Hugo Roy', type: 'Person', email: 'hugo.roy@contoso.example' });
