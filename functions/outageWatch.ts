@@ -9,7 +9,9 @@ export async function outageWatch(_timer: Timer, context: InvocationContext): Pr
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { runTimer }] = await Promise.all([import('../shared/services.js'), import('../shared/telemetry.js')]);
   await runTimer('outageWatch', context, async () => {
-    await getServices().breakers.watch(context);
+    // Each company has its own holds (and its own waiting room); one company's round never waits for another's.
+    const services = getServices();
+    await Promise.all(services.companies.map((company) => company.breakers.watch(company.logger(context))));
   }, { quietSuccess: true });
 }
 

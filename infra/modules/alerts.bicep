@@ -37,11 +37,13 @@ param keyVaultLocation string
 param healthUrl string
 
 // The app does not sample (samplingRatio 1): every record is a row, so the rules count rows.
+// Split by company (one alert per Business Central company): every record names its company.
 var retriesExhaustedQuery = '''
 traces
 | where message == "TransferCompleted"
 | extend t = customDimensions
 | where tostring(t.errorCode) == "RetriesExhausted"
+| extend companyName = tostring(t.companyName)
 '''
 
 var failedTransfersQuery = '''
@@ -49,6 +51,7 @@ traces
 | where message == "TransferCompleted"
 | extend t = customDimensions
 | where tostring(t.status) == "Failed"
+| extend companyName = tostring(t.companyName)
 '''
 
 // Every timer reports each run as TimerRun (outcome Succeeded or Failed): poll, subscription, retention, reconciliation.
@@ -75,7 +78,7 @@ traces
 | where message == "ServiceOutage"
 | extend o = customDimensions
 | where tostring(o.state) in ("onHold", "stillOnHold")
-| extend service = tostring(o.service), reason = tostring(o.kind)
+| extend service = tostring(o.service), reason = tostring(o.kind), companyName = tostring(o.companyName)
 '''
 
 // Messages found in a poison queue's own poison queue (*-poison-poison), where nothing triggers: the sweeper
@@ -145,6 +148,15 @@ resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-1
         {
           query: retriesExhaustedQuery
           timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'companyName'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {
@@ -171,7 +183,7 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
   kind: 'LogAlert'
   properties: {
     displayName: 'Customer sync: failed transfers spike'
-    description: 'More than ${failedTransfersThreshold} transfers ended Failed within 15 minutes (TransferCompleted with status Failed). See docs/monitoring.md.'
+    description: 'More than ${failedTransfersThreshold} transfers of one company ended Failed within 15 minutes (TransferCompleted with status Failed); the alert names the company. See docs/monitoring.md.'
     severity: 2
     enabled: true
     scopes: [
@@ -184,6 +196,15 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
         {
           query: failedTransfersQuery
           timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'companyName'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
           operator: 'GreaterThan'
           threshold: failedTransfersThreshold
           failingPeriods: {
@@ -320,6 +341,13 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
             }
             {
               name: 'reason'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'companyName'
               operator: 'Include'
               values: [
                 '*'

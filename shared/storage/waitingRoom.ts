@@ -30,6 +30,11 @@ export interface WaitingRoom {
 export interface WaitingRoomOptions {
   tableName?: string;
   clock?: Clock;
+  /**
+   * The company's key prefix (shared/storage/companies.ts): each company has its own waiting room, as it has its own
+   * hold, in partitions `{prefix}waiting-<service>`. None: `waiting-<service>`.
+   */
+  keyPrefix?: () => Promise<string>;
 }
 
 const PARTITION_PREFIX = 'waiting-';
@@ -47,6 +52,7 @@ interface WaitingEntity {
 export class TableWaitingRoom implements WaitingRoom {
   private readonly table: TableClient;
   private readonly clock: Clock;
+  private readonly keyPrefix: (() => Promise<string>) | undefined;
 
   constructor(
     storage: StorageConnection,
@@ -55,13 +61,24 @@ export class TableWaitingRoom implements WaitingRoom {
   ) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
     this.clock = options.clock ?? systemClock;
+    this.keyPrefix = options.keyPrefix;
+  }
+
+  /** The partition of the customers waiting for `service` (in this room's company). */
+  private async partition(service: ServiceName): Promise<string> {
+    if (!this.keyPrefix) return partition(service);
+    try {
+      return `${await this.keyPrefix()}${partition(service)}`;
+    } catch (error) {
+      throw storageError('reading the company keys', error);
+    }
   }
 
   async park(service: ServiceName, message: SyncMessage): Promise<void> {
     // The snapshot is dropped: by the time the customer is resumed it is read again.
     const { snapshot: _snapshot, ...kept } = message;
     const entity: WaitingEntity = {
-      partitionKey: partition(service),
+      partitionKey: await this.partition(service),
       rowKey: customerKey(message.customerId),
       CustomerId: message.customerId,
       Message: JSON.stringify(kept),
@@ -76,9 +93,10 @@ export class TableWaitingRoom implements WaitingRoom {
 
   async resume(service: ServiceName, logger: Logger = silentLogger): Promise<number> {
     let resumed = 0;
+    const partitionKey = await this.partition(service);
     try {
       const pages = this.table
-        .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partition(service)}` } })
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } })
         .byPage({ maxPageSize: PAGE_SIZE });
       for await (const page of pages) {
         const rows = page.map((entity) => ({ entity, message: messageOf(entity) }));
@@ -100,8 +118,9 @@ export class TableWaitingRoom implements WaitingRoom {
 
   async resumeCustomer(service: ServiceName, customerId: string): Promise<boolean> {
     let entity: Record<string, unknown> & { etag: string };
+    const partitionKey = await this.partition(service);
     try {
-      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partition(service), customerKey(customerId)));
+      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partitionKey, customerKey(customerId)));
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw storageError('reading a waiting customer', error);
@@ -114,9 +133,10 @@ export class TableWaitingRoom implements WaitingRoom {
 
   async count(service: ServiceName): Promise<number> {
     let count = 0;
+    const partitionKey = await this.partition(service);
     try {
       const pages = this.table
-        .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partition(service)}`, select: ['RowKey'] } })
+        .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}`, select: ['RowKey'] } })
         .byPage({ maxPageSize: PAGE_SIZE });
       for await (const page of pages) count += page.length;
     } catch (error) {

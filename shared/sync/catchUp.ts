@@ -9,6 +9,9 @@ import type { QueueSender, TransferRecord, TransferStore } from '../storage/type
 import { newSyncMessage, SOURCES, type SyncSource } from '../messages';
 import { enqueueCustomerPages } from './enqueuePages';
 
+/** The Business Central company a catch-up is about; absent on messages queued before several companies existed. */
+const companyIdField = z.string().regex(GUID_PATTERN, 'companyId must be a GUID').transform(normalizeGuid).optional();
+
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 /** How many times the message came back from customer-catchup-poison (handleCatchUpPoison); absent at first. */
@@ -34,6 +37,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
       )
       .min(1)
       .max(CUSTOMER_BATCH_SIZE),
+    companyId: companyIdField,
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
@@ -42,6 +46,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('collection'),
     resource: z.string().min(1).max(4096),
+    companyId: companyIdField,
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
@@ -50,6 +55,8 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('poll'),
     reason: z.string().max(200),
+    /** Absent: every company polls. */
+    companyId: companyIdField,
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
     redriven: redrivenCount,
@@ -63,6 +70,7 @@ export type CustomersCatchUp = Extract<CatchUpMessage, { kind: 'customers' }>;
 export function newCustomerBatches(
   customers: ReadonlyArray<{ customerId: string; changeType: string }>,
   correlationId: string = randomUUID(),
+  companyId?: string,
   clock: Clock = systemClock,
 ): CatchUpMessage[] {
   const batches: CatchUpMessage[] = [];
@@ -70,6 +78,7 @@ export function newCustomerBatches(
     batches.push({
       kind: 'customers',
       customers: customers.slice(start, start + CUSTOMER_BATCH_SIZE).map(({ customerId, changeType }) => ({ customerId, changeType })),
+      ...(companyId ? { companyId } : {}),
       source: 'webhook',
       correlationId,
       enqueuedAt: isoNow(clock),
@@ -92,7 +101,14 @@ export async function expandCustomerBatch(
   await Promise.all([
     changed.length > 0
       ? deps.syncQueue.send(
-          changed.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId, ...(deps.clock ? { clock: deps.clock } : {}) })),
+          changed.map((customer) =>
+            newSyncMessage(customer.customerId, message.source, {
+              changeType: customer.changeType,
+              correlationId: message.correlationId,
+              companyId: message.companyId,
+              ...(deps.clock ? { clock: deps.clock } : {}),
+            }),
+          ),
         )
       : undefined,
     recordDeletions(deps.transfers, deleted, message.source, dateOf(deps.clock ?? systemClock)),
@@ -132,12 +148,12 @@ function deletedTransfer(customerId: string, source: SyncSource, now: string): T
   };
 }
 
-export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), clock: Clock = systemClock): CatchUpMessage {
-  return { kind: 'collection', resource, source: 'webhook', correlationId, enqueuedAt: isoNow(clock) };
+export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), companyId?: string, clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'collection', resource, ...(companyId ? { companyId } : {}), source: 'webhook', correlationId, enqueuedAt: isoNow(clock) };
 }
 
-export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), clock: Clock = systemClock): CatchUpMessage {
-  return { kind: 'poll', reason: reason.slice(0, 200), correlationId, enqueuedAt: isoNow(clock) };
+export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), companyId?: string, clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'poll', reason: reason.slice(0, 200), ...(companyId ? { companyId } : {}), correlationId, enqueuedAt: isoNow(clock) };
 }
 
 export interface CollectionCatchUpDependencies {
@@ -145,6 +161,8 @@ export interface CollectionCatchUpDependencies {
   syncQueue: QueueSender;
   logger: Logger;
   pageSize?: number;
+  /** The company whose customers these are: the messages name it. */
+  companyId?: string;
 }
 
 export interface CollectionCatchUpResult {
@@ -169,6 +187,7 @@ export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, 
     correlationId: message.correlationId,
     changeType: 'collection',
     label: 'catch-up',
+    ...(deps.companyId ? { companyId: deps.companyId } : {}),
   });
   return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
 }

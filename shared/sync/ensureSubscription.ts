@@ -35,6 +35,8 @@ export interface SubscriptionDependencies {
   clientState: string;
   renewWithinMs?: number;
   clock?: Clock;
+  /** The company whose subscription this is (one per company): the catch-up poll after a create polls it alone. */
+  companyId?: string;
 }
 
 export interface EnsureSubscriptionResult {
@@ -131,7 +133,7 @@ export async function ensureSubscription(deps: SubscriptionDependencies): Promis
 
   let catchUpRequested = false;
   if (action === 'created') {
-    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`)]);
+    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`, undefined, deps.companyId, clock)]);
     catchUpRequested = true;
   }
   const replaced = action === 'created' && (recorded !== null || deleted > 0);

@@ -88,6 +88,8 @@ export interface BreakerOptions {
   reportEveryMs?: number;
   /** Customers held during an outage; resumed when the breaker closes. */
   waiting?: WaitingCustomers;
+  /** Fields every ServiceOutage record carries besides its own (the company whose work is held: companyId, companyName). */
+  eventFields?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -164,6 +166,7 @@ export class ServiceBreakers {
   private readonly reportEveryMs: number;
   private probes: Partial<Record<ServiceName, () => Promise<void>>>;
   private waiting: WaitingCustomers | undefined;
+  private readonly eventFields: Readonly<Record<string, string>>;
 
   constructor(
     private readonly store: StateStore,
@@ -181,6 +184,7 @@ export class ServiceBreakers {
     this.reportEveryMs = options.reportEveryMs ?? 5 * 60_000;
     this.probes = options.probes ?? {};
     this.waiting = options.waiting;
+    this.eventFields = options.eventFields ?? {};
   }
 
   /** The services' own checks (the clients are built after the breakers, which their answers feed). */
@@ -522,7 +526,7 @@ export class ServiceBreakers {
   }
 
   private emit(logger: Logger, level: 'info' | 'warn', event: ServiceOutageEvent): void {
-    reportEvent(logger, SERVICE_OUTAGE_EVENT, event, level);
+    reportEvent(logger, SERVICE_OUTAGE_EVENT, { ...event, ...this.eventFields }, level);
   }
 
   private entry(service: ServiceName): Entry {

@@ -51,6 +51,8 @@ export interface PollDependencies {
    * by the first poll after the outage, instead of at every poll into a queue that only holds them.
    */
   onHold?: () => Promise<ServiceName | null>;
+  /** The company polled: its messages name it (its watermark, checkpoint and lease are in `state` and `leases`). */
+  companyId?: string;
 }
 
 export type PollMode = 'incremental' | 'startFrom' | 'full';
@@ -144,6 +146,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
         source: 'poll',
         correlationId: `poll-${randomUUID()}`,
         label: 'poll',
+        ...(deps.companyId ? { companyId: deps.companyId } : {}),
         ...(checkpoint
           ? {
               start: {

@@ -13,7 +13,9 @@ import type { ServiceName } from '../errors';
 import type { Admission, HoldDecision, ServiceBreakers } from './outages';
 import { retryNote, type RetrySchedule, type ScheduledRetry } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
-import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
+import { companyFields, LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
+import type { CompanyRef } from '../storage/companies';
+import { GUID_PATTERN, normalizeGuid } from '../guid';
 
 /** Transfers that cannot be tied to a customer (a message without a usable id) are filed under the nil GUID. */
 export const UNKNOWN_CUSTOMER_ID = '00000000-0000-0000-0000-000000000000';
@@ -43,6 +45,15 @@ function record(
     ...fields,
   };
   return transfers.record(transfer).then(() => transfer);
+}
+
+/**
+ * The company a customer-sync message names, read before the message is validated (a malformed message is
+ * recorded in its company when it names one); undefined when it names none.
+ */
+export function messageCompanyId(raw: unknown): string | undefined {
+  const candidate = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).companyId : undefined;
+  return typeof candidate === 'string' && GUID_PATTERN.test(candidate.trim()) ? normalizeGuid(candidate) : undefined;
 }
 
 /** Best effort to find who a malformed message was about, for the history. */
@@ -103,6 +114,7 @@ export async function handleSyncMessage(
     deps.logger.warn(`Invalid customer-sync message, recorded and dropped: ${issues}`);
     const transfer = await record(deps.transfers, {
       ...salvage(raw),
+      ...companyFields(deps.company),
       errorCode: 'InvalidMessage',
       errorMessage: `The queue message is not a valid customer-sync message (${issues})`,
       attempt: delivery.dequeueCount,
@@ -245,6 +257,8 @@ export interface PoisonDependencies {
   logger: Logger;
   retries?: RetrySchedule | undefined;
   clock?: Clock;
+  /** The company of the message (its history and its retry row). */
+  company?: CompanyRef | undefined;
   /**
    * `customer-sync-poison` itself: when storage fails, the message goes back there with a delay (a new message, its
    * delivery count starting again) instead of failing until it lands in the poison queue's own poison queue.
@@ -291,10 +305,14 @@ export async function handlePoisonMessage(deps: PoisonDependencies, raw: unknown
     // The last attempt's error, unless that is this very record written in an earlier round.
     const previous = last && last.transferId !== earlier?.transferId ? last : undefined;
     const finishedAt = earlier?.finishedAt ?? isoNow(clock);
-    retry = known && deps.retries ? await deps.retries.plan({ customerId: target.customerId, finishedAt }) : undefined;
+    retry =
+      known && deps.retries
+        ? await deps.retries.plan({ customerId: target.customerId, finishedAt, ...(deps.company ? { companyId: deps.company.id } : {}) })
+        : undefined;
     transfer = {
       transferId: earlier?.transferId ?? randomUUID(),
       ...target,
+      ...companyFields(deps.company),
       customerNumber: previous?.customerNumber ?? last?.customerNumber ?? null,
       status: 'Failed',
       action: null,
@@ -318,7 +336,7 @@ export async function handlePoisonMessage(deps: PoisonDependencies, raw: unknown
     return deferPoison(deps, deps.poisonQueue, raw, target.customerId, undefined, error);
   }
   try {
-    if (known && deps.retries && retry !== undefined) await deps.retries.apply(target.customerId, retry);
+    if (known && deps.retries && retry !== undefined) await deps.retries.apply(target.customerId, retry, deps.company?.id);
   } catch (error) {
     if (!deps.poisonQueue || !isStorageOutage(error)) throw error;
     return deferPoison(deps, deps.poisonQueue, raw, target.customerId, { transferId: transfer.transferId, finishedAt: transfer.finishedAt }, error);
@@ -327,8 +345,17 @@ export async function handlePoisonMessage(deps: PoisonDependencies, raw: unknown
   return transfer;
 }
 
+/**
+ * A poison message whose company could not even be looked up (Table Storage down on a fresh instance): back on the
+ * poison queue with a delay, as when its record could not be written; any other failure goes up.
+ */
+export async function deferPoisonMessage(deps: Pick<PoisonDependencies, 'logger'>, poisonQueue: QueueSender, raw: unknown, error: unknown): Promise<DeferredPoison> {
+  if (!isStorageOutage(error)) throw error;
+  return deferPoison(deps, poisonQueue, raw, salvage(raw).customerId, undefined, error);
+}
+
 async function deferPoison(
-  deps: PoisonDependencies,
+  deps: Pick<PoisonDependencies, 'logger'>,
   poisonQueue: QueueSender,
   raw: unknown,
   customerId: string,

@@ -60,7 +60,7 @@ test('every queue the host can create is read by a function, or swept back to on
 test('a catch-up message in its poison queue goes back to customer-catchup later, every time, with a growing delay', async () => {
   const catchUpQueue = capturing();
   const logger = collecting();
-  let message: unknown = newPollCatchUp('subscription re-created', 'corr-1', fixedClock('2026-03-10T10:00:00Z'));
+  let message: unknown = newPollCatchUp('subscription re-created', 'corr-1', undefined, fixedClock('2026-03-10T10:00:00Z'));
   const delays: number[] = [];
   for (let round = 1; round <= 7; round += 1) {
     const outcome = await handleCatchUpPoison({ catchUpQueue, logger }, message);
