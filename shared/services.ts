@@ -9,7 +9,7 @@ import type { IpaasApi } from './ipaas/types';
 import { deriveEmailKey, useEmailKey, type Logger } from './log';
 import { createStorage, type CompanyStorage, type Storage } from './storage';
 import type { CompanyRef } from './storage/companies';
-import { ServiceBreakers } from './sync/outages';
+import { ServiceBreakers, StorageOutageTracker } from './sync/outages';
 import { RetrySchedule } from './sync/retrySchedule';
 import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
@@ -86,6 +86,8 @@ export function buildServices(config: Config, options: ServiceOptions = {}): Ser
   const storage = createStorage(config.storage, undefined, { companies: refs, clock });
   const multiCompany = config.companies.length > 1;
   const breakersOf = new Map<string, ServiceBreakers>();
+  // Table Storage is the deployment's: one StorageOutage line per change of state for the instance, not per company.
+  const storageOutage = new StorageOutageTracker(clock);
   // Each company its own breakers (their state in its own keys, its own waiting room): one company's refused access never holds another's work.
   for (const company of config.companies) {
     const companyStorage = storage.forCompany({ id: company.id, name: company.name });
@@ -96,6 +98,7 @@ export function buildServices(config: Config, options: ServiceOptions = {}): Ser
         maxRetryAfterMs: config.outage.maxRetryAfterMs,
         waiting: companyStorage.waiting,
         eventFields: { companyId: company.id, companyName: company.name },
+        storageOutage,
       }),
     );
   }

@@ -90,6 +90,8 @@ export interface BreakerOptions {
   waiting?: WaitingCustomers;
   /** Fields every ServiceOutage record carries besides its own (the company whose work is held: companyId, companyName). */
   eventFields?: Readonly<Record<string, string>>;
+  /** The instance's Table Storage outage, shared by the breakers of every company (one StorageOutage line per change). */
+  storageOutage?: StorageOutageTracker;
 }
 
 /**
@@ -167,6 +169,7 @@ export class ServiceBreakers {
   private probes: Partial<Record<ServiceName, () => Promise<void>>>;
   private waiting: WaitingCustomers | undefined;
   private readonly eventFields: Readonly<Record<string, string>>;
+  private readonly storageOutage: StorageOutageTracker;
 
   constructor(
     private readonly store: StateStore,
@@ -185,6 +188,7 @@ export class ServiceBreakers {
     this.probes = options.probes ?? {};
     this.waiting = options.waiting;
     this.eventFields = options.eventFields ?? {};
+    this.storageOutage = options.storageOutage ?? new StorageOutageTracker(this.clock, this.reportEveryMs);
   }
 
   /** The services' own checks (the clients are built after the breakers, which their answers feed). */
@@ -235,39 +239,12 @@ export class ServiceBreakers {
 
   /** A message held because Table Storage failed: one line when it starts, then every few minutes (per instance). */
   storageFailed(error: unknown, logger: Logger = this.logger, heldMessage = true): void {
-    const now = this.clock.now();
-    const outage = this.storage;
-    if (heldMessage) outage.held += 1;
-    outage.message = redact(describeError(error)).slice(0, 1000);
-    if (outage.since === null) {
-      outage.since = now;
-      outage.reportedAt = now;
-      this.emitStorage(logger, 'warn', 'onHold', now);
-    } else if (now - outage.reportedAt >= this.reportEveryMs) {
-      outage.reportedAt = now;
-      this.emitStorage(logger, 'warn', 'stillOnHold', now);
-    }
+    this.storageOutage.failed(error, logger, heldMessage);
   }
 
   /** A transfer went through: if storage had failed, one line says it answers again. */
   storageAnswered(logger: Logger = this.logger): void {
-    if (this.storage.since === null) return;
-    this.emitStorage(logger, 'info', 'resumed', this.clock.now());
-    this.storage = { since: null, reportedAt: 0, held: 0, message: null };
-  }
-
-  private storage: { since: number | null; reportedAt: number; held: number; message: string | null } = { since: null, reportedAt: 0, held: 0, message: null };
-
-  private emitStorage(logger: Logger, level: 'info' | 'warn', state: StorageOutageEvent['state'], now: number): void {
-    const since = this.storage.since ?? now;
-    const event: StorageOutageEvent = {
-      state,
-      since: new Date(since).toISOString(),
-      downMs: now - since,
-      held: this.storage.held,
-      message: state === 'resumed' ? null : this.storage.message,
-    };
-    reportEvent(logger, STORAGE_OUTAGE_EVENT, event, level);
+    this.storageOutage.answered(logger);
   }
 
   /** Every answer of a service (from the HTTP clients): a working one (2xx, 404) counts as the service being back. */
@@ -591,5 +568,51 @@ export class ServiceBreakers {
   private spread(delayMs: number): number {
     const jitter = Math.min(10_000, Math.max(1_000, delayMs * 0.1));
     return Math.round(delayMs + this.random() * jitter);
+  }
+}
+
+/**
+ * Table Storage failing as this instance sees it (storage is the deployment's, not a company's): one StorageOutage
+ * line when it starts, one every `reportEveryMs` while it lasts, one when a transfer goes through again.
+ */
+export class StorageOutageTracker {
+  private state: { since: number | null; reportedAt: number; held: number; message: string | null } = { since: null, reportedAt: 0, held: 0, message: null };
+
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly reportEveryMs: number = 5 * 60_000,
+  ) {}
+
+  failed(error: unknown, logger: Logger, heldMessage = true): void {
+    const now = this.clock.now();
+    const outage = this.state;
+    if (heldMessage) outage.held += 1;
+    outage.message = redact(describeError(error)).slice(0, 1000);
+    if (outage.since === null) {
+      outage.since = now;
+      outage.reportedAt = now;
+      this.emit(logger, 'warn', 'onHold', now);
+    } else if (now - outage.reportedAt >= this.reportEveryMs) {
+      outage.reportedAt = now;
+      this.emit(logger, 'warn', 'stillOnHold', now);
+    }
+  }
+
+  answered(logger: Logger): void {
+    if (this.state.since === null) return;
+    this.emit(logger, 'info', 'resumed', this.clock.now());
+    this.state = { since: null, reportedAt: 0, held: 0, message: null };
+  }
+
+  private emit(logger: Logger, level: 'info' | 'warn', state: StorageOutageEvent['state'], now: number): void {
+    const since = this.state.since ?? now;
+    const event: StorageOutageEvent = {
+      state,
+      since: new Date(since).toISOString(),
+      downMs: now - since,
+      held: this.state.held,
+      message: state === 'resumed' ? null : this.state.message,
+    };
+    reportEvent(logger, STORAGE_OUTAGE_EVENT, event, level);
   }
 }

@@ -9,7 +9,7 @@ import { loadStorageConfig } from '../../shared/config';
 import { SyncError, type ServiceName } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { TableStateStore, type StateStore } from '../../shared/storage';
-import { OUTAGE_STATE_PREFIX, ServiceBreakers, type BreakerOptions, type OutageState } from '../../shared/sync/outages';
+import { OUTAGE_STATE_PREFIX, ServiceBreakers, StorageOutageTracker, type BreakerOptions, type OutageState } from '../../shared/sync/outages';
 import { parseServiceOutageLine, type ServiceOutageEvent } from '../../shared/telemetry';
 import { ManualClock } from '../support/clock';
 import { resetStorage } from '../support/storage';
@@ -236,4 +236,25 @@ test('an unreadable outage row is treated as an outage: probed, then closed once
   expect(await breaker.admit(['ipaas'])).toEqual({ admitted: true });
   expect(ipaas.control.probes).toBe(1);
   expect(await read('ipaas')).toBeNull();
+});
+
+test("several companies' breakers in one instance share its storage outage: one StorageOutage line per change of state, not one per company", async () => {
+  const clock = new ManualClock(Date.parse('2026-06-01T08:00:00Z'));
+  const storageOutage = new StorageOutageTracker(clock, 5 * MINUTE);
+  const logger = collectingLogger();
+  const [us, ca] = [breakers(clock, { storageOutage }), breakers(clock, { storageOutage })];
+  const down = new SyncError('StorageUnavailable', 'Table storage failed: HTTP 503', { transient: true, status: 503 });
+  us!.storageFailed(down, logger);
+  ca!.storageFailed(down, logger);
+  clock.advance(5 * MINUTE);
+  ca!.storageFailed(down, logger);
+  us!.storageFailed(down, logger);
+  us!.storageAnswered(logger);
+  ca!.storageAnswered(logger);
+  const states = logger.lines.filter((line) => line.startsWith('StorageOutage ')).map((line) => (JSON.parse(line.slice('StorageOutage '.length)) as { state: string; held: number }));
+  expect(states).toEqual([
+    expect.objectContaining({ state: 'onHold', held: 1 }),
+    expect.objectContaining({ state: 'stillOnHold', held: 3 }),
+    expect.objectContaining({ state: 'resumed', held: 4 }),
+  ]);
 });
