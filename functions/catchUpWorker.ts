@@ -42,7 +42,7 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
   }
   try {
     const result = await runCollectionCatchUp(
-      { businessCentral: company.businessCentral, syncQueue: storage.syncQueue, logger, companyId: company.ref.id },
+      { businessCentral: company.businessCentral, syncQueue: storage.syncQueue, logger, companyId: company.ref.id, clock: services.clock },
       parsed.data,
     );
     logger.info(`catch-up: ${result.pages} pages, ${result.enqueued} customers enqueued`);

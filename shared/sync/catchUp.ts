@@ -163,6 +163,7 @@ export interface CollectionCatchUpDependencies {
   pageSize?: number;
   /** The company whose customers these are: the messages name it. */
   companyId?: string;
+  clock?: Clock;
 }
 
 export interface CollectionCatchUpResult {
@@ -188,6 +189,7 @@ export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, 
     changeType: 'collection',
     label: 'catch-up',
     ...(deps.companyId ? { companyId: deps.companyId } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
 }

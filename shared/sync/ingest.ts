@@ -85,8 +85,14 @@ export async function ingestNotification(
 }
 
 /** A manual transfer request (by id or, once resolved, by number): one customer-sync message with source `manual`. */
-export async function enqueueManualSync(syncQueue: QueueSender, customerId: string, correlationId: string = randomUUID(), companyId?: string): Promise<void> {
-  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId, companyId })]);
+export async function enqueueManualSync(
+  syncQueue: QueueSender,
+  customerId: string,
+  correlationId: string = randomUUID(),
+  companyId?: string,
+  clock: Clock = systemClock,
+): Promise<void> {
+  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId, companyId, clock })]);
 }
 
 export interface CompanyIngestDependencies {

@@ -147,6 +147,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
         correlationId: `poll-${randomUUID()}`,
         label: 'poll',
         ...(deps.companyId ? { companyId: deps.companyId } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
         ...(checkpoint
           ? {
               start: {

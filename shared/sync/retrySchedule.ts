@@ -220,6 +220,8 @@ export interface RetryRunDependencies {
   logger: Logger;
   /** With several companies: each row's company's transfer history (absent: `transfers`). */
   transfersOf?: (companyId: string | undefined) => TransferStore;
+  /** The process's clock (the retry message's enqueuedAt); the schedule's rows follow the schedule's own. */
+  clock?: Clock;
 }
 
 export interface RetryRunResult {
@@ -254,7 +256,11 @@ export async function runDueRetries(deps: RetryRunDependencies): Promise<RetryRu
     }
     if (!(await deps.schedule.markEnqueued(retry))) continue;
     await deps.syncQueue.send([
-      newSyncMessage(retry.customerId, 'replay', { correlationId: `retry-${retry.step + 1}-${retry.customerId}`, ...(retry.companyId ? { companyId: retry.companyId } : {}) }),
+      newSyncMessage(retry.customerId, 'replay', {
+        correlationId: `retry-${retry.step + 1}-${retry.customerId}`,
+        ...(retry.companyId ? { companyId: retry.companyId } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      }),
     ]);
     result.enqueued += 1;
     deps.logger.info(`retry: customer ${retry.customerId} enqueued, automatic retry ${retry.step + 1} of ${RETRY_SCHEDULE_MINUTES.length}`);
