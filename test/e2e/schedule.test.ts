@@ -14,11 +14,12 @@ test('a scheduled poll catches changes that were never notified: first the creat
   // No ChangeNotifier call and no subscription: only the poll can find these changes.
   const customer = bc.upsertCustomer({ number: 'P-500', displayName: 'Johanna Lorenz', type: 'Person', email: 'johanna.lorenz@contoso.example', city: 'Berlin', country: 'DE' });
 
-  const created = await waitForTransfer(customer.id, (t) => t.action === 'Created');
+  // Bounds for a loaded machine (the poll runs every second), not durations asserted.
+  const created = await waitForTransfer(customer.id, (t) => t.action === 'Created', 60_000);
   expect(created).toMatchObject({ source: 'poll', status: 'Succeeded', customerNumber: 'P-500', addressesAdded: 1 });
 
   bc.updateCustomer(customer.id, { displayName: 'Johanna Lorenz-Meyer' });
-  const updated = await waitForTransfer(customer.id, (t) => t.action === 'Updated');
+  const updated = await waitForTransfer(customer.id, (t) => t.action === 'Updated', 60_000);
   expect(updated).toMatchObject({ source: 'poll', status: 'Succeeded', ipaasCustomerId: created.ipaasCustomerId, addressesAdded: 0 });
   expect(world.ipaas.customer(created.ipaasCustomerId!)).toMatchObject({ customerNumber: 'P-500', firstName: 'Johanna Lorenz-Meyer' });
   expect(world.ipaas.customers()).toHaveLength(1);
