@@ -27,7 +27,7 @@ export function readCommandLine<const O extends Options, T>(
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
   }
   if ((parsed.values as { help?: boolean }).help) return { kind: 'help' };
-  if (!allowPositionals && parsed.positionals.length > 0) return { kind: 'usageError', message: `Unexpected argument '${parsed.positionals[0] ?? ''}'` };
+  if (!allowPositionals && parsed.positionals.length > 0) return { kind: 'usageError', message: `Unexpected argument '${parsed.positionals[0] ?? ''}'. This command does not take positional arguments` };
   return interpret(parsed.values, parsed.positionals);
 }
 

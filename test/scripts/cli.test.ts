@@ -15,7 +15,7 @@ describe('readCommandLine', () => {
   it('refuses an unknown flag, a missing value and, unless allowed, a positional', () => {
     expect(read(['--fixx'])).toMatchObject({ kind: 'usageError', message: expect.stringContaining('--fixx') });
     expect(read(['--company'])).toMatchObject({ kind: 'usageError', message: expect.stringContaining('--company') });
-    expect(read(['10000'])).toEqual({ kind: 'usageError', message: "Unexpected argument '10000'" });
+    expect(read(['10000'])).toEqual({ kind: 'usageError', message: "Unexpected argument '10000'. This command does not take positional arguments" });
     expect(read(['10000'], true)).toEqual({ kind: 'run', values: {}, rest: ['10000'] });
   });
 
