@@ -1,6 +1,7 @@
 import { describeError } from '../errors';
 import type { ReconcileMessage } from '../messages';
-import { advanceReconciliation, startReconciliation, type ReconcileDependencies, type StartResult } from './reconcile';
+import { advanceReconciliation, startReconciliation, type StartResult } from './lifecycle';
+import type { ReconcileDependencies } from './runState';
 import type { ReconcileTrigger } from './report';
 
 /** Sends a `reconcile` message, visible after `delaySeconds`. */
