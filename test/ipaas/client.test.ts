@@ -1,5 +1,5 @@
 import { http, HttpResponse } from 'msw';
-import { FakeIpaas } from '../../dev/fakes/ipaas';
+import { FAKE_IPAAS_ROUTES, FakeIpaas } from '../../dev/fakes/ipaas';
 import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { createIpaasClient, type IpaasClientOptions } from '../../shared/ipaas/client';
@@ -10,16 +10,16 @@ const config = loadConfig(process.env);
 const fake = new FakeIpaas(config.ipaas);
 const server = startMockServer(...fake.handlers);
 /**
- * The paths of the API notes, written out here as msw patterns below the configured base URL: never built with the
- * client's path table or its helpers, so a client that builds a wrong URL finds no stub and fails.
+ * The documented paths as msw patterns: the fake's own route table (written from the API notes, never from the
+ * client), so a client that builds a wrong URL finds no stub and fails.
  */
 const IPAAS_PATHS = {
-  searchCustomers: '/customers/v2/Customers',
-  customer: '/customers/v2/Customer/:id',
-  createCustomer: '/customers/v2/Customer',
-  customerAddresses: '/customers/v2/Customer/:id/Addresses',
-  addCustomerAddress: '/customers/v2/Customer/:id/Address',
-  updateExternalId: '/customers/v2/External/UpdateExternalId',
+  searchCustomers: FAKE_IPAAS_ROUTES.customers,
+  customer: FAKE_IPAAS_ROUTES.customer,
+  createCustomer: FAKE_IPAAS_ROUTES.createCustomer,
+  customerAddresses: FAKE_IPAAS_ROUTES.addresses,
+  addCustomerAddress: FAKE_IPAAS_ROUTES.address,
+  updateExternalId: FAKE_IPAAS_ROUTES.updateExternalId,
 } as const;
 const route = (pattern: (typeof IPAAS_PATHS)[keyof typeof IPAAS_PATHS]): string => `${config.ipaas.apiBaseUrl.replace(/\/+$/u, '')}${pattern}`;
 
