@@ -47,7 +47,7 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     if (dryRun) {
       return await companyDryRun(company, context, customerId, withCompany);
     }
-    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id, services.clock);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;

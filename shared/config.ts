@@ -82,6 +82,11 @@ export interface Config {
     bcSharedBudget: boolean;
   };
   sync: { leaseSeconds: number };
+  /**
+   * OUTAGE_MAX_RETRY_AFTER_SECONDS: the longest a service is held on a `Retry-After` before the breaker probes it
+   * again (a longer one is cut to this). Default 15 minutes.
+   */
+  outage: { maxRetryAfterMs: number };
   retention: { transferDays: number };
   /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
   mapping: MappingConfig;
@@ -184,6 +189,7 @@ function toConfig(
       bcSharedBudget: s.BC_SHARED_BUDGET ? s.BC_SHARED_BUDGET === 'on' : inAzure,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+    outage: { maxRetryAfterMs: s.OUTAGE_MAX_RETRY_AFTER_SECONDS * 1000 },
     retention: { transferDays: s.TRANSFER_RETENTION_DAYS },
     mapping,
     companies,

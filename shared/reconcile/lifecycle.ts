@@ -2,6 +2,7 @@
  * A run's life: started (one at a time; an abandoned one no longer blocks), advanced from its last checkpoint step by
  * step (within a time budget, waiting out outages when queue-driven), cancelled by an operator.
  */
+import { dateOf, isoNow, systemClock } from '../clock';
 import { describeError, isTransient } from '../errors';
 import { emptyCounts, type ReconcileReport, type ReconcileTrigger } from './report';
 import { DEFAULT_STALE_AFTER_MS, FIRST_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS, MAX_TRANSIENT_FAILURES, type ReconcileDependencies, type RunState, newRunId, readState } from './runState';
@@ -20,7 +21,7 @@ export async function startReconciliation(
   deps: ReconcileDependencies,
   options: { fix: boolean; trigger: ReconcileTrigger; companies?: ReadonlyArray<{ id: string; name: string }> },
 ): Promise<StartResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const latest = await deps.runs.readLatest();
   if (latest) {
     const current = await readState(deps.runs, latest.value.runId);
@@ -108,12 +109,12 @@ export type AdvanceResult =
  * Checkpoints are written under an ETag condition, so two workers never advance one run twice.
  */
 export async function advanceReconciliation(deps: ReconcileDependencies, runId: string, options: AdvanceOptions = {}): Promise<AdvanceResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const loaded = await readState(deps.runs, runId);
   if (!loaded) return { outcome: 'notFound' };
   let { state, etag } = loaded;
   if (state.status !== 'Running') return { outcome: 'notRunning', report: await readReport(deps, runId).then((report) => report ?? reportFromState(state)) };
-  const began = Date.now();
+  const began = (deps.clock ?? systemClock).now();
   const memo: Memo = {};
   let steps = 0;
   for (;;) {
@@ -163,7 +164,7 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) return { outcome: 'continue', report: current };
     if (options.shouldStop?.()) return { outcome: 'continue', report: current };
-    if (options.budgetMs !== undefined && Date.now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
+    if (options.budgetMs !== undefined && (deps.clock ?? systemClock).now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
   }
 }
 
@@ -171,7 +172,7 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
 export async function cancelReconciliation(deps: Pick<ReconcileDependencies, 'runs' | 'clock'>, runId: string, reason: string): Promise<boolean> {
   const loaded = await readState(deps.runs, runId);
   if (!loaded || loaded.state.status !== 'Running') return false;
-  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const now = isoNow(deps.clock ?? systemClock);
   const state: RunState = { ...loaded.state, status: 'Failed', finishedAt: now, updatedAt: now, error: reason };
   return (await deps.runs.writeState(runId, state, loaded.etag)) !== null;
 }

@@ -2,6 +2,7 @@
  * What a reconciliation run is and how it is kept: its dependencies, the checkpoint it writes after every step (a
  * versioned JSON blob read back under its ETag), its id, and the parts (pages already read) stored beside it.
  */
+import { type Clock } from '../clock';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
@@ -49,7 +50,7 @@ export interface ReconcileDependencies {
   /** `customer-sync`, for `fix`. */
   syncQueue: QueueSender;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;

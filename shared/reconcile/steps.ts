@@ -166,7 +166,7 @@ export async function businessCentralStep(runDeps: ReconcileDependencies, state:
   if (toFix.length > 0) {
     // Enqueued before the checkpoint: a repeated step enqueues them again, which the idempotent sync absorbs.
     const correlationId = `reconcile-${state.runId}`;
-    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId, companyId: company?.id })));
+    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId, companyId: company?.id, ...(deps.clock ? { clock: deps.clock } : {}) })));
   }
   await deps.runs.writePart(state.runId, partName('bc', cursor.businessCentralParts), { counts, items, customerIds, ...(company ? { companyId: company.id } : {}) });
   cursor.businessCentralParts += 1;

@@ -142,6 +142,12 @@ export const settingsSchema = z.object({
   BC_SHARED_BUDGET: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
+  OUTAGE_MAX_RETRY_AFTER_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(30, 'must be at least 30 seconds')
+    .max(86_400, 'must be at most 86400 seconds (a day: a hold must end long before a queue message expires)')
+    .default(900),
   CONSOLE_ACCESS: consoleAccessSetting,
   CUSTOMER_MAPPING_FILE: z.string().trim().optional(),
 });

@@ -12,6 +12,7 @@ import { startMockServer } from '../support/msw';
 import { countMessages, queue } from '../support/storage';
 import { takeMessages } from '../triggers/harness';
 import { createReconcileFakes, person, resetReconcileWorld, runToEnd, processSyncQueue, reconcileDependencies, transfer } from './support';
+import { offsetClock } from '../../shared/clock';
 
 const config = loadConfig(process.env);
 const { bc, ipaas, handlers } = createReconcileFakes(config);
@@ -20,7 +21,6 @@ const storage = createStorage(config.storage);
 const deps = reconcileDependencies(config, storage);
 
 beforeEach(() => resetReconcileWorld({ bc, ipaas }));
-
 
 /** Every category, each produced the way it happens in practice. */
 async function seedEveryCategory() {
@@ -225,7 +225,7 @@ describe('resumable, one at a time', () => {
   test('a run without progress for longer than the stale limit no longer blocks a new one', async () => {
     const first = await startReconciliation(deps, { fix: false, trigger: 'http' });
     if (!first.started) throw new Error('not started');
-    const later = reconcileDependencies(config, storage, { clock: () => new Date(Date.now() + 31 * 60 * 1000) });
+    const later = reconcileDependencies(config, storage, { clock: offsetClock(31 * 60 * 1000) });
     const second = await startReconciliation(later, { fix: false, trigger: 'timer' });
     expect(second.started).toBe(true);
     expect(await readReport(deps, first.runId)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/Abandoned/u) });
