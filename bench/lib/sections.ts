@@ -34,9 +34,10 @@ export interface BenchContext {
 }
 
 /**
- * One part of `npm run bench`, selected with `--only <name>`. Sections run in the order of the SECTIONS list in
- * bench/run.ts; to add one, write `run` (return figures made with judged/info from ./stats, each next to its
- * target) and append an entry there. A section that throws is reported as one ERROR row and the others still run.
+ * One part of `npm run bench`, selected with `--only <name>`: one file in bench/sections/, exporting this. Sections
+ * run in the order of the SECTIONS list in bench/run.ts; to add one, write `run` (return figures made with
+ * judged/info from ./stats, each next to its target) and list it there. A section that throws is reported as one
+ * ERROR row and the others still run.
  */
 export interface BenchSection {
   /** The --only name: lower case, no spaces. */
