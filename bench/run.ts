@@ -10,7 +10,7 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,latency,load,reconcile,coldstart,mapping,budget (default all; SECTIONS below)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,floor,latency,load,reconcile,coldstart,mapping,budget (default all; SECTIONS below)
  *   --reconcile-customers <n> BENCH_RECONCILE_CUSTOMERS customers on each side in the reconciliation run (default 100000)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
@@ -23,7 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, startAzurite } from '../dev/azurite';
 import { createTlsMaterial } from './lib/fakeServices';
-import { log, machine } from './lib/machine';
+import { lastLogLine, log, machine } from './lib/machine';
 import { startProduct, type ProductProcess } from './lib/productProcess';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { elapsed, failedFigure, info, renderTable, seconds, type Figure } from './lib/stats';
@@ -33,6 +33,7 @@ import { ackSection } from './sections/ack';
 import { budgetSection } from './sections/budget';
 import { coldStartSection } from './sections/coldStart';
 import { countsSection } from './sections/counts';
+import { floorSection } from './sections/floor';
 import { latencySection } from './sections/latency';
 import { loadSection } from './sections/load';
 import { mappingSection } from './sections/mapping';
@@ -89,9 +90,33 @@ function productProblems(product: ProductProcess): Figure[] {
  * Every section, in the order they run (`--only` picks some). To add one, write bench/sections/<name>.ts exporting
  * a BenchSection (bench/lib/sections.ts) and list it here; docs/performance.md ("Adding a section") says more.
  */
-const SECTIONS: BenchSection[] = [ackSection, countsSection, throughputSection, latencySection, loadSection, reconcileSection, coldStartSection, mappingSection, budgetSection];
+const SECTIONS: BenchSection[] = [ackSection, countsSection, throughputSection, floorSection, latencySection, loadSection, reconcileSection, coldStartSection, mappingSection, budgetSection];
 
 // ------------------------------------------------------------------ main
+
+const DEFAULT_SECTION_DEADLINE_MS = 10 * 60_000;
+
+/**
+ * Runs a section, stopping it at its deadline: the section's signal aborts (child processes it started are killed,
+ * its waits end) and the section becomes an ERROR row saying how long it ran and what it was doing last.
+ */
+async function runWithinDeadline(section: BenchSection, context: BenchContext): Promise<Figure[]> {
+  const deadlineMs = section.deadlineMs ?? DEFAULT_SECTION_DEADLINE_MS;
+  const controller = new AbortController();
+  context.signal = controller.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`stopped after ${Math.round(deadlineMs / 60_000)} min, its bound; it was at: ${lastLogLine() || 'its start'}`));
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => section.run(context)), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env);
@@ -100,7 +125,7 @@ async function main(): Promise<void> {
   log(`machine: ${host.nproc} CPUs (${host.cpu}), node ${host.node}, load average ${host.load}; latency ${options.latencyMs} ms per API call`);
   const figures: Figure[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
-  const context: BenchContext = { options, log };
+  const context: BenchContext = { options, log, signal: new AbortController().signal };
   let productKind: 'product' | 'countedProduct' | undefined;
   try {
     for (const section of SECTIONS.filter((candidate) => options.only.has(candidate.name))) {
@@ -139,9 +164,15 @@ async function main(): Promise<void> {
           context.product = product;
           productKind = productNeed;
         }
-        figures.push(...(await section.run(context)));
+        figures.push(...(await runWithinDeadline(section, context)));
       } catch (error) {
         figures.push(failedFigure(section.title, 'run', '', error instanceof Error ? error.message.split('\n')[0]! : String(error)));
+        if (context.signal.aborted && context.product) {
+          // Whatever the section left running in the product is not waited for: the next section gets a fresh one.
+          await context.product.stop();
+          delete context.product;
+          productKind = undefined;
+        }
       }
     }
     if (context.product) figures.push(...productProblems(context.product));

@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
+let lastLine = '';
+
 /** The bench's progress lines (stderr, so the table on stdout stays clean). */
 export const log = (message: string): void => {
+  lastLine = message;
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 };
+
+/** The last progress line: where a section stood when it was stopped. */
+export const lastLogLine = (): string => lastLine;
 
 /** CPU time (user + system) of this process so far, in ms. */
 export const cpuMsOfThisProcess = (): number => {

@@ -58,3 +58,16 @@ export type ReconcileBenchMessage =
       peakHeapUsedBytes: number;
     }
   | { type: 'failed'; message: string };
+
+/** bench/floor.ts → parent */
+export type FloorMessage =
+  | {
+      type: 'done';
+      customers: number;
+      failures: number;
+      /** user + system CPU of the floor process over the measured customers. */
+      cpuMs: number;
+      durationMs: number;
+      maxRssBytes: number;
+    }
+  | { type: 'failed'; message: string };

@@ -75,6 +75,7 @@ export async function postNotification(product: ProductProcess, body: string): P
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'x-ms-correlation-id': `bench-${randomUUID()}` },
     body,
+    signal: AbortSignal.timeout(60_000),
   });
   await response.arrayBuffer();
   return { status: response.status, elapsedMs: elapsed(started) };
@@ -130,6 +131,7 @@ export async function notifiedScenario(
   customers: readonly FakeBcCustomer[],
   changeType: 'created' | 'updated',
   counter?: StorageCounter,
+  timeoutMs = 2 * 60_000,
 ): Promise<ScenarioResult> {
   const ids = new Set(customers.map((customer) => customer.id));
   const since = product.transfers.length;
@@ -137,7 +139,7 @@ export async function notifiedScenario(
   const { value: arrivals, storage, invocations, logBytes, cpuMs } = await observed(product, counter, async () => {
     const { status } = await postNotification(product, notificationBody(world, [...ids], changeType));
     if (status !== 202) throw new Error(`the webhook answered ${status}`);
-    return product.waitForTransfers((event) => ids.has(event.customerId), ids.size, { since });
+    return product.waitForTransfers((event) => ids.has(event.customerId), ids.size, { since, timeoutMs, what: `the transfers of ${ids.size} notified customers` });
   });
   return { customers: ids.size, counts: countsSince(world, before), arrivals, outcomes: outcomesOf(arrivals.map((arrival) => arrival.event)), ...(storage ? { storage } : {}), invocations, logBytes, cpuMs };
 }

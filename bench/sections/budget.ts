@@ -73,5 +73,6 @@ export const budgetSection: BenchSection = {
   name: 'budget',
   title: 'shared BC budget',
   needs: 'none',
+  deadlineMs: 5 * 60_000,
   run: (context) => measureSharedBudget(context.log),
 };

@@ -11,12 +11,15 @@ import type { BenchOptions, BenchSection } from '../lib/sections';
 import { failedFigure, info, judged, kibibytes, ms, percentile, ratio, type Figure } from '../lib/stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 async function measureColdStartSection(options: BenchOptions): Promise<Figure[]> {
   const section = 'cold start';
   if (options.build) {
     log('cold start: npm run build');
-    const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    // spawnSync holds the event loop, so the runner's deadline cannot stop it: it carries its own bound.
+    const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
+    if (built.error) return [failedFigure(section, 'npm run build', '', `did not finish within ${BUILD_TIMEOUT_MS / 1000} s: ${built.error.message}`)];
     if (built.status !== 0) {
       const reason = `${built.stdout ?? ''}${built.stderr ?? ''}`.trim().split('\n').slice(-5).join(' | ');
       return [failedFigure(section, 'npm run build', '', reason)];

@@ -14,7 +14,7 @@ import type { BenchOptions, BenchSection } from '../lib/sections';
 import { count, elapsed, failedFigure, info, judged, megabytes, seconds, type Figure } from '../lib/stats';
 import { childEnvironment, startBenchWorld } from '../lib/world';
 
-async function measureLoad(options: BenchOptions, tls: TlsMaterial, azurite: RunningAzurite): Promise<Figure[]> {
+async function measureLoad(options: BenchOptions, tls: TlsMaterial, azurite: RunningAzurite, signal: AbortSignal): Promise<Figure[]> {
   const section = `initial load ${options.loadCustomers.toLocaleString('en-US')}`;
   const world = await startBenchWorld({
     tls,
@@ -30,7 +30,7 @@ async function measureLoad(options: BenchOptions, tls: TlsMaterial, azurite: Run
     const benchRss = process.memoryUsage().rss;
     // Bundled and run with plain node, as deployed: tsx's transpiler would add its own memory to the figure.
     const script = await bundleBenchEntry('bench/initialLoad.ts');
-    const report = await runInitialLoad(script, childEnvironment(world, tls), 10 * 60_000);
+    const report = await runInitialLoad(script, childEnvironment(world, tls), 10 * 60_000, signal);
     const requests = world.world.businessCentral.requests;
     const polled = report.result.outcome === 'skipped' ? null : report.result;
     const figures: Figure[] = [
@@ -58,5 +58,6 @@ export const loadSection: BenchSection = {
   name: 'load',
   title: 'initial load',
   needs: 'world',
-  run: (context) => measureLoad(context.options, context.tls!, context.azurite!),
+  deadlineMs: 15 * 60_000,
+  run: (context) => measureLoad(context.options, context.tls!, context.azurite!, context.signal),
 };

@@ -20,7 +20,7 @@ import { childEnvironment, startBenchWorld } from '../lib/world';
  * 100,000 customers on each side with a few hundred differences of every kind; the production reconciliation in
  * a child process. Counts must come out exactly as seeded.
  */
-async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite: RunningAzurite): Promise<Figure[]> {
+async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite: RunningAzurite, signal: AbortSignal): Promise<Figure[]> {
   const total = options.reconcileCustomers;
   const section = `reconcile ${total.toLocaleString('en-US')} vs ${total.toLocaleString('en-US')}`;
   const world = await startBenchWorld({
@@ -81,7 +81,7 @@ async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite
     log(`reconcile: seeded ${bc.customers().length} + ${ipaas.customers().length} customers and ${links.length} links in ${seconds(elapsed(seedStarted))}`);
     const before = counts(world);
     const script = await bundleBenchEntry('bench/reconcile.ts');
-    const report = await runReportingChild<ReconcileBenchMessage>(script, childEnvironment(world, tls), 30 * 60_000);
+    const report = await runReportingChild<ReconcileBenchMessage>(script, childEnvironment(world, tls), 20 * 60_000, signal);
     const used = countsSince(world, before);
     const ipaasPages = Math.ceil(ipaas.customers().length / 50);
     const expected = { InSync: inSync, ...differences };
@@ -107,5 +107,6 @@ export const reconcileSection: BenchSection = {
   name: 'reconcile',
   title: 'reconcile',
   needs: 'world',
-  run: (context) => measureReconcile(context.options, context.tls!, context.azurite!),
+  deadlineMs: 30 * 60_000,
+  run: (context) => measureReconcile(context.options, context.tls!, context.azurite!, context.signal),
 };

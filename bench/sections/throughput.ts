@@ -19,7 +19,7 @@ async function measureThroughput(world: BenchWorld, product: ProductProcess, lat
   const customers = Array.from({ length: total }, () => createPerson(world, false));
   const azuritePid = findChildPid('azurite');
   const cpuBefore = { product: (await product.stats()).cpuMs, bench: cpuMsOfThisProcess(), azurite: azuritePid ? processCpuMs(azuritePid) : undefined };
-  const result = await notifiedScenario(world, product, customers, 'created');
+  const result = await notifiedScenario(world, product, customers, 'created', undefined, 5 * 60_000);
   const stats = await product.stats();
   const cpuPerCustomer = (stats.cpuMs - cpuBefore.product) / total;
   const benchCpuPerCustomer = (cpuMsOfThisProcess() - cpuBefore.bench) / total;
