@@ -2,9 +2,15 @@
  * The floor for `npm run bench -- --only floor`: the least work one new customer needs, done with the product's own
  * SDKs and HTTP stack but none of its code paths, in a process of its own so its CPU time is its alone. Per
  * customer: one queue receive (shared by a batch, as the queue trigger's) and delete, one Business Central read,
- * the iPaaS.com search by email, create and external id link, and one history row. No validation beyond JSON.parse,
- * no leases, no breaker, no retries, no telemetry, no log lines. The same concurrency as the product: up to
+ * the iPaaS.com search by email, create and external id link, one link row and one history row. No validation
+ * beyond JSON.parse, no breaker, no retries, no telemetry, no log lines. The same concurrency as the product: up to
  * batchSize + newBatchThreshold messages at once, Business Central and iPaaS.com capped at their settings.
+ *
+ * BENCH_FLOOR_MODE=requests makes the same requests the product makes for a new customer (counted by the bench's
+ * `counts` section): the customer's and the email's lease (insert, then a conditional delete), the link partition
+ * read, the search by number, the record of the create before it is sent, the reverse link, the history row in
+ * both tables. Its CPU against the minimal floor is what those requests (the guarantees) cost; the product's
+ * against it, what the product's code costs on top.
  *
  * Input: BENCH_FLOOR_INPUT names a JSON file `{ warmup: string[], measured: string[] }` of Business Central
  * customer ids; both sets are enqueued, the warm-up processed first (JIT, connections), then the measured set
@@ -48,9 +54,12 @@ async function main(): Promise<void> {
   const host = loadHostSettings(path.resolve(__dirname, '..'));
   const inFlightLimit = host.queues.batchSize + host.queues.newBatchThreshold;
   const queue = queueClient(config.storage, 'bench-floor');
+  const requests = process.env.BENCH_FLOOR_MODE === 'requests';
   const links = tableClient(config.storage, 'BenchFloorLinks');
   const history = tableClient(config.storage, 'BenchFloorTransfers');
-  await Promise.all([queue.createIfNotExists(), links.createTable().catch(() => undefined), history.createTable().catch(() => undefined)]);
+  const historyByTime = tableClient(config.storage, 'BenchFloorTransfersByTime');
+  const state = tableClient(config.storage, 'BenchFloorState');
+  await Promise.all([queue.createIfNotExists(), ...[links, history, historyByTime, state].map((table) => table.createTable().catch(() => undefined))]);
   await queue.clearMessages();
 
   const bc = config.businessCentral;
@@ -69,7 +78,21 @@ async function main(): Promise<void> {
     return text.length > 0 ? (JSON.parse(text) as unknown) : undefined;
   };
 
+  /** A lease as the product takes one: an insert, released by a delete conditional on the insert's ETag. */
+  const lease = async (name: string): Promise<() => Promise<void>> => {
+    const rowKey = name.replace(/[^A-Za-z0-9-]/gu, '_');
+    const { etag } = await state.createEntity({ partitionKey: 'lease', rowKey, Token: randomUUID(), ExpiresAt: new Date(Date.now() + 120_000).toISOString(), TtlMs: 120_000 });
+    return async () => {
+      await state.deleteEntity('lease', rowKey, { etag: etag ?? '*' });
+    };
+  };
+
   async function transfer(customerId: string): Promise<void> {
+    const releases: Array<() => Promise<void>> = [];
+    if (requests) {
+      releases.push(await lease(`customer-${customerId}`));
+      for await (const row of links.listEntities({ queryOptions: { filter: `PartitionKey eq '${customerId}'` } })) void row;
+    }
     const customer = (await businessCentral(() => fetch(`${customersUrl}(${customerId})`, { headers: { Accept: 'application/json', Authorization: bcAuthorization } }).then(json))) as {
       number: string;
       displayName: string;
@@ -79,20 +102,38 @@ async function main(): Promise<void> {
       [IPAAS_QUERY.action, IPAAS_QUERY.equals],
       [IPAAS_QUERY.emailAddress, customer.email],
     ];
+    if (requests) releases.push(await lease(`email-${customer.email.toLowerCase()}`));
     const found = (await ipaas(() => fetch(ipaasUrl(ipaasBase, DEFAULT_IPAAS_PATHS.searchCustomers, {}, query), { headers: ipaasHeaders }).then(json))) as Array<{ id: unknown }>;
     let ipaasId = found[0]?.id;
     if (ipaasId === undefined) {
+      if (requests) {
+        const byNumber: Array<[string, string]> = [
+          [IPAAS_QUERY.action, IPAAS_QUERY.equals],
+          [IPAAS_QUERY.customerNumber, customer.number],
+        ];
+        await ipaas(() => fetch(ipaasUrl(ipaasBase, DEFAULT_IPAAS_PATHS.searchCustomers, {}, byNumber), { headers: ipaasHeaders }).then(json));
+        await links.createEntity({ partitionKey: customerId, rowKey: 'create', Creates: JSON.stringify([{ customerNumber: customer.number, sentAt: new Date().toISOString() }]) });
+      }
       const body = JSON.stringify(customerInputToWire({ customerNumber: customer.number, firstName: customer.displayName, emailAddress: customer.email }));
       const created = (await ipaas(() => fetch(ipaasUrl(ipaasBase, DEFAULT_IPAAS_PATHS.createCustomer), { method: 'POST', headers: ipaasHeaders, body }).then(json))) as { id: unknown };
       ipaasId = created.id;
+      if (requests) await links.createEntity({ partitionKey: `ipaas-${String(ipaasId)}`, rowKey: 'owner', CustomerId: customerId, CustomerNumber: customer.number });
       if (systemId !== undefined) {
         const link = JSON.stringify(externalIdToWire(systemId, IPAAS_EXTERNAL_ID_TABLE, String(ipaasId), customerId));
         await ipaas(() => fetch(ipaasUrl(ipaasBase, DEFAULT_IPAAS_PATHS.updateExternalId), { method: 'POST', headers: ipaasHeaders, body: link }).then(json));
       }
     }
     await links.upsertEntity({ partitionKey: customerId, rowKey: 'link', IpaasCustomerId: String(ipaasId), CustomerNumber: customer.number }, 'Replace');
+    for (const release of releases.reverse()) await release();
     const now = new Date().toISOString();
-    await history.createEntity({ partitionKey: customerId, rowKey: randomUUID(), Status: 'Succeeded', Action: 'Created', StartedAt: now, FinishedAt: now });
+    const row = { Status: 'Succeeded', Action: 'Created', StartedAt: now, FinishedAt: now };
+    const transferId = randomUUID();
+    if (requests) {
+      await Promise.all([
+        history.createEntity({ partitionKey: customerId, rowKey: transferId, ...row }),
+        historyByTime.createEntity({ partitionKey: now.slice(0, 10), rowKey: `${now}-${transferId}`, CustomerId: customerId, ...row }),
+      ]);
+    } else await history.createEntity({ partitionKey: customerId, rowKey: transferId, ...row });
   }
 
   /** Receives and transfers until `count` messages are done, like the queue trigger: a batch, then more once few remain. */

@@ -3,9 +3,10 @@
  * process): self time by function and by package or project folder, so where the CPU goes can be read without
  * DevTools.
  *
- *   npx tsx bench/profile.ts <file.cpuprofile> [--top 40] [--skip-seconds 10] [--match syncWorker] [--callers writev]
+ *   npx tsx bench/profile.ts <file.cpuprofile> [--top 40] [--skip-seconds 10] [--until-seconds 60] [--per 200] [--match syncWorker] [--callers writev]
  *
- * `--skip-seconds` leaves out the first seconds of the profile (module loading, warm-up); `--match` keeps only
+ * `--skip-seconds` and `--until-seconds` keep a window of the profile (leave out module loading, warm-up); `--per n`
+ * divides every time by n (customers in the window) to compare runs per customer; `--match` keeps only
  * samples whose stack holds a function whose name contains the text (the time spent under it, self time of its
  * callees included); `--callers` prints the stacks (six frames up) that the named function's self time came from.
  */
@@ -26,14 +27,32 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-function parseArgs(argv: string[]): { file: string; top: number; skipMs: number; match: string | undefined; callers: string | undefined } {
+interface Args {
+  file: string;
+  top: number;
+  skipMs: number;
+  untilMs: number;
+  per: number;
+  match: string | undefined;
+  callers: string | undefined;
+}
+
+function parseArgs(argv: string[]): Args {
   const [file, ...rest] = argv;
   if (!file) throw new Error('usage: npx tsx bench/profile.ts <file.cpuprofile> [--top 40] [--skip-seconds 10] [--match <function>]');
   const value = (flag: string): string | undefined => {
     const index = rest.indexOf(flag);
     return index >= 0 ? rest[index + 1] : undefined;
   };
-  return { file, top: Number(value('--top') ?? 40), skipMs: Number(value('--skip-seconds') ?? 0) * 1000, match: value('--match'), callers: value('--callers') };
+  return {
+    file,
+    top: Number(value('--top') ?? 40),
+    skipMs: Number(value('--skip-seconds') ?? 0) * 1000,
+    untilMs: Number(value('--until-seconds') ?? Number.POSITIVE_INFINITY) * 1000,
+    per: Number(value('--per') ?? 1),
+    match: value('--match'),
+    callers: value('--callers'),
+  };
 }
 
 /** `node_modules/@scope/name` or `node_modules/name` → the package; a project file → its folder; Node's own → `node:`. */
@@ -52,7 +71,7 @@ function ownerOf(url: string): string {
 }
 
 function main(): void {
-  const { file, top, skipMs, match, callers } = parseArgs(process.argv.slice(2));
+  const { file, top, skipMs, untilMs, per, match, callers } = parseArgs(process.argv.slice(2));
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -81,7 +100,7 @@ function main(): void {
   profile.samples.forEach((id, index) => {
     const delta = profile.timeDeltas[index] ?? 0;
     elapsed += delta;
-    if (elapsed / 1000 < skipMs || !matches(id)) return;
+    if (elapsed / 1000 < skipMs || elapsed / 1000 >= untilMs || !matches(id)) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame || frame.functionName === '(idle)' || frame.functionName === '(program)') return;
     total += delta;
@@ -100,10 +119,15 @@ function main(): void {
   const print = (title: string, entries: Map<string, number>, limit: number): void => {
     console.log(`\n${title}`);
     for (const [key, micros] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, limit)) {
-      console.log(`${(micros / 1000).toFixed(0).padStart(8)} ms ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`);
+      const time = micros / 1000 / per;
+      console.log(`${(per === 1 ? time.toFixed(0) : time.toFixed(3)).padStart(8)} ms ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`);
     }
   };
-  console.log(`${path.basename(file)}: ${(total / 1000).toFixed(0)} ms of CPU samples${skipMs ? ` after the first ${skipMs / 1000} s` : ''}${match ? ` under "${match}"` : ''} (idle excluded)`);
+  const window = `${skipMs ? ` from ${skipMs / 1000} s` : ''}${Number.isFinite(untilMs) ? ` until ${untilMs / 1000} s` : ''}`;
+  console.log(
+    `${path.basename(file)}: ${(total / 1000).toFixed(0)} ms of CPU samples${window}${match ? ` under "${match}"` : ''} (idle excluded)` +
+      (per === 1 ? '' : `; times below are per one of ${per}`),
+  );
   print('self time by package / folder', selfByOwner, 25);
   print(`self time by function (top ${top})`, selfByFunction, top);
   if (callers) print(`where ${callers}'s self time came from`, byCallers, 15);

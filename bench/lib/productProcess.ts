@@ -72,8 +72,8 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
       const message = raw as ProductMessage;
       if (message.type === 'ready') resolve(message);
       else if (message.type === 'failed') reject(new Error(`the product process failed to start: ${message.message}`));
-      else if (message.type === 'transfer') {
-        transfers.push({ at: message.at, event: message.event });
+      else if (message.type === 'transfers') {
+        transfers.push(...message.arrivals);
         waiters.forEach((wake) => wake());
       } else if (message.type === 'log') problems.push(`${message.level}: ${message.message}`);
       else if (message.type === 'timerDone' || message.type === 'stats') {

@@ -9,7 +9,8 @@ export type ProductCommand = { type: 'runTimer'; id: number; name: string } | { 
 export type ProductMessage =
   | { type: 'ready'; url: string; queues: HostSettings['queues'] }
   | { type: 'failed'; message: string }
-  | { type: 'transfer'; at: number; event: TransferEvent }
+  /** TransferCompleted events, each with the product's time (Date.now()) when it was logged; sent in batches. */
+  | { type: 'transfers'; arrivals: Array<{ at: number; event: TransferEvent }> }
   | { type: 'log'; level: string; message: string }
   | { type: 'timerDone'; id: number; error?: string }
   | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number };
