@@ -10,7 +10,7 @@ import type { ProductProcess } from '../lib/productProcess';
 import { counts, countsSince, createPerson, notifiedScenario, observed, outcomesOf, perCustomerFigures, type ScenarioResult } from '../lib/scenario';
 import type { BenchSection } from '../lib/sections';
 import { countsBetween, totalOf, type StorageCounter } from '../lib/storageCounter';
-import { info, sleep, type Figure } from '../lib/stats';
+import { count, info, judged, sleep, type Figure } from '../lib/stats';
 import { costFigures } from '../lib/transferCost';
 import type { BenchWorld } from '../lib/world';
 
@@ -61,6 +61,16 @@ async function measureCounts(world: BenchWorld, product: ProductProcess, counter
     cpuMs: polled.cpuMs,
   };
   figures.push(...perCustomerFigures('polled', polledResult, { bc: 0.01 }));
+
+  // A poll that finds nothing (every company's watermark current): one Business Central request per company.
+  log('request counts: a poll that finds nothing');
+  const companies = world.config.companies.length;
+  const idleBefore = counts(world);
+  await product.runTimer('pollCustomers');
+  const idlePoll = countsSince(world, idleBefore);
+  figures.push(
+    judged('requests/poll', `poll that finds nothing: Business Central requests per company (${companies} companies)`, idlePoll.bc / companies, count, { max: 1 }, `${idlePoll.bc} requests in all (${idlePoll.bcList} list pages), ${idlePoll.ipaas} iPaaS.com`),
+  );
 
   figures.push(
     ...costFigures('new (no address)', created, memoryMb, latencyMs, { transactions: 9 }),
