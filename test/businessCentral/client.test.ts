@@ -361,6 +361,75 @@ describe('listCustomers', () => {
   });
 });
 
+describe('listCustomerPages', () => {
+  test('hands each page over in parts of sliceSize customers; the last part of a page carries its nextLink', async () => {
+    const h = harness(server);
+    for (let index = 0; index < 25; index += 1) h.bc.upsertCustomer({ displayName: `Customer ${index}` });
+    const parts: Array<{ count: number; nextLink: boolean; pageComplete: boolean | undefined }> = [];
+    const ids = new Set<string>();
+    for await (const part of h.client().listCustomerPages({ pageSize: 10, sliceSize: 4 })) {
+      parts.push({ count: part.customers.length, nextLink: part.nextLink !== undefined, pageComplete: part.pageComplete });
+      part.customers.forEach((customer) => ids.add(customer.id));
+    }
+    expect(ids.size).toBe(25);
+    expect(h.bc.requests.list).toBe(3);
+    expect(parts).toEqual([
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 2, nextLink: true, pageComplete: true },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 2, nextLink: true, pageComplete: true },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 1, nextLink: false, pageComplete: true },
+    ]);
+  });
+
+  test('a nextLink written before the items is found all the same', async () => {
+    const h = harness(server);
+    const first = h.bc.upsertCustomer({ displayName: 'First' });
+    const second = h.bc.upsertCustomer({ displayName: 'Second' });
+    const next = `${CUSTOMERS_URL}?$skiptoken=2`;
+    server.use(
+      http.get(at(CUSTOMERS_URL), ({ request }) => {
+        const body = new URL(request.url).searchParams.has('$skiptoken')
+          ? `{"value":[${JSON.stringify(h.bc.getCustomer(second.id))}]}`
+          : `{"@odata.nextLink":${JSON.stringify(next)},"value":[${JSON.stringify(h.bc.getCustomer(first.id))}]}`;
+        return new HttpResponse(body, { headers: { 'Content-Type': 'application/json' } });
+      }),
+    );
+    const pages = [];
+    for await (const page of h.client().listCustomerPages({ sliceSize: 1 })) pages.push(page);
+    expect(pages.map((page) => [page.customers.map((customer) => customer.displayName), page.nextLink, page.pageComplete])).toEqual([
+      [['First'], next, true],
+      [['Second'], undefined, true],
+    ]);
+  });
+
+  test('a page cut short is a final error after the good parts before it', async () => {
+    const h = harness(server);
+    const customer = h.bc.upsertCustomer({});
+    server.use(
+      http.get(at(CUSTOMERS_URL), () => new HttpResponse(`{"value":[${JSON.stringify(h.bc.getCustomer(customer.id))},{"id":"f2a5`, { headers: { 'Content-Type': 'application/json' } })),
+    );
+    const received: number[] = [];
+    let error: unknown;
+    try {
+      for await (const page of h.client().listCustomerPages({ sliceSize: 1 })) received.push(page.customers.length);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(received).toEqual([1]);
+    expect(asSyncError(error)).toMatchObject({ code: 'BusinessCentralError', transient: false });
+    expect((error as Error).message).toMatch(/page that ends before its JSON is complete/u);
+  });
+
+  test.each([0, 1.5])('slice size %p is refused', (sliceSize) => {
+    const h = harness(server);
+    expect(() => h.client().listCustomerPages({ sliceSize })).toThrow(/slice size/u);
+  });
+});
+
 describe('errors and retries', () => {
   test('429 with Retry-After waits the asked time, then succeeds', async () => {
     const h = harness(server);
