@@ -26,7 +26,7 @@ import { createTlsMaterial } from './lib/fakeServices';
 import { lastLogLine, log, machine } from './lib/machine';
 import { startProduct, type ProductProcess } from './lib/productProcess';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
-import { elapsed, failedFigure, info, renderTable, seconds, type Figure } from './lib/stats';
+import { elapsed, failedFigure, info, renderMarkdown, renderTable, seconds, type Figure } from './lib/stats';
 import { startStorageCounter } from './lib/storageCounter';
 import { childEnvironment, startBenchWorld } from './lib/world';
 import { ackSection } from './sections/ack';
@@ -182,12 +182,14 @@ async function main(): Promise<void> {
 
   const header = [
     `Benchmark ${host.date}`,
-    `machine: ${host.nproc} × ${host.cpu}, node ${host.node}, load average at start ${host.load}`,
+    `machine: ${host.nproc} × ${host.cpu}, node ${host.node}, load average at start ${host.load}, at the end ${machine().load}`,
     `simulated latency: ${options.latencyMs} ms per Business Central / iPaaS.com call (initial load: ${options.loadLatencyMs} ms); storage: Azurite in memory`,
     `total run time: ${seconds(elapsed(startedAt))}`,
     '',
   ].join('\n');
   console.log(`\n${header}${renderTable(figures)}\n`);
+  // The same, ready to paste into docs/performance.md.
+  console.log(`Markdown:\n\n${header.trimEnd().split('\n').join('  \n')}\n\n${renderMarkdown(figures)}\n`);
   if (options.json) {
     mkdirSync(path.dirname(path.resolve(options.json)), { recursive: true });
     writeFileSync(options.json, `${JSON.stringify({ ...host, options: { ...options, only: [...options.only] }, figures }, null, 2)}\n`);

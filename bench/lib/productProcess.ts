@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { log } from './machine';
 import type { HostSettings } from '../../dev/host/hostSettings';
 import type { TransferEvent } from '../../shared/telemetry';
-import type { InitialLoadMessage, InvocationTotals, ProductCommand, ProductMessage } from './protocol';
+import type { ChildProgress, InitialLoadMessage, InvocationTotals, ProductCommand, ProductMessage } from './protocol';
 
 const BENCH_DIR = path.resolve(__dirname, '..');
 
@@ -180,8 +181,9 @@ export function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs
 }
 
 /**
- * Runs a bench child that sends one `{ type: 'done', ... }` or `{ type: 'failed', message }` over IPC before it exits;
- * killed after `timeoutMs` or when `signal` aborts.
+ * Runs a bench child that sends one `{ type: 'done', ... }` or `{ type: 'failed', message }` over IPC before it exits,
+ * and may send `{ type: 'progress', note }` on the way; killed after `timeoutMs` or when `signal` aborts. A child that
+ * does not finish in time is reported with the last progress it sent (how far it got, its peak memory so far).
  */
 export async function runReportingChild<M extends { type: 'done' } | { type: 'failed'; message: string }>(
   script: string,
@@ -192,18 +194,30 @@ export async function runReportingChild<M extends { type: 'done' } | { type: 'fa
   const { child, stderr } = spawnTs(script, env);
   return new Promise((resolve, reject) => {
     let report: M | undefined;
+    let progress: string | undefined;
+    let lastShown = performance.now();
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${path.basename(script)} did not finish within ${Math.round(timeoutMs / 1000)} s; stopped`));
+      reject(new Error(`${path.basename(script)} did not finish within ${Math.round(timeoutMs / 1000)} s; stopped${progress ? ` (by then: ${progress})` : ''}`));
     }, timeoutMs);
     signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
     child.on('message', (raw: unknown) => {
-      report = raw as M;
+      const message = raw as M | ChildProgress;
+      if (message.type !== 'progress') {
+        report = message as M;
+        return;
+      }
+      progress = (message as ChildProgress).note;
+      // Shown now and then, so a long run says where it stands.
+      if (performance.now() - lastShown >= 30_000) {
+        lastShown = performance.now();
+        log(`${path.basename(script)}: ${progress}`);
+      }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (report?.type === 'done') resolve(report as Extract<M, { type: 'done' }>);
-      else reject(new Error(report?.type === 'failed' ? (report as { message: string }).message : `${script} exited (${code}) without a report\n${stderr()}`));
+      else reject(new Error(report?.type === 'failed' ? (report as { message: string }).message : `${script} exited (${code}) without a report${progress ? ` (last progress: ${progress})` : ''}\n${stderr()}`));
     });
   });
 }

@@ -39,6 +39,8 @@ export type InitialLoadMessage =
       maxRssBytes: number;
       /** Highest heap used seen by a 50 ms sampler. */
       peakHeapUsedBytes: number;
+      /** Highest heap used right after a full collection: what the load keeps alive (bench/lib/memory.ts). */
+      peakLiveHeapBytes: number;
       /** Messages in the queue afterwards (approximate count from the service). */
       queued: number;
       /** Bytes of the largest and the mean encoded message, from a sample of the queue. */
@@ -57,6 +59,7 @@ export type ReconcileBenchMessage =
       baselineRssBytes: number;
       maxRssBytes: number;
       peakHeapUsedBytes: number;
+      peakLiveHeapBytes: number;
     }
   | { type: 'failed'; message: string };
 
@@ -72,3 +75,9 @@ export type FloorMessage =
       maxRssBytes: number;
     }
   | { type: 'failed'; message: string };
+
+/** Any reporting child → parent, now and then: where it stands, so a run stopped at its deadline says how far it got. */
+export interface ChildProgress {
+  type: 'progress';
+  note: string;
+}

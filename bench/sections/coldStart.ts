@@ -34,7 +34,7 @@ async function measureColdStartSection(options: BenchOptions): Promise<Figure[]>
   return [
     info(section, `import dist/${ENTRY_FILE}, p50 of ${runs}`, ms(result.appP50), result.appP50, `p95 ${ms(percentile(result.appMs, 95))}; absolute times move with the machine's other load, the ratio much less`),
     info(section, `import of a minimal app (@azure/functions + 1 HTTP function), p50 of ${runs}`, ms(result.minimalP50), result.minimalP50, `p95 ${ms(percentile(result.minimalMs, 95))}`),
-    judged(section, 'app / minimal app', result.ratio, ratio, { max: 1.5 }),
+    judged(section, 'app / minimal app', result.ratio, ratio, { max: 1.25 }),
     info(
       section,
       'JavaScript loaded at start / in all',

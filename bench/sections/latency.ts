@@ -55,8 +55,8 @@ async function measureLatency(world: BenchWorld, product: ProductProcess): Promi
   }
   const pair = (values: number[]): string => `${ms(percentile(values, 50))} / ${ms(percentile(values, 95))}`;
   return [
-    judged(section, 'POST sent → iPaaS.com done p50', percentile(endToEnd, 50), ms, { max: 500 }),
-    judged(section, 'POST sent → iPaaS.com done p95', percentile(endToEnd, 95), ms, { max: 500 }, `${samples} updated customers, one notification each; done = the TransferCompleted line, written after the iPaaS.com update, the link and the history`),
+    judged(section, 'POST sent → iPaaS.com done p50', percentile(endToEnd, 50), ms, { max: 400 }),
+    judged(section, 'POST sent → iPaaS.com done p95', percentile(endToEnd, 95), ms, { max: 400 }, `${samples} updated customers, one notification each; done = the TransferCompleted line, written after the iPaaS.com update, the link and the history`),
     info(section, 'where it goes, p50 / p95: webhook ack', pair(ack), percentile(ack, 95), 'POST to 202: the message is in the queue'),
     info(
       section,

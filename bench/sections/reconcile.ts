@@ -87,7 +87,7 @@ async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite
     const expected = { InSync: inSync, ...differences };
     const figures: Figure[] = [
       judged(section, 'duration', report.durationMs, seconds, { max: 60_000 }, `latency ${options.latencyMs} ms per call; ${report.items} items in the report`),
-      judged(section, 'peak RSS', report.maxRssBytes, megabytes, { max: 256 * 1024 * 1024 }, `baseline ${megabytes(report.baselineRssBytes)}, peak heap used ${megabytes(report.peakHeapUsedBytes)}`),
+      judged(section, 'peak RSS', report.maxRssBytes, megabytes, { max: 256 * 1024 * 1024 }, `baseline ${megabytes(report.baselineRssBytes)}, peak heap used ${megabytes(report.peakHeapUsedBytes)}, live heap after full collections at most ${megabytes(report.peakLiveHeapBytes)}`),
       judged(section, 'Business Central requests', used.bc, count, { max: 10 }, `${used.bcList} list pages, ${used.bcGet} single reads`),
       judged(section, 'iPaaS.com requests', used.ipaas, count, { max: ipaasPages }, `${describeOperations(used.ipaasByOperation, 1)}; ${ipaasPages} pages of 50 hold every customer`),
     ];
