@@ -86,9 +86,12 @@ export interface BusinessCentralApi {
   listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string; sliceSize?: number }): AsyncIterable<CustomerPage>;
   /**
    * One page: the first of the list `options` describe when `nextLink` is undefined, else the page a previous
-   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers).
+   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers). In
+   * parts of at most `sliceSize` customers (1,000 by default), as `listCustomerPages` hands them over; the last
+   * says `pageComplete: true` and carries the page's nextLink, which is checked before that part is handed over
+   * (a refused nextLink, or one naming the page just read, throws instead).
    */
-  readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage>;
+  readCustomerPage(options: ListCustomersOptions & { sliceSize?: number }, nextLink?: string): AsyncIterable<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */

@@ -424,6 +424,32 @@ describe('listCustomerPages', () => {
     expect((error as Error).message).toMatch(/page that ends before its JSON is complete/u);
   });
 
+  test('readCustomerPage: one page in parts, then the next from its nextLink; a nextLink naming the same page throws instead of its last part', async () => {
+    const h = harness(server);
+    for (let index = 0; index < 7; index += 1) h.bc.upsertCustomer({ displayName: `Customer ${index}` });
+    const client = h.client();
+    const partsOf = async (nextLink?: string) => {
+      const parts = [];
+      for await (const part of client.readCustomerPage({ pageSize: 5, sliceSize: 2 }, nextLink)) parts.push(part);
+      return parts;
+    };
+    const first = await partsOf();
+    expect(first.map((part) => [part.customers.length, part.pageComplete])).toEqual([[2, false], [2, false], [1, true]]);
+    expect(h.bc.requests.list).toBe(1);
+    const second = await partsOf(first.at(-1)!.nextLink);
+    expect(second.map((part) => [part.customers.length, part.pageComplete, part.nextLink])).toEqual([[2, true, undefined]]);
+
+    server.use(http.get(at(CUSTOMERS_URL), () => HttpResponse.json({ value: [h.bc.getCustomer(first[0]!.customers[0]!.id)], '@odata.nextLink': CUSTOMERS_URL })));
+    const received: number[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const part of client.readCustomerPage({ pageSize: 5 })) received.push(part.customers.length);
+      })(),
+    );
+    expect(received).toEqual([]);
+    expect((error as Error).message).toMatch(/repeats the page just read/u);
+  });
+
   test.each([0, 1.5])('slice size %p is refused', (sliceSize) => {
     const h = harness(server);
     expect(() => h.client().listCustomerPages({ sliceSize })).toThrow(/slice size/u);
