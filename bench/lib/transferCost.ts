@@ -32,7 +32,7 @@ export function storagePerTransfer(storage: StorageCounts, transfers: number): {
 }
 
 /** Round trip of one storage transaction from a Function App to its storage account in the same region (assumed). */
-const STORAGE_LATENCY_MS = 10;
+export const STORAGE_LATENCY_MS = 10;
 
 /**
  * Storage transactions, executions and cost per transfer of a counted scenario. Execution time is modelled from
