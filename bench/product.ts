@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const invocations = invocationTracker();
   // Bytes of the app's own log lines at Information and above (what Application Insights ingests from the app).
   let logBytes = 0;
+  let logLines = 0;
   // Transfers travel to the bench in batches every 20 ms: one IPC message per transfer cost the product about
   // 1.5 ms of CPU per customer on a loaded machine, a cost of the measurement, not of the product. Each event
   // keeps the time it was logged, so latency figures are unchanged.
@@ -64,7 +65,10 @@ async function main(): Promise<void> {
     listen: { queues: listenQueues, timers: false },
     onInvocation: (event) => invocations.record(event.durationMs, event.functionName),
     log: (level: LogLevel, message: string) => {
-      if (level !== 'trace' && level !== 'debug') logBytes += Buffer.byteLength(message);
+      if (level !== 'trace' && level !== 'debug') {
+        logBytes += Buffer.byteLength(message);
+        logLines += 1;
+      }
       const event = parseTransferEventLine(message);
       if (event) {
         pending.push({ at: Date.now(), event });
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
         .catch((error: unknown) => send({ type: 'timerDone', id: command.id, error: error instanceof Error ? error.message : String(error) }));
     } else if (command.type === 'stats') {
       const usage = process.resourceUsage();
-      send({ type: 'stats', id: command.id, maxRssBytes: usage.maxRSS * 1024, rssBytes: process.memoryUsage().rss, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, invocations: invocations.totals(), logBytes });
+      send({ type: 'stats', id: command.id, maxRssBytes: usage.maxRSS * 1024, rssBytes: process.memoryUsage().rss, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, invocations: invocations.totals(), logBytes, logLines });
     } else if (command.type === 'stop') {
       host
         .stop()

@@ -10,7 +10,7 @@
  *   --latency <ms>          BENCH_LATENCY_MS          latency added to every Business Central / iPaaS.com call (default 50)
  *   --load-customers <n>    BENCH_LOAD_CUSTOMERS      customers in the initial-load run (default 100000)
  *   --load-latency <ms>     BENCH_LOAD_LATENCY_MS     latency for the initial-load run (default: --latency)
- *   --only <list>           BENCH_ONLY                sections: ack,counts,throughput,floor,latency,load,reconcile,coldstart,mapping,budget (default all; SECTIONS below)
+ *   --only <list>           BENCH_ONLY                sections: ack,counts,outage,throughput,floor,latency,load,reconcile,coldstart,mapping,budget (default all; SECTIONS below)
  *   --reconcile-customers <n> BENCH_RECONCILE_CUSTOMERS customers on each side in the reconciliation run (default 100000)
  *   --no-build              BENCH_NO_BUILD=true       time the existing dist/ instead of running `npm run build`
  *   --json <file>           BENCH_JSON                also write the figures as JSON
@@ -37,6 +37,7 @@ import { floorSection } from './sections/floor';
 import { latencySection } from './sections/latency';
 import { loadSection } from './sections/load';
 import { mappingSection } from './sections/mapping';
+import { outageSection } from './sections/outage';
 import { reconcileSection } from './sections/reconcile';
 import { throughputSection } from './sections/throughput';
 
@@ -90,7 +91,7 @@ function productProblems(product: ProductProcess): Figure[] {
  * Every section, in the order they run (`--only` picks some). To add one, write bench/sections/<name>.ts exporting
  * a BenchSection (bench/lib/sections.ts) and list it here; docs/performance.md ("Adding a section") says more.
  */
-const SECTIONS: BenchSection[] = [ackSection, countsSection, throughputSection, floorSection, latencySection, loadSection, reconcileSection, coldStartSection, mappingSection, budgetSection];
+const SECTIONS: BenchSection[] = [ackSection, countsSection, outageSection, throughputSection, floorSection, latencySection, loadSection, reconcileSection, coldStartSection, mappingSection, budgetSection];
 
 // ------------------------------------------------------------------ main
 

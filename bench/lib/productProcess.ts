@@ -30,7 +30,7 @@ export interface ProductProcess {
   ): Promise<TransferArrival[]>;
   /** Runs a timer function now and waits for it to end, at most `timeoutMs` (5 minutes by default). */
   runTimer(name: string, timeoutMs?: number): Promise<void>;
-  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number }>;
+  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number; logLines: number }>;
   stop(): Promise<void>;
 }
 
@@ -161,8 +161,8 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
       if (done.error) throw new Error(`timer ${name} failed: ${done.error}`);
     },
     async stats() {
-      const { maxRssBytes, rssBytes, cpuMs, invocations, logBytes } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
-      return { maxRssBytes, rssBytes, cpuMs, invocations, logBytes };
+      const { maxRssBytes, rssBytes, cpuMs, invocations, logBytes, logLines } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
+      return { maxRssBytes, rssBytes, cpuMs, invocations, logBytes, logLines };
     },
     async stop() {
       if (exited) return;

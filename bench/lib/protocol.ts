@@ -13,7 +13,7 @@ export type ProductMessage =
   | { type: 'transfers'; arrivals: Array<{ at: number; event: TransferEvent }> }
   | { type: 'log'; level: string; message: string }
   | { type: 'timerDone'; id: number; error?: string }
-  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number };
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number; logLines: number };
 
 /**
  * Function executions the host ran, as Flex Consumption bills them: `count` executions, `busyMs` the wall time
