@@ -1,116 +1,109 @@
 /**
- * Section "outage": what an outage of iPaaS.com costs while it lasts, per changed customer. 20 changed customers are
- * notified while every iPaaS.com request answers 503; the first failures open the breaker and the messages are held
- * (put back on the queue with a delay) instead of failing. Over a window of the outage the bench counts, per changed
- * customer, the holds, the queue operations on `customer-sync` (through the storage counter) and the product's log
- * lines; then iPaaS.com answers again and every customer must be transferred without anyone doing anything.
- *
- * The window sees the first, short holds of the breaker's schedule (30 s, doubled after each failed probe, at most
- * 5 minutes: shared/sync/outages.ts); an hour of outage is estimated from the cost of one hold and the holds that
- * schedule gives in an hour.
+ * Section "outage": what an outage of iPaaS.com costs while it lasts. 20 changed customers are notified while every
+ * iPaaS.com request answers 503; the first failures open the breaker and the changes are parked in the company's
+ * waiting room (shared/storage/waitingRoom.ts) instead of failing or going round the queue. The bench counts what
+ * parking them cost per changed customer (storage transactions through the storage counter, the product's log
+ * lines), then what a window of the outage costs once they wait (the breaker's probes and `stillOnHold` lines:
+ * a cost per company and hour that does not grow with the customers waiting), scaled to an hour. Then iPaaS.com
+ * answers again and every customer must be transferred without anyone doing anything.
  */
-import { TRANSFER_HOLD_EVENT } from '../../shared/telemetry';
+import { createStorage } from '../../shared/storage';
 import { log } from '../lib/machine';
 import type { ProductProcess } from '../lib/productProcess';
 import { createPerson, notificationBody, postNotification } from '../lib/scenario';
 import type { BenchSection } from '../lib/sections';
-import { countsBetween, totalOf, type StorageCounter } from '../lib/storageCounter';
-import { count, info, sleep, type Figure } from '../lib/stats';
+import { countsBetween, totalOf, type StorageCounter, type StorageCounts } from '../lib/storageCounter';
+import { count, failedFigure, info, sleep, type Figure } from '../lib/stats';
 import type { BenchWorld } from '../lib/world';
 
 const SECTION = 'outage of iPaaS.com';
+/** functions/outageWatch.ts runs every 15 seconds where deployed; the bench's host runs no timers by itself. */
+const OUTAGE_WATCH_EVERY_MS = 15_000;
 const CUSTOMERS = 20;
-const WINDOW_MS = 150_000;
-/** The breaker's hold schedule (shared/sync/outages.ts defaults): first hold, doubled at each failed probe, at most. */
-const FIRST_HOLD_S = 30;
-const LONGEST_HOLD_S = 300;
+const WINDOW_MS = 120_000;
 
-/** Holds of one change in the first hour of an outage, and in each hour after, under that schedule. */
-function holdsPerHour(): { first: number; later: number } {
-  let elapsed = 0;
-  let holds = 0;
-  for (let hold = FIRST_HOLD_S; elapsed + hold <= 3600; hold = Math.min(LONGEST_HOLD_S, hold * 2)) {
-    elapsed += hold;
-    holds += 1;
-  }
-  return { first: holds, later: 3600 / LONGEST_HOLD_S };
-}
+const describe = (storage: StorageCounts): string =>
+  Object.entries(storage.byOperation)
+    .filter(([, value]) => value > 0)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ') || 'none';
 
 async function measureOutage(world: BenchWorld, product: ProductProcess, counter: StorageCounter | undefined, signal: AbortSignal): Promise<Figure[]> {
+  if (!counter) return [failedFigure(SECTION, 'run', '', 'needs the storage counter')];
   const ipaas = world.world.ipaas.faults;
   const latencyMs = ipaas.latencyMs;
+  const company = world.config.companies[0]!;
+  const waiting = createStorage(world.config.storage).forCompany({ id: company.id, name: company.name }).waiting;
   const customers = Array.from({ length: CUSTOMERS }, () => createPerson(world, false));
   const ids = new Set(customers.map((customer) => customer.id));
   const since = product.transfers.length;
-  const problemsBefore = product.problems.length;
-  log(`outage: every iPaaS.com request answers 503; ${CUSTOMERS} changed customers notified; watching for ${WINDOW_MS / 1000} s`);
+  log(`outage: every iPaaS.com request answers 503; ${CUSTOMERS} changed customers notified`);
   ipaas.add({ status: 503 });
-  let storageBefore = counter?.snapshot();
-  let statsBefore = await product.stats();
+  // The outage timer as deployed: it probes the service, writes the "still on hold" lines and resumes the waiting.
+  let watching = true;
+  const watcher = (async () => {
+    while (watching && !signal.aborted) {
+      await product.runTimer('outageWatch').catch(() => undefined);
+      await sleep(OUTAGE_WATCH_EVERY_MS);
+    }
+  })();
   try {
+    const storage0 = counter.snapshot();
+    const stats0 = await product.stats();
     const { status } = await postNotification(product, notificationBody(world, [...ids], 'created'));
     if (status !== 202) throw new Error(`the webhook answered ${status}`);
-    // The first attempts fail and open the breaker; the window starts once the changes are on hold.
-    const deadline = performance.now() + 60_000;
-    while (countHolds(product, problemsBefore) < CUSTOMERS / 2 && performance.now() < deadline && !signal.aborted) await sleep(250);
-    storageBefore = counter?.snapshot();
-    statsBefore = await product.stats();
-    const holdsBefore = countHolds(product, problemsBefore);
+    // The first attempts fail (and are retried by the queue) until the breaker opens; then each change is parked.
+    const parkDeadline = performance.now() + 8 * 60_000;
+    let parked = 0;
+    while ((parked = await waiting.count('ipaas')) < CUSTOMERS && performance.now() < parkDeadline && !signal.aborted) await sleep(1000);
+    if (parked < CUSTOMERS) throw new Error(`only ${parked} of ${CUSTOMERS} changes were parked within 8 minutes of the outage (the attempts that met it before the breaker opened come back after the queue's visibility timeout)`);
+    await sleep(2000);
+    const storage1 = counter.snapshot();
+    const stats1 = await product.stats();
+    log(`outage: ${parked} changes parked; watching the outage for ${WINDOW_MS / 1000} s`);
     const windowStart = performance.now();
     while (performance.now() - windowStart < WINDOW_MS && !signal.aborted) await sleep(1000);
-    const windowS = (performance.now() - windowStart) / 1000;
-    const statsAfter = await product.stats();
-    const storage = counter && storageBefore ? countsBetween(storageBefore, counter.snapshot()) : undefined;
-    const holds = countHolds(product, problemsBefore) - holdsBefore;
-    const queueOps = storage ? totalOf(storage.byOperation, (key) => key.startsWith('queue customer-sync ')) : Number.NaN;
-    const lines = statsAfter.logLines - statsBefore.logLines;
-    const perCustomer = { holds: holds / CUSTOMERS, queueOps: queueOps / CUSTOMERS, lines: lines / CUSTOMERS };
-    const perHold = holds > 0 ? { queueOps: queueOps / holds, lines: lines / holds } : undefined;
-    const schedule = holdsPerHour();
-    const operations = storage
-      ? Object.entries(storage.byOperation)
-          .filter(([key]) => key.startsWith('queue customer-sync '))
-          .map(([key, value]) => `${key.replace('queue customer-sync ', '')} ${value}`)
-          .join(', ')
-      : 'not counted';
-    const figures: Figure[] = [
-      info(SECTION, `in ${Math.round(windowS)} s of outage: holds per changed customer`, count(perCustomer.holds), perCustomer.holds, `${holds} holds of ${CUSTOMERS} changes; nothing failed for good`),
-      info(SECTION, `in ${Math.round(windowS)} s of outage: queue operations per changed customer`, count(perCustomer.queueOps), perCustomer.queueOps, `customer-sync: ${operations}`),
-      info(SECTION, `in ${Math.round(windowS)} s of outage: log lines per changed customer`, count(perCustomer.lines), perCustomer.lines, 'every line at Information and above, the breaker\'s own lines included'),
+    const hours = (performance.now() - windowStart) / 3_600_000;
+    const storage2 = counter.snapshot();
+    const stats2 = await product.stats();
+
+    const parking = countsBetween(storage0, storage1);
+    const waitingCost = countsBetween(storage1, storage2);
+    const parkOps = totalOf(parking.byOperation);
+    const parkLines = stats1.logLines - stats0.logLines;
+    const waitOps = totalOf(waitingCost.byOperation);
+    const waitLines = stats2.logLines - stats1.logLines;
+    return [
+      info(SECTION, 'putting a changed customer on hold: storage transactions', count(parkOps / CUSTOMERS), parkOps / CUSTOMERS, `the first attempts that met the outage, the breaker opening, the parking; ${describe(parking)}`),
+      info(SECTION, 'putting a changed customer on hold: log lines', count(parkLines / CUSTOMERS), parkLines / CUSTOMERS, 'every line at Information and above'),
+      info(
+        SECTION,
+        'an hour of outage once parked: storage transactions / log lines (whatever waits: none per customer)',
+        `${count(waitOps / hours)} / ${count(waitLines / hours)}`,
+        waitOps / hours,
+        `${CUSTOMERS} customers waiting, the outage timer every ${OUTAGE_WATCH_EVERY_MS / 1000} s as deployed (its reads of the breakers' state run with or without an outage); over ${Math.round(hours * 3600)} s: ${describe(waitingCost)}; idle queue polling (empty receives) not included`,
+      ),
     ];
-    if (perHold) {
-      figures.push(
-        info(
-          SECTION,
-          'an hour of outage, per changed customer: queue operations / log lines',
-          `${count(perHold.queueOps * schedule.first)} / ${count(perHold.lines * schedule.first)}`,
-          perHold.queueOps * schedule.first,
-          `per hold ${count(perHold.queueOps)} queue operations and ${count(perHold.lines)} log lines (this window) × ${schedule.first} holds in the first hour (${FIRST_HOLD_S} s doubled to ${LONGEST_HOLD_S} s), ${schedule.later} in each later hour`,
-        ),
-      );
-    }
-    return figures;
   } finally {
     ipaas.clear();
     ipaas.latencyMs = latencyMs;
-    log('outage: iPaaS.com answers again; waiting for every held change to be transferred');
+    log('outage: iPaaS.com answers again; waiting for every parked change to be transferred');
     await product
-      .waitForTransfers((event) => ids.has(event.customerId) && event.status === 'Succeeded', CUSTOMERS, { since, timeoutMs: 8 * 60_000, what: 'the held changes, once iPaaS.com answers again' })
+      .waitForTransfers((event) => ids.has(event.customerId) && event.status === 'Succeeded', CUSTOMERS, { since, timeoutMs: 8 * 60_000, what: 'the parked changes, once iPaaS.com answers again' })
       .catch((error: unknown) => {
         throw new Error(`after the outage: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(async () => {
+        watching = false;
+        await watcher;
       });
   }
-}
-
-/** TransferOnHold lines the product logged (warnings travel back to the bench) since `from`. */
-function countHolds(product: ProductProcess, from: number): number {
-  return product.problems.slice(from).filter((line) => line.includes(`${TRANSFER_HOLD_EVENT} {`)).length;
 }
 
 export const outageSection: BenchSection = {
   name: 'outage',
   title: SECTION,
   needs: 'countedProduct',
-  deadlineMs: 15 * 60_000,
+  deadlineMs: 25 * 60_000,
   run: (context) => measureOutage(context.world!, context.product!, context.storageCounter, context.signal),
 };
