@@ -10,9 +10,10 @@ import { silentLogger } from '../shared/log';
 import { createStorage, peekCount, queueClient } from '../shared/storage';
 import { SYNC_QUEUE } from '../shared/queueNames';
 import { pollChanges } from '../shared/sync/pollChanges';
-import type { InitialLoadMessage } from './lib/protocol';
+import { watchMemory } from './lib/memory';
+import type { ChildProgress, InitialLoadMessage } from './lib/protocol';
 
-const send = (message: InitialLoadMessage): void => {
+const send = (message: InitialLoadMessage | ChildProgress): void => {
   process.send?.(message);
 };
 
@@ -30,23 +31,32 @@ async function main(): Promise<void> {
   await storage.state.get('bench-warmup', (value) => value);
   await peekCount(config.storage, SYNC_QUEUE);
   const baselineRssBytes = process.memoryUsage().rss;
-  let peakHeapUsedBytes = 0;
-  const sampler = setInterval(() => {
-    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
-  }, 50);
+  let sent = 0;
   const started = performance.now();
+  const memory = watchMemory();
+  // Where the load stands, for a run stopped at its deadline: messages sent and the peak memory so far.
+  const reporter = setInterval(() => {
+    const note = `${sent.toLocaleString('en-US')} messages sent in ${Math.round((performance.now() - started) / 1000)} s, ${memory.describe()}`;
+    send({ type: 'progress', note });
+  }, 5000);
   // BENCH_LOAD_PAGE_SIZE tries another odata.maxpagesize; by default the poller's own default is measured.
   const pageSize = process.env.BENCH_LOAD_PAGE_SIZE ? Number(process.env.BENCH_LOAD_PAGE_SIZE) : undefined;
   const result = await pollChanges({
     businessCentral,
-    syncQueue: storage.syncQueue,
+    syncQueue: {
+      send: async (messages, options) => {
+        await storage.syncQueue.send(messages, options);
+        sent += messages.length;
+      },
+    },
     leases: storage.leases,
     state: storage.state,
     logger: silentLogger,
     ...(pageSize ? { pageSize } : {}),
   });
   const durationMs = performance.now() - started;
-  clearInterval(sampler);
+  memory.stop();
+  clearInterval(reporter);
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   send({
     type: 'done',
@@ -54,7 +64,8 @@ async function main(): Promise<void> {
     durationMs,
     baselineRssBytes,
     maxRssBytes,
-    peakHeapUsedBytes,
+    peakHeapUsedBytes: memory.peakHeapUsedBytes(),
+    peakLiveHeapBytes: memory.peakLiveHeapBytes(),
     queued: await peekCount(config.storage, SYNC_QUEUE),
     sampleMessageBytes: await sampleMessageBytes(config.storage),
   });

@@ -10,9 +10,10 @@ import { createIpaasClient } from '../shared/ipaas/client';
 import { silentLogger } from '../shared/log';
 import { advanceReconciliation, startReconciliation } from '../shared/reconcile';
 import { createStorage } from '../shared/storage';
-import type { ReconcileBenchMessage } from './lib/protocol';
+import { watchMemory } from './lib/memory';
+import type { ChildProgress, ReconcileBenchMessage } from './lib/protocol';
 
-const send = (message: ReconcileBenchMessage): void => {
+const send = (message: ReconcileBenchMessage | ChildProgress): void => {
   process.send?.(message);
 };
 
@@ -28,16 +29,20 @@ async function main(): Promise<void> {
     logger: silentLogger,
   };
   const baselineRssBytes = process.memoryUsage().rss;
-  let peakHeapUsedBytes = 0;
-  const sampler = setInterval(() => {
-    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, process.memoryUsage().heapUsed);
-  }, 50);
+  const memory = watchMemory();
   const started = performance.now();
   const run = await startReconciliation(deps, { fix: false, trigger: 'command' });
   if (!run.started) throw new Error(`a run is already running: ${run.runningRunId}`);
-  const result = await advanceReconciliation(deps, run.runId);
+  // Each checkpoint says where the run stands, for a run stopped at its deadline.
+  const result = await advanceReconciliation(deps, run.runId, {
+    onProgress: ({ progress }) =>
+      send({
+        type: 'progress',
+        note: `phase ${progress.phase}, ${progress.ipaasPagesRead} iPaaS.com pages and ${progress.businessCentralPagesRead} Business Central pages read in ${Math.round((performance.now() - started) / 1000)} s, ${memory.describe()}`,
+      }),
+  });
   const durationMs = performance.now() - started;
-  clearInterval(sampler);
+  memory.stop();
   if (!('report' in result)) throw new Error(`the run ended ${result.outcome}`);
   send({
     type: 'done',
@@ -47,7 +52,8 @@ async function main(): Promise<void> {
     durationMs,
     baselineRssBytes,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    peakHeapUsedBytes,
+    peakHeapUsedBytes: memory.peakHeapUsedBytes(),
+    peakLiveHeapBytes: memory.peakLiveHeapBytes(),
   });
 }
 

@@ -7,6 +7,7 @@ import { appBundleOptions, CHUNK_DIR, ENTRY_FILE } from '../../scripts/bundle';
 import { percentile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const IMPORT_TIMEOUT_MS = 60_000;
 
 /** Bundles bench/minimalApp.ts the way the app is bundled; returns its entry. */
 export async function buildMinimalApp(): Promise<string> {
@@ -32,7 +33,10 @@ function importOnce(entry: string): number {
     cwd: path.dirname(entry),
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '' },
+    // An import that hangs must not hold the bench (spawnSync blocks its event loop, deadlines included).
+    timeout: IMPORT_TIMEOUT_MS,
   });
+  if (child.error) throw new Error(`importing ${path.relative(ROOT, entry)} did not finish within ${IMPORT_TIMEOUT_MS / 1000} s: ${child.error.message}`);
   let parsed: { ms?: number; error?: string };
   try {
     parsed = JSON.parse(child.stdout) as { ms?: number; error?: string };

@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { log } from './machine';
 import type { HostSettings } from '../../dev/host/hostSettings';
 import type { TransferEvent } from '../../shared/telemetry';
-import type { InitialLoadMessage, InvocationTotals, ProductCommand, ProductMessage } from './protocol';
+import type { ChildProgress, InitialLoadMessage, InvocationTotals, ProductCommand, ProductMessage } from './protocol';
 
 const BENCH_DIR = path.resolve(__dirname, '..');
 
@@ -18,10 +19,18 @@ export interface ProductProcess {
   readonly transfers: readonly TransferArrival[];
   /** Warnings and errors the product logged. */
   readonly problems: readonly string[];
-  /** Resolves once `count` transfers satisfying `accept` arrived after this call's `since` index. */
-  waitForTransfers(accept: (event: TransferEvent) => boolean, count: number, options?: { timeoutMs?: number; since?: number }): Promise<TransferArrival[]>;
-  runTimer(name: string): Promise<void>;
-  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number }>;
+  /**
+   * Resolves once `count` transfers satisfying `accept` arrived after this call's `since` index; rejects after
+   * `timeoutMs` (2 minutes by default) saying how many came and what was awaited (`what`).
+   */
+  waitForTransfers(
+    accept: (event: TransferEvent) => boolean,
+    count: number,
+    options?: { timeoutMs?: number; since?: number; what?: string },
+  ): Promise<TransferArrival[]>;
+  /** Runs a timer function now and waits for it to end, at most `timeoutMs` (5 minutes by default). */
+  runTimer(name: string, timeoutMs?: number): Promise<void>;
+  stats(): Promise<{ maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number; logLines: number }>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +49,12 @@ function spawnTs(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; s
   return { child, stderr: () => stderr };
 }
 
-/** Starts bench/product.ts (the local Functions host) with `env`; resolves once it listens. */
+/** How long the product may take to start listening, and to answer a command (stats): a loaded machine is slow, never this slow. */
+const READY_TIMEOUT_MS = 120_000;
+const COMMAND_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMER_TIMEOUT_MS = 5 * 60_000;
+
+/** Starts bench/product.ts (the local Functions host) with `env`; resolves once it listens (or says why not, within 2 minutes). */
 export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProcess> {
   const { child, stderr } = spawnTs('product.ts', env);
   const transfers: TransferArrival[] = [];
@@ -59,8 +73,8 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
       const message = raw as ProductMessage;
       if (message.type === 'ready') resolve(message);
       else if (message.type === 'failed') reject(new Error(`the product process failed to start: ${message.message}`));
-      else if (message.type === 'transfer') {
-        transfers.push({ at: message.at, event: message.event });
+      else if (message.type === 'transfers') {
+        transfers.push(...message.arrivals);
         waiters.forEach((wake) => wake());
       } else if (message.type === 'log') problems.push(`${message.level}: ${message.message}`);
       else if (message.type === 'timerDone' || message.type === 'stats') {
@@ -70,12 +84,28 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
     });
     child.once('exit', (code) => reject(new Error(`the product process exited (${code}) before it was ready\n${stderr()}`)));
   });
-  const started = await ready;
+  let readyTimer: NodeJS.Timeout | undefined;
+  const started = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      readyTimer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the product process did not start listening within ${READY_TIMEOUT_MS / 1000} s\n${stderr()}`));
+      }, READY_TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(readyTimer));
 
-  const request = <T extends ProductMessage>(command: ProductCommand & { id: number }): Promise<T> =>
+  const request = <T extends ProductMessage>(command: ProductCommand & { id: number }, timeoutMs = COMMAND_TIMEOUT_MS): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (exited) return reject(new Error('the product process has exited'));
-      pending.set(command.id, (message) => resolve(message as T));
+      const timer = setTimeout(() => {
+        pending.delete(command.id);
+        reject(new Error(`the product process did not answer "${command.type}" within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      pending.set(command.id, (message) => {
+        clearTimeout(timer);
+        resolve(message as T);
+      });
       child.send(command);
     });
 
@@ -109,7 +139,13 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
         if (check()) return;
         const timer = setTimeout(() => {
           waiters.delete(wake);
-          reject(new Error(`timed out after ${timeoutMs} ms with ${matching.length} of ${count} transfers done`));
+          const last = problems.slice(-2).join(' || ');
+          reject(
+            new Error(
+              `gave up after ${Math.round(timeoutMs / 1000)} s waiting for ${options.what ?? 'transfers'}: ${matching.length} of ${count} arrived` +
+                (last ? `; the product's last warnings: ${last}` : '; the product logged no warning'),
+            ),
+          );
         }, timeoutMs);
         const wake = (): void => {
           if (check()) {
@@ -120,13 +156,13 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
         waiters.add(wake);
       });
     },
-    async runTimer(name) {
-      const done = await request<Extract<ProductMessage, { type: 'timerDone' }>>({ type: 'runTimer', id: nextId++, name });
+    async runTimer(name, timeoutMs = DEFAULT_TIMER_TIMEOUT_MS) {
+      const done = await request<Extract<ProductMessage, { type: 'timerDone' }>>({ type: 'runTimer', id: nextId++, name }, timeoutMs);
       if (done.error) throw new Error(`timer ${name} failed: ${done.error}`);
     },
     async stats() {
-      const { maxRssBytes, rssBytes, cpuMs, invocations, logBytes } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
-      return { maxRssBytes, rssBytes, cpuMs, invocations, logBytes };
+      const { maxRssBytes, rssBytes, cpuMs, invocations, logBytes, logLines } = await request<Extract<ProductMessage, { type: 'stats' }>>({ type: 'stats', id: nextId++ });
+      return { maxRssBytes, rssBytes, cpuMs, invocations, logBytes, logLines };
     },
     async stop() {
       if (exited) return;
@@ -140,30 +176,48 @@ export async function startProduct(env: NodeJS.ProcessEnv): Promise<ProductProce
 }
 
 /** Runs the initial load (`script`: bench/initialLoad.ts or its bundle) with `env` and returns its report. */
-export function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
-  return runReportingChild<InitialLoadMessage>(script, env, timeoutMs);
+export function runInitialLoad(script: string, env: NodeJS.ProcessEnv, timeoutMs: number, signal?: AbortSignal): Promise<Extract<InitialLoadMessage, { type: 'done' }>> {
+  return runReportingChild<InitialLoadMessage>(script, env, timeoutMs, signal);
 }
 
-/** Runs a bench child that sends one `{ type: 'done', ... }` or `{ type: 'failed', message }` over IPC before it exits. */
+/**
+ * Runs a bench child that sends one `{ type: 'done', ... }` or `{ type: 'failed', message }` over IPC before it exits,
+ * and may send `{ type: 'progress', note }` on the way; killed after `timeoutMs` or when `signal` aborts. A child that
+ * does not finish in time is reported with the last progress it sent (how far it got, its peak memory so far).
+ */
 export async function runReportingChild<M extends { type: 'done' } | { type: 'failed'; message: string }>(
   script: string,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<Extract<M, { type: 'done' }>> {
   const { child, stderr } = spawnTs(script, env);
   return new Promise((resolve, reject) => {
     let report: M | undefined;
+    let progress: string | undefined;
+    let lastShown = performance.now();
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} did not finish within ${timeoutMs} ms`));
+      reject(new Error(`${path.basename(script)} did not finish within ${Math.round(timeoutMs / 1000)} s; stopped${progress ? ` (by then: ${progress})` : ''}`));
     }, timeoutMs);
+    signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
     child.on('message', (raw: unknown) => {
-      report = raw as M;
+      const message = raw as M | ChildProgress;
+      if (message.type !== 'progress') {
+        report = message as M;
+        return;
+      }
+      progress = (message as ChildProgress).note;
+      // Shown now and then, so a long run says where it stands.
+      if (performance.now() - lastShown >= 30_000) {
+        lastShown = performance.now();
+        log(`${path.basename(script)}: ${progress}`);
+      }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (report?.type === 'done') resolve(report as Extract<M, { type: 'done' }>);
-      else reject(new Error(report?.type === 'failed' ? (report as { message: string }).message : `${script} exited (${code}) without a report\n${stderr()}`));
+      else reject(new Error(report?.type === 'failed' ? (report as { message: string }).message : `${script} exited (${code}) without a report${progress ? ` (last progress: ${progress})` : ''}\n${stderr()}`));
     });
   });
 }

@@ -9,10 +9,11 @@ export type ProductCommand = { type: 'runTimer'; id: number; name: string } | { 
 export type ProductMessage =
   | { type: 'ready'; url: string; queues: HostSettings['queues'] }
   | { type: 'failed'; message: string }
-  | { type: 'transfer'; at: number; event: TransferEvent }
+  /** TransferCompleted events, each with the product's time (Date.now()) when it was logged; sent in batches. */
+  | { type: 'transfers'; arrivals: Array<{ at: number; event: TransferEvent }> }
   | { type: 'log'; level: string; message: string }
   | { type: 'timerDone'; id: number; error?: string }
-  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number };
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number; logLines: number };
 
 /**
  * Function executions the host ran, as Flex Consumption bills them: `count` executions, `busyMs` the wall time
@@ -38,6 +39,8 @@ export type InitialLoadMessage =
       maxRssBytes: number;
       /** Highest heap used seen by a 50 ms sampler. */
       peakHeapUsedBytes: number;
+      /** Highest heap used right after a full collection: what the load keeps alive (bench/lib/memory.ts). */
+      peakLiveHeapBytes: number;
       /** Messages in the queue afterwards (approximate count from the service). */
       queued: number;
       /** Bytes of the largest and the mean encoded message, from a sample of the queue. */
@@ -56,5 +59,25 @@ export type ReconcileBenchMessage =
       baselineRssBytes: number;
       maxRssBytes: number;
       peakHeapUsedBytes: number;
+      peakLiveHeapBytes: number;
     }
   | { type: 'failed'; message: string };
+
+/** bench/floor.ts → parent */
+export type FloorMessage =
+  | {
+      type: 'done';
+      customers: number;
+      failures: number;
+      /** user + system CPU of the floor process over the measured customers. */
+      cpuMs: number;
+      durationMs: number;
+      maxRssBytes: number;
+    }
+  | { type: 'failed'; message: string };
+
+/** Any reporting child → parent, now and then: where it stands, so a run stopped at its deadline says how far it got. */
+export interface ChildProgress {
+  type: 'progress';
+  note: string;
+}

@@ -22,6 +22,8 @@ export interface BenchOptions {
 export interface BenchContext {
   options: BenchOptions;
   log(message: string): void;
+  /** Aborted when the section passes its deadline: waits and child processes it started stop. */
+  signal: AbortSignal;
   /** needs 'world' or 'product': Azurite in memory (accounts devstoreaccount1, benchload and benchreconcile). */
   azurite?: RunningAzurite;
   /** needs 'world' or 'product': the fakes on their own sockets, at options.latencyMs. */
@@ -34,9 +36,10 @@ export interface BenchContext {
 }
 
 /**
- * One part of `npm run bench`, selected with `--only <name>`. Sections run in the order of the SECTIONS list in
- * bench/run.ts; to add one, write `run` (return figures made with judged/info from ./stats, each next to its
- * target) and append an entry there. A section that throws is reported as one ERROR row and the others still run.
+ * One part of `npm run bench`, selected with `--only <name>`: one file in bench/sections/, exporting this. Sections
+ * run in the order of the SECTIONS list in bench/run.ts; to add one, write `run` (return figures made with
+ * judged/info from ./stats, each next to its target) and list it there. A section that throws is reported as one
+ * ERROR row and the others still run.
  */
 export interface BenchSection {
   /** The --only name: lower case, no spaces. */
@@ -49,5 +52,10 @@ export interface BenchSection {
    * costs CPU, so timed sections use 'product'.
    */
   needs: 'none' | 'world' | 'product' | 'countedProduct';
+  /**
+   * The most this section may take on a loaded machine before the runner stops it and reports why (10 minutes
+   * when absent). A bound, not an expectation: every wait inside a section has its own, shorter bound too.
+   */
+  deadlineMs?: number;
   run(context: BenchContext): Promise<Figure[]> | Figure[];
 }

@@ -65,3 +65,16 @@ export function renderTable(figures: readonly Figure[]): string {
   const notes = figures.filter((figure) => figure.note).map((figure) => `  * ${figure.section}: ${figure.name}: ${figure.note}`);
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
+
+/**
+ * The same figures as a Markdown table, the shape of docs/performance.md's: every figure next to its target and its
+ * verdict (PASS, MISS; INFO has no target; ERROR says why the section could not finish), the note beside the value.
+ */
+export function renderMarkdown(figures: readonly Figure[]): string {
+  const cell = (text: string): string => text.replace(/\|/gu, '\\|').replace(/\n/gu, ' ');
+  const rows = figures.map((figure) => {
+    const measured = figure.note ? `${figure.value} (${figure.note})` : figure.value;
+    return `| ${cell(`${figure.section}: ${figure.name}`)} | ${cell(figure.target || '–')} | ${cell(measured)} | ${figure.verdict} |`;
+  });
+  return ['| figure | target | measured | |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}

@@ -10,6 +10,7 @@ import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse
 import { redact } from '../log';
 import { serverOf, withDependencySpan } from '../observability';
 import { formatQuery, maxPageSizePreference, odataDateTime, odataString } from './odata';
+import { PageTextError, readPageText, type PageText } from './pageText';
 import {
   bcCustomerSchema,
   bcSubscriptionSchema,
@@ -23,6 +24,8 @@ import {
 /** The client-credentials scope for Business Central online, whatever the API base URL. */
 export const BUSINESS_CENTRAL_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 export const DEFAULT_PAGE_SIZE = 1_000;
+/** Customers of a page parsed and handed over at a time by listCustomerPages. */
+export const DEFAULT_SLICE_SIZE = 1_000;
 /** Business Central online never returns more than this many entities per page. */
 export const MAX_PAGE_SIZE = 20_000;
 /** Customer."No." is Code[20]: a longer value can match no customer, and Business Central rejects it in a filter. */
@@ -294,54 +297,91 @@ class BusinessCentralClient implements BusinessCentralApi {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
-    return this.customerArrays(this.pages(firstUrl, pageSize));
+    return this.customerArrays(this.pages(firstUrl, pageSize, pageSize));
   }
 
-  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string } = {}): AsyncIterable<CustomerPage> {
+  listCustomerPages(options: ListCustomersOptions & { resumeFrom?: string; sliceSize?: number } = {}): AsyncIterable<CustomerPage> {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw final(`Business Central page size must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
     }
+    const sliceSize = checkedSliceSize(options.sliceSize);
     const firstUrl = options.resumeFrom !== undefined ? this.checkNextLink(options.resumeFrom, this.customersUrl) : this.firstListUrl(options);
-    return this.pages(firstUrl, pageSize);
+    return this.pages(firstUrl, pageSize, sliceSize);
   }
 
-  async readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage> {
+  readCustomerPage(options: ListCustomersOptions & { sliceSize?: number }, nextLink?: string): AsyncIterable<CustomerPage> {
     const firstUrl = this.firstListUrl(options);
     const pageSize = checkedPageSize(options.pageSize);
+    const sliceSize = checkedSliceSize(options.sliceSize);
     const url = nextLink === undefined ? firstUrl : this.checkNextLink(nextLink, firstUrl);
-    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
-    if (response.status === 404) throw this.unexpected404('GET', url, response);
-    const page = parseCustomerPage(response.body);
-    const next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
-    if (next === url) throw final('Business Central returned a nextLink that repeats the page just read; stopped paging');
-    return { customers: page.customers, nextLink: next };
+    return this.pageParts(url, pageSize, sliceSize, {
+      handOverBeforeRefusal: false,
+      refuse: (next) => {
+        if (next === url) throw final('Business Central returned a nextLink that repeats the page just read; stopped paging');
+      },
+    });
   }
 
   private async *customerArrays(pages: AsyncIterable<CustomerPage>): AsyncGenerator<BcCustomer[]> {
     for await (const page of pages) if (page.customers.length > 0) yield page.customers;
   }
 
-  private async *pages(firstUrl: string, pageSize: number): AsyncGenerator<CustomerPage> {
+  /** Every page from `firstUrl` on, following the nextLinks, each in parts (pageParts below). */
+  private async *pages(firstUrl: string, pageSize: number, sliceSize: number): AsyncGenerator<CustomerPage> {
     const visited = new Set<string>();
     let url: string | undefined = firstUrl;
     while (url !== undefined) {
       if (visited.has(url)) throw final('Business Central returned a nextLink that repeats an earlier page; stopped paging');
       visited.add(url);
-      const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) } });
-      if (response.status === 404) throw this.unexpected404('GET', url, response);
-      const page = parseCustomerPage(response.body);
+      let next: string | undefined;
       // The page is handed over before a bad nextLink stops the paging: its customers are good.
+      for await (const part of this.pageParts(url, pageSize, sliceSize, { handOverBeforeRefusal: true })) {
+        if (part.pageComplete) next = part.nextLink;
+        yield part;
+      }
+      url = next;
+    }
+  }
+
+  /**
+   * One page, read as text and handed over in parts of `sliceSize` customers, each parsed and validated only when
+   * asked for (shared/businessCentral/pageText.ts): a page of 10,000 never exists as objects all at once, only its
+   * text and one part. The nextLink, which may stand anywhere in the page, is read once its items are: it comes with
+   * the page's last part. A nextLink that `refuse` (or the origin check) refuses is thrown after that last part with
+   * `handOverBeforeRefusal`, else instead of it (a caller that stops at the page's end must still see the refusal).
+   */
+  private async *pageParts(
+    url: string,
+    pageSize: number,
+    sliceSize: number,
+    options: { handOverBeforeRefusal: boolean; refuse?: (next: string) => void },
+  ): AsyncGenerator<CustomerPage> {
+    const response = await this.send({ method: 'GET', url, headers: { Prefer: maxPageSizePreference(pageSize) }, responseType: 'text' });
+    if (response.status === 404) throw this.unexpected404('GET', url, response);
+    const reader = readPageText(typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? null));
+    let index = 0;
+    for (;;) {
+      const items = readPart(reader, sliceSize);
+      const customers = items.map((item) => parse(bcCustomerSchema, item, `GET customers returned item ${index++} that`));
+      if (!reader.done) {
+        yield { customers, nextLink: undefined, pageComplete: false };
+        continue;
+      }
+      const page = parse(listPageSchema, readEnvelope(reader), 'GET customers returned a page that');
       let next: string | undefined;
       let refused: unknown;
       try {
-        next = page.nextLink === undefined ? undefined : this.checkNextLink(page.nextLink, url);
+        next = page['@odata.nextLink'] === undefined ? undefined : this.checkNextLink(page['@odata.nextLink'], url);
+        if (next !== undefined) options.refuse?.(next);
       } catch (error) {
         refused = error;
+        next = undefined;
       }
-      yield { customers: page.customers, nextLink: next };
+      if (refused !== undefined && !options.handOverBeforeRefusal) throw refused;
+      yield { customers, nextLink: next, pageComplete: true };
       if (refused !== undefined) throw refused;
-      url = next;
+      return;
     }
   }
 
@@ -470,6 +510,12 @@ class BusinessCentralClient implements BusinessCentralApi {
 /** An entity property name as $select takes it. */
 const SELECTABLE = /^[A-Za-z][A-Za-z0-9_]*$/u;
 
+function checkedSliceSize(sliceSize: number | undefined): number {
+  const size = sliceSize ?? DEFAULT_SLICE_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw final('Business Central slice size must be a whole number from 1');
+  return size;
+}
+
 function checkedPageSize(pageSize: number | undefined): number {
   const size = pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
@@ -487,6 +533,22 @@ function renewalBody(subscription: BcSubscription): Record<string, string> {
   const body = subscriptionBody(subscription);
   if (subscription.clientState === '') delete body.clientState;
   return body;
+}
+
+function readPart(reader: PageText, count: number): unknown[] {
+  try {
+    return reader.next(count);
+  } catch (error) {
+    return throwFinal(`Business Central GET customers returned a page that ${error instanceof PageTextError ? error.message.replace(/^the page /u, '') : 'could not be read'}`);
+  }
+}
+
+function readEnvelope(reader: PageText): unknown {
+  try {
+    return reader.envelope();
+  } catch (error) {
+    return throwFinal(`Business Central GET customers returned a page that ${error instanceof PageTextError ? error.message.replace(/^the page /u, '') : 'could not be read'}`);
+  }
 }
 
 function parseCustomerPage(body: unknown): { customers: BcCustomer[]; nextLink: string | undefined } {

@@ -62,6 +62,11 @@ export interface ListCustomersOptions {
 export interface CustomerPage {
   customers: BcCustomer[];
   nextLink: string | undefined;
+  /**
+   * `listCustomerPages` hands a large page over in parts (`sliceSize` customers each), so it never exists as objects
+   * all at once: `false` on every part but the page's last, whose `nextLink` is the page's. Absent: a whole page.
+   */
+  pageComplete?: boolean;
 }
 
 export interface BusinessCentralApi {
@@ -74,14 +79,19 @@ export interface BusinessCentralApi {
   /**
    * Every page with its @odata.nextLink, so a long pass can record where it is and, with `resumeFrom` (a
    * nextLink it recorded), go on from there later instead of starting over. The link must point at this
-   * company's customers on the API's own origin (it carries our token).
+   * company's customers on the API's own origin (it carries our token). Each page comes in parts of at most
+   * `sliceSize` customers (1,000 by default), read from the page's text as they are asked for; the page's last
+   * part says `pageComplete: true` and carries its nextLink.
    */
-  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string }): AsyncIterable<CustomerPage>;
+  listCustomerPages(options?: ListCustomersOptions & { resumeFrom?: string; sliceSize?: number }): AsyncIterable<CustomerPage>;
   /**
    * One page: the first of the list `options` describe when `nextLink` is undefined, else the page a previous
-   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers).
+   * page's nextLink names (a checkpoint to resume paging from; it must point at this company's customers). In
+   * parts of at most `sliceSize` customers (1,000 by default), as `listCustomerPages` hands them over; the last
+   * says `pageComplete: true` and carries the page's nextLink, which is checked before that part is handed over
+   * (a refused nextLink, or one naming the page just read, throws instead).
    */
-  readCustomerPage(options: ListCustomersOptions, nextLink?: string): Promise<CustomerPage>;
+  readCustomerPage(options: ListCustomersOptions & { sliceSize?: number }, nextLink?: string): AsyncIterable<CustomerPage>;
   listSubscriptions(): Promise<BcSubscription[]>;
   createSubscription(input: { notificationUrl: string; resource: string; clientState: string }): Promise<BcSubscription>;
   /** PATCH with If-Match; the fresh subscription (new expiry and ETag). A stale ETag surfaces as a final SyncError with status 409/412. */

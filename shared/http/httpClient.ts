@@ -56,6 +56,11 @@ export interface HttpRequest {
    * caller's next attempt re-reads the state first instead of writing blindly again.
    */
   idempotent?: boolean;
+  /**
+   * 'text': a successful (2xx) reply's body is handed over as its text, not parsed, for a caller that parses it a
+   * part at a time (a large page). Other replies are parsed as JSON either way. Default 'json'.
+   */
+  responseType?: 'json' | 'text';
 }
 
 export interface HttpResponse {
@@ -194,7 +199,8 @@ export class HttpClient {
           span.setAttribute('error.type', String(response.status));
         }
         const text = await timeout.bound(response.text());
-        return { status: response.status, headers: response.headers, body: parseJson(text) };
+        const raw = request.responseType === 'text' && response.status >= 200 && response.status < 300;
+        return { status: response.status, headers: response.headers, body: raw ? text : parseJson(text) };
       });
     } finally {
       timeout.clear();

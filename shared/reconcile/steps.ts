@@ -148,20 +148,26 @@ export async function businessCentralStep(runDeps: ReconcileDependencies, state:
   const index = await ensureIndex(deps, state, memo);
   const links = await ensureLinks({ ...deps, allLinks: runDeps.allLinks }, memo, company?.id);
   const { cursor, progress } = state;
-  const page = await deps.businessCentral.readCustomerPage(
-    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
-    cursor.businessCentralNextLink ?? undefined,
-  );
   const counts = emptyCounts();
   const items: ReportItem[] = [];
   const customerIds: string[] = [];
   const toFix: string[] = [];
-  for (const customer of page.customers) {
-    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
-    counts[result.category] += 1;
-    customerIds.push(customer.id);
-    if (result.item) items.push(company ? { ...result.item, companyId: company.id, companyName: company.name } : result.item);
-    if (state.fix && FIXABLE.includes(result.category)) toFix.push(customer.id);
+  // One page, compared a part at a time as the client parses it: a page of 10,000 never exists as objects at once.
+  const page: { customers: number; nextLink: string | undefined } = { customers: 0, nextLink: undefined };
+  const parts = deps.businessCentral.readCustomerPage(
+    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
+    cursor.businessCentralNextLink ?? undefined,
+  );
+  for await (const part of parts) {
+    for (const customer of part.customers) {
+      const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
+      counts[result.category] += 1;
+      customerIds.push(customer.id);
+      if (result.item) items.push(company ? { ...result.item, companyId: company.id, companyName: company.name } : result.item);
+      if (state.fix && FIXABLE.includes(result.category)) toFix.push(customer.id);
+    }
+    page.customers += part.customers.length;
+    if (part.pageComplete !== false) page.nextLink = part.nextLink;
   }
   if (toFix.length > 0) {
     // Enqueued before the checkpoint: a repeated step enqueues them again, which the idempotent sync absorbs.
@@ -176,7 +182,7 @@ export async function businessCentralStep(runDeps: ReconcileDependencies, state:
   if (companyCounts) addCounts(companyCounts, counts);
   state.enqueued += toFix.length;
   progress.businessCentralPagesRead += 1;
-  progress.businessCentralCustomers += page.customers.length;
+  progress.businessCentralCustomers += page.customers;
   if (page.nextLink !== undefined) return;
   const next = (state.companyIndex ?? 0) + 1;
   if (state.companies && next < state.companies.length) {

@@ -39,8 +39,9 @@ export interface EnqueuePagesOptions {
  * The one page-to-queue loop of the poll, the initial load and `collection` catch-ups: each page's customers
  * become customer-sync messages carrying the customer as read (the worker need not read it again), sent in
  * slices so only one slice of encoded messages exists beside the page, a customer repeated on a later page
- * of the same pass enqueued once. Only after a page is enqueued is `afterPage` told where the pass stands,
- * so a checkpoint written there never skips a customer.
+ * of the same pass enqueued once. A page may come in parts (`pageComplete: false` on all but its last): each
+ * part is enqueued as it comes, so only one part exists as objects. Only after a page's last part is enqueued is
+ * `afterPage` told where the pass stands, so a checkpoint written there never skips a customer.
  */
 export async function enqueueCustomerPages(
   deps: { syncQueue: QueueSender; logger: Logger },
@@ -55,8 +56,8 @@ export async function enqueueCustomerPages(
     newestMs: options.start?.newestMs ?? Number.NEGATIVE_INFINITY,
     nextLink: undefined,
   };
+  let customersBefore = progress.customers;
   for await (const page of pages) {
-    progress.pages += 1;
     progress.customers += page.customers.length;
     const fresh = page.customers.filter((customer) => !seen.has(customer.id));
     fresh.forEach((customer) => seen.add(customer.id));
@@ -79,8 +80,12 @@ export async function enqueueCustomerPages(
       const modifiedAt = Date.parse(customer.lastModifiedDateTime);
       if (!Number.isNaN(modifiedAt) && modifiedAt > progress.newestMs) progress.newestMs = modifiedAt;
     }
+    // A part of a page: the next part follows; the page counts, and is checkpointed, once its last part is enqueued.
+    if (page.pageComplete === false) continue;
+    progress.pages += 1;
     progress.nextLink = page.nextLink;
-    deps.logger.info(`${options.label} page ${progress.pages}: ${page.customers.length} customers, ${progress.enqueued} enqueued so far (correlation ${options.correlationId})`);
+    deps.logger.info(`${options.label} page ${progress.pages}: ${progress.customers - customersBefore} customers, ${progress.enqueued} enqueued so far (correlation ${options.correlationId})`);
+    customersBefore = progress.customers;
     if (options.afterPage && !(await options.afterPage({ ...progress }))) return { ...progress, stopped: true };
   }
   return { ...progress, stopped: false };

@@ -361,6 +361,101 @@ describe('listCustomers', () => {
   });
 });
 
+describe('listCustomerPages', () => {
+  test('hands each page over in parts of sliceSize customers; the last part of a page carries its nextLink', async () => {
+    const h = harness(server);
+    for (let index = 0; index < 25; index += 1) h.bc.upsertCustomer({ displayName: `Customer ${index}` });
+    const parts: Array<{ count: number; nextLink: boolean; pageComplete: boolean | undefined }> = [];
+    const ids = new Set<string>();
+    for await (const part of h.client().listCustomerPages({ pageSize: 10, sliceSize: 4 })) {
+      parts.push({ count: part.customers.length, nextLink: part.nextLink !== undefined, pageComplete: part.pageComplete });
+      part.customers.forEach((customer) => ids.add(customer.id));
+    }
+    expect(ids.size).toBe(25);
+    expect(h.bc.requests.list).toBe(3);
+    expect(parts).toEqual([
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 2, nextLink: true, pageComplete: true },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 2, nextLink: true, pageComplete: true },
+      { count: 4, nextLink: false, pageComplete: false },
+      { count: 1, nextLink: false, pageComplete: true },
+    ]);
+  });
+
+  test('a nextLink written before the items is found all the same', async () => {
+    const h = harness(server);
+    const first = h.bc.upsertCustomer({ displayName: 'First' });
+    const second = h.bc.upsertCustomer({ displayName: 'Second' });
+    const next = `${CUSTOMERS_URL}?$skiptoken=2`;
+    server.use(
+      http.get(at(CUSTOMERS_URL), ({ request }) => {
+        const body = new URL(request.url).searchParams.has('$skiptoken')
+          ? `{"value":[${JSON.stringify(h.bc.getCustomer(second.id))}]}`
+          : `{"@odata.nextLink":${JSON.stringify(next)},"value":[${JSON.stringify(h.bc.getCustomer(first.id))}]}`;
+        return new HttpResponse(body, { headers: { 'Content-Type': 'application/json' } });
+      }),
+    );
+    const pages = [];
+    for await (const page of h.client().listCustomerPages({ sliceSize: 1 })) pages.push(page);
+    expect(pages.map((page) => [page.customers.map((customer) => customer.displayName), page.nextLink, page.pageComplete])).toEqual([
+      [['First'], next, true],
+      [['Second'], undefined, true],
+    ]);
+  });
+
+  test('a page cut short is a final error after the good parts before it', async () => {
+    const h = harness(server);
+    const customer = h.bc.upsertCustomer({});
+    server.use(
+      http.get(at(CUSTOMERS_URL), () => new HttpResponse(`{"value":[${JSON.stringify(h.bc.getCustomer(customer.id))},{"id":"f2a5`, { headers: { 'Content-Type': 'application/json' } })),
+    );
+    const received: number[] = [];
+    let error: unknown;
+    try {
+      for await (const page of h.client().listCustomerPages({ sliceSize: 1 })) received.push(page.customers.length);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(received).toEqual([1]);
+    expect(asSyncError(error)).toMatchObject({ code: 'BusinessCentralError', transient: false });
+    expect((error as Error).message).toMatch(/page that ends before its JSON is complete/u);
+  });
+
+  test('readCustomerPage: one page in parts, then the next from its nextLink; a nextLink naming the same page throws instead of its last part', async () => {
+    const h = harness(server);
+    for (let index = 0; index < 7; index += 1) h.bc.upsertCustomer({ displayName: `Customer ${index}` });
+    const client = h.client();
+    const partsOf = async (nextLink?: string) => {
+      const parts = [];
+      for await (const part of client.readCustomerPage({ pageSize: 5, sliceSize: 2 }, nextLink)) parts.push(part);
+      return parts;
+    };
+    const first = await partsOf();
+    expect(first.map((part) => [part.customers.length, part.pageComplete])).toEqual([[2, false], [2, false], [1, true]]);
+    expect(h.bc.requests.list).toBe(1);
+    const second = await partsOf(first.at(-1)!.nextLink);
+    expect(second.map((part) => [part.customers.length, part.pageComplete, part.nextLink])).toEqual([[2, true, undefined]]);
+
+    server.use(http.get(at(CUSTOMERS_URL), () => HttpResponse.json({ value: [h.bc.getCustomer(first[0]!.customers[0]!.id)], '@odata.nextLink': CUSTOMERS_URL })));
+    const received: number[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const part of client.readCustomerPage({ pageSize: 5 })) received.push(part.customers.length);
+      })(),
+    );
+    expect(received).toEqual([]);
+    expect((error as Error).message).toMatch(/repeats the page just read/u);
+  });
+
+  test.each([0, 1.5])('slice size %p is refused', (sliceSize) => {
+    const h = harness(server);
+    expect(() => h.client().listCustomerPages({ sliceSize })).toThrow(/slice size/u);
+  });
+});
+
 describe('errors and retries', () => {
   test('429 with Retry-After waits the asked time, then succeeds', async () => {
     const h = harness(server);

@@ -100,6 +100,22 @@ describe('HttpClient over a real socket', () => {
     expect(server.connections).toBeLessThanOrEqual(2 * 3);
   });
 
+  it("responseType 'text' hands a 2xx body over as its text; other replies are parsed as JSON either way", async () => {
+    server = await startServer((request, response) => {
+      if (request.url === '/missing') response.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound' } }));
+      else reply(response, { value: [1, 2] });
+    });
+    const http = client();
+    const ok = await http.send({ method: 'GET', url: `${server.url}/page`, responseType: 'text' });
+    expect(ok.body).toBe('{"value":[1,2]}');
+    const parsed = await http.send({ method: 'GET', url: `${server.url}/page` });
+    expect(parsed.body).toEqual({ value: [1, 2] });
+    // A 404 is an answer the caller reads (the clients' error descriptions): parsed, not handed over as raw text.
+    const missing = await http.send({ method: 'GET', url: `${server.url}/missing`, responseType: 'text' });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: { code: 'NotFound' } });
+  });
+
   it('gives up on a server that does not answer within timeoutMs, as a transient failure', async () => {
     server = await startServer(() => {
       // Never answers.

@@ -1,5 +1,5 @@
 /**
- * Bench section "budget": the Business Central request budget shared through blob leases, as production builds
+ * Section "budget": the Business Central request budget shared through blob leases, as production builds
  * it (createBusinessCentralBudget: 5 slots, each spacing its calls 250 ms apart for 6,000 per 5 minutes).
  * Three "hosts" (three independent budgets and slot leases, as three instances have; in this one process) on
  * one Azurite call one stand-in service that serves 5 requests at once and answers 429 beyond, each call taking
@@ -8,16 +8,17 @@
  * 429 count (target 0).
  */
 import { randomUUID } from 'node:crypto';
-import { freePort, startAzurite } from '../dev/azurite';
-import { BUDGET_LEASE_SECONDS, createBusinessCentralBudget } from '../shared/businessCentral/client';
-import { loadStorageConfig, type Config } from '../shared/config';
-import { BlobSlotLeases } from '../shared/storage/blobLeases';
-import { count, info, judged, type Figure } from './lib/stats';
+import { freePort, startAzurite } from '../../dev/azurite';
+import { BUDGET_LEASE_SECONDS, createBusinessCentralBudget } from '../../shared/businessCentral/client';
+import { loadStorageConfig, type Config } from '../../shared/config';
+import { BlobSlotLeases } from '../../shared/storage/blobLeases';
+import type { BenchSection } from '../lib/sections';
+import { count, info, judged, type Figure } from '../lib/stats';
 
 const SECTION = 'shared BC budget';
 const LIMIT = 5;
 
-export async function sharedBudgetSection(log: (message: string) => void): Promise<Figure[]> {
+async function measureSharedBudget(log: (message: string) => void): Promise<Figure[]> {
   const latencyMs = Number(process.env.BENCH_BC_LATENCY_MS ?? 300);
   const callsPerHost = Number(process.env.BENCH_CALLS_PER_HOST ?? 100);
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
@@ -67,3 +68,11 @@ export async function sharedBudgetSection(log: (message: string) => void): Promi
     await azurite.stop();
   }
 }
+
+export const budgetSection: BenchSection = {
+  name: 'budget',
+  title: 'shared BC budget',
+  needs: 'none',
+  deadlineMs: 5 * 60_000,
+  run: (context) => measureSharedBudget(context.log),
+};

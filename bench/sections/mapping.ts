@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bcCustomerSchema, type BcCustomer } from '../shared/businessCentral/types';
-import { applyCustomerMapping, compileMapping, type CustomerMapping, type MappingFile } from '../shared/mapping';
-import { judged, info, percentile, type Figure } from './lib/stats';
+import { bcCustomerSchema, type BcCustomer } from '../../shared/businessCentral/types';
+import { applyCustomerMapping, compileMapping, type CustomerMapping, type MappingFile } from '../../shared/mapping';
+import type { BenchSection } from '../lib/sections';
+import { judged, info, percentile, type Figure } from '../lib/stats';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 const CUSTOMERS = 5_000;
 const WARM_UP = 1_000;
 const ROUNDS = 3;
@@ -76,7 +77,7 @@ function measure(mapping: CustomerMapping, entities: readonly BcCustomer[]): num
   return times;
 }
 
-export function mappingSection(): Figure[] {
+function measureMapping(): Figure[] {
   const section = 'mapping evaluation per customer';
   const document = JSON.parse(readFileSync(path.join(ROOT, 'mappings', 'customer-to-ipaas.json'), 'utf8')) as MappingFile;
   const entities = customers();
@@ -93,3 +94,10 @@ export function mappingSection(): Figure[] {
   }
   return figures;
 }
+
+export const mappingSection: BenchSection = {
+  name: 'mapping',
+  title: 'mapping evaluation per customer',
+  needs: 'none',
+  run: () => measureMapping(),
+};
