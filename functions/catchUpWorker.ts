@@ -42,6 +42,7 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
     state: storage.state,
     logger: context,
     startFrom: services.config.poll.startFrom,
+    overlapMs: services.config.poll.overlapMs,
   });
 }
 

@@ -19,6 +19,7 @@ export async function pollCustomers(timer: Timer, context: InvocationContext): P
       state: services.storage.state,
       logger: context,
       startFrom: services.config.poll.startFrom,
+      overlapMs: services.config.poll.overlapMs,
     });
     if (result.outcome === 'leaseLost') context.warn('poll: lost the poll lease midway; the next run repeats the window');
   });

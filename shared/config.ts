@@ -118,6 +118,12 @@ const settingsSchema = z.object({
     .refine(isIsoTimestamp, 'must be an ISO timestamp such as 2026-01-01T00:00:00Z (a date-time needs its zone, Z or +01:00)')
     .refine((value) => !isIsoTimestamp(value) || Date.parse(value) <= Date.now() + 24 * 3600_000, 'must not be in the future')
     .optional(),
+  POLL_OVERLAP_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(86_400, 'must be at most 86400 seconds (a day)')
+    .default(120),
   RECONCILE_SCHEDULE: z
     .string()
     .trim()
@@ -189,7 +195,8 @@ export interface Config {
     paths: IpaasPaths;
   };
   webhook: { clientState: string; notificationUrl: string | undefined };
-  poll: { schedule: string; startFrom: string | undefined };
+  /** `overlapMs`: how far before its watermark a poll reads again (POLL_OVERLAP_SECONDS, default 2 minutes). */
+  poll: { schedule: string; startFrom: string | undefined; overlapMs: number };
   subscription: { schedule: string };
   /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
   reconcile: { schedule: string | undefined };
@@ -380,7 +387,7 @@ function toConfig(
       paths: ipaasPaths,
     },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
-    poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
+    poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM, overlapMs: s.POLL_OVERLAP_SECONDS * 1000 },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
     reconcile: { schedule: s.RECONCILE_SCHEDULE },
     http: {

@@ -18,11 +18,22 @@ export interface GatewayExchange {
   body: Buffer;
   /** How long the fakes took to answer. */
   durationMs: number;
+  /** Which front received it: 0 for the server's own origin, then each `addFront()` in order. */
+  front: number;
 }
+
+/** What to do with an answer: send it, drop the connection instead, or send it after a delay. */
+export type GatewayVerdict = 'send' | 'drop' | { delayMs: number };
 
 export interface FakeServer {
   /** `http(s)://127.0.0.1:<port>`: the origin a fake is configured with. */
   origin: string;
+  /**
+   * Another port answering exactly as this server (same fakes, same state), for one caller: requests are
+   * handed to the fakes as if sent to `origin`, and `origin` in the answer (links, Location) becomes the
+   * front's own, so the caller keeps talking to its front. `decide` sees which front an exchange came through.
+   */
+  addFront(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -67,23 +78,24 @@ export function selfSignedCertificate(): TlsMaterial {
  * another process (the worker the fault suite kills) calls the fakes over the network while the fakes
  * and their state stay in the test process. The fakes are configured with this server's origin.
  * A 'hang' fault ends when the caller hangs up. `decide` sees every exchange before it is answered and
- * may drop the connection instead ('drop').
+ * may drop the connection instead ('drop') or answer late (`{ delayMs }`). `addFront()` opens another port
+ * onto the same fakes, so that several callers (the fault campaign's hosts) can be told apart.
  */
 export async function startFakeServer(
   handlers: RequestHandler[],
-  options: { port?: number; tls?: { key: string; cert: string }; decide?: (exchange: GatewayExchange) => 'send' | 'drop' } = {},
+  options: {
+    port?: number;
+    tls?: { key: string; cert: string };
+    /** Called before the fakes see a request: a slow service (the fakes act only once it resolves). */
+    before?: (request: Request, body: Buffer, front: number) => Promise<void> | void;
+    decide?: (exchange: GatewayExchange) => GatewayVerdict | Promise<GatewayVerdict>;
+  } = {},
 ): Promise<FakeServer> {
   const scheme = options.tls ? 'https' : 'http';
   let origin = '';
-  const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
-    handle(incoming, outgoing).catch(() => {
-      if (!outgoing.headersSent) outgoing.writeHead(500, { 'Content-Type': 'text/plain' }).end('fake server error');
-      else outgoing.destroy();
-    });
-  };
-  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createHttpServer(listener);
+  const servers: Server[] = [];
 
-  async function handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+  async function handle(front: number, frontOrigin: () => string, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming as AsyncIterable<Buffer>) chunks.push(chunk);
     const body = Buffer.concat(chunks);
@@ -104,31 +116,59 @@ export async function startFakeServer(
       signal: hangUp.signal,
       ...(body.length > 0 && method !== 'GET' && method !== 'HEAD' ? { body } : {}),
     });
+    await options.before?.(request, body, front);
     const started = Date.now();
     const response = await getResponse(handlers, request.clone());
-    const verdict = options.decide?.({ request, response, body, durationMs: Date.now() - started }) ?? 'send';
+    const decided = (await options.decide?.({ request, response, body, durationMs: Date.now() - started, front })) ?? 'send';
+    // A late answer: the fakes have done the work, the caller hears of it only now.
+    if (typeof decided === 'object') await new Promise((resolve) => setTimeout(resolve, decided.delayMs));
+    const verdict = typeof decided === 'object' ? 'send' : decided;
     if (verdict === 'drop' || !response || response.type === 'error' || hangUp.signal.aborted) {
       outgoing.destroy();
       return;
     }
+    const own = frontOrigin();
+    const rewrite = (text: string): string => (own === origin ? text : text.split(origin).join(own));
     const responseHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      if (!DROPPED_HEADERS.has(name)) responseHeaders[name] = value;
+      if (!DROPPED_HEADERS.has(name)) responseHeaders[name] = rewrite(value);
     });
-    const payload = NULL_BODY_STATUS.has(response.status) ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+    let payload = NULL_BODY_STATUS.has(response.status) ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+    if (own !== origin && payload.includes(origin)) payload = Buffer.from(rewrite(payload.toString('utf8')), 'utf8');
     outgoing.writeHead(response.status, responseHeaders).end(payload);
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  origin = `${scheme}://127.0.0.1:${port}`;
+  async function listen(front: number, port: number): Promise<string> {
+    let own = '';
+    const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+      handle(front, () => own, incoming, outgoing).catch(() => {
+        if (!outgoing.headersSent) outgoing.writeHead(500, { 'Content-Type': 'text/plain' }).end('fake server error');
+        else outgoing.destroy();
+      });
+    };
+    const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createHttpServer(listener);
+    // Callers keep connections alive; never cut them first.
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+    servers.push(server);
+    const address = server.address();
+    own = `${scheme}://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    return own;
+  }
+
+  origin = await listen(0, options.port ?? 0);
   return {
     origin,
+    addFront: () => listen(servers.length, 0),
     stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+      Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      ).then(() => undefined),
   };
 }

@@ -1,11 +1,11 @@
 /**
- * The function app in a process of its own, so the fault suite can kill it (SIGKILL) mid-transfer: the
- * local Functions host with every registration (queue listeners on, timers off), HTTP on FAULT_WORKER_PORT.
- * Its settings point Business Central, Entra ID and iPaaS.com at servers in the test process that answer
- * with the fakes (see gateway.ts), so the fakes' state survives the worker. Logs and invocations go to
- * the parent over IPC.
+ * The function app in a process of its own, so the fault tests can kill it (SIGKILL) mid-transfer: the local
+ * Functions host with every registration (queue listeners on; timers too with FAULT_WORKER_TIMERS=true), HTTP
+ * on FAULT_WORKER_PORT (0: any free port, reported in `ready`). Its settings point Business Central, Entra ID
+ * and iPaaS.com at servers in the test process that answer with the fakes (see gateway.ts), so the fakes'
+ * state survives the worker. Logs and invocations go to the parent over IPC.
  *
- * Run with: node --import tsx test/faults/support/workerProcess.ts
+ * Run with: node --import tsx test/faults/support/workerProcess.ts (support/hostProcess.ts does it).
  */
 import path from 'node:path';
 import { startLocalHost } from '../../../dev/host/localHost';
@@ -24,12 +24,12 @@ function send(message: WorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const port = Number(process.env.FAULT_WORKER_PORT);
-  if (!Number.isInteger(port) || port <= 0) throw new Error('FAULT_WORKER_PORT is not set');
+  const port = Number(process.env.FAULT_WORKER_PORT ?? '0');
+  if (!Number.isInteger(port) || port < 0) throw new Error('FAULT_WORKER_PORT must be a port number (0 for any)');
   const host = await startLocalHost({
     root: path.resolve(__dirname, '../../..'),
     port,
-    listen: { queues: true, timers: false },
+    listen: { queues: true, timers: process.env.FAULT_WORKER_TIMERS === 'true' },
     log: (level, message) => send({ type: 'log', level, message }),
     onInvocation: (event) => send({ type: 'invocation', functionName: event.functionName, succeeded: event.succeeded, durationMs: event.durationMs }),
   });

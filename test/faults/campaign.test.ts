@@ -1,0 +1,717 @@
+/**
+ * The multi-instance fault campaign: the function app as THREE hosts, each a separate process with its own
+ * caches, breakers and Business Central budget (the local Functions host, queues and timers on), on ONE Azurite
+ * reached through a fault proxy (support/faultProxy.ts) that can make Table, Queue or Blob Storage answer
+ * `503 ServerBusy`, against the fakes of Business Central, Entra ID and iPaaS.com served over HTTP from this
+ * process (each host through its own ports, so this process knows which host made a call). 500 customers
+ * change all along (four changes a second, each notified through the webhook of a random live host, retried
+ * like Business Central does and dropped after a few tries: the poll is the safety net). One host's clock runs
+ * 30 s ahead of the others' for the whole run.
+ *
+ * Faults, first one at a time, then together: Table Storage 503, Queue Storage 503, the iPaaS.com key refused,
+ * one `Retry-After: 86400`, iPaaS.com creates that answer after the per-customer lease expired (while a second
+ * delivery of the same customer arrives), and a host SIGKILLed mid-transfer (right after iPaaS.com stored a
+ * write, before the host heard back) every 20 s and started again.
+ *
+ * Time is compressed: the product's waits are shortened through its settings (CAMPAIGN_SCALE: one campaign
+ * second stands for ten production seconds) and the faults' durations with them; the summary states both.
+ *
+ * At the end: every customer in iPaaS.com is what the mapping makes of Business Central's (0 lost, 0 stale), no
+ * customer was created twice or merged with another, no message sits in a queue without a reader, and the log
+ * lines and queue operations of the outages stay within bounds. The test prints a summary table
+ * (docs/reliability.md keeps a copy). Asserts outcomes and bounds, never timings: deadlines are generous and
+ * convergence times are reported, not asserted.
+ *
+ * Part of `npm test`; alone: `npx jest test/faults/campaign.test.ts` (a few minutes; needs the openssl CLI).
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { azuriteConnectionString, freePort, type AzuritePorts } from '../../dev/azurite';
+import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
+import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
+import { loadFunctionApp } from '../../dev/host/loadApp';
+import { loadConfig, type Config } from '../../shared/config';
+import { SERVICE_OUTAGE_EVENT, TRANSFER_EVENT, TRANSFER_HOLD_EVENT } from '../../shared/telemetry';
+import { SYNC_QUEUE } from '../../shared/queueNames';
+import { startFaultProxy, type FaultProxy, type SentMessage, type StorageService } from './support/faultProxy';
+import { selfSignedCertificate, startFakeServer, type FakeServer, type GatewayExchange, type GatewayVerdict, type TlsMaterial } from './support/gateway';
+import { HostProcess } from './support/hostProcess';
+import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
+import { ROOT, resetAllStorage } from './support/inProcess';
+import { testStorageConnectionString } from '../support/storage';
+
+// Kept before anything captures the console, so the summary reaches the terminal.
+const print = console.log.bind(console);
+
+// ---- Scale ---------------------------------------------------------------------------------------------------
+
+/** One campaign second stands for this many production seconds: the product's waits are divided by it. */
+const CAMPAIGN_SCALE = 10;
+const scaled = (productionMs: number): number => Math.round(productionMs / CAMPAIGN_SCALE);
+
+const CUSTOMERS = 500;
+const HOSTS = 3;
+/** The host whose clock runs ahead (index into hosts), and by how much (not scaled: a real 30 s). */
+const SKEWED_HOST = 2;
+const CLOCK_OFFSET_MS = 30_000;
+const CHANGES_PER_SECOND = 4;
+const KILL_EVERY_MS = 20_000;
+const LEASE_SECONDS = scaled(120_000) / 1000;
+/** The slow create answers this long after it was sent: after the lease (LEASE_SECONDS) has expired. */
+const SLOW_CREATE_MS = LEASE_SECONDS * 1000 + 2_000;
+
+/** The hosts' settings on top of the test settings: production's waits divided by CAMPAIGN_SCALE. */
+const HOST_SETTINGS: Record<string, string> = {
+  SYNC_LEASE_SECONDS: String(LEASE_SECONDS),
+  POLL_SCHEDULE: `*/${scaled(300_000) / 1000} * * * * *`,
+  POLL_OVERLAP_SECONDS: String(scaled(120_000) / 1000),
+  // A queue redelivery after a failed invocation (host.json visibilityTimeout, 30 s in production).
+  AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:03',
+  AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:01',
+  // How long a received message stays hidden: longer than the longest invocation (the slow create), so only
+  // a killed host's messages come back this way.
+  LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS: '30',
+  // Longer than the slow create, so its late answer is heard (the client's own timeouts are not under test here).
+  HTTP_TIMEOUT_MS: String(SLOW_CREATE_MS + 6_000),
+  HTTP_MAX_ATTEMPTS: '4',
+  HTTP_RETRY_BASE_MS: '50',
+  HTTP_RETRY_MAX_DELAY_MS: String(scaled(30_000)),
+  // Production's default in Azure: the instances share Business Central's budget through storage.
+  BC_SHARED_BUDGET: 'on',
+  // The fake iPaaS.com's Business Central subscription: customers are linked by external id.
+  IPAAS_SYSTEM_ID: '1207',
+};
+
+// ---- Fault durations (production durations, scaled) ------------------------------------------------------------
+
+const FAULTS = {
+  tableDownMs: scaled(120_000),
+  queueDownMs: scaled(60_000),
+  keyRefusedMs: scaled(300_000),
+};
+
+// ---- Deterministic randomness ----------------------------------------------------------------------------------
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = mulberry32(26);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---- State ----------------------------------------------------------------------------------------------------
+
+const logs = new LogCapture();
+interface LogEntry {
+  at: number;
+  host: string;
+  level: string;
+  kind: 'outage' | 'hold' | 'transfer' | 'queueUnreadable' | 'other';
+}
+const logEntries: LogEntry[] = [];
+const allEmails = new Set<string>();
+
+let config: Config;
+let world: FakeWorld;
+let tls: TlsMaterial | undefined;
+let servers: FakeServer[] = [];
+let proxy: FaultProxy;
+const hosts: HostProcess[] = [];
+/** Per host: its own ports onto the fakes (front index in the gateway). */
+const fronts: Array<{ bc: string; ipaas: string; bcFront: number; ipaasFront: number }> = [];
+const restarts = new Set<Promise<void>>();
+
+/** Version of each Business Central customer (its number → how many times the campaign changed it). */
+const versions = new Map<string, number>();
+const customers: FakeBcCustomer[] = [];
+const sharedEmailPairs: Array<[string, string]> = [];
+
+const stats = {
+  changes: 0,
+  notifications: { delivered: 0, retried: 0, dropped: 0, refusedWith4xx: [] as number[] },
+  /** Accepted creates (201) per customer number. */
+  createsByNumber: new Map<string, number>(),
+  /** Create requests per customer number (accepted or not). */
+  createAttemptsByNumber: new Map<string, number>(),
+  /** iPaaS.com id → the customer number it was created with. */
+  numberById: new Map<string, string>(),
+  /** iPaaS.com customers written with a number other than the one they were created with: a merge. */
+  merges: [] as Array<{ ipaasId: string; from: string; to: string }>,
+  kills: [] as Array<{ host: string; at: number; during: string }>,
+  slowCreates: [] as string[],
+  invocations: { failed: 0, total: 0, byFunction: new Map<string, number>() },
+};
+
+/** When the campaign runs the kill loop, the next write of that host (by front) kills it. */
+const killPlan: { armedFront: number | null; armedAt: number } = { armedFront: null, armedAt: 0 };
+/** iPaaS.com answers every call with 401 while this is set. */
+let keyRefused = false;
+/** Customer numbers whose create answers late. */
+const slowCreateNumbers = new Set<string>();
+
+// ---- Phases -----------------------------------------------------------------------------------------------------
+
+interface PhaseRecord {
+  name: string;
+  fault: string;
+  startedAt: number;
+  /** When the last fault of the phase ended. */
+  faultEndedAt: number;
+  /** When every change made before the fault ended was in iPaaS.com (null: not within the deadline). */
+  caughtUpAt: number | null;
+}
+const phases: PhaseRecord[] = [];
+const started = Date.now();
+
+// ---- The fakes and the hosts -----------------------------------------------------------------------------------
+
+function hostOfFront(front: number, kind: 'bc' | 'ipaas'): number {
+  return fronts.findIndex((entry) => (kind === 'bc' ? entry.bcFront : entry.ipaasFront) === front);
+}
+
+function json(body: Buffer): Record<string, unknown> | null {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function observeIpaas(exchange: GatewayExchange): Promise<GatewayVerdict> {
+  const { request, response, body, front } = exchange;
+  if (!response || response.type === 'error') return 'send';
+  const operation = world.ipaas.operationOf(request);
+  const sent = json(body);
+  if (operation === 'create') {
+    const number = String(sent?.customer_number ?? '');
+    stats.createAttemptsByNumber.set(number, (stats.createAttemptsByNumber.get(number) ?? 0) + 1);
+    if (response.status === 201) {
+      stats.createsByNumber.set(number, (stats.createsByNumber.get(number) ?? 0) + 1);
+      const created = (await response.clone().json()) as { id?: unknown };
+      if (created.id !== undefined) stats.numberById.set(String(created.id), number);
+    }
+  }
+  if (operation === 'update' && response.status >= 200 && response.status < 300 && sent?.customer_number !== undefined) {
+    const id = new URL(request.url).pathname.split('/').filter(Boolean).at(-1) ?? '';
+    const original = stats.numberById.get(id);
+    const now = String(sent.customer_number);
+    if (original !== undefined && original !== now) stats.merges.push({ ipaasId: id, from: original, to: now });
+  }
+  const host = hostOfFront(front, 'ipaas');
+  const isWrite = (operation === 'create' && response.status === 201) || (operation === 'update' && response.status === 200);
+  if (isWrite && killPlan.armedFront === front && host >= 0) {
+    // iPaaS.com has stored the write; the host dies before it hears back (so before it saves the link).
+    killPlan.armedFront = null;
+    killHost(host, `iPaaS.com ${operation}`);
+    return 'drop';
+  }
+  return 'send';
+}
+
+/** A slow iPaaS.com: the targeted creates reach the service only after the lease has expired. */
+async function slowIpaas(request: Request, body: Buffer, front: number): Promise<void> {
+  if (world.ipaas.operationOf(request) !== 'create') return;
+  const number = String(json(body)?.customer_number ?? '');
+  if (!slowCreateNumbers.delete(number)) return;
+  stats.slowCreates.push(number);
+  const customer = customers.find((candidate) => candidate.number === number);
+  // While this create hangs, a second delivery of the same customer arrives at another host once the lease expired.
+  const other = hosts.findIndex((candidate, index) => index !== hostOfFront(front, 'ipaas') && candidate.running);
+  setTimeout(() => {
+    if (customer) void notify([{ id: customer.id, changeType: 'updated' }], other >= 0 ? other : undefined);
+  }, LEASE_SECONDS * 1000 + 500);
+  await sleep(SLOW_CREATE_MS);
+}
+
+function killHost(index: number, during: string): void {
+  const host = hosts[index]!;
+  if (!host.running) return;
+  stats.kills.push({ host: host.name, at: Date.now(), during });
+  host.kill();
+  const restart = host.restart().catch((error: unknown) => logs.add(`[campaign] ${host.name} did not restart: ${String(error)}`));
+  restarts.add(restart);
+  void restart.finally(() => restarts.delete(restart));
+}
+
+function classify(line: string): LogEntry['kind'] {
+  if (line.includes(`${SERVICE_OUTAGE_EVENT} {`)) return 'outage';
+  if (line.includes(`${TRANSFER_HOLD_EVENT} {`)) return 'hold';
+  if (line.includes(`${TRANSFER_EVENT} {`)) return 'transfer';
+  if (line.includes('could not be read')) return 'queueUnreadable';
+  return 'other';
+}
+
+function newHost(index: number, env: NodeJS.ProcessEnv): HostProcess {
+  const name = `host${index + 1}`;
+  return new HostProcess(name, env, {
+    onLog: (line, level) => {
+      logs.add(line);
+      logEntries.push({ at: Date.now(), host: name, level, kind: classify(line) });
+    },
+    onInvocation: (event) => {
+      stats.invocations.total += 1;
+      if (!event.succeeded) stats.invocations.failed += 1;
+      stats.invocations.byFunction.set(event.functionName, (stats.invocations.byFunction.get(event.functionName) ?? 0) + 1);
+    },
+  });
+}
+
+// ---- Business Central's side: changes and their notifications ------------------------------------------------------
+
+const nameOf = (index: number, version: number) => `Campaign Customer ${index} v${version}`;
+
+function seed(): void {
+  const bc = world.businessCentral;
+  for (let index = 0; index < CUSTOMERS; index += 1) {
+    // Two pairs share an email (the second of each pair is the newer customer): they must never merge.
+    const email = index >= CUSTOMERS - 2 ? `campaign.${index - (CUSTOMERS - 2)}@example.com` : `campaign.${index}@example.com`;
+    allEmails.add(email);
+    const customer = bc.upsertCustomer({
+      type: 'Person',
+      displayName: nameOf(index, 0),
+      email,
+      ...(index % 2 === 0 ? { addressLine1: `${index} Campaign Street`, city: 'Bergen', country: 'NO', postalCode: String(5000 + index) } : {}),
+    });
+    customers.push(customer);
+    versions.set(customer.number, 0);
+  }
+  sharedEmailPairs.push([customers[0]!.number, customers[CUSTOMERS - 2]!.number], [customers[1]!.number, customers[CUSTOMERS - 1]!.number]);
+}
+
+function indexOf(customer: FakeBcCustomer): number {
+  return customers.findIndex((candidate) => candidate.id === customer.id);
+}
+
+/** One change of a random customer: a new name; one in ten also a new (unique) email. */
+function changeOne(): void {
+  const customer = pick(customers);
+  const index = indexOf(customer);
+  const version = (versions.get(customer.number) ?? 0) + 1;
+  const shared = sharedEmailPairs.some((pair) => pair.includes(customer.number));
+  const email = !shared && random() < 0.1 ? `campaign.${index}.v${version}@example.com` : customer.email;
+  allEmails.add(email);
+  customers[index] = world.businessCentral.updateCustomer(customer.id, { displayName: nameOf(index, version), email });
+  versions.set(customer.number, version);
+  stats.changes += 1;
+  void notify([{ id: customer.id, changeType: 'updated' }]);
+}
+
+/** Creates a customer in Business Central now (the slow-create faults), notified like any change. */
+function createOne(slow: boolean): FakeBcCustomer {
+  const index = customers.length;
+  const email = `campaign.${index}@example.com`;
+  allEmails.add(email);
+  const customer = world.businessCentral.upsertCustomer({ type: 'Person', displayName: nameOf(index, 0), email });
+  customers.push(customer);
+  versions.set(customer.number, 0);
+  if (slow) slowCreateNumbers.add(customer.number);
+  void notify([{ id: customer.id, changeType: 'created' }]);
+  return customer;
+}
+
+/**
+ * Delivers a notification as Business Central does: POST to the webhook (here: of a random live host, as a load
+ * balancer would), tried again on no answer, 408, 429 and 5xx, a few times; then dropped (the poll covers it).
+ */
+async function notify(changes: Array<{ id: string; changeType: 'created' | 'updated' }>, toHost?: number): Promise<void> {
+  const body = JSON.stringify({
+    value: changes.map((change) => ({
+      subscriptionId: 'fault-campaign',
+      clientState: config.webhook.clientState,
+      expirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+      resource: `api/v2.0/companies(${config.businessCentral.companyId})/customers(${change.id})`,
+      changeType: change.changeType,
+      lastModifiedDateTime: new Date().toISOString(),
+    })),
+  });
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const live = hosts.filter((host) => host.running);
+    const host = toHost !== undefined && attempt === 0 && hosts[toHost]?.running ? hosts[toHost] : live.length > 0 ? pick(live) : undefined;
+    if (host) {
+      try {
+        const response = await fetch(`${host.url}/api/webhooks/business-central`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.arrayBuffer();
+        if (response.status >= 200 && response.status < 300) {
+          stats.notifications.delivered += 1;
+          return;
+        }
+        if (!(response.status === 408 || response.status === 429 || response.status >= 500)) {
+          stats.notifications.refusedWith4xx.push(response.status);
+          return;
+        }
+      } catch {
+        // No answer (the host died): Business Central tries again later.
+      }
+    }
+    stats.notifications.retried += 1;
+    await sleep(1_000 * (attempt + 1));
+  }
+  stats.notifications.dropped += 1;
+}
+
+async function notifyAll(list: readonly FakeBcCustomer[]): Promise<void> {
+  const batches: FakeBcCustomer[][] = [];
+  for (let index = 0; index < list.length; index += 20) batches.push(list.slice(index, index + 20));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) await notify(batches[next++]!.map((customer) => ({ id: customer.id, changeType: 'created' })));
+  };
+  await Promise.all([worker(), worker(), worker()]);
+}
+
+// ---- What iPaaS.com holds against what Business Central says ---------------------------------------------------------
+
+interface Comparison {
+  /** Customers with no iPaaS.com customer of their number. */
+  missing: string[];
+  /** Customers whose iPaaS.com customer holds other data than the mapping of their latest version. */
+  stale: string[];
+  /** Customers whose iPaaS.com customer reflects a version older than `atLeast` asks. */
+  behind: string[];
+  /** Emails held by more than one iPaaS.com customer. */
+  duplicateEmails: string[];
+  /** iPaaS.com customers with more addresses than their Business Central customer has. */
+  duplicateAddresses: string[];
+}
+
+const versionOfName = (name: string): number => Number(/ v(\d+)$/u.exec(name)?.[1] ?? -1);
+
+/**
+ * Each Business Central customer against iPaaS.com, by the default mapping (No → CustomerNumber, Name → FirstName,
+ * EMail → EmailAddress, one address when it has one). The second customer of a shared-email pair is expected to
+ * be refused (never written over the first one's iPaaS.com customer), so it is checked for not being merged only.
+ */
+function compare(atLeast?: Map<string, number>): Comparison {
+  const byNumber = new Map(world.ipaas.customers().map((customer) => [customer.customerNumber, customer]));
+  const emails = new Map<string, number>();
+  for (const customer of world.ipaas.customers()) emails.set(customer.emailAddress.toLowerCase(), (emails.get(customer.emailAddress.toLowerCase()) ?? 0) + 1);
+  const refused = new Set(sharedEmailPairs.map(([, second]) => second));
+  const result: Comparison = { missing: [], stale: [], behind: [], duplicateEmails: [], duplicateAddresses: [] };
+  for (const customer of customers) {
+    if (refused.has(customer.number)) continue;
+    const held = byNumber.get(customer.number);
+    if (!held) {
+      result.missing.push(customer.number);
+      continue;
+    }
+    if (held.firstName !== customer.displayName || held.emailAddress.toLowerCase() !== customer.email.toLowerCase()) result.stale.push(customer.number);
+    const floor = atLeast?.get(customer.number);
+    if (floor !== undefined && versionOfName(held.firstName) < floor) result.behind.push(customer.number);
+    const expectedAddresses = customer.addressLine1 ? 1 : 0;
+    if (world.ipaas.addresses(held.id).length > expectedAddresses) result.duplicateAddresses.push(customer.number);
+  }
+  for (const [email, count] of emails) if (count > 1) result.duplicateEmails.push(email);
+  return result;
+}
+
+/** Waits until every customer reflects at least the versions of `snapshot` (null on the deadline). */
+async function waitCaughtUp(snapshot: Map<string, number>, deadlineMs: number): Promise<number | null> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    // The shared-email pairs are judged by the merge check alone: a merge must not also stall every phase.
+    const paired = new Set(sharedEmailPairs.flat());
+    const { missing, behind } = compare(snapshot);
+    if ([...missing, ...behind].every((number) => paired.has(number))) return Date.now();
+    await sleep(500);
+  }
+  return null;
+}
+
+// ---- The campaign's driver ------------------------------------------------------------------------------------------
+
+let changing = false;
+let changeLoop: Promise<void> = Promise.resolve();
+function startChanges(): void {
+  changing = true;
+  changeLoop = (async () => {
+    while (changing) {
+      changeOne();
+      await sleep(1000 / CHANGES_PER_SECOND);
+    }
+  })();
+}
+async function stopChanges(): Promise<void> {
+  changing = false;
+  await changeLoop;
+}
+
+let killing = false;
+let killLoop: Promise<void> = Promise.resolve();
+/** Every KILL_EVERY_MS: the next iPaaS.com write of a random live host kills it (or, with no write within 5 s, it dies anyway). */
+function startKills(): void {
+  killing = true;
+  killLoop = (async () => {
+    while (killing) {
+      await sleep(KILL_EVERY_MS);
+      if (!killing) break;
+      const live = hosts.map((host, index) => ({ host, index })).filter((entry) => entry.host.running);
+      if (live.length < 2) continue;
+      const target = pick(live);
+      killPlan.armedFront = fronts[target.index]!.ipaasFront;
+      killPlan.armedAt = Date.now();
+      await sleep(5_000);
+      if (killPlan.armedFront === fronts[target.index]!.ipaasFront) {
+        killPlan.armedFront = null;
+        killHost(target.index, 'no write within 5 s');
+      }
+    }
+  })();
+}
+async function stopKills(): Promise<void> {
+  killing = false;
+  await killLoop;
+  killPlan.armedFront = null;
+}
+
+function storageDown(service: StorageService, forMs: number): void {
+  proxy.down(service, forMs);
+}
+
+function refuseKey(forMs: number): void {
+  keyRefused = true;
+  setTimeout(() => (keyRefused = false), forMs);
+}
+
+function retryAfterOnce(): void {
+  world.ipaas.faults.add({ status: 429, retryAfterSeconds: 86_400, times: 1 });
+}
+
+/** Runs one phase: its faults, then waits until every change made before they ended is in iPaaS.com. */
+/** CAMPAIGN_PHASES=table,kills runs only those (with the initial load and the final wait), while working on one. */
+const onlyPhases = process.env.CAMPAIGN_PHASES?.split(',').map((name) => name.trim());
+
+async function phase(name: string, fault: string, run: () => Promise<void>, deadlineMs = 150_000): Promise<PhaseRecord | undefined> {
+  if (onlyPhases && !['initial load', 'final'].includes(name) && !onlyPhases.includes(name)) return undefined;
+  const record: PhaseRecord = { name, fault, startedAt: Date.now(), faultEndedAt: 0, caughtUpAt: null };
+  phases.push(record);
+  await run();
+  record.faultEndedAt = Date.now();
+  record.caughtUpAt = await waitCaughtUp(new Map(versions), deadlineMs);
+  logs.add(`[campaign] phase ${name}: ${record.caughtUpAt === null ? 'NOT caught up' : `caught up ${((record.caughtUpAt - record.faultEndedAt) / 1000).toFixed(1)} s after the fault ended`}`);
+  return record;
+}
+
+// ---- Setup ------------------------------------------------------------------------------------------------------------
+
+let restoreConsole: () => void = () => {};
+
+beforeAll(async () => {
+  restoreConsole = logs.captureConsole();
+  await resetAllStorage();
+  const azurite = JSON.parse(process.env.TEST_AZURITE_PORTS ?? '{"blob":10000,"queue":10001,"table":10002}') as AzuritePorts;
+  proxy = await startFaultProxy(azurite);
+  const account = `worker${process.env.JEST_WORKER_ID ?? '1'}`;
+
+  const baseConfig = loadConfig(process.env);
+  const [bcPort, ipaasPort, entraPort] = [await freePort(), await freePort(), await freePort()];
+  config = {
+    ...baseConfig,
+    businessCentral: { ...baseConfig.businessCentral, apiBaseUrl: `http://127.0.0.1:${bcPort}/v2.0`, authorityHost: `https://127.0.0.1:${entraPort}` },
+    ipaas: { ...baseConfig.ipaas, apiBaseUrl: `http://127.0.0.1:${ipaasPort}` },
+  };
+  world = createFakeWorld(config);
+  world.ipaas.faults.add({ match: () => keyRefused, status: 401 });
+  seed();
+  tls = selfSignedCertificate();
+  const bc = await startFakeServer(world.businessCentral.handlers, { port: bcPort });
+  const ipaas = await startFakeServer(world.ipaas.handlers, { port: ipaasPort, before: slowIpaas, decide: observeIpaas });
+  const entra = await startFakeServer(world.entra.handlers, { port: entraPort, tls });
+  servers = [bc, ipaas, entra];
+
+  for (let index = 0; index < HOSTS; index += 1) {
+    const bcFront = await bc.addFront();
+    const ipaasFront = await ipaas.addFront();
+    fronts.push({ bc: bcFront, ipaas: ipaasFront, bcFront: index + 1, ipaasFront: index + 1 });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...HOST_SETTINGS,
+      AzureWebJobsStorage: azuriteConnectionString(proxy.ports, account),
+      BC_API_BASE_URL: `${bcFront}/v2.0`,
+      AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
+      IPAAS_API_BASE_URL: ipaasFront,
+      NODE_EXTRA_CA_CERTS: tls.certFile,
+      FAULT_WORKER_PORT: '0',
+      FAULT_WORKER_TIMERS: 'true',
+      ...(index === SKEWED_HOST ? { LOCAL_HOST_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS) } : {}),
+    };
+    hosts.push(newHost(index, env));
+  }
+  await Promise.all(hosts.map((host) => host.start()));
+}, 120_000);
+
+afterAll(async () => {
+  changing = false;
+  killing = false;
+  await Promise.all([...restarts]);
+  await Promise.all(hosts.map((host) => host.stop()));
+  for (const server of servers) await server.stop();
+  await proxy?.stop();
+  tls?.remove();
+  restoreConsole();
+}, 60_000);
+
+// ---- The campaign -------------------------------------------------------------------------------------------------------
+
+it('runs the campaign: the initial load, each fault alone, then all of them together, while customers keep changing', async () => {
+  await phase('initial load', `${CUSTOMERS} customers created and notified`, () => notifyAll(customers), 180_000);
+  startChanges();
+  await phase('baseline', 'none (changes only)', () => sleep(15_000));
+  await phase('table', `Table Storage 503 for ${FAULTS.tableDownMs / 1000} s`, async () => {
+    storageDown('table', FAULTS.tableDownMs);
+    await sleep(FAULTS.tableDownMs);
+  });
+  await phase('queue', `Queue Storage 503 for ${FAULTS.queueDownMs / 1000} s`, async () => {
+    storageDown('queue', FAULTS.queueDownMs);
+    await sleep(FAULTS.queueDownMs);
+  });
+  await phase('key', `iPaaS.com key refused for ${FAULTS.keyRefusedMs / 1000} s`, async () => {
+    refuseKey(FAULTS.keyRefusedMs);
+    await sleep(FAULTS.keyRefusedMs);
+  });
+  await phase('retryAfter', 'one iPaaS.com answer 429 Retry-After: 86400', async () => {
+    retryAfterOnce();
+    await sleep(2_000);
+  });
+  await phase('slowCreate', `3 new customers whose iPaaS.com create answers ${SLOW_CREATE_MS / 1000} s late (lease ${LEASE_SECONDS} s), a second delivery meanwhile`, async () => {
+    for (let count = 0; count < 3; count += 1) createOne(true);
+    await sleep(SLOW_CREATE_MS + 2_000);
+  });
+  await phase('kills', `a host SIGKILLed mid-transfer every ${KILL_EVERY_MS / 1000} s (2 kills)`, async () => {
+    startKills();
+    await sleep(2 * KILL_EVERY_MS + 6_000);
+    await stopKills();
+  });
+  await phase('together', 'all of the above at once (kills every 20 s throughout)', async () => {
+    startKills();
+    refuseKey(FAULTS.keyRefusedMs);
+    await sleep(5_000);
+    storageDown('table', FAULTS.tableDownMs);
+    await sleep(5_000);
+    storageDown('queue', FAULTS.queueDownMs);
+    createOne(true);
+    await sleep(5_000);
+    retryAfterOnce();
+    await sleep(Math.max(FAULTS.keyRefusedMs - 15_000, 0) + 10_000);
+    await stopKills();
+  });
+  await stopChanges();
+  await phase('final', 'none: changes stopped, waiting for the last ones', () => Promise.resolve());
+  await Promise.all([...restarts]);
+}, 900_000);
+
+// ---- The checks ---------------------------------------------------------------------------------------------------------
+
+it('0 lost: every customer in iPaaS.com is what the mapping makes of its latest Business Central version', () => {
+  const { missing, stale } = compare();
+  expect({ missing, stale }).toEqual({ missing: [], stale: [] });
+});
+
+it('0 duplicated: no customer was created twice, no email is held twice, no address was added twice', () => {
+  const createdTwice = [...stats.createsByNumber].filter(([, count]) => count > 1).map(([number]) => number);
+  const { duplicateEmails, duplicateAddresses } = compare();
+  expect({ createdTwice, duplicateEmails, duplicateAddresses }).toEqual({ createdTwice: [], duplicateEmails: [], duplicateAddresses: [] });
+});
+
+it('0 merged: no iPaaS.com customer was written with the data of a second Business Central customer', () => {
+  expect(stats.merges).toEqual([]);
+});
+
+/** Queue-trigger registrations of the app: the queues something reads. */
+function queuesWithReader(): Set<string> {
+  return new Set(
+    loadFunctionApp(ROOT)
+      .flatMap((registration) => Object.values(registration.metadata.bindings))
+      .filter((binding) => binding.direction === 'in' && binding.type === 'queueTrigger' && typeof binding.queueName === 'string')
+      .map((binding) => String(binding.queueName)),
+  );
+}
+
+let queueReport: Array<{ name: string; messages: number; reader: boolean }> = [];
+
+it('0 stranded: every queue of the account that holds a message has a reader', async () => {
+  const service = QueueServiceClient.fromConnectionString(testStorageConnectionString());
+  const readers = queuesWithReader();
+  queueReport = [];
+  for await (const queue of service.listQueues()) {
+    const properties = await service.getQueueClient(queue.name).getProperties();
+    queueReport.push({ name: queue.name, messages: properties.approximateMessagesCount ?? 0, reader: readers.has(queue.name) });
+  }
+  expect(queueReport.filter((queue) => queue.messages > 0 && !queue.reader)).toEqual([]);
+});
+
+it('the logs of every host hold no secret and no raw email', () => {
+  expect(findLeaks(logs.lines, [...secretNeedles(), ...emailNeedles(allEmails)])).toEqual([]);
+});
+
+// ---- The summary ------------------------------------------------------------------------------------------------------------
+
+function windowOf(record: PhaseRecord): [number, number] {
+  return [record.startedAt, record.caughtUpAt ?? record.faultEndedAt];
+}
+
+function sendsIn(from: number, to: number): SentMessage[] {
+  return proxy.sent.filter((message) => message.at >= from && message.at < to && message.queue === SYNC_QUEUE);
+}
+
+afterAll(() => {
+  // CAMPAIGN_LOG=<file>: every line the hosts logged, with the campaign's own notes, for a closer look.
+  if (process.env.CAMPAIGN_LOG) writeFileSync(process.env.CAMPAIGN_LOG, `${logs.lines.join('\n')}\n`);
+  const rows = phases.map((record) => {
+    const [from, to] = windowOf(record);
+    const lines = logEntries.filter((entry) => entry.at >= from && entry.at < to);
+    const sends = sendsIn(from, to);
+    const perCustomer = new Map<string, number>();
+    for (const message of sends) {
+      const id = typeof message.body?.customerId === 'string' ? message.body.customerId : '?';
+      perCustomer.set(id, (perCustomer.get(id) ?? 0) + 1);
+    }
+    const opsPerCustomer = perCustomer.size === 0 ? 0 : sends.length / perCustomer.size;
+    return {
+      phase: record.name,
+      fault: record.fault,
+      caughtUp: record.caughtUpAt === null ? 'not within the deadline' : `${((record.caughtUpAt - record.faultEndedAt) / 1000).toFixed(1)} s`,
+      outageLines: lines.filter((entry) => entry.kind === 'outage').length,
+      holdLines: lines.filter((entry) => entry.kind === 'hold').length,
+      warnings: lines.filter((entry) => entry.level === 'warning' || entry.level === 'error').length,
+      sends: sends.length,
+      customers: perCustomer.size,
+      sendsPerCustomer: opsPerCustomer.toFixed(2),
+    };
+  });
+  const comparison = compare();
+  const createdTwice = [...stats.createsByNumber].filter(([, count]) => count > 1).length;
+  const triedTwice = [...stats.createAttemptsByNumber].filter(([, count]) => count > 1).length;
+  const [load1] = os.loadavg();
+  print(
+    [
+      `Fault campaign (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, load ${load1?.toFixed(2)}; scale 1:${CAMPAIGN_SCALE}: one campaign second = ${CAMPAIGN_SCALE} production seconds)`,
+      `  ${HOSTS} hosts (separate processes; ${hosts[SKEWED_HOST]?.name} ${CLOCK_OFFSET_MS / 1000} s ahead), one Azurite behind a fault proxy, ${customers.length} customers, ${stats.changes} changes`,
+      '  | phase | fault | caught up after | outage lines | hold lines | warnings | customer-sync sends | customers | sends per customer |',
+      '  | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((row) => `  | ${row.phase} | ${row.fault} | ${row.caughtUp} | ${row.outageLines} | ${row.holdLines} | ${row.warnings} | ${row.sends} | ${row.customers} | ${row.sendsPerCustomer} |`),
+      `  lost ${comparison.missing.length + comparison.stale.length} (missing ${comparison.missing.length}, stale ${comparison.stale.length}); ` +
+        `duplicated ${createdTwice} (created twice; ${triedTwice} numbers with more than one create request), emails held twice ${comparison.duplicateEmails.length}, addresses twice ${comparison.duplicateAddresses.length}; merged ${stats.merges.length}`,
+      `  stranded: ${queueReport.filter((queue) => queue.messages > 0 && !queue.reader).map((queue) => `${queue.name} (${queue.messages})`).join(', ') || '0'}; queues: ${queueReport.map((queue) => `${queue.name}${queue.reader ? '' : ' (no reader)'} ${queue.messages}`).join(', ')}`,
+      `  kills ${stats.kills.length} (${stats.kills.map((kill) => `${kill.host}: ${kill.during}`).join('; ')}), unexpected exits ${hosts.reduce((sum, host) => sum + host.unexpectedExits, 0)}`,
+      `  slow creates ${stats.slowCreates.length}; notifications: ${stats.notifications.delivered} delivered, ${stats.notifications.retried} retries, ${stats.notifications.dropped} dropped, 4xx ${stats.notifications.refusedWith4xx.length}`,
+      `  storage: ${Object.entries(proxy.counters.requests).map(([service, count]) => `${service} ${count} requests (${proxy.counters.refused[service as StorageService]} refused)`).join(', ')}`,
+      `  queue operations: ${Object.entries(proxy.counters.queueOperations).filter(([, count]) => count > 0).map(([operation, count]) => `${operation} ${count}`).join(', ')}`,
+      `  invocations ${stats.invocations.total} (${stats.invocations.failed} failed): ${[...stats.invocations.byFunction].map(([name, count]) => `${name} ${count}`).join(', ')}`,
+      `  time ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    ].join('\n'),
+  );
+});
