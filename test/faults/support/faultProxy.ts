@@ -122,7 +122,8 @@ function serverBusy(service: StorageService, response: ServerResponse): void {
 }
 
 export async function startFaultProxy(upstream: AzuritePorts): Promise<FaultProxy> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // No socket limit: the proxy must not queue what the clients send at once.
+  const agent = new Agent({ keepAlive: true });
   const downUntil: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
   const counters: ProxyCounters = {
     requests: { blob: 0, queue: 0, table: 0 },
@@ -167,18 +168,24 @@ export async function startFaultProxy(upstream: AzuritePorts): Promise<FaultProx
           serverBusy(service, outgoing);
           return;
         }
-        const forwarded = httpRequest(
-          { host: '127.0.0.1', port: upstream[service], method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${upstream[service]}` }, agent },
-          (answer) => {
-            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(outgoing);
-          },
-        );
-        forwarded.on('error', () => {
-          if (!outgoing.headersSent) outgoing.writeHead(502).end();
-          else outgoing.destroy();
-        });
-        forwarded.end(body);
+        const forward = (retried: boolean): void => {
+          const forwarded = httpRequest(
+            { host: '127.0.0.1', port: upstream[service], method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${upstream[service]}` }, agent },
+            (answer) => {
+              outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(outgoing);
+            },
+          );
+          forwarded.on('error', (error: NodeJS.ErrnoException) => {
+            // A kept-alive connection Azurite closed just as it was reused: send again on a new one (the proxy's
+            // own race, which a client talking to storage directly would not see).
+            if (!retried && forwarded.reusedSocket && error.code === 'ECONNRESET') return forward(true);
+            if (!outgoing.headersSent) outgoing.writeHead(502).end();
+            else outgoing.destroy();
+          });
+          forwarded.end(body);
+        };
+        forward(false);
       });
     };
   }
