@@ -721,8 +721,10 @@ afterAll(() => {
       `  kills ${stats.kills.length} (${stats.kills.map((kill) => `${kill.host}: ${kill.during}`).join('; ')}), unexpected exits ${hosts.reduce((sum, host) => sum + host.unexpectedExits, 0)}`,
       `  slow creates ${stats.slowCreates.length}; notifications: ${stats.notifications.delivered} delivered, ${stats.notifications.retried} retries, ${stats.notifications.dropped} dropped, 4xx ${stats.notifications.refusedWith4xx.length}`,
       `  storage: ${Object.entries(proxy.counters.requests).map(([service, count]) => `${service} ${count} requests (${proxy.counters.refused[service as StorageService]} refused)`).join(', ')}`,
+      `  table requests: ${[...proxy.counters.byTable].sort((a, b) => b[1] - a[1]).map(([key, count]) => `${key} ${count}`).join(', ')}`,
       `  queue operations: ${Object.entries(proxy.counters.queueOperations).filter(([, count]) => count > 0).map(([operation, count]) => `${operation} ${count}`).join(', ')}`,
       `  invocations ${stats.invocations.total} (${stats.invocations.failed} failed): ${[...stats.invocations.byFunction].map(([name, count]) => `${name} ${count}`).join(', ')}`,
+      `  CPU: hosts ${hosts.map((host) => `${host.name} ${host.cpuSeconds().toFixed(0)} s`).join(', ')}; this process (fakes, proxy, checks) ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(0)} s`,
       `  time ${((Date.now() - started) / 1000).toFixed(0)} s`,
     ].join('\n'),
   );

@@ -38,6 +38,8 @@ export interface ProxyCounters {
   queueOperations: Record<QueueOperation, number>;
   /** Queue operations by queue and kind. */
   byQueue: Map<string, Record<QueueOperation, number>>;
+  /** Table requests by "METHOD table" (e.g. "POST SyncState", "GET CustomerTransfers()"). */
+  byTable: Map<string, number>;
 }
 
 export interface FaultProxy {
@@ -130,6 +132,7 @@ export async function startFaultProxy(upstream: AzuritePorts): Promise<FaultProx
     refused: { blob: 0, queue: 0, table: 0 },
     queueOperations: emptyOperations(),
     byQueue: new Map(),
+    byTable: new Map(),
   };
   const sent: SentMessage[] = [];
   const isDown = (service: StorageService): boolean => Date.now() < downUntil[service];
@@ -163,6 +166,12 @@ export async function startFaultProxy(upstream: AzuritePorts): Promise<FaultProx
               });
             }
           }
+        }
+        if (service === 'table') {
+          const [, table = ''] = new URL(incoming.url ?? '/', 'http://proxy').pathname.split('/').filter(Boolean);
+          // `Table(PartitionKey='p',RowKey='r')` is one entity, `Table()` a query.
+          const key = `${method} ${table.replace(/\(.+\)$/u, '(key)')}`;
+          counters.byTable.set(key, (counters.byTable.get(key) ?? 0) + 1);
         }
         if (refused) {
           serverBusy(service, outgoing);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkerMessage } from './workerProcess';
 
@@ -25,6 +26,8 @@ export class HostProcess {
   starts = 0;
   kills = 0;
   unexpectedExits = 0;
+  /** CPU seconds of the processes that ended (Linux only: read from /proc before each ends). */
+  private cpuOfEnded = 0;
 
   constructor(
     readonly name: string,
@@ -80,9 +83,26 @@ export class HostProcess {
     });
   }
 
+  /** CPU seconds (user and system) of every process of this host so far; 0 where /proc is not available. */
+  cpuSeconds(): number {
+    return this.cpuOfEnded + (this.running ? this.cpuOfCurrent() : 0);
+  }
+
+  private cpuOfCurrent(): number {
+    try {
+      // Fields after the command name: state is field 3, utime 14 and stime 15 (in clock ticks, 100 a second on Linux).
+      const stat = readFileSync(`/proc/${this.child?.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0;
+    }
+  }
+
   /** SIGKILL: no cleanup, no goodbye, exactly like a crashed or recycled host. */
   kill(): void {
     if (!this.running) return;
+    this.cpuOfEnded += this.cpuOfCurrent();
     this.expectingExit = true;
     this.kills += 1;
     this.child?.kill('SIGKILL');
@@ -96,6 +116,7 @@ export class HostProcess {
 
   async stop(timeoutMs = 15_000): Promise<void> {
     if (!this.running) return;
+    this.cpuOfEnded += this.cpuOfCurrent();
     this.expectingExit = true;
     this.child?.send({ type: 'stop' });
     let timer: NodeJS.Timeout | undefined;
