@@ -37,7 +37,7 @@ import { mappingSection } from './mapping';
 import { sharedBudgetSection } from './sharedBudget';
 import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
-import { createTlsMaterial, type TlsMaterial } from './lib/fakeServices';
+import { createTlsMaterial, type TlsMaterial } from '../dev/fakes/serve';
 import { runInitialLoad, runReportingChild, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
 import type { ReconcileBenchMessage } from './lib/protocol';
 import { createStorage } from '../shared/storage';

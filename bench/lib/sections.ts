@@ -1,5 +1,5 @@
 import type { RunningAzurite } from '../../dev/azurite';
-import type { TlsMaterial } from './fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import type { ProductProcess } from './productProcess';
 import type { StorageCounter } from './storageCounter';
 import type { Figure } from './stats';

@@ -35,7 +35,7 @@ import { loadConfig, type Config } from '../../shared/config';
 import { SERVICE_OUTAGE_EVENT, TRANSFER_EVENT, TRANSFER_HOLD_EVENT } from '../../shared/telemetry';
 import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startFaultProxy, type FaultProxy, type SentMessage, type StorageService } from './support/faultProxy';
-import { selfSignedCertificate, startFakeServer, type FakeServer, type GatewayExchange, type GatewayVerdict, type TlsMaterial } from './support/gateway';
+import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
 import { HostProcess } from './support/hostProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
 import { ROOT, resetAllStorage } from './support/inProcess';
@@ -122,10 +122,10 @@ const allEmails = new Set<string>();
 let config: Config;
 let world: FakeWorld;
 let tls: TlsMaterial | undefined;
-let servers: FakeServer[] = [];
+let servers: ServedFake[] = [];
 let proxy: FaultProxy;
 const hosts: HostProcess[] = [];
-/** Per host: its own ports onto the fakes (front index in the gateway). */
+/** Per host: its own ports onto the fakes (their front numbers in serveFakes). */
 const fronts: Array<{ bc: string; ipaas: string; bcFront: number; ipaasFront: number }> = [];
 const restarts = new Set<Promise<void>>();
 
@@ -186,7 +186,7 @@ function json(body: Buffer): Record<string, unknown> | null {
   }
 }
 
-async function observeIpaas(exchange: GatewayExchange): Promise<GatewayVerdict> {
+async function observeIpaas(exchange: Exchange): Promise<Verdict> {
   const { request, response, body, front } = exchange;
   if (!response || response.type === 'error') return 'send';
   const operation = world.ipaas.operationOf(request);
@@ -531,10 +531,10 @@ beforeAll(async () => {
   seeding = true;
   seed();
   seeding = false;
-  tls = selfSignedCertificate();
-  const bc = await startFakeServer(world.businessCentral.handlers, { port: bcPort });
-  const ipaas = await startFakeServer(world.ipaas.handlers, { port: ipaasPort, before: slowIpaas, decide: observeIpaas });
-  const entra = await startFakeServer(world.entra.handlers, { port: entraPort, tls });
+  tls = createTlsMaterial();
+  const bc = await serveFakes({ handlers: world.businessCentral.handlers, port: bcPort });
+  const ipaas = await serveFakes({ handlers: world.ipaas.handlers, port: ipaasPort, before: slowIpaas, decide: observeIpaas });
+  const entra = await serveFakes({ handlers: world.entra.handlers, port: entraPort, tls });
   servers = [bc, ipaas, entra];
 
   for (let index = 0; index < HOSTS; index += 1) {
@@ -563,9 +563,9 @@ afterAll(async () => {
   killing = false;
   await Promise.all([...restarts]);
   await Promise.all(hosts.map((host) => host.stop()));
-  for (const server of servers) await server.stop();
+  for (const server of servers) await server.close();
   await proxy?.stop();
-  tls?.remove();
+  tls?.dispose();
   restoreConsole();
 }, 60_000);
 

@@ -10,7 +10,7 @@
  * How the kill works: the worker (support/workerProcess.ts: the local Functions host, queue listeners on)
  * runs as a child process (support/hostProcess.ts). Its settings point Business Central, Entra ID (https, self-signed certificate
  * trusted through NODE_EXTRA_CA_CERTS) and iPaaS.com at small servers in this process that answer with the
- * fakes' msw handlers (support/gateway.ts), so the fakes' state outlives the worker. The iPaaS.com server,
+ * fakes' msw handlers (dev/fakes/serve.ts), so the fakes' state outlives the worker. The iPaaS.com server,
  * after the fake stored a customer, SIGKILLs the worker instead of answering, then starts a new one. The
  * message the dead worker held reappears after LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS, when its
  * per-customer lease (SYNC_LEASE_SECONDS) has expired; the new worker finds the customer by email and links it.
@@ -25,7 +25,7 @@ import { ERROR_CODES, type ErrorCode } from '../../shared/errors';
 import { emailKey } from '../../shared/mapping/email';
 import { tableClient, TRANSFERS_TABLE } from '../../shared/storage';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
-import { selfSignedCertificate, startFakeServer, type FakeServer, type GatewayExchange, type TlsMaterial } from './support/gateway';
+import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
 import { HostProcess } from './support/hostProcess';
 import { countMessages, resetAllStorage } from './support/inProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
@@ -122,13 +122,13 @@ function count(event: Extract<WorkerMessage, { type: 'invocation' }>): void {
   else invocations.http += 1;
 }
 
-let servers: FakeServer[] = [];
+let servers: ServedFake[] = [];
 let tls: TlsMaterial | undefined;
 let worker: HostProcess;
 let restarting: Promise<void> = Promise.resolve();
 let restoreConsole: () => void = () => {};
 
-function observeIpaas({ request, response, body, durationMs }: GatewayExchange): 'send' | 'drop' {
+function observeIpaas({ request, response, body, durationMs }: Exchange): 'send' | 'drop' {
   stats.ipaasCalls += 1;
   if (!response || response.type === 'error') {
     stats.faults.ipaasHang += 1;
@@ -156,7 +156,7 @@ function observeIpaas({ request, response, body, durationMs }: GatewayExchange):
   return 'send';
 }
 
-function observeBusinessCentral({ response, durationMs }: GatewayExchange): 'send' {
+function observeBusinessCentral({ response, durationMs }: Exchange): 'send' {
   stats.gatewayMs.push(durationMs);
   stats.bcCalls += 1;
   if (response?.status === 503) stats.faults.bc503 += 1;
@@ -164,7 +164,7 @@ function observeBusinessCentral({ response, durationMs }: GatewayExchange): 'sen
   return 'send';
 }
 
-function observeEntra({ request, response }: GatewayExchange): 'send' {
+function observeEntra({ request, response }: Exchange): 'send' {
   if (response && response.type !== 'error' && request.url.includes('/oauth2/v2.0/token')) {
     void response
       .clone()
@@ -346,11 +346,11 @@ beforeAll(async () => {
   };
   world = createFakeWorld(config);
   seedBusinessCentral();
-  tls = selfSignedCertificate();
+  tls = createTlsMaterial();
   servers = [
-    await startFakeServer(world.businessCentral.handlers, { port: bcPort, decide: observeBusinessCentral }),
-    await startFakeServer(world.ipaas.handlers, { port: ipaasPort, decide: observeIpaas }),
-    await startFakeServer(world.entra.handlers, { port: entraPort, tls, decide: observeEntra }),
+    await serveFakes({ handlers: world.businessCentral.handlers, port: bcPort, decide: observeBusinessCentral }),
+    await serveFakes({ handlers: world.ipaas.handlers, port: ipaasPort, decide: observeIpaas }),
+    await serveFakes({ handlers: world.entra.handlers, port: entraPort, tls, decide: observeEntra }),
   ];
   worker = new HostProcess(
     'worker',
@@ -376,8 +376,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  for (const server of servers) await server.stop();
-  tls?.remove();
+  for (const server of servers) await server.close();
+  tls?.dispose();
   restoreConsole();
 }, 30_000);
 

@@ -2,7 +2,7 @@
  * The function app in a process of its own, so the fault tests can kill it (SIGKILL) mid-transfer: the local
  * Functions host with every registration (queue listeners on; timers too with FAULT_WORKER_TIMERS=true), HTTP
  * on FAULT_WORKER_PORT (0: any free port, reported in `ready`). Its settings point Business Central, Entra ID
- * and iPaaS.com at servers in the test process that answer with the fakes (see gateway.ts), so the fakes'
+ * and iPaaS.com at servers in the test process that answer with the fakes (dev/fakes/serve.ts), so the fakes'
  * state survives the worker. Logs and invocations go to the parent over IPC.
  *
  * Run with: node --import tsx test/faults/support/workerProcess.ts (support/hostProcess.ts does it).
