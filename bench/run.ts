@@ -30,7 +30,7 @@ import type { TransferEvent } from '../shared/telemetry';
 import { bundleBenchEntry } from './lib/bundle';
 import { costPerMillion, deployedInstanceMemoryMb, dollars, PRICES, type CostBreakdown, type PerTransfer } from './lib/cost';
 import type { InvocationTotals } from './lib/protocol';
-import { countsBetween, startStorageCounter, totalOf, type StorageCounter, type StorageCounts } from './lib/storageCounter';
+import { countsBetween, startStorageProxy, totalOf, type StorageProxy, type StorageCounts } from '../dev/storageProxy';
 import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { mappingSection } from './mapping';
@@ -242,7 +242,7 @@ interface ScenarioResult {
 /** Runs `act` and returns what the product did meanwhile: storage transactions, executions, log bytes. */
 async function observed<T>(
   product: ProductProcess,
-  counter: StorageCounter | undefined,
+  counter: StorageProxy | undefined,
   act: () => Promise<T>,
 ): Promise<{ value: T; storage?: StorageCounts; invocations: InvocationTotals; logBytes: number; cpuMs: number }> {
   const storageBefore = counter?.snapshot();
@@ -270,7 +270,7 @@ async function notifiedScenario(
   product: ProductProcess,
   customers: readonly FakeBcCustomer[],
   changeType: 'created' | 'updated',
-  counter?: StorageCounter,
+  counter?: StorageProxy,
 ): Promise<ScenarioResult> {
   const ids = new Set(customers.map((customer) => customer.id));
   const since = product.transfers.length;
@@ -387,7 +387,7 @@ function costFigures(name: string, result: ScenarioResult, memoryMb: number, lat
   return figures;
 }
 
-async function countsSection(world: BenchWorld, product: ProductProcess, counter: StorageCounter | undefined, latencyMs: number): Promise<Figure[]> {
+async function countsSection(world: BenchWorld, product: ProductProcess, counter: StorageProxy | undefined, latencyMs: number): Promise<Figure[]> {
   const figures: Figure[] = [];
   const memoryMb = deployedInstanceMemoryMb(ROOT);
   log('request counts: new customers (no address) via webhook');
@@ -446,7 +446,7 @@ async function countsSection(world: BenchWorld, product: ProductProcess, counter
 }
 
 /** Storage transactions of an idle, warm instance: the queue triggers' empty polls over a few seconds. */
-async function idlePolling(product: ProductProcess, counter: StorageCounter): Promise<Figure> {
+async function idlePolling(product: ProductProcess, counter: StorageProxy): Promise<Figure> {
   const seconds = 10;
   // Let the listeners back off fully first, as they do after the last message.
   await sleep(3000);
@@ -799,13 +799,14 @@ async function main(): Promise<void> {
             clientState: randomBytes(24).toString('base64url'),
           });
           cleanups.push(() => world.close());
-          const storageCounter = await startStorageCounter(azurite);
+          // Queue and table only: the counts are those of the transfers' own storage transactions.
+          const storageCounter = await startStorageProxy(azurite.ports, { services: ['queue', 'table'] });
           cleanups.push(() => storageCounter.close());
           Object.assign(context, { tls, azurite, world, storageCounter });
         }
         if (productNeed && !context.product) {
           log(`starting the host with queue listeners${productNeed === 'countedProduct' ? ', storage through the counting proxy' : ''}`);
-          const extra: Record<string, string> = productNeed === 'countedProduct' ? { AzureWebJobsStorage: context.storageCounter!.connectionString } : {};
+          const extra: Record<string, string> = productNeed === 'countedProduct' ? { AzureWebJobsStorage: context.storageCounter!.connectionString() } : {};
           const product = await startProduct(childEnvironment(context.world!, context.tls!, extra));
           cleanups.push(() => product.stop());
           context.product = product;

@@ -1,7 +1,7 @@
 /**
  * The multi-instance fault campaign: the function app as THREE hosts, each a separate process with its own
  * caches, breakers and Business Central budget (the local Functions host, queues and timers on), on ONE Azurite
- * reached through a fault proxy (support/faultProxy.ts) that can make Table, Queue or Blob Storage answer
+ * reached through a proxy (dev/storageProxy.ts) that can make Table, Queue or Blob Storage answer
  * `503 ServerBusy`, against the fakes of Business Central, Entra ID and iPaaS.com served over HTTP from this
  * process (each host through its own ports, so this process knows which host made a call). 500 customers
  * change all along (two changes a second, each notified through the webhook of a random live host, retried
@@ -27,14 +27,14 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { azuriteConnectionString, freePort, type AzuritePorts } from '../../dev/azurite';
+import { freePort, type AzuritePorts } from '../../dev/azurite';
 import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { loadFunctionApp } from '../../dev/host/loadApp';
 import { loadConfig, type Config } from '../../shared/config';
 import { SERVICE_OUTAGE_EVENT, TRANSFER_EVENT, TRANSFER_HOLD_EVENT } from '../../shared/telemetry';
 import { SYNC_QUEUE } from '../../shared/queueNames';
-import { startFaultProxy, type FaultProxy, type SentMessage, type StorageService } from './support/faultProxy';
+import { startStorageProxy, STORAGE_SERVICES, totalOf, type PutMessage, type StorageProxy, type StorageService } from '../../dev/storageProxy';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
 import { HostProcess } from './support/hostProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
@@ -123,7 +123,7 @@ let config: Config;
 let world: FakeWorld;
 let tls: TlsMaterial | undefined;
 let servers: ServedFake[] = [];
-let proxy: FaultProxy;
+let proxy: StorageProxy;
 const hosts: HostProcess[] = [];
 /** Per host: its own ports onto the fakes (their front numbers in serveFakes). */
 const fronts: Array<{ bc: string; ipaas: string; bcFront: number; ipaasFront: number }> = [];
@@ -514,7 +514,7 @@ beforeAll(async () => {
   restoreConsole = logs.captureConsole();
   await resetAllStorage();
   const azurite = JSON.parse(process.env.TEST_AZURITE_PORTS ?? '{"blob":10000,"queue":10001,"table":10002}') as AzuritePorts;
-  proxy = await startFaultProxy(azurite);
+  proxy = await startStorageProxy(azurite);
   const account = `worker${process.env.JEST_WORKER_ID ?? '1'}`;
 
   const baseConfig = loadConfig(process.env);
@@ -544,7 +544,7 @@ beforeAll(async () => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...HOST_SETTINGS,
-      AzureWebJobsStorage: azuriteConnectionString(proxy.ports, account),
+      AzureWebJobsStorage: proxy.connectionString(account),
       BC_API_BASE_URL: `${bcFront}/v2.0`,
       AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
       IPAAS_API_BASE_URL: ipaasFront,
@@ -564,7 +564,7 @@ afterAll(async () => {
   await Promise.all([...restarts]);
   await Promise.all(hosts.map((host) => host.stop()));
   for (const server of servers) await server.close();
-  await proxy?.stop();
+  await proxy?.close();
   tls?.dispose();
   restoreConsole();
 }, 60_000);
@@ -674,8 +674,8 @@ function windowOf(record: PhaseRecord): [number, number] {
   return [record.startedAt, record.caughtUpAt ?? record.faultEndedAt];
 }
 
-function sendsIn(from: number, to: number): SentMessage[] {
-  return proxy.sent.filter((message) => message.at >= from && message.at < to && message.queue === SYNC_QUEUE);
+function sendsIn(from: number, to: number): PutMessage[] {
+  return proxy.puts.filter((message) => message.at >= from && message.at < to && message.queue === SYNC_QUEUE);
 }
 
 afterAll(() => {
@@ -707,6 +707,7 @@ afterAll(() => {
   const createdTwice = [...stats.createsByNumber].filter(([, count]) => count > 1).length;
   const triedTwice = [...stats.createAttemptsByNumber].filter(([, count]) => count > 1).length;
   const [load1] = os.loadavg();
+  const storage = proxy.snapshot();
   print(
     [
       `Fault campaign (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, load ${load1?.toFixed(2)}; scale 1:${CAMPAIGN_SCALE}: one campaign second = ${CAMPAIGN_SCALE} production seconds)`,
@@ -720,9 +721,9 @@ afterAll(() => {
       `  stranded: ${queueReport.filter((queue) => queue.messages > 0 && !queue.reader).map((queue) => `${queue.name} (${queue.messages})`).join(', ') || '0'}; queues: ${queueReport.map((queue) => `${queue.name}${queue.reader ? '' : ' (no reader)'} ${queue.messages}`).join(', ')}`,
       `  kills ${stats.kills.length} (${stats.kills.map((kill) => `${kill.host}: ${kill.during}`).join('; ')}), unexpected exits ${hosts.reduce((sum, host) => sum + host.unexpectedExits, 0)}`,
       `  slow creates ${stats.slowCreates.length}; notifications: ${stats.notifications.delivered} delivered, ${stats.notifications.retried} retries, ${stats.notifications.dropped} dropped, 4xx ${stats.notifications.refusedWith4xx.length}`,
-      `  storage: ${Object.entries(proxy.counters.requests).map(([service, count]) => `${service} ${count} requests (${proxy.counters.refused[service as StorageService]} refused)`).join(', ')}`,
-      `  table requests: ${[...proxy.counters.byTable].sort((a, b) => b[1] - a[1]).map(([key, count]) => `${key} ${count}`).join(', ')}`,
-      `  queue operations: ${Object.entries(proxy.counters.queueOperations).filter(([, count]) => count > 0).map(([operation, count]) => `${operation} ${count}`).join(', ')}`,
+      `  storage: ${STORAGE_SERVICES.map((service) => `${service} ${totalOf(storage.byOperation, (key) => key.startsWith(`${service} `))} requests (${storage.refused[service] ?? 0} refused)`).join(', ')}`,
+      `  busiest storage operations: ${Object.entries(storage.byOperation).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([key, count]) => `${key} ${count}`).join(', ')}`,
+      `  queue operations: ${['put', 'receive', 'update', 'delete'].map((operation) => `${operation} ${totalOf(storage.byOperation, (key) => key.startsWith('queue ') && key.endsWith(` ${operation}`))}`).join(', ')}, empty receives ${totalOf(storage.emptyReceives)}`,
       `  invocations ${stats.invocations.total} (${stats.invocations.failed} failed): ${[...stats.invocations.byFunction].map(([name, count]) => `${name} ${count}`).join(', ')}`,
       `  CPU: hosts ${hosts.map((host) => `${host.name} ${host.cpuSeconds().toFixed(0)} s`).join(', ')}; this process (fakes, proxy, checks) ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(0)} s`,
       `  time ${((Date.now() - started) / 1000).toFixed(0)} s`,
