@@ -2,14 +2,15 @@
  * Which storage an operator's command (`npm run replay`, `npm run reconcile`) works on, and where that choice
  * came from. Never silently the local Azurite: it is used only when asked (`--local`) or configured.
  *   1. `--local`: local.settings.json, else the local Azurite (as `npm start`).
- *   2. AzureWebJobsStorage (or AzureWebJobsStorage__accountName) in the environment.
- *   3. The selected azd environment (`azd env get-values`): its storage account, signed in as you (az or azd
- *      login; `azd up` grants you the table and queue roles).
+ *   2. AzureWebJobsStorage (or the identity-based AzureWebJobsStorage__* settings) in the environment.
+ *   3. The selected azd environment (`azd env get-values`): its storage account's endpoints (the
+ *      AZURE_STORAGE_*_ENDPOINT outputs, right in every cloud; older environments: the account name), signed in as
+ *      you (az or azd login; `azd up` grants you the table and queue roles).
  *   4. AzureWebJobsStorage in local.settings.json.
  * Otherwise: an error that says how to choose.
  */
 import { execFileSync } from 'node:child_process';
-import { ConfigError, loadStorageConfig, type StorageConfig } from '../shared/config';
+import { ConfigError, loadStorageConfig, STORAGE_SERVICE_URI_SETTINGS, type StorageConfig } from '../shared/config';
 import { describeStorage } from '../shared/storage';
 import { BUILT_IN_DEFAULTS, readLocalSettings } from './settings';
 
@@ -56,12 +57,19 @@ export function resolveOperatorStorage(
     const connection = loadStorageConfig({ ...BUILT_IN_DEFAULTS, ...local });
     return describe(connection, local.AzureWebJobsStorage?.trim() ? 'local.settings.json (--local)' : 'the local Azurite (--local)');
   }
-  if (env.AzureWebJobsStorage?.trim() || env.AzureWebJobsStorage__accountName?.trim()) return describe(loadStorageConfig(env), 'AzureWebJobsStorage in the environment');
+  const identitySettings = ['AzureWebJobsStorage__accountName', ...Object.values(STORAGE_SERVICE_URI_SETTINGS)];
+  if (env.AzureWebJobsStorage?.trim() || identitySettings.some((name) => env[name]?.trim())) return describe(loadStorageConfig(env), 'AzureWebJobsStorage in the environment');
   const azd = azdValues();
   const account = azd?.AZURE_STORAGE_ACCOUNT_NAME?.trim();
   if (account) {
     const name = azd?.AZURE_ENV_NAME?.trim();
-    return describe(loadStorageConfig({ AzureWebJobsStorage__accountName: account }), `the azd environment${name ? ` ${name}` : ''} (signed in as you)`);
+    // The endpoints main.bicep outputs are this cloud's; the account name alone gives public-cloud host names.
+    const endpoints = {
+      [STORAGE_SERVICE_URI_SETTINGS.blob]: azd?.AZURE_STORAGE_BLOB_ENDPOINT,
+      [STORAGE_SERVICE_URI_SETTINGS.queue]: azd?.AZURE_STORAGE_QUEUE_ENDPOINT,
+      [STORAGE_SERVICE_URI_SETTINGS.table]: azd?.AZURE_STORAGE_TABLE_ENDPOINT,
+    };
+    return describe(loadStorageConfig({ AzureWebJobsStorage__accountName: account, ...endpoints }), `the azd environment${name ? ` ${name}` : ''} (signed in as you)`);
   }
   if (local.AzureWebJobsStorage?.trim()) return describe(loadStorageConfig(local), 'local.settings.json');
   throw new ConfigError([

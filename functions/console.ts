@@ -13,7 +13,10 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** Set by App Service Authentication for a signed-in user; it strips the header from what clients send. */
+/**
+ * Set by App Service Authentication for a signed-in user. The platform strips it from what clients send only while its
+ * authentication is on (WEBSITE_AUTH_ENABLED), so it is trusted only then: anyone can send the header otherwise.
+ */
 const PRINCIPAL_HEADER = 'x-ms-client-principal-id';
 
 const text = (status: number, body: string, headers: Record<string, string> = {}): HttpResponseInit => ({
@@ -26,13 +29,16 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
  * The operator console: GET /api/console is the page, /api/console/app.js and app.css its only files. The page
  * holds no data; it reads and acts through the API routes (function keys in Azure). CONSOLE_ACCESS decides who may
  * open it: locally anyone, in Azure only users signed in with Entra ID through App Service Authentication
- * (docs/deploy.md).
+ * (docs/deploy.md), which must be on (CONSOLE_CLIENT_ID): without it the console refuses and says how to turn it on.
  */
 export async function consoleHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const asset = (request.params.asset ?? '').trim();
   const pathname = new URL(request.url).pathname.replace(/\/+$/u, '');
   // The settings schema and the page's files load on the first request (docs/performance.md, cold start).
-  const [{ ConfigError, loadConsoleAccess }, { consoleFile, consolePage }] = await Promise.all([import('../shared/config.js'), import('../shared/console/assets.js')]);
+  const [{ ConfigError, loadConsoleAccess, platformAuthenticationEnabled, CONSOLE_SIGN_IN_MISSING }, { consoleFile, consolePage }] = await Promise.all([
+    import('../shared/config.js'),
+    import('../shared/console/assets.js'),
+  ]);
   let access: ConsoleAccess;
   try {
     access = loadConsoleAccess(process.env);
@@ -41,6 +47,8 @@ export async function consoleHttp(request: HttpRequest, context: InvocationConte
     return text(500, failure instanceof ConfigError ? failure.message : 'The console settings could not be read');
   }
   if (access === 'off') return text(404, 'The console is switched off here (CONSOLE_ACCESS=off)');
+  // Without the platform's authentication a principal header is whatever the client wrote: refuse, and say how to fix it.
+  if (access === 'signed-in' && !platformAuthenticationEnabled(process.env)) return text(403, CONSOLE_SIGN_IN_MISSING);
   if (access === 'signed-in' && !request.headers.get(PRINCIPAL_HEADER)?.trim()) {
     // The page sends the browser to Entra ID sign-in and back; its files are simply refused.
     if (asset !== '') return text(401, 'Sign in first');

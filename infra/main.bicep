@@ -1,6 +1,7 @@
 // Everything `azd up` provisions for the Business Central → iPaaS.com customer sync: a Function App on the
 // Flex Consumption plan running as a user-assigned identity, its storage (no shared keys), Key Vault for
-// the three secrets, Log Analytics + Application Insights, the operations workbook and two alert rules.
+// the three secrets (with expiry dates), Log Analytics (daily cap) + Application Insights, the operations workbook,
+// the alert rules, an availability test, a cost budget and, with VNET_ENABLED, a private network for storage.
 // Every setting shared/config.ts reads is a parameter here (test/infra/agreement.test.ts checks that).
 targetScope = 'subscription'
 
@@ -68,7 +69,7 @@ param bcCompanyId string
 @description('BC_API_BASE_URL: empty means https://api.businesscentral.dynamics.com/v2.0.')
 param bcApiBaseUrl string = ''
 
-@description('AZURE_AUTHORITY_HOST: Entra authority for the Business Central token; empty means https://login.microsoftonline.com.')
+@description('AZURE_AUTHORITY_HOST: Entra authority for the Business Central token; empty means the Entra ID authority of the public cloud (docs/deploy.md).')
 param azureAuthorityHost string = ''
 
 @description('IPAAS_API_BASE_URL: iPaaS.com API root, e.g. https://api.ipaas.com.')
@@ -113,6 +114,15 @@ param ipaasExternalIdSource string = ''
 @description('IPAAS_PATHS: JSON object overriding iPaaS.com path templates by name; empty means the documented defaults.')
 param ipaasPaths string = ''
 
+@description('IPAAS_CLIENT_ID: sent as X-Client-Id on every iPaaS.com request when set; empty sends no such header.')
+param ipaasClientId string = ''
+
+@description('IPAAS_ADDRESS_MODE: separate (default; each address posted to addAddress) or nested (addresses inside the customer body).')
+param ipaasAddressMode string = ''
+
+@description('IPAAS_ADDRESS_COLLECTION: the customer body field holding the address collection with IPAAS_ADDRESS_MODE=nested; empty means addresses.')
+param ipaasAddressCollection string = ''
+
 @description('HTTP_TIMEOUT_MS: per-request timeout; empty means the app default (30000).')
 param httpTimeoutMs string = ''
 
@@ -156,10 +166,10 @@ param customerMappingFile string = ''
 // Hosting and monitoring
 // ---------------------------------------------------------------------------------------------------
 
-@description('Most instances per function group. Flex Consumption accepts 40 to 1000 in most regions (a few preview regions allow less). Each instance opens up to BC_MAX_CONCURRENT_REQUESTS to Business Central, which serves 5 at once per app registration and queues or throttles (429) the rest: lower BC_MAX_CONCURRENT_REQUESTS rather than this.')
+@description('Most instances per function group. Every transfer needs about one Business Central request and all instances share BC_MAX_CONCURRENT_REQUESTS request slots (BC_SHARED_BUDGET), so instances beyond what the slots keep busy only wait and pay (docs/performance.md, Scale-out). Flex Consumption may require at least 40 in some regions; the shared budget still bounds Business Central then.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 2
 
 @description('Random suffix of the Function App name, so its host name and webhook URL cannot be guessed from the environment name; the preprovision hook sets it once for a new environment (empty keeps func-<token>).')
 @maxLength(12)
@@ -177,6 +187,36 @@ param instanceMemoryMB int = 2048
 @minValue(30)
 @maxValue(730)
 param logRetentionInDays int = 30
+
+@description('Most GB Log Analytics ingests per day (-1: no cap). Nothing is sampled; once reached, ingestion stops until 00:00 UTC and an alert says so.')
+@minValue(-1)
+param logDailyCapGb int = 5
+
+@description('Monthly cost budget of the resource group, in the billing currency; 0: no budget.')
+@minValue(0)
+param costBudgetAmount int = 100
+
+@description('First day of the month the budget starts (yyyy-MM-01); set once by the preprovision hook, since Azure refuses to change it later. Empty: this month (the first provision).')
+param costBudgetStartDate string = ''
+
+@description('First day of this month (never set it): the budget start of a first provision without COST_BUDGET_START_DATE.')
+param currentMonthStart string = utcNow('yyyy-MM-01')
+
+@description('Expiry of the iPaaS.com API key (IPAAS_API_TOKEN) as an ISO date-time, e.g. 2027-01-31T00:00:00Z; empty: SECRET_ROTATION_DAYS after this provision. Key Vault alerts 30 days before.')
+param ipaasApiTokenExpiresOn string = ''
+
+@description('Expiry of the Business Central client secret (only with BC_CREDENTIAL=clientSecret) as an ISO date-time; empty: SECRET_ROTATION_DAYS after this provision.')
+param bcCredentialExpiresOn string = ''
+
+@description('Days after a provision at which secrets without a known expiry (WEBHOOK_CLIENT_STATE, and the others when their date is not set) are due for rotation.')
+@minValue(31)
+param secretRotationDays int = 365
+
+@description('Time of this deployment (never set it): the base of the rotation dates above.')
+param provisionTime string = utcNow()
+
+@description('Private network: storage is reachable only through private endpoints from the app\'s virtual network (docs/deploy.md).')
+param vnetEnabled bool = false
 
 @description('Key Vault purge protection. Once on it cannot be turned off, and `azd down --purge` can no longer remove the vault.')
 param enableKeyVaultPurgeProtection bool = false
@@ -204,6 +244,8 @@ var tags = {
 var serviceName = 'api'
 var functionAppName = empty(functionAppNameSuffix) ? 'func-${resourceToken}' : 'func-${resourceToken}-${toLower(functionAppNameSuffix)}'
 var deploymentContainerName = 'app-package'
+// When a secret without a known expiry is due for rotation.
+var rotationDate = dateTimeAdd(provisionTime, 'P${secretRotationDays}D')
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
   name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
@@ -234,6 +276,7 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     retentionInDays: logRetentionInDays
+    dailyCapGb: logDailyCapGb
   }
 }
 
@@ -245,6 +288,19 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    vnetEnabled: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -256,9 +312,14 @@ module keyVault 'modules/keyVault.bicep' = {
     location: location
     tags: tags
     enablePurgeProtection: enableKeyVaultPurgeProtection
+    storeBcClientSecret: !empty(bcClientSecret)
     bcClientSecret: bcClientSecret
     ipaasApiToken: ipaasApiToken
     webhookClientState: webhookClientState
+    bcClientSecretExpiry: dateTimeToEpoch(empty(bcCredentialExpiresOn) ? rotationDate : bcCredentialExpiresOn)
+    ipaasApiTokenExpiry: dateTimeToEpoch(empty(ipaasApiTokenExpiresOn) ? rotationDate : ipaasApiTokenExpiresOn)
+    webhookClientStateExpiry: dateTimeToEpoch(rotationDate)
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
@@ -276,11 +337,21 @@ module roleAssignments 'modules/roleAssignments.bicep' = {
 }
 
 // Identity-based host storage with a user-assigned identity needs __credential and __clientId besides the
-// account; AZURE_CLIENT_ID makes the app's own DefaultAzureCredential (tables, queues) pick that identity.
+// service URIs; AZURE_CLIENT_ID makes the app's own DefaultAzureCredential (tables, queues) pick that identity.
+// The URIs come from the storage account itself (this cloud's endpoints, not host names built from the account
+// name, which hold for the public cloud only): the host and the app (shared/storage/connection.ts) both use them.
 var platformAppSettings = [
   {
-    name: 'AzureWebJobsStorage__accountName'
-    value: storage.outputs.name
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: storage.outputs.blobServiceUri
+  }
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: storage.outputs.queueServiceUri
+  }
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri'
+    value: storage.outputs.tableServiceUri
   }
   {
     name: 'AzureWebJobsStorage__credential'
@@ -400,6 +471,18 @@ var optionalAppSettings = [
     value: ipaasPaths
   }
   {
+    name: 'IPAAS_CLIENT_ID'
+    value: ipaasClientId
+  }
+  {
+    name: 'IPAAS_ADDRESS_MODE'
+    value: ipaasAddressMode
+  }
+  {
+    name: 'IPAAS_ADDRESS_COLLECTION'
+    value: ipaasAddressCollection
+  }
+  {
     name: 'HTTP_TIMEOUT_MS'
     value: httpTimeoutMs
   }
@@ -456,6 +539,7 @@ module functionApp 'modules/functionApp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     consoleClientId: consoleClientId
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
   }
   // The host reads its package, storage and secrets with the identity as soon as it starts.
   dependsOn: [
@@ -484,6 +568,21 @@ module alerts 'modules/alerts.bicep' = {
     alertEmail: alertEmail
     failedTransfersThreshold: failedTransfersAlertThreshold
     reconcileDriftThreshold: reconcileDriftAlertThreshold
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    keyVaultId: keyVault.outputs.id
+    keyVaultLocation: location
+    healthUrl: 'https://${functionApp.outputs.defaultHostName}/api/health'
+  }
+}
+
+module budget 'modules/budget.bicep' = if (costBudgetAmount > 0) {
+  name: 'budget'
+  scope: rg
+  params: {
+    amount: costBudgetAmount
+    startDate: empty(costBudgetStartDate) ? currentMonthStart : costBudgetStartDate
+    alertEmail: alertEmail
+    resourceToken: resourceToken
   }
 }
 
@@ -501,6 +600,10 @@ output CONSOLE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/
 output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/business-central'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+// npm run replay / reconcile reach storage at these (this cloud's endpoints).
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobServiceUri
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueServiceUri
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableServiceUri
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsWorkspaceName
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId

@@ -6,28 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
-import { buildConsoleAssets } from '../console/build';
-import { appBundleOptions, ENTRY_FILE } from './bundle';
+import { build } from 'esbuild';
+import { appBundleOptions, compiledConsole, ENTRY_FILE } from './bundle';
 
 const root = path.resolve(__dirname, '..');
-
-/**
- * The operator console (console/) ships inside the bundle, compiled: shared/console/compiled.ts, which compiles it
- * when run from sources, is replaced by the compiled strings. The console function imports it on its first request,
- * so the strings sit in a chunk of their own, not in what a cold start loads.
- */
-function compiledConsole(): Plugin {
-  return {
-    name: 'compiled-console',
-    setup(bundle) {
-      bundle.onLoad({ filter: /[\\/]shared[\\/]console[\\/]compiled\.ts$/ }, () => ({
-        contents: `export function compiledConsoleAssets() { return ${JSON.stringify(buildConsoleAssets())}; }`,
-        loader: 'js',
-      }));
-    },
-  };
-}
 
 async function main(): Promise<void> {
   // --no-typecheck: bundle only (the bundle's own test); the build proper always type-checks first.

@@ -2,8 +2,10 @@
  * `npm run reconcile [-- --fix] [--out FILE]`: where Business Central and iPaaS.com disagree, one line per category.
  *
  * With Business Central and iPaaS.com settings (environment, then local.settings.json) the comparison runs in this
- * process against those services and the storage in AzureWebJobsStorage. Without them it asks the sandbox of a
- * running `npm start` (its fakes live in that process) through POST /api/reconciliations and follows the run.
+ * process against those services and the storage in AzureWebJobsStorage. Without them, in a project folder with a
+ * deployed azd environment (`azd env get-values`, as `npm run replay` reads it), it runs in the deployed app: through
+ * POST /api/reconciliations with a function key (Azure CLI), following the run. Otherwise, or with --local, it asks
+ * the sandbox of a running `npm start` (its fakes live in that process) the same way.
  * Exit code: 0 everything in sync, 1 not, 2 on error.
  */
 import { writeFileSync } from 'node:fs';
@@ -26,10 +28,12 @@ import {
 import { buildServices } from '../shared/services';
 import { describeStorage } from '../shared/storage';
 import { chooseMode, readLocalSettings, resolveSettings } from '../dev/settings';
+import { readAzdValues, type AzdValues } from '../dev/operatorStorage';
+import { execFileSync } from 'node:child_process';
 
 const ROOT = path.resolve(__dirname, '..');
 
-export const USAGE = `Usage: npm run reconcile [-- --fix] [--out report.json|report.csv]
+export const USAGE = `Usage: npm run reconcile [-- --fix] [--out report.json|report.csv] [--local]
 
 Compares every Business Central customer with iPaaS.com (what the mapping would write against what iPaaS.com
 holds) and prints how many are InSync, Missing, Drifted, Unlinked, DuplicateEmail, Invalid or Filtered, and
@@ -38,27 +42,29 @@ how many links point at deleted Business Central customers (Orphaned).
 Options:
   --fix           also enqueue the Missing and Drifted customers for transfer (source "reconcile")
   --out <file>    also write the full report: JSON when the name ends in .json, CSV when it ends in .csv
+  --local         against the sandbox of a running \`npm start\`, even where an azd environment is deployed
   -h, --help      this text
 
 Where it runs: with the Business Central and iPaaS.com settings (environment, then local.settings.json) against
-those services and AzureWebJobsStorage; without them against the sandbox of a running \`npm start\`
+those services and AzureWebJobsStorage; without them in the app of the selected azd environment (after \`azd up\`,
+signed in with \`az login\` to read its function key); otherwise against the sandbox of a running \`npm start\`
 (LOCAL_HOST_URL, default http://localhost:7071).
 Exit code: 0 everything in sync, 1 something is not, 2 the reconciliation could not run.
 `;
 
 export type ParsedCommand =
   | { kind: 'help' }
-  | { kind: 'run'; fix: boolean; out: { file: string; format: 'json' | 'csv' } | undefined }
+  | { kind: 'run'; fix: boolean; local: boolean; out: { file: string; format: 'json' | 'csv' } | undefined }
   | { kind: 'usageError'; message: string };
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { fix?: boolean; out?: string; help?: boolean };
+  let values: { fix?: boolean; out?: string; help?: boolean; local?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { fix: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { fix: { type: 'boolean' }, out: { type: 'string' }, local: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
@@ -70,7 +76,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (extension !== '.json' && extension !== '.csv') return { kind: 'usageError', message: `--out ${values.out}: the file name must end in .json or .csv` };
     out = { file: values.out, format: extension === '.json' ? 'json' : 'csv' };
   }
-  return { kind: 'run', fix: values.fix ?? false, out };
+  return { kind: 'run', fix: values.fix ?? false, local: values.local ?? false, out };
 }
 
 // ---- Output -------------------------------------------------------------------------------------------------
@@ -193,17 +199,47 @@ async function runHere(settings: Record<string, string>, fix: boolean, reporter:
   }
 }
 
-/** Against the sandbox of a running `npm start`: the run happens there (its fakes live in that process); this follows it. */
-async function runInSandbox(baseUrl: string, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+/** Where a run without local Business Central / iPaaS.com settings happens: a deployed app, or the local sandbox. */
+export type RemoteTarget =
+  | { kind: 'deployed'; baseUrl: string; environment: string; resourceGroup: string; app: string }
+  | { kind: 'sandbox'; baseUrl: string };
+
+/** The deployed app of the selected azd environment (its outputs), unless --local; else the local host. */
+export function chooseRemoteTarget(local: boolean, env: NodeJS.ProcessEnv, azdValues: AzdValues): RemoteTarget {
+  const sandbox: RemoteTarget = { kind: 'sandbox', baseUrl: env.LOCAL_HOST_URL?.trim() || `http://localhost:${env.LOCAL_HOST_PORT?.trim() || '7071'}` };
+  if (local) return sandbox;
+  const azd = azdValues();
+  const baseUrl = azd?.SERVICE_API_URI?.trim();
+  const resourceGroup = azd?.AZURE_RESOURCE_GROUP?.trim();
+  const app = azd?.AZURE_FUNCTION_APP_NAME?.trim();
+  if (!baseUrl || !resourceGroup || !app) return sandbox;
+  return { kind: 'deployed', baseUrl, environment: azd?.AZURE_ENV_NAME?.trim() ?? '', resourceGroup, app };
+}
+
+/** The deployed app's default function key, read with the Azure CLI as the signed-in operator. */
+export type FunctionKeyReader = (resourceGroup: string, app: string) => string;
+export const readFunctionKey: FunctionKeyReader = (resourceGroup, app) =>
+  execFileSync('az', ['functionapp', 'keys', 'list', '-g', resourceGroup, '-n', app, '--query', 'functionKeys.default', '-o', 'tsv'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    shell: process.platform === 'win32',
+  }).trim();
+
+/** Starts the run where it happens (the deployed app, or the sandbox of a running `npm start`) and follows it. */
+async function runRemote(target: RemoteTarget, headers: Record<string, string>, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+  const { baseUrl } = target;
   const api = `${baseUrl.replace(/\/+$/u, '')}/api/reconciliations`;
   let response: Response;
   try {
-    response = await fetch(api, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fix }) });
+    response = await fetch(api, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ fix }) });
   } catch {
     return {
       error:
-        `no local host answers at ${baseUrl}. Start the sandbox with \`npm start\` in another terminal, ` +
-        'or set the Business Central and iPaaS.com settings (local.settings.json or the environment) to reconcile the real services',
+        target.kind === 'deployed'
+          ? `the app at ${baseUrl} does not answer; check \`curl ${baseUrl}/api/health\`, or pass --local for the sandbox of \`npm start\``
+          : `no local host answers at ${baseUrl}. Start the sandbox with \`npm start\` in another terminal, ` +
+            'or set the Business Central and iPaaS.com settings (local.settings.json or the environment) to reconcile the real services',
     };
   }
   const started = (await response.json().catch(() => ({}))) as { runId?: string; error?: { code?: string; message?: string } };
@@ -212,8 +248,8 @@ async function runInSandbox(baseUrl: string, fix: boolean, reporter: ReturnType<
   }
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const reply = await fetch(`${api}/${started.runId}`).catch(() => undefined);
-    if (!reply) return { error: `the local host at ${baseUrl} stopped answering` };
+    const reply = await fetch(`${api}/${started.runId}`, { headers }).catch(() => undefined);
+    if (!reply) return { error: `${target.kind === 'deployed' ? 'the app' : 'the local host'} at ${baseUrl} stopped answering` };
     const parsed = reportSchema.safeParse(await reply.json().catch(() => undefined));
     if (reply.status !== 200 || !parsed.success) return { error: `GET ${api}/${started.runId} answered ${reply.status}` };
     const report = parsed.data as ReconcileReport;
@@ -231,7 +267,10 @@ function storageSource(env: NodeJS.ProcessEnv): string {
   return 'the built-in default';
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  deps: { azdValues?: AzdValues; functionKey?: FunctionKeyReader } = {},
+): Promise<number> {
   const command = parseCommandLine(argv);
   if (command.kind === 'help') {
     console.log(USAGE);
@@ -266,10 +305,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(`Storage:          ${storage} (AzureWebJobsStorage from ${storageSource(process.env)})`);
     outcome = await runHere(settings, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   } else {
-    const baseUrl = process.env.LOCAL_HOST_URL?.trim() || `http://localhost:${process.env.LOCAL_HOST_PORT?.trim() || '7071'}`;
-    console.log(`Sandbox:          the running \`npm start\` at ${baseUrl} (no Business Central / iPaaS.com settings)`);
-    console.log(`Storage:          that host's storage (${describeStorage({ connectionString: settings.AzureWebJobsStorage ?? '' })})`);
-    outcome = await runInSandbox(baseUrl, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
+    const target = chooseRemoteTarget(command.local, process.env, deps.azdValues ?? readAzdValues);
+    let headers: Record<string, string> = {};
+    if (target.kind === 'deployed') {
+      console.log(`Deployed app:     ${target.baseUrl}, from the azd environment ${target.environment} (--local for the sandbox of \`npm start\`)`);
+      try {
+        headers = { 'x-functions-key': (deps.functionKey ?? readFunctionKey)(target.resourceGroup, target.app) };
+      } catch {
+        console.error(
+          `reconcile: could not read a function key of ${target.app} with the Azure CLI. Sign in with \`az login\` (the account that ran \`azd up\`), ` +
+            'or start the run with POST /api/reconciliations (docs/deploy.md)',
+        );
+        return 2;
+      }
+    } else {
+      console.log(`Sandbox:          the running \`npm start\` at ${target.baseUrl} (no Business Central / iPaaS.com settings)`);
+      console.log(`Storage:          that host's storage (${describeStorage({ connectionString: settings.AzureWebJobsStorage ?? '' })})`);
+    }
+    outcome = await runRemote(target, headers, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   }
   reporter.stop();
   if ('error' in outcome) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { GUID_PATTERN } from './guid';
-import { parseIpaasPaths, type IpaasPaths } from './ipaas/paths';
+import { DEFAULT_IPAAS_ADDRESS_COLLECTION, IPAAS_ADDRESS_MODES, parseIpaasPaths, type IpaasAddressMode, type IpaasPaths } from './ipaas/paths';
 import { appRoot, DEFAULT_MAPPING_FILE, loadMappingFile, MappingFileError, type CustomerMapping } from './mapping/mappingFile';
 import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from './schedule';
 
@@ -107,6 +107,22 @@ const settingsSchema = z.object({
     .optional(),
   IPAAS_EXTERNAL_ID_SOURCE: z.enum(['number', 'id'], { error: 'must be "number" (the customer number, default) or "id" (the customer GUID)' }).default('number'),
   IPAAS_PATHS: z.string().optional(),
+  IPAAS_CLIENT_ID: z
+    .string()
+    .trim()
+    .max(200, 'must be at most 200 characters')
+    .regex(/^[\x21-\x7e]+$/u, 'must be printable ASCII without spaces: it is sent as the header X-Client-Id (your iPaaS.com company client id)')
+    .optional(),
+  IPAAS_ADDRESS_MODE: z
+    .enum(IPAAS_ADDRESS_MODES, {
+      error: 'must be "separate" (each address posted to the addAddress path, the default) or "nested" (the addresses travel inside the customer\'s create/update body); `npm run doctor` tells which your tenant documents',
+    })
+    .default('separate'),
+  IPAAS_ADDRESS_COLLECTION: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/u, 'must be the JSON field name of the customer\'s address collection, such as addresses')
+    .default(DEFAULT_IPAAS_ADDRESS_COLLECTION),
   WEBHOOK_CLIENT_STATE: required().min(16, 'must be at least 16 characters (it is the only shared secret of the webhook)'),
   // `none` turns the webhook off (polling only) where a default would apply.
   WEBHOOK_NOTIFICATION_URL: z.preprocess((value) => (isNone(value) ? undefined : value), httpsUrl.optional()),
@@ -158,7 +174,7 @@ export interface StorageConfig {
   connectionString?: string;
   /** ... or identity-based access: an account name (AzureWebJobsStorage__accountName) ... */
   accountName?: string;
-  /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri). */
+  /** ... or explicit service URIs (AzureWebJobsStorage__tableServiceUri / __queueServiceUri / __blobServiceUri), which win. */
   tableServiceUri?: string;
   queueServiceUri?: string;
   /** AzureWebJobsStorage__blobServiceUri (reconciliation reports); derived from the account name when absent. */
@@ -193,6 +209,12 @@ export interface Config {
     externalIdSource: ExternalIdSource;
     /** Path templates by name, defaults with the IPAAS_PATHS overrides applied. */
     paths: IpaasPaths;
+    /** IPAAS_CLIENT_ID: sent as X-Client-Id on every iPaaS.com request when set. */
+    clientId: string | undefined;
+    /** IPAAS_ADDRESS_MODE: addresses posted one by one (`separate`) or sent inside the customer body (`nested`). */
+    addressMode: IpaasAddressMode;
+    /** IPAAS_ADDRESS_COLLECTION: the customer body's field holding the address collection (nested mode). */
+    addressCollection: string;
   };
   webhook: { clientState: string; notificationUrl: string | undefined };
   /** `overlapMs`: how far before its watermark a poll reads again (POLL_OVERLAP_SECONDS, default 2 minutes). */
@@ -232,33 +254,77 @@ function problemsOf(error: z.ZodError, values: Record<string, string | undefined
   });
 }
 
-/** Storage alone: the webhook and query functions need nothing else. */
+/** The identity-based service URI settings, by service (Bicep sets all three, from the account's own endpoints). */
+export const STORAGE_SERVICE_URI_SETTINGS = {
+  blob: 'AzureWebJobsStorage__blobServiceUri',
+  queue: 'AzureWebJobsStorage__queueServiceUri',
+  table: 'AzureWebJobsStorage__tableServiceUri',
+} as const;
+
+/**
+ * Storage alone: the webhook and query functions need nothing else. Identity-based access takes the service URIs
+ * (`AzureWebJobsStorage__blobServiceUri`, `__queueServiceUri`, `__tableServiceUri`, which hold in every cloud) or,
+ * in the public cloud only, an account name from which they are derived (`https://<account>.<service>.core.windows.net`).
+ */
 export function loadStorageConfig(env: Environment = process.env): StorageConfig {
   const read = (name: string): string | undefined => env[name]?.trim() || undefined;
   const connectionString = read('AzureWebJobsStorage');
   if (connectionString) return { connectionString };
   const identity: StorageConfig = {};
   const accountName = read('AzureWebJobsStorage__accountName');
-  const tableServiceUri = read('AzureWebJobsStorage__tableServiceUri');
-  const queueServiceUri = read('AzureWebJobsStorage__queueServiceUri');
-  const blobServiceUri = read('AzureWebJobsStorage__blobServiceUri');
+  const uris = {
+    blob: read(STORAGE_SERVICE_URI_SETTINGS.blob),
+    queue: read(STORAGE_SERVICE_URI_SETTINGS.queue),
+    table: read(STORAGE_SERVICE_URI_SETTINGS.table),
+  };
   const clientId = read('AzureWebJobsStorage__clientId');
   if (read('AzureWebJobsStorage__credential')?.toLowerCase() === 'managedidentity') identity.credential = 'managedidentity';
+  const problems: Array<{ setting: string; problem: string }> = [];
+  for (const service of ['blob', 'queue', 'table'] as const) {
+    const value = uris[service];
+    if (value === undefined) continue;
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (!url || url.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.search !== '') {
+      problems.push({ setting: STORAGE_SERVICE_URI_SETTINGS[service], problem: `must be the https endpoint of the account's ${service} service, such as https://myaccount.${service}.core.windows.net` });
+    }
+  }
+  const given = (['blob', 'queue', 'table'] as const).filter((service) => uris[service] !== undefined);
+  if (!accountName && given.length > 0 && given.length < 3) {
+    // The app uses all three services; without an account name nothing can stand in for a missing URI.
+    for (const service of (['blob', 'queue', 'table'] as const).filter((candidate) => uris[candidate] === undefined)) {
+      problems.push({ setting: STORAGE_SERVICE_URI_SETTINGS[service], problem: `is required with ${given.map((name) => STORAGE_SERVICE_URI_SETTINGS[name]).join(' and ')} (or set AzureWebJobsStorage__accountName in the public cloud)` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   if (accountName) identity.accountName = accountName;
-  if (tableServiceUri) identity.tableServiceUri = tableServiceUri;
-  if (queueServiceUri) identity.queueServiceUri = queueServiceUri;
-  if (blobServiceUri) identity.blobServiceUri = blobServiceUri;
+  if (uris.table) identity.tableServiceUri = uris.table;
+  if (uris.queue) identity.queueServiceUri = uris.queue;
+  if (uris.blob) identity.blobServiceUri = uris.blob;
   if (clientId) identity.clientId = clientId;
-  if (accountName || (tableServiceUri && queueServiceUri)) return identity;
+  if (accountName || given.length === 3) return identity;
   throw new ConfigError([
     {
       setting: 'AzureWebJobsStorage',
       problem:
-        'is required (a connection string, "UseDevelopmentStorage=true" locally, or AzureWebJobsStorage__accountName ' +
-        '(or __tableServiceUri and __queueServiceUri) for identity-based access)',
+        'is required (a connection string, "UseDevelopmentStorage=true" locally, or for identity-based access ' +
+        'AzureWebJobsStorage__blobServiceUri, __queueServiceUri and __tableServiceUri, or AzureWebJobsStorage__accountName in the public cloud)',
     },
   ]);
 }
+
+/**
+ * Whether App Service Authentication is on for this app: the platform then sets WEBSITE_AUTH_ENABLED=True, and only
+ * then does it remove X-MS-CLIENT-PRINCIPAL-* headers a client sends, so only then do those headers say who signed in.
+ */
+export function platformAuthenticationEnabled(env: Environment = process.env): boolean {
+  return env.WEBSITE_AUTH_ENABLED?.trim().toLowerCase() === 'true';
+}
+
+/** What an operator is told when CONSOLE_ACCESS=signed-in but nothing signs anyone in. */
+export const CONSOLE_SIGN_IN_MISSING =
+  'The console needs sign-in, but App Service Authentication is off for this app (WEBSITE_AUTH_ENABLED is not true), so it cannot tell ' +
+  'who you are. Turn sign-in on: `azd env set CONSOLE_CLIENT_ID <client id of an Entra ID app registration>` and `azd provision` ' +
+  '(docs/deploy.md, "The operator console"). Or set CONSOLE_ACCESS=open (anyone who reaches the app) or off.';
 
 /**
  * Who may open the operator console (GET /api/console): `open` (anyone who reaches it; the local default),
@@ -385,6 +451,9 @@ function toConfig(
       systemId: s.IPAAS_SYSTEM_ID,
       externalIdSource: s.IPAAS_EXTERNAL_ID_SOURCE,
       paths: ipaasPaths,
+      clientId: s.IPAAS_CLIENT_ID,
+      addressMode: s.IPAAS_ADDRESS_MODE,
+      addressCollection: s.IPAAS_ADDRESS_COLLECTION,
     },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
     poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM, overlapMs: s.POLL_OVERLAP_SECONDS * 1000 },

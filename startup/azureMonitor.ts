@@ -10,6 +10,7 @@ import { logs } from '@opentelemetry/api-logs';
 import { trace, metrics } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { setStructuredTelemetry } from '../shared/observability';
+import { traceAzureSdk } from './azureSdkTracing';
 
 export interface AzureMonitorStart {
   connectionString: string;
@@ -49,6 +50,10 @@ export function startAzureMonitor(options: AzureMonitorStart): void {
       winston: { enabled: false },
     },
   });
+  // Table, queue and blob calls as dependencies: the distro's own hook cannot reach the bundled SDK (azureSdkTracing.ts).
+  if (!traceAzureSdk()) console.warn('Application Insights: Azure SDK calls will not be traced (no @azure/core-tracing patch found)');
+  // The Functions hooks (trace context of the host, invocation logs) are registered here once: the distro's own
+  // preInvocation hook is left out of the bundle (scripts/bundle.ts).
   const functionsInstrumentation = new AzureFunctionsInstrumentationESM();
   registerInstrumentations({
     tracerProvider: trace.getTracerProvider(),

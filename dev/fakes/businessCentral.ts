@@ -3,6 +3,7 @@ import { FaultInjector } from './faults';
 import type { FakeEntraId } from './entraId';
 import { CUSTOMER_ENTITY, CustomerStore, compareKeys, decodeSkipToken, encodeSkipToken, keyOf, type FakeBcCustomer, type FakeBcCustomerInput } from './businessCentral/customerStore';
 import { BcHttpError, badRequest, bcError, bcJson, EMPTY_GUID, errorBody, faultCode, GUID, methodNotAllowed, notFound, RowVersions } from './businessCentral/http';
+import { edmx, type MetadataOptions } from './businessCentral/metadata';
 import { parseFilter } from './businessCentral/odataFilter';
 import { parseGuidKey, parseSegment, parseStringKey, parseSystemQueryOptions, preferredPageSize, select } from './businessCentral/odataQuery';
 import { SubscriptionRegistry, type FakeBcSubscription } from './businessCentral/subscriptions';
@@ -63,6 +64,8 @@ export interface FakeBusinessCentralOptions {
    * are in flight, so a client that overruns the limit shows up as counted 429s. Unset: no limit.
    */
   maxConcurrentRequests?: number;
+  /** `$metadata` as served: customer properties left out, subscriptions left out, or no `$metadata` at all (404). */
+  metadata?: MetadataOptions | false;
 }
 
 const MAX_PAGE_SIZE = 20_000;
@@ -230,6 +233,11 @@ export class FakeBusinessCentral {
     const query = url.searchParams;
     const [first, second, third, ...extra] = segments;
     if (first === undefined) throw notFound('v2.0');
+    if (first === '$metadata' && second === undefined) {
+      if (request.method !== 'GET') throw methodNotAllowed(request.method);
+      if (this.options.metadata === false) throw notFound('$metadata');
+      return new Response(edmx(CUSTOMER_ENTITY, this.options.metadata ?? {}), { status: 200, headers: { 'Content-Type': 'application/xml', 'OData-Version': '4.0' } });
+    }
     const entitySet = parseSegment(first);
     if (entitySet.name === 'subscriptions' && second === undefined) {
       const subscriptions = this.subscriptionRegistry;

@@ -1,7 +1,8 @@
-import { http, matchRequestUrl, type RequestHandler } from 'msw';
+import { http, HttpResponse, matchRequestUrl, type RequestHandler } from 'msw';
 import type { IpaasAddress, IpaasAddressInput } from '../../shared/ipaas/types';
 import { errorCodeFor, faultMessage, ipaasError, ipaasErrorBody } from './ipaas/errors';
-import { ipaasRoutes, OPERATIONS, type IpaasOperation, type Responder } from './ipaas/routes';
+import { descriptionPath, fakeIpaasDescription, type FakeIpaasDescriptionFormat } from './ipaas/description';
+import { ipaasRoutes, OPERATIONS, type FakeIpaasAddressApi, type FakeIpaasRoute, type IpaasOperation, type Responder } from './ipaas/routes';
 import {
   FAKE_IPAAS_SUBSCRIPTIONS,
   IpaasStore,
@@ -22,10 +23,13 @@ import { FaultInjector } from './faults';
  * - `ipaas/store.ts`: customers, addresses, external ids and subscriptions, and the checks the service makes on
  *   them (strict snake_case bodies, 422 VALD; unique customer_number, 409 BIZL; system ids among the tenant's
  *   subscriptions; no unique emails, as iPaaS.com's API has none);
- * - `ipaas/errors.ts`: the error body `{ "errors": [ { "code": "CATEGORY-NNNN", "message": "..." } ] }` and codes.
+ * - `ipaas/errors.ts`: the error body `{ "errors": [ { "code": "CATEGORY-NNNN", "message": "..." } ] }` and codes;
+ * - `ipaas/description.ts`: the OpenAPI document each service serves at `/{service}/swagger/v2/swagger.json`, written
+ *   from the route table above (without the bearer token, as Swashbuckle serves it by default).
  */
 
-export { FAKE_IPAAS_ROUTES, type IpaasOperation } from './ipaas/routes';
+export { FAKE_IPAAS_ADDRESS_APIS, FAKE_IPAAS_ROUTES, type FakeIpaasAddressApi, type IpaasOperation } from './ipaas/routes';
+export { descriptionPath, FAKE_IPAAS_DESCRIPTION_FORMATS, type FakeIpaasDescriptionFormat } from './ipaas/description';
 export { FAKE_IPAAS_SUBSCRIPTIONS, type FakeIpaasCustomer, type FakeIpaasCustomerSeed, type FakeIpaasExternalId, type FakeIpaasSubscription } from './ipaas/store';
 export { ipaasErrorBody } from './ipaas/errors';
 
@@ -39,6 +43,12 @@ export interface FakeIpaasOptions {
   clock?: () => Date;
   /** The tenant's subscriptions; default FAKE_IPAAS_SUBSCRIPTIONS. */
   subscriptions?: readonly FakeIpaasSubscription[];
+  /** How this tenant's API handles addresses (routes, bodies and description alike); default `separate`. */
+  addressApi?: FakeIpaasAddressApi;
+  /** The API descriptions served: OpenAPI 3 (default), Swagger 2.0, or none (a bare 404, as an unknown route). */
+  description?: FakeIpaasDescriptionFormat;
+  /** When set, every API request must carry it as X-Client-Id (else 401 AUTH), as a tenant that requires it would. */
+  clientId?: string;
 }
 
 export class FakeIpaas {
@@ -49,6 +59,7 @@ export class FakeIpaas {
 
   private readonly apiBaseUrl: string;
   private readonly apiToken: string;
+  private readonly clientId: string | undefined;
   private readonly store: IpaasStore;
   private readonly routes: ReadonlyArray<{
     operation: IpaasOperation | ((request: Request) => IpaasOperation);
@@ -60,10 +71,23 @@ export class FakeIpaas {
   constructor(options: FakeIpaasOptions) {
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/u, '');
     this.apiToken = options.apiToken;
-    this.store = new IpaasStore(options.clock ?? (() => new Date()), options.subscriptions ?? FAKE_IPAAS_SUBSCRIPTIONS);
-    this.routes = ipaasRoutes(this.store, options.pageSize ?? 50).map((route) => ({ ...route, pattern: `${this.apiBaseUrl}${route.path}` }));
+    this.clientId = options.clientId;
+    const addressApi = options.addressApi ?? 'separate';
+    this.store = new IpaasStore(options.clock ?? (() => new Date()), options.subscriptions ?? FAKE_IPAAS_SUBSCRIPTIONS, addressApi === 'nested');
+    const table = ipaasRoutes(this.store, options.pageSize ?? 50, addressApi);
+    this.routes = table.map((route) => ({ ...route, pattern: `${this.apiBaseUrl}${route.path}` }));
     const knownPatterns = [...new Set(this.routes.map((route) => route.pattern))];
+    const format = options.description ?? 'openapi3';
     this.handlers = [
+      // Each service's API description, from the route table; none at all answers like any unknown route.
+      ...(format === 'none'
+        ? []
+        : describedServices(table).map((service) =>
+            http.get(
+              `${this.apiBaseUrl}${descriptionPath(service)}`,
+              this.handle('description', () => HttpResponse.json(fakeIpaasDescription(service, table, format, addressApi === 'nested')), { authenticate: false }),
+            ),
+          )),
       ...this.routes.map((route) => {
         const method = route.method === 'GET' ? http.get : route.method === 'POST' ? http.post : http.put;
         return method(route.pattern, this.handle(route.operation, route.respond));
@@ -167,9 +191,17 @@ export class FakeIpaas {
       if (authenticate && request.headers.get('authorization') !== `Bearer ${this.apiToken}`) {
         return ipaasError(401, 'AUTH-1001', 'The API key is missing, invalid or expired');
       }
+      if (authenticate && this.clientId !== undefined && request.headers.get('x-client-id') !== this.clientId) {
+        return ipaasError(401, 'AUTH-1003', 'X-Client-Id is missing or not the company of this API key');
+      }
       const values: Record<string, string> = {};
       for (const [name, value] of Object.entries(params)) if (typeof value === 'string') values[name] = decodeURIComponent(value);
       return respond(request, values);
     };
   }
+}
+
+/** The services a route table serves (the first path segment: `customers`, `subscriptions`). */
+function describedServices(routes: readonly FakeIpaasRoute[]): string[] {
+  return [...new Set(routes.map((route) => route.path.split('/')[1] ?? '').filter(Boolean))];
 }

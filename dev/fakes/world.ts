@@ -2,7 +2,7 @@ import type { RequestHandler } from 'msw';
 import type { Config } from '../../shared/config';
 import { FakeBusinessCentral, type FakeBusinessCentralOptions } from './businessCentral';
 import { FakeEntraId } from './entraId';
-import { FakeIpaas } from './ipaas';
+import { FakeIpaas, type FakeIpaasOptions } from './ipaas';
 
 /** Entra ID, Business Central and iPaaS.com fakes wired to one configuration, ready for an msw server. */
 export interface FakeWorld {
@@ -12,7 +12,8 @@ export interface FakeWorld {
   handlers: RequestHandler[];
 }
 
-export function createFakeWorld(config: Config, options: Partial<FakeBusinessCentralOptions> = {}): FakeWorld {
+/** `options` for the Business Central fake, `ipaasOptions` for the iPaaS.com one (its address API, descriptions, client id). */
+export function createFakeWorld(config: Config, options: Partial<FakeBusinessCentralOptions> = {}, ipaasOptions: Partial<FakeIpaasOptions> = {}): FakeWorld {
   const bc = config.businessCentral;
   const entra = new FakeEntraId({ authorityHost: bc.authorityHost, tenantId: bc.tenantId, clientId: bc.clientId, clientSecret: bc.clientSecret });
   const businessCentral = new FakeBusinessCentral({
@@ -23,6 +24,6 @@ export function createFakeWorld(config: Config, options: Partial<FakeBusinessCen
     entra,
     ...options,
   });
-  const ipaas = new FakeIpaas({ apiBaseUrl: config.ipaas.apiBaseUrl, apiToken: config.ipaas.apiToken });
+  const ipaas = new FakeIpaas({ apiBaseUrl: config.ipaas.apiBaseUrl, apiToken: config.ipaas.apiToken, ...ipaasOptions });
   return { entra, businessCentral, ipaas, handlers: [...entra.handlers, ...businessCentral.handlers, ...ipaas.handlers] };
 }

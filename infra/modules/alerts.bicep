@@ -23,6 +23,18 @@ param alertEmail string
 @minValue(1)
 param failedTransfersThreshold int
 
+@description('Log Analytics workspace behind Application Insights (its daily cap is watched).')
+param logAnalyticsWorkspaceId string
+
+@description('Key vault whose secrets near their expiry date are alerted on.')
+param keyVaultId string
+
+@description('Region of the key vault (its Event Grid system topic lives there).')
+param keyVaultLocation string
+
+@description('Public URL of GET /api/health, probed by the availability test.')
+param healthUrl string
+
 // The app does not sample (samplingRatio 1): every record is a row, so the rules count rows.
 var retriesExhaustedQuery = '''
 traces
@@ -362,9 +374,184 @@ resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-0
   ]
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The Log Analytics daily cap was reached: ingestion stops until the next day (UTC), so the alerts above go blind.
+// ---------------------------------------------------------------------------------------------------
+
+var dailyCapQuery = '''
+_LogOperation
+| where Category =~ "Ingestion"
+| where Detail contains "OverQuota"
+'''
+
+resource dailyCapAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-daily-cap-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: Log Analytics daily cap reached'
+    description: 'The workspace ingested LOG_DAILY_CAP_GB today and stopped collecting until the next day (UTC): no records, no other alert until then. See docs/monitoring.md.'
+    severity: 1
+    enabled: true
+    scopes: [
+      logAnalyticsWorkspaceId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: dailyCapQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Availability: GET /api/health from five regions every 5 minutes; the alert fires when two of them fail.
+// ---------------------------------------------------------------------------------------------------
+
+var healthTestName = 'webtest-bcsync-health-${resourceToken}'
+
+resource healthTest 'Microsoft.Insights/webtests@2022-06-15' = {
+  name: healthTestName
+  location: location
+  // Application Insights lists only the tests linked to it this way.
+  tags: union(tags, {
+    'hidden-link:${applicationInsightsId}': 'Resource'
+  })
+  kind: 'standard'
+  properties: {
+    SyntheticMonitorId: healthTestName
+    Name: 'Customer sync: GET /api/health'
+    Description: 'The app answers 200 while storage answers; 503 names what is down (docs/monitoring.md).'
+    Enabled: true
+    Frequency: 300
+    Timeout: 30
+    Kind: 'standard'
+    RetryEnabled: true
+    Locations: [
+      {
+        Id: 'emea-nl-ams-azr'
+      }
+      {
+        Id: 'emea-gb-db3-azr'
+      }
+      {
+        Id: 'us-va-ash-azr'
+      }
+      {
+        Id: 'us-ca-sjc-azr'
+      }
+      {
+        Id: 'apac-sg-sin-azr'
+      }
+    ]
+    Request: {
+      RequestUrl: healthUrl
+      HttpVerb: 'GET'
+      ParseDependentRequests: false
+    }
+    ValidationRules: {
+      ExpectedHttpStatusCode: 200
+      SSLCheck: true
+      SSLCertRemainingLifetimeCheck: 7
+    }
+  }
+}
+
+resource healthAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-bcsync-health-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Customer sync: GET /api/health failed from at least 2 of 5 locations (availability test). See docs/monitoring.md.'
+    severity: 1
+    enabled: true
+    scopes: [
+      healthTest.id
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT1M'
+    windowSize: 'PT5M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.WebtestLocationAvailabilityCriteria'
+      webTestId: healthTest.id
+      componentId: applicationInsightsId
+      failedLocationCount: 2
+    }
+    autoMitigate: true
+    actions: [
+      for id in actionGroupIds: {
+        actionGroupId: id
+      }
+    ]
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Key Vault secrets: SecretNearExpiry (30 days before `exp`) and SecretExpired become Azure Monitor alerts
+// through an Event Grid subscription, sent to the action group (so only with ALERT_EMAIL).
+// ---------------------------------------------------------------------------------------------------
+
+resource vaultEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = if (!empty(alertEmail)) {
+  name: 'evgt-bcsync-kv-${resourceToken}'
+  location: keyVaultLocation
+  tags: tags
+  properties: {
+    source: keyVaultId
+    topicType: 'Microsoft.KeyVault.vaults'
+  }
+}
+
+resource secretExpiryAlert 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = if (!empty(alertEmail)) {
+  parent: vaultEvents
+  name: 'secret-expiry'
+  properties: {
+    // An Azure Monitor alert destination takes CloudEvents 1.0 only.
+    eventDeliverySchema: 'CloudEventSchemaV1_0'
+    filter: {
+      includedEventTypes: [
+        'Microsoft.KeyVault.SecretNearExpiry'
+        'Microsoft.KeyVault.SecretExpired'
+      ]
+    }
+    destination: {
+      endpointType: 'MonitorAlert'
+      properties: {
+        severity: 'Sev2'
+        description: 'Customer sync: a Key Vault secret (IPAAS-API-TOKEN, BC-CLIENT-SECRET or WEBHOOK-CLIENT-STATE) expires within 30 days or has expired. Rotate it: docs/deploy.md, Rotating secrets.'
+        actionGroups: actionGroupIds
+      }
+    }
+  }
+}
+
 output retriesExhaustedAlertId string = retriesExhaustedAlert.id
 output failedTransfersAlertId string = failedTransfersAlert.id
 output timerFailedAlertId string = timerFailedAlert.id
 output subscriptionSilentAlertId string = subscriptionSilentAlert.id
 output serviceOnHoldAlertId string = serviceOnHoldAlert.id
 output reconciliationDriftAlertId string = reconciliationDriftAlert.id
+output dailyCapAlertId string = dailyCapAlert.id
+output healthTestId string = healthTest.id
+output healthAlertId string = healthAlert.id

@@ -41,7 +41,10 @@ param instanceMemoryMB int
 @description('Client id of the Entra ID app registration for operator sign-in (the console); empty: no App Service Authentication.')
 param consoleClientId string = ''
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+@description('Subnet the app integrates with (VNET_ENABLED); empty: no virtual network.')
+param virtualNetworkSubnetId string = ''
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
   location: location
   tags: tags
@@ -55,7 +58,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource site 'Microsoft.Web/sites@2024-04-01' = {
+resource site 'Microsoft.Web/sites@2024-11-01' = {
   name: name
   location: location
   // azd finds the app to deploy to by this tag.
@@ -74,6 +77,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     // Key Vault references resolve with the user-assigned identity (the default would be a system-assigned one).
     keyVaultReferenceIdentity: identityId
+    // VNET_ENABLED: outbound traffic (storage through its private endpoints) leaves through this subnet.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       appSettings: appSettings
@@ -97,6 +102,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         name: 'node'
         version: '22'
       }
+      // A deployment or settings change starts new instances while the old ones finish what they hold, instead of
+      // restarting all of them at once (the default, Recreate): queue messages and timers are not interrupted.
+      siteUpdateStrategy: {
+        type: 'RollingUpdate'
+      }
     }
   }
 }
@@ -104,11 +114,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 // App Service Authentication (Entra ID) for the operator console. Unauthenticated requests are let through
 // (AllowAnonymous) so that nothing but the console changes: Business Central reaches the webhook without signing
 // in, health stays anonymous and the API routes keep their function keys for scripts. The console function itself
-// requires the signed-in user this module injects (X-MS-CLIENT-PRINCIPAL-ID, which the platform strips from client
-// requests) and sends anyone else to /.auth/login/aad (CONSOLE_ACCESS=signed-in, the default in Azure).
+// requires the signed-in user this module injects (X-MS-CLIENT-PRINCIPAL-ID); it trusts that header only while the
+// platform says its authentication is on (WEBSITE_AUTH_ENABLED, which it sets with this resource), because only then
+// does the platform strip the header from client requests (functions/console.ts).
 // No client secret: sign-in uses the ID token flow, so the app registration needs "ID tokens" enabled and the
-// redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback (docs/deploy.md).
-resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(consoleClientId)) {
+// redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback (docs/deploy.md). The token store is off:
+// the app never calls another API on the user's behalf, so no token needs keeping (the session cookie suffices).
+resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = if (!empty(consoleClientId)) {
   parent: site
   name: 'authsettingsV2'
   properties: {
@@ -144,7 +156,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(conso
     }
     login: {
       tokenStore: {
-        enabled: true
+        enabled: false
       }
     }
   }

@@ -1,5 +1,8 @@
 // Key Vault (RBAC authorization, soft delete) holding the app's three secrets. App settings refer to
 // them by versionless URI, so a new secret version reaches the app without touching the settings.
+// Every secret carries an expiry date (`exp`): Key Vault keeps serving it after that date (the app does not
+// stop), but emits SecretNearExpiry 30 days before and SecretExpired after it, which the alerts module turns
+// into an alert (infra/modules/alerts.bicep).
 
 @description('Name of the key vault (3-24 letters, digits and hyphens, starting with a letter).')
 param name string
@@ -13,6 +16,9 @@ param tags object
 @description('Purge protection cannot be turned off again once on; it also blocks `azd down --purge`.')
 param enablePurgeProtection bool
 
+@description('Whether a BC_CLIENT_SECRET is stored (BC_CREDENTIAL=clientSecret). A flag rather than a test of the secret here, so that no output depends on a secure parameter.')
+param storeBcClientSecret bool
+
 @secure()
 @description('BC_CLIENT_SECRET; empty (BC_CREDENTIAL=managedIdentity) stores no secret.')
 param bcClientSecret string
@@ -24,6 +30,18 @@ param ipaasApiToken string
 @secure()
 @description('WEBHOOK_CLIENT_STATE')
 param webhookClientState string
+
+@description('Expiry of BC_CLIENT_SECRET as Unix seconds: the expiry of the client secret in Entra ID.')
+param bcClientSecretExpiry int
+
+@description('Expiry of IPAAS_API_TOKEN as Unix seconds: the expiry of the API key in iPaaS.com.')
+param ipaasApiTokenExpiry int
+
+@description('Expiry of WEBHOOK_CLIENT_STATE as Unix seconds: the date by which it is to be rotated.')
+param webhookClientStateExpiry int
+
+@description('Log Analytics workspace that receives the vault\'s audit logs and metrics.')
+param logAnalyticsWorkspaceId string
 
 // Key Vault secret names allow letters, digits and hyphens only.
 var bcClientSecretName = 'BC-CLIENT-SECRET'
@@ -53,12 +71,15 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource bcClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(bcClientSecret)) {
+resource bcClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (storeBcClientSecret) {
   parent: vault
   name: bcClientSecretName
   properties: {
     value: bcClientSecret
     contentType: 'text/plain'
+    attributes: {
+      exp: bcClientSecretExpiry
+    }
   }
 }
 
@@ -68,6 +89,9 @@ resource ipaasApiTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: {
     value: ipaasApiToken
     contentType: 'text/plain'
+    attributes: {
+      exp: ipaasApiTokenExpiry
+    }
   }
 }
 
@@ -77,6 +101,30 @@ resource webhookClientStateSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01'
   properties: {
     value: webhookClientState
     contentType: 'text/plain'
+    attributes: {
+      exp: webhookClientStateExpiry
+    }
+  }
+}
+
+// Who read or changed which secret, and failed requests (AzureDiagnostics, category AuditEvent).
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 
@@ -84,6 +132,6 @@ output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 // Versionless and with the trailing slash: App Service then resolves the newest version.
-output bcClientSecretUri string = empty(bcClientSecret) ? '' : '${vault.properties.vaultUri}secrets/${bcClientSecretName}/'
+output bcClientSecretUri string = storeBcClientSecret ? '${vault.properties.vaultUri}secrets/${bcClientSecretName}/' : ''
 output ipaasApiTokenUri string = '${vault.properties.vaultUri}secrets/${ipaasApiTokenSecret.name}/'
 output webhookClientStateUri string = '${vault.properties.vaultUri}secrets/${webhookClientStateSecret.name}/'

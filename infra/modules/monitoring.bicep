@@ -18,6 +18,10 @@ param tags object
 @maxValue(730)
 param retentionInDays int
 
+@description('Most GB the workspace ingests per day; then ingestion stops until the next day (UTC), an alert says so. -1: no cap.')
+@minValue(-1)
+param dailyCapGb int
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
   name: logAnalyticsName
   location: location
@@ -29,6 +33,10 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
     }
     features: {
       enableLogAccessUsingOnlyResourcePermissions: true
+    }
+    // Nothing is sampled (startup/azureMonitor.ts), so the cap is what bounds the bill of a runaway day.
+    workspaceCapping: {
+      dailyQuotaGb: dailyCapGb
     }
   }
 }

@@ -1,5 +1,5 @@
 // The one storage account: Functions host storage, the Flex Consumption deployment container, and the
-// app's queues and tables. Shared keys are disabled, so everything reaches it with Entra ID.
+// app's queues, tables and blob containers. Shared keys are disabled, so everything reaches it with Entra ID.
 
 @description('Name of the storage account (3-24 lower-case letters and digits).')
 param name string
@@ -13,18 +13,30 @@ param tags object
 @description('Blob container Flex Consumption deploys the app package to.')
 param deploymentContainerName string
 
-// The names the code uses (shared/sync/messages.ts, shared/sync/catchUp.ts, shared/storage/*Store.ts).
+@description('Log Analytics workspace that receives the storage diagnostic logs and metrics.')
+param logAnalyticsWorkspaceId string
+
+@description('Private network: no public access; the app reaches blob, queue and table through private endpoints (infra/modules/network.bicep).')
+param vnetEnabled bool
+
+// The names the code uses: every name in shared/queueNames.ts and every queue a function is bound to,
+// poison queues with a reader included (test/infra/storageNames.test.ts compares them with the code).
 // The app creates them on first use as well; creating them here makes them visible before the first message.
 var queueNames = [
   'customer-sync'
   'customer-sync-poison'
   'customer-catchup'
+  'reconcile'
 ]
 var tableNames = [
   'CustomerTransfers'
   'CustomerLinks'
   'SyncState'
   'TransfersByTime'
+]
+// Reconciliation reports (shared/storage/reconcileStore.ts).
+var containerNames = [
+  'reconciliations'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
@@ -43,11 +55,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
+    networkAcls: vnetEnabled
+      ? {
+          defaultAction: 'Deny'
+          bypass: 'None'
+        }
+      : {
+          defaultAction: 'Allow'
+          bypass: 'AzureServices'
+        }
   }
 }
 
@@ -63,6 +80,16 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [
+  for containerName in containerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
   parent: storage
@@ -88,6 +115,75 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-
   }
 ]
 
+// Diagnostic settings: account transactions as metrics, and writes and deletes of each service as logs
+// (StorageBlobLogs, StorageQueueLogs, StorageTableLogs). Reads are left out on purpose: the queue triggers poll
+// several times a second, and those reads would be most of the ingested volume (docs/monitoring.md).
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: storage
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+var serviceLogs = [
+  {
+    category: 'StorageWrite'
+    enabled: true
+  }
+  {
+    category: 'StorageDelete'
+    enabled: true
+  }
+]
+var serviceMetrics = [
+  {
+    category: 'Transaction'
+    enabled: true
+  }
+]
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
+
 output id string = storage.id
 output name string = storage.name
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+// The service endpoints of this cloud (environment().suffixes.storage), for AzureWebJobsStorage__*ServiceUri:
+// no host name is built from the account name anywhere, so sovereign clouds work unchanged.
+output blobServiceUri string = storage.properties.primaryEndpoints.blob
+output queueServiceUri string = storage.properties.primaryEndpoints.queue
+output tableServiceUri string = storage.properties.primaryEndpoints.table

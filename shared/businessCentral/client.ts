@@ -105,13 +105,21 @@ export function createBusinessCentralBudget(http: Config['http'], leases: LeaseS
   });
 }
 
-const listPageSchema = z.looseObject({
+/** An OData collection page: `value` and, while more pages remain, `@odata.nextLink` (null or "" means the last page). */
+export const listPageSchema = z.looseObject({
   value: z.array(z.unknown()),
-  '@odata.nextLink': z.string().min(1).optional(),
+  '@odata.nextLink': z
+    .string()
+    .nullish()
+    .transform((value) => (value ? value : undefined)),
 });
 
-const bcErrorBodySchema = z.looseObject({
-  error: z.looseObject({ code: z.string().optional(), message: z.string().optional() }),
+/** Text of an error body's field when it is text; anything else is ignored (an error body never fails to parse). */
+const errorText = z.unknown().optional().transform((value) => (typeof value === 'string' ? value : undefined));
+
+/** `{ error: { code, message } }`: the two texts read when present, any type tolerated. */
+export const bcErrorBodySchema = z.looseObject({
+  error: z.looseObject({ code: errorText, message: errorText }),
 });
 
 /** OAuth errors that retrying cannot fix: wrong tenant, client id, secret or scope. */

@@ -1,35 +1,49 @@
 import { z } from 'zod';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 
-/** The API v2.0 customers entity, the fields we use. Empty strings, not nulls, mean "no value". */
+/**
+ * Text the code reads: a string; null (or absent, e.g. left out by `$select`) means "". Anything else is refused:
+ * the sync would write it to iPaaS.com.
+ */
+const text = (fallback = '') => z.string().nullish().transform((value) => value ?? fallback);
+
+/**
+ * The API v2.0 customers entity: the properties the sync reads (docs/external-apis.md), nothing else. Every other
+ * property, of any type, passes untouched: a reply is never refused for a field the code does not use.
+ * test/wire/replySchemas.test.ts holds every reply schema to this.
+ */
 export const bcCustomerSchema = z.looseObject({
-  '@odata.etag': z.string().optional(),
   id: z.string().regex(GUID_PATTERN, 'id must be a GUID').transform(normalizeGuid),
-  number: z.string().default(''),
-  displayName: z.string().default(''),
-  type: z.string().default(''),
-  email: z.string().default(''),
-  addressLine1: z.string().default(''),
-  addressLine2: z.string().default(''),
-  city: z.string().default(''),
-  state: z.string().default(''),
-  country: z.string().default(''),
-  postalCode: z.string().default(''),
-  phoneNumber: z.string().default(''),
-  blocked: z.string().default(' '),
-  lastModifiedDateTime: z.string().default(''),
+  number: text(),
+  displayName: text(),
+  type: text(),
+  email: text(),
+  addressLine1: text(),
+  addressLine2: text(),
+  city: text(),
+  state: text(),
+  country: text(),
+  postalCode: text(),
+  phoneNumber: text(),
+  blocked: text(' '),
+  lastModifiedDateTime: text(),
 });
 export type BcCustomer = z.infer<typeof bcCustomerSchema>;
 
+/** The customers entity properties the client reads (the poll's reply, every customer read): `$metadata` must have them. */
+export const BC_CUSTOMER_PROPERTIES_READ: readonly string[] = Object.keys(bcCustomerSchema.shape);
+
+/**
+ * A webhook subscription: what renewing, recreating and the doctor read. `@odata.etag` is the If-Match of a
+ * renewal; `clientState` is not returned by every version (then "" and a renewal leaves it as it is).
+ */
 export const bcSubscriptionSchema = z.looseObject({
   '@odata.etag': z.string(),
   subscriptionId: z.string().min(1),
   notificationUrl: z.string(),
   resource: z.string(),
-  clientState: z.string().default(''),
+  clientState: text(),
   expirationDateTime: z.string(),
-  lastModifiedDateTime: z.string().optional(),
-  userId: z.string().optional(),
 });
 export type BcSubscription = z.infer<typeof bcSubscriptionSchema>;
 

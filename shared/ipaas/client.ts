@@ -4,7 +4,16 @@ import type { Config } from '../config';
 import { SyncError } from '../errors';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http/httpClient';
 import { redact } from '../log';
-import { DEFAULT_IPAAS_PATHS, IPAAS_EXTERNAL_ID_TABLE, IPAAS_PAGINATION_HEADER, IPAAS_QUERY, ipaasUrl, type IpaasPathName } from './paths';
+import {
+  DEFAULT_IPAAS_ADDRESS_COLLECTION,
+  DEFAULT_IPAAS_PATHS,
+  IPAAS_CLIENT_ID_HEADER,
+  IPAAS_EXTERNAL_ID_TABLE,
+  IPAAS_PAGINATION_HEADER,
+  IPAAS_QUERY,
+  ipaasUrl,
+  type IpaasPathName,
+} from './paths';
 import type {
   ExternalIdLink,
   IpaasAddress,
@@ -24,6 +33,7 @@ import {
   customerFromWire,
   customerInputToWire,
   customerListWireSchema,
+  nestedAddressesOf,
   customerUpdateToWire,
   customerWireSchema,
   describeIssues,
@@ -66,15 +76,25 @@ type Operation =
  * IpaasUnavailable (transient) for INTL, 429, 5xx, timeouts, network failures and replies of an unexpected
  * shape, and for 401/403 and AUTH/AUTZ (the key refused) with `outage.kind = 'auth'`: a failure of the whole
  * service, which holds work instead of failing customers. Messages never hold the token or an email.
- * Paths come from `config.paths` (defaults plus IPAAS_PATHS).
+ * Paths come from `config.paths` (defaults plus IPAAS_PATHS); `config.clientId` (IPAAS_CLIENT_ID) goes out as
+ * X-Client-Id on every request; `config.addressMode` (IPAAS_ADDRESS_MODE) decides how addresses travel.
+ *
+ * Nested addresses (ASSUMED, to be confirmed by the tenant's description): the customer's `addressCollection`
+ * field holds its addresses; GET returns them, and a create or update carries the whole collection the customer
+ * should have. An update therefore sends every address it read (each as read, with its id) plus the new ones, so
+ * a PUT that replaces the collection keeps the existing addresses and a merging one adds only the new ones.
+ * PreventDuplicate is decided before, against the addresses read, so no address the customer has is sent as new.
  */
 export function createIpaasClient(
-  config: Pick<Config['ipaas'], 'apiBaseUrl' | 'apiToken'> & { paths?: Config['ipaas']['paths'] },
+  config: Pick<Config['ipaas'], 'apiBaseUrl' | 'apiToken'> & Partial<Pick<Config['ipaas'], 'paths' | 'clientId' | 'addressMode' | 'addressCollection'>>,
   http: Config['http'],
   options: IpaasClientOptions = {},
 ): IpaasApi {
   const baseUrl = config.apiBaseUrl.replace(/\/+$/u, '');
   const paths = config.paths ?? DEFAULT_IPAAS_PATHS;
+  const addressMode = config.addressMode ?? 'separate';
+  const collection = config.addressCollection ?? DEFAULT_IPAAS_ADDRESS_COLLECTION;
+  const clientIdHeader: Record<string, string> = config.clientId ? { [IPAAS_CLIENT_ID_HEADER]: config.clientId } : {};
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   // A literal token in a reply (an echo of our header) is removed before the generic redaction; tiny values would shred the text.
   const scrub = (text: string): string =>
@@ -106,8 +126,9 @@ export function createIpaasClient(
 
   async function send(operation: Operation, request: HttpRequest): Promise<HttpResponse> {
     const slot: { body?: unknown } = {};
+    const sent: HttpRequest = { ...request, headers: { ...request.headers, ...clientIdHeader } };
     try {
-      return await failedBody.run(slot, () => client.send(request));
+      return await failedBody.run(slot, () => client.send(sent));
     } catch (error) {
       throw reclassify(operation, error, slot.body);
     }
@@ -235,6 +256,40 @@ export function createIpaasClient(
     return { customers, pageNumber, totalPages: pagination.totalPages };
   }
 
+  async function updateCustomer(
+    ipaasCustomerId: string,
+    input: IpaasCustomerInput,
+    known?: IpaasCustomerRecord,
+    addresses: readonly IpaasAddressInput[] = [],
+  ): Promise<IpaasCustomer | null> {
+    if (addressMode !== 'nested' && addresses.length > 0) throw new Error('updateCustomer: addresses travel with the customer only with IPAAS_ADDRESS_MODE=nested');
+    // The whole record goes back, so fields this sync does not own survive a replacing PUT: the one the caller
+    // just read when it is this customer's, else read now.
+    const current = known && known.customer.id === ipaasCustomerId ? known : await readCustomer(ipaasCustomerId);
+    if (!current) return null;
+    const body = customerUpdateToWire(current.wire, input);
+    if (addressMode === 'nested') {
+      // The whole collection the customer should have: every address it has, as read (ids kept), then the new ones.
+      const existing = current.wire[collection];
+      body[collection] = [...(Array.isArray(existing) ? (existing as unknown[]) : []), ...addresses.map(addressInputToWire)];
+    }
+    const request: HttpRequest = { method: 'PUT', url: url('updateCustomer', { id: ipaasCustomerId }), body };
+    const response = await send('update', request);
+    if (response.status === 404) {
+      // A GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
+      if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
+      throw notFound(request, 'the update endpoint was not found (check IPAAS_PATHS updateCustomer)');
+    }
+    return customerFromWire(parse(customerWireSchema, response, request));
+  }
+
+  /** The address collection of a customer record (nested mode); null or missing is none. */
+  function nestedAddresses(record: IpaasCustomerRecord, ipaasCustomerId: string): IpaasAddress[] {
+    const request: HttpRequest = { method: 'GET', url: url('getCustomer', { id: ipaasCustomerId }) };
+    const addresses = parse(nestedAddressesOf(collection), { status: 200, headers: new Headers(), body: record.wire }, request);
+    return addresses.map((address) => addressFromWire(address, ipaasCustomerId));
+  }
+
   return {
     listCustomersPage,
 
@@ -248,33 +303,26 @@ export function createIpaasClient(
 
     readCustomer,
 
-    async createCustomer(input: IpaasCustomerInput) {
-      const request: HttpRequest = { method: 'POST', url: url('createCustomer'), body: customerInputToWire(input) };
+    addressMode,
+
+    async createCustomer(input: IpaasCustomerInput, addresses: readonly IpaasAddressInput[] = []) {
+      const body = customerInputToWire(input);
+      if (addressMode === 'nested') body[collection] = addresses.map(addressInputToWire);
+      else if (addresses.length > 0) throw new Error('createCustomer: addresses travel with the customer only with IPAAS_ADDRESS_MODE=nested');
+      const request: HttpRequest = { method: 'POST', url: url('createCustomer'), body };
       const response = await send('create', request);
       if (response.status === 404) throw notFound(request, 'the create endpoint was not found (check IPAAS_PATHS createCustomer)');
       return customerFromWire(parse(customerWireSchema, response, request));
     },
 
-    async updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput, known?: IpaasCustomerRecord) {
-      // The whole record goes back, so fields this sync does not own survive a replacing PUT: the one the caller
-      // just read when it is this customer's, else read now.
-      const current = known && known.customer.id === ipaasCustomerId ? known : await readCustomer(ipaasCustomerId);
-      if (!current) return null;
-      const request: HttpRequest = {
-        method: 'PUT',
-        url: url('updateCustomer', { id: ipaasCustomerId }),
-        body: customerUpdateToWire(current.wire, input),
-      };
-      const response = await send('update', request);
-      if (response.status === 404) {
-        // A GET just found it: NFND means it was deleted meanwhile; a bare 404 means the PUT route is wrong.
-        if (parseIpaasErrors(response.body).some((error) => error.category === 'NFND')) return null;
-        throw notFound(request, 'the update endpoint was not found (check IPAAS_PATHS updateCustomer)');
-      }
-      return customerFromWire(parse(customerWireSchema, response, request));
-    },
+    updateCustomer,
 
     async listAddresses(ipaasCustomerId: string): Promise<IpaasAddress[]> {
+      if (addressMode === 'nested') {
+        const record = await readCustomer(ipaasCustomerId);
+        if (!record) throw notFound({ method: 'GET', url: url('getCustomer', { id: ipaasCustomerId }) }, 'the customer does not exist');
+        return nestedAddresses(record, ipaasCustomerId);
+      }
       const result = await listAll('listAddresses', 'listAddresses', { id: ipaasCustomerId }, [], addressListWireSchema);
       if (!result.found) {
         const nfnd = parseIpaasErrors(result.body).some((error) => error.category === 'NFND');
@@ -287,6 +335,16 @@ export function createIpaasClient(
     },
 
     async addAddress(ipaasCustomerId: string, input: IpaasAddressInput): Promise<IpaasAddress> {
+      if (addressMode === 'nested') {
+        // The customer as it is, its collection plus this address; the new address is the one the customer did not have.
+        const record = await readCustomer(ipaasCustomerId);
+        const updated = record ? await updateCustomer(ipaasCustomerId, unchangedInput(record), record, [input]) : null;
+        if (!record || !updated) throw notFound({ method: 'PUT', url: url('updateCustomer', { id: ipaasCustomerId }) }, 'the customer does not exist');
+        const before = new Set(nestedAddresses(record, ipaasCustomerId).map((address) => address.id));
+        const after = await readCustomer(ipaasCustomerId);
+        const added = after ? nestedAddresses(after, ipaasCustomerId).find((address) => !before.has(address.id)) : undefined;
+        return added ?? { id: '', customerId: ipaasCustomerId, ...input };
+      }
       const request: HttpRequest = {
         method: 'POST',
         url: url('addAddress', { id: ipaasCustomerId }),
@@ -323,6 +381,11 @@ export function createIpaasClient(
       return result.items;
     },
   };
+}
+
+/** The input that leaves a customer's own fields as they are (an update that only adds an address). */
+function unchangedInput(record: IpaasCustomerRecord): IpaasCustomerInput {
+  return { customerNumber: record.customer.customerNumber, firstName: record.customer.firstName, emailAddress: record.customer.emailAddress };
 }
 
 /** Refines HttpClient's status-based classification with the iPaaS.com error codes in the body. */

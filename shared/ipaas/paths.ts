@@ -79,6 +79,20 @@ export const IPAAS_QUERY = {
 /** List replies carry this header with JSON `{ "current_Page": n, "total_Pages": n, ... }` (CONFIRMED name and fields). */
 export const IPAAS_PAGINATION_HEADER = 'X-Pagination';
 
+/**
+ * How addresses reach iPaaS.com (IPAAS_ADDRESS_MODE): `separate` posts each one to `addAddress` and lists them
+ * with `listAddresses` (ASSUMED paths); `nested` sends the customer's address collection inside its create/update
+ * body and reads it from `getCustomer`, for a tenant whose description has no address endpoint (iPaaS.com
+ * describes addresses as a child collection of the customer).
+ */
+export const IPAAS_ADDRESS_MODES = ['separate', 'nested'] as const;
+export type IpaasAddressMode = (typeof IPAAS_ADDRESS_MODES)[number];
+/** The customer body's field holding the address collection in nested mode: ASSUMED (IPAAS_ADDRESS_COLLECTION; the doctor reads the real one). */
+export const DEFAULT_IPAAS_ADDRESS_COLLECTION = 'addresses';
+
+/** Header iPaaS.com's own SDK sends beside the bearer token (IPAAS_CLIENT_ID); whether the API needs it is not known. */
+export const IPAAS_CLIENT_ID_HEADER = 'X-Client-Id';
+
 /** `table_name` for customer external ids: lower case, CONFIRMED. */
 export const IPAAS_EXTERNAL_ID_TABLE = 'customer';
 

@@ -1,3 +1,5 @@
+import type { IpaasAddressMode } from './paths';
+
 /** iPaaS.com customer in our domain names (the wire uses snake_case; the client converts at the boundary). */
 export interface IpaasCustomer {
   id: string;
@@ -60,10 +62,9 @@ export interface ExternalIdLink {
   externalId: string;
 }
 
-/** One entry of GET /subscriptions/v2/Subscriptions (other fields are kept on the wire but not needed). */
+/** One entry of GET /subscriptions/v2/Subscriptions: the two fields read (the others, `type` included, are not). */
 export interface IpaasSubscription {
   id: string;
-  type: string;
   name: string;
 }
 
@@ -79,15 +80,23 @@ export interface IpaasApi {
   getCustomer(ipaasCustomerId: string): Promise<IpaasCustomer | null>;
   /** As getCustomer, keeping the whole record for a following updateCustomer; null on 404. */
   readCustomer(ipaasCustomerId: string): Promise<IpaasCustomerRecord | null>;
-  /** A rejection (VALD, BIZL, ...) is SyncError IpaasRejected with the service's codes in `remoteCodes`. */
-  createCustomer(input: IpaasCustomerInput): Promise<IpaasCustomer>;
+  /** IPAAS_ADDRESS_MODE: `separate` (addAddress per address) or `nested` (addresses inside the create/update body). */
+  readonly addressMode: IpaasAddressMode;
+  /**
+   * A rejection (VALD, BIZL, ...) is SyncError IpaasRejected with the service's codes in `remoteCodes`.
+   * `addresses` (nested mode only): the new customer's address collection, sent in the same body.
+   */
+  createCustomer(input: IpaasCustomerInput, addresses?: readonly IpaasAddressInput[]): Promise<IpaasCustomer>;
   /**
    * Sends the current record with our fields over it. `current` is a record readCustomer just returned for this
    * id; without it the record is read first (one more request). null when the customer no longer exists (404).
-   * A rejection is SyncError IpaasRejected with the service's codes in `remoteCodes`.
+   * A rejection is SyncError IpaasRejected with the service's codes in `remoteCodes`. `addresses` (nested mode
+   * only): addresses to add, sent after every address the record holds, as the collection the customer should have.
    */
-  updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput, current?: IpaasCustomerRecord): Promise<IpaasCustomer | null>;
+  updateCustomer(ipaasCustomerId: string, input: IpaasCustomerInput, current?: IpaasCustomerRecord, addresses?: readonly IpaasAddressInput[]): Promise<IpaasCustomer | null>;
+  /** The customer's addresses: `listAddresses` (separate), or the collection of its record (nested). */
   listAddresses(ipaasCustomerId: string): Promise<IpaasAddress[]>;
+  /** One more address: `addAddress` (separate), or an update carrying the collection plus this one (nested). */
   addAddress(ipaasCustomerId: string, input: IpaasAddressInput): Promise<IpaasAddress>;
   /** UpdateExternalId: records the Business Central side id of an iPaaS.com customer (table_name `customer`). */
   linkExternalId(link: ExternalIdLink): Promise<void>;

@@ -3,8 +3,12 @@ import type { IpaasAddress, IpaasAddressInput, IpaasCustomer, IpaasCustomerInput
 
 /**
  * iPaaS.com wire shapes (snake_case JSON) and the converters to and from our camelCase types.
- * Replies are validated leniently where the service may vary (null or missing text means "", numeric ids may
- * arrive as numbers or digit strings, extra fields are kept) and strictly where we depend on a value (the id).
+ *
+ * Read only what you use: a reply schema names only the fields the code reads; every other field, of any type,
+ * passes untouched (loose objects), so a reply is never refused for a field the sync ignores. The fields it reads
+ * are validated leniently where the service may vary (null or missing text means "", a number where text is
+ * expected is its digits, numeric ids may arrive as numbers or digit strings) and strictly where we depend on a
+ * value (the id). test/wire/replySchemas.test.ts holds every reply schema to this.
  */
 
 /** Ids are numbers on the wire (4512); our types carry them as strings. */
@@ -12,7 +16,11 @@ export const wireIdSchema = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/u, 'expected a numeric id')])
   .transform((value) => String(value));
 
-const wireText = z.string().nullish().transform((value) => value ?? '');
+/** Text the code reads: a string; null or missing is ""; a number (a code typed as a number) is its digits. */
+const wireText = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((value) => (value === null || value === undefined ? '' : String(value)));
 const wireFlag = z.boolean().nullish().transform((value) => value ?? false);
 
 export const customerWireSchema = z.looseObject({
@@ -30,8 +38,11 @@ export const customerListWireSchema = z.array(customerWireSchema);
 
 export const addressWireSchema = z.looseObject({
   id: wireIdSchema,
-  // Some list shapes omit the parent id; the converter falls back to the customer the request was about.
-  customer_id: wireIdSchema.nullish(),
+  // Only a fallback: the converter uses the customer the request was about when it is missing or not an id.
+  customer_id: z.unknown().optional().transform((value) => {
+    const parsed = wireIdSchema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  }),
   address_1: wireText,
   address_2: wireText,
   city: wireText,
@@ -45,6 +56,13 @@ export const addressWireSchema = z.looseObject({
 export type AddressWire = z.output<typeof addressWireSchema>;
 
 export const addressListWireSchema = z.array(addressWireSchema);
+
+/** A customer record's address collection (IPAAS_ADDRESS_MODE=nested): the field named, null or missing meaning none. */
+export function nestedAddressesOf(collection: string) {
+  return z
+    .looseObject({ [collection]: addressListWireSchema.nullish() })
+    .transform((record) => (record[collection] as AddressWire[] | null | undefined) ?? []);
+}
 
 /** Fields the service owns; they are dropped from a body we send back on update. */
 export const CUSTOMER_READ_ONLY_FIELDS = ['id', 'created_datetime', 'updated_datetime'] as const;
@@ -79,9 +97,13 @@ export interface ExternalIdWire {
   internal_id: string;
 }
 
+/**
+ * One subscription (a connected system): only `id` and `name` are read. iPaaS.com's own model carries more
+ * (`type` as an int64, `description`, `value`, ...), of whatever type; none of it matters here.
+ */
 export const subscriptionWireSchema = z
-  .looseObject({ id: wireIdSchema, type: wireText, name: wireText })
-  .transform((wire) => ({ id: wire.id, type: wire.type, name: wire.name }));
+  .looseObject({ id: wireIdSchema, name: wireText })
+  .transform((wire) => ({ id: wire.id, name: wire.name }));
 export const subscriptionListWireSchema = z.array(subscriptionWireSchema);
 
 export function customerFromWire(wire: CustomerWire): IpaasCustomer {
@@ -96,12 +118,45 @@ export function customerFromWire(wire: CustomerWire): IpaasCustomer {
   };
 }
 
+/** The wire name of every customer field the mapping can write. */
+export const CUSTOMER_WIRE_FIELDS = {
+  customerNumber: 'customer_number',
+  firstName: 'first_name',
+  emailAddress: 'email_address',
+  lastName: 'last_name',
+  company: 'company',
+  comment: 'comment',
+} as const satisfies Record<keyof IpaasCustomerInput, string>;
+
+/** The wire name of every address field sent. */
+export const ADDRESS_WIRE_FIELDS = {
+  address1: 'address_1',
+  address2: 'address_2',
+  city: 'city',
+  region: 'region',
+  country: 'country',
+  postalCode: 'postal_code',
+  phoneNumber: 'phone_number',
+  isPrimaryBilling: 'is_primary_billing',
+  isPrimaryShipping: 'is_primary_shipping',
+} as const satisfies Record<keyof IpaasAddressInput, string>;
+
+/** The fields of a customer reply the code reads (the doctor looks for them in the tenant's description). */
+export const CUSTOMER_READ_FIELDS: readonly string[] = Object.keys(customerWireSchema.shape);
+/** The fields of an address reply the code reads; `customer_id` is only a fallback and not needed. */
+export const ADDRESS_READ_FIELDS: readonly string[] = Object.keys(addressWireSchema.shape).filter((field) => field !== 'customer_id');
+/** The fields of a subscription the code reads. */
+export const SUBSCRIPTION_READ_FIELDS: readonly string[] = ['id', 'name'];
+/** The UpdateExternalId body's fields. */
+export const EXTERNAL_ID_WRITE_FIELDS: readonly string[] = ['table_name', 'system_id', 'external_id', 'internal_id'] satisfies ReadonlyArray<keyof ExternalIdWire>;
+
 /** Only the fields the mapping maps: a field it leaves out is not sent (on update the current value stays). */
 export function customerInputToWire(input: IpaasCustomerInput): CustomerWriteWire {
   const wire: CustomerWriteWire = { customer_number: input.customerNumber, first_name: input.firstName, email_address: input.emailAddress };
-  if (input.lastName !== undefined) wire.last_name = input.lastName;
-  if (input.company !== undefined) wire.company = input.company;
-  if (input.comment !== undefined) wire.comment = input.comment;
+  for (const key of ['lastName', 'company', 'comment'] as const) {
+    const value = input[key];
+    if (value !== undefined) wire[CUSTOMER_WIRE_FIELDS[key]] = value;
+  }
   return wire;
 }
 
@@ -162,41 +217,101 @@ export interface IpaasWireError {
   message: string;
 }
 
-const errorEntrySchema = z.looseObject({
-  code: z.union([z.string(), z.number()]).nullish(),
-  message: z.string().nullish(),
-});
-// Accepted shapes: { errors: [{ code, message }] }, { code, message }, and ASP.NET's { title, errors: { field: [...] } }.
-const errorBodySchema = z.union([
-  z.looseObject({ errors: z.array(errorEntrySchema).min(1) }),
-  z.looseObject({ title: z.string(), errors: z.record(z.string(), z.array(z.string())).optional() }),
-  errorEntrySchema.refine((entry) => entry.code != null || entry.message != null),
-]);
-
-const CODE_PATTERN = /^([A-Z]{4})-\d{3,5}$/u;
+/** `CATEGORY-NNNN`, wherever it appears. */
+const CODE_IN_TEXT = /\b([A-Z]{4})-(\d{3,5})\b/gu;
+/** Fields that may carry the code, in the spellings a .NET service may choose. */
+const CODE_FIELDS = ['code', 'errorCode', 'error_code', 'Code', 'ErrorCode'] as const;
+/** Fields that may carry the message; the first text found is kept. */
+const MESSAGE_FIELDS = ['message', 'Message', 'errorMessage', 'error_message', 'error_description', 'detail', 'title', 'description'] as const;
+const MAX_MESSAGE_LENGTH = 500;
 
 function categoryOf(code: string): IpaasErrorCategory | undefined {
-  const prefix = CODE_PATTERN.exec(code)?.[1];
+  const prefix = code.slice(0, 4);
   return IPAAS_ERROR_CATEGORIES.find((category) => category === prefix);
 }
 
-function entry(code: unknown, message: unknown): IpaasWireError {
-  const text = code === null || code === undefined ? '' : String(code).trim();
-  return { code: text, category: categoryOf(text), message: typeof message === 'string' ? message : '' };
+function codesIn(text: string): string[] {
+  return [...new Set([...text.matchAll(CODE_IN_TEXT)].map((match) => match[0]))];
 }
 
-/** The errors in an iPaaS.com error body, in any accepted shape; [] when the body is not one (empty, HTML, ...). */
+function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/gu, ' ').trim();
+  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH)}…` : line;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A plain-text body: its codes, or the text itself when it is not an HTML page. */
+function fromText(text: string): IpaasWireError[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const codes = codesIn(trimmed);
+  if (codes.length > 0) return codes.map((code) => ({ code, category: categoryOf(code), message: clip(trimmed) }));
+  return trimmed.startsWith('<') ? [] : [{ code: '', category: undefined, message: clip(trimmed) }];
+}
+
+/** One error object: its code from a code field (or, failing that, from its message), its message. */
+function fromObject(value: Record<string, unknown>): IpaasWireError[] {
+  const message = MESSAGE_FIELDS.map((field) => textOf(value[field])).find((text) => text !== undefined);
+  const rawCodes = CODE_FIELDS.map((field) => textOf(value[field])).filter((text): text is string => text !== undefined);
+  const code = rawCodes.flatMap(codesIn)[0] ?? (message ? codesIn(message)[0] : undefined);
+  if (code) return [{ code, category: categoryOf(code), message: clip(message ?? '') }];
+  // A code of another form (an HTTP status, a name) is kept beside the message rather than dropped.
+  const other = rawCodes[0];
+  const text = [other, message].filter(Boolean).join(': ');
+  return text ? [{ code: '', category: undefined, message: clip(text) }] : [];
+}
+
+/**
+ * The errors in an iPaaS.com error body, whatever its shape (the field names are not published): the
+ * `CATEGORY-NNNN` code from `code`, `errorCode` (any casing), an `errors` array (of objects or strings), a nested
+ * `error` object, or the text itself; the message beside it. ASP.NET's validation shape
+ * `{ title, errors: { field: [messages] } }` gives its title and messages. [] when nothing readable is there
+ * (empty, HTML, a number, ...).
+ */
 export function parseIpaasErrors(body: unknown): IpaasWireError[] {
-  const parsed = errorBodySchema.safeParse(body);
-  if (!parsed.success) return [];
-  const value = parsed.data;
-  if ('errors' in value && Array.isArray(value.errors)) return value.errors.map((item) => entry(item.code, item.message));
-  if ('title' in value && typeof value.title === 'string') {
-    const details = value.errors ? Object.entries(value.errors).map(([field, messages]) => `${field}: ${messages.join(' ')}`) : [];
-    return [entry(undefined, [value.title, ...details].join('; '))];
+  if (typeof body === 'string') return fromText(body);
+  if (Array.isArray(body)) return dedupe(body.flatMap((item) => (typeof item === 'string' ? fromText(item) : isRecord(item) ? fromObject(item) : [])));
+  if (!isRecord(body)) return [];
+  const found: IpaasWireError[] = [];
+  const errors = body.errors ?? body.Errors;
+  if (Array.isArray(errors)) {
+    for (const item of errors) found.push(...(typeof item === 'string' ? fromText(item) : isRecord(item) ? fromObject(item) : []));
+  } else if (isRecord(errors)) {
+    // ASP.NET model validation: { field: ["message", ...] }; any code in the messages is still found.
+    const details = Object.entries(errors).map(([field, messages]) => {
+      const list = Array.isArray(messages) ? messages.map(textOf).filter(Boolean) : [textOf(messages)].filter(Boolean);
+      return `${field}: ${list.join(' ')}`;
+    });
+    const text = [textOf(body.title), ...details].filter(Boolean).join('; ');
+    const codes = codesIn(text);
+    found.push(...(codes.length > 0 ? codes.map((code) => ({ code, category: categoryOf(code), message: clip(text) })) : [{ code: '', category: undefined, message: clip(text) }]));
   }
-  const single = value as z.output<typeof errorEntrySchema>;
-  return [entry(single.code, single.message)];
+  const nested = body.error ?? body.Error;
+  if (isRecord(nested)) found.push(...fromObject(nested));
+  else if (typeof nested === 'string') found.push(...fromText(nested));
+  // The body itself, unless the errors above already carry its code and message.
+  const own = fromObject(body);
+  if (found.length === 0 || own.some((entry) => entry.code !== '' && !found.some((item) => item.code === entry.code))) found.push(...own);
+  return dedupe(found);
+}
+
+function dedupe(errors: IpaasWireError[]): IpaasWireError[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => {
+    const key = `${error.code}\u0000${error.message}`;
+    if (seen.has(key) || (error.code === '' && error.message === '')) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 // ---- Paging ---------------------------------------------------------------------------------------------

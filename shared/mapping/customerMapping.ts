@@ -4,6 +4,8 @@ import type { ErrorCode } from '../errors';
 import type { IpaasAddressInput, IpaasCustomerInput } from '../ipaas/types';
 import { isValidEmail } from './email';
 import {
+  ADDRESS_SOURCES,
+  CUSTOMER_SOURCES,
   cleanText,
   defaultCustomerMapping,
   expressionFailure,
@@ -11,9 +13,11 @@ import {
   runExpression,
   type CompiledAddressEntry,
   type CompiledCustomerEntry,
+  type AddressSource,
   type CompiledExpression,
   type CustomerDestination,
   type CustomerMapping,
+  type CustomerSource,
 } from './mappingFile';
 
 /** A Business Central customer in the Customer-table names the mapping file's expressions use. */
@@ -68,6 +72,76 @@ export function normalizeCustomer(entity: BcCustomer): SeedCustomer {
     LastModifiedDateTime: entity.lastModifiedDateTime,
     Addresses: [{ ...address, SourceTypeName: empty ? 'ParentOnly' : 'Customer' }],
   };
+}
+
+/**
+ * The API v2.0 properties behind each seed-shaped field, exactly as normalizeCustomer fills them
+ * (test/mapping/customerMapping.test.ts holds the two together). `RecordType` is no property: every record read
+ * from the customers entity is a Customer. `SourceTypeName` is decided from all of the address's properties.
+ */
+const ADDRESS_PROPERTIES = ['addressLine1', 'addressLine2', 'city', 'state', 'country', 'postalCode', 'phoneNumber'] as const;
+export const SEED_FIELD_PROPERTIES: Readonly<Record<CustomerSource | AddressSource, readonly string[]>> = {
+  Id: ['id'],
+  No: ['number'],
+  Name: ['displayName'],
+  Type: ['type'],
+  RecordType: [],
+  EMail: ['email'],
+  Blocked: ['blocked'],
+  LastModifiedDateTime: ['lastModifiedDateTime'],
+  Address: ['addressLine1'],
+  'Address 2': ['addressLine2'],
+  City: ['city'],
+  County: ['state'],
+  CountryRegionCode: ['country'],
+  PostCode: ['postalCode'],
+  PhoneNo: ['phoneNumber'],
+  SourceTypeName: ADDRESS_PROPERTIES,
+};
+
+const SEED_FIELDS = new Set<string>([...CUSTOMER_SOURCES, ...ADDRESS_SOURCES]);
+
+/** The seed-shaped fields an expression reads (every field name in it that is one; `$customer.EMail` counts). */
+function fieldsRead(expression: CompiledExpression): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const { type, value } = node as { type?: unknown; value?: unknown };
+    if (type === 'name' && typeof value === 'string' && SEED_FIELDS.has(value)) found.add(value);
+    for (const child of Object.values(node)) if (typeof child === 'object') walk(child);
+  };
+  walk(expression.expression.ast());
+  return [...found];
+}
+
+export interface MappingEntrySources {
+  /** Where it is in the file: `filter`, `fields[2]`, `addresses.fields[6]`, ... */
+  entry: string;
+  /** The seed-shaped fields it reads. */
+  sources: string[];
+  /** The API v2.0 properties those are made of. */
+  properties: string[];
+}
+
+/** Every entry of the mapping (filters included) with the Business Central properties it reads. */
+export function mappingSources(mapping: CustomerMapping): MappingEntrySources[] {
+  const entries: Array<{ entry: string; sources: string[] }> = [{ entry: 'filter', sources: fieldsRead(mapping.filter) }];
+  const ofEntry = (entry: CompiledCustomerEntry | CompiledAddressEntry): string[] =>
+    entry.type === 'Field' ? [entry.source] : entry.type === 'Formula' ? fieldsRead(entry.formula) : [];
+  for (const field of mapping.fields) entries.push({ entry: field.entry, sources: ofEntry(field) });
+  if (mapping.addresses) {
+    entries.push({ entry: 'addresses.filter', sources: fieldsRead(mapping.addresses.filter) });
+    for (const field of mapping.addresses.fields) entries.push({ entry: field.entry, sources: ofEntry(field) });
+  }
+  return entries.map(({ entry, sources }) => ({
+    entry,
+    sources,
+    properties: [...new Set(sources.flatMap((source) => SEED_FIELD_PROPERTIES[source as CustomerSource | AddressSource] ?? []))],
+  }));
 }
 
 export interface ValidationProblem {

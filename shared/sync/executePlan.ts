@@ -67,21 +67,32 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   let target: IpaasCustomer | null = null;
   // Unchanged: the customer found in iPaaS.com already holds the data, so no PUT is sent (never reported as Updated).
   let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
+  // IPAAS_ADDRESS_MODE=nested: the addresses travel inside the customer's create or update body, not one by one.
+  const nested = deps.ipaas.addressMode === 'nested';
+  let nestedSent = 0;
   if (work.existing) {
     const existing = work.existing;
-    if (plan.changes.length === 0) target = existing;
+    const nestedAddresses = nested ? work.addresses : [];
+    if (plan.changes.length === 0 && nestedAddresses.length === 0) target = existing;
     else {
       await beforeWrite();
       target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
-        deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
+        nested
+          ? deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined, nestedAddresses)
+          : deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
       );
+      if (target) nestedSent = nestedAddresses.length;
     }
   }
   if (!target) {
-    // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile.
+    // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile (then it gets every address).
+    const createAddresses = nested ? (work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses) : [];
     await beforeWrite();
-    target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () => deps.ipaas.createCustomer(wanted));
+    target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () =>
+      nested ? deps.ipaas.createCustomer(wanted, createAddresses) : deps.ipaas.createCustomer(wanted),
+    );
     action = 'Created';
+    nestedSent = createAddresses.length;
   }
   if (!target) throw new SyncError('IpaasRejected', 'iPaaS.com returned no customer for the create');
   const created = target;
@@ -98,8 +109,9 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   }
 
   // Addresses: those the plan found missing; a customer created instead of updated (race) gets them all.
-  const addresses = action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses;
-  let addressesAdded = 0;
+  // Nested: they went with the customer's own body above.
+  const addresses = nested ? [] : action === 'Created' && work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses;
+  let addressesAdded = nestedSent;
   for (const address of addresses) {
     await beforeWrite();
     await deps.ipaas.addAddress(created.id, address);

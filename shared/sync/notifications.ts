@@ -2,14 +2,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 
-/** One entry of a Business Central webhook notification (docs/external-apis.md, "Webhook subscriptions"). */
+/**
+ * One entry of a Business Central webhook notification (docs/external-apis.md, "Webhook subscriptions"): the
+ * fields read. `subscriptionId` and `expirationDateTime` are not read and pass whatever their type;
+ * `lastModifiedDateTime` only orders changes, so anything but text counts as unknown.
+ */
 export const notificationEntrySchema = z.looseObject({
-  subscriptionId: z.string(),
   clientState: z.string(),
-  expirationDateTime: z.string().optional(),
   resource: z.string().min(1, 'resource must not be empty').max(4096, 'resource is too long'),
   changeType: z.string().min(1, 'changeType must not be empty').max(64, 'changeType is too long'),
-  lastModifiedDateTime: z.string().optional(),
+  lastModifiedDateTime: z.unknown().optional().transform((value) => (typeof value === 'string' ? value : undefined)),
 });
 export type NotificationEntry = z.infer<typeof notificationEntrySchema>;
 

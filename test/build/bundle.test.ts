@@ -2,6 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
+import { appBundleOptions, compiledConsole, SINGLE_COPY_PACKAGES } from '../../scripts/bundle';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -151,4 +153,76 @@ describe('what a cold start loads (after the build above)', () => {
     expect(all).not.toContain('Ungültige Eingabe');
     expect(all).not.toContain('Entrée invalide');
   });
+});
+
+describe('telemetry in the bundle', () => {
+  it('holds one copy of @azure/core-tracing and of each OpenTelemetry package', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'bundle-meta-'));
+    try {
+      // As `npm run build` bundles (scripts/build.ts).
+      const options = appBundleOptions(path.join(root, 'index.ts'), out, { sourcemap: false });
+      const result = await build({ ...options, plugins: [...(options.plugins ?? []), compiledConsole()], write: false });
+      const copies = new Map<string, Set<string>>();
+      for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+        const last = [...input.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/gu)].at(-1);
+        if (!last?.[1] || !SINGLE_COPY_PACKAGES.test(last[1])) continue;
+        const folder = input.slice(0, (last.index ?? 0) + last[0].length);
+        copies.set(last[1], new Set([...(copies.get(last[1]) ?? []), folder]));
+      }
+      expect(copies.has('@azure/core-tracing')).toBe(true);
+      expect(copies.has('@opentelemetry/api')).toBe(true);
+      expect([...copies.keys()].filter((name) => name.startsWith('@opentelemetry/')).length).toBeGreaterThan(10);
+      const twice = [...copies].filter(([, folders]) => folders.size > 1).map(([name, folders]) => `${name}: ${[...folders].join(', ')}`);
+      expect(twice).toEqual([]);
+
+      // Dependencies where they belong: every runtime dependency is in the bundle (a package only scripts use, such
+      // as cli-progress, is a devDependency), and the app's own code imports no devDependency.
+      const bundled = new Set(Object.keys(result.metafile?.inputs ?? {}).flatMap((input) => [...input.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/gu)].map((match) => match[1] ?? '')));
+      const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      expect(Object.keys(manifest.dependencies).filter((name) => !bundled.has(name))).toEqual([]);
+      const ownImports = Object.entries(result.metafile?.inputs ?? {})
+        .filter(([input]) => !input.includes('node_modules'))
+        .flatMap(([input, { imports }]) => imports.map((entry) => ({ input, specifier: entry.original ?? entry.path })))
+        .filter(({ specifier }) => /^(?:@[\w-]+\/)?[\w-]/u.test(specifier) && !specifier.startsWith('node:'));
+      const fromDev = ownImports.filter(({ specifier }) => Object.keys(manifest.devDependencies).some((name) => specifier === name || specifier.startsWith(`${name}/`)));
+      expect(fromDev.map(({ input, specifier }) => `${input} imports ${specifier}`)).toEqual([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('registers the Functions hooks once when Application Insights starts, with the Azure SDK traced', () => {
+    // After the build of the first test. The entry loads, its appStart hooks start Azure Monitor (towards a closed
+    // local port), and the worker stand-in counts the hooks: one preInvocation (ours), none from the distro.
+    const probe = `
+      const Module = require('node:module');
+      const hooks = [];
+      const original = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        return request === '@azure/functions-core' ? 'functions-core-probe' : original.call(this, request, ...rest);
+      };
+      require.cache['functions-core-probe'] = { id: 'functions-core-probe', filename: 'functions-core-probe', loaded: true, exports: {
+        setProgrammingModel() {}, registerHook(name, callback) { hooks.push({ name, callback }); return { dispose() {} }; }, log() {},
+        registerFunction() { return { dispose() {} }; },
+      } };
+      const warnings = [];
+      console.warn = (...args) => warnings.push(args.join(' '));
+      const { pathToFileURL } = require('node:url');
+      import(pathToFileURL(${JSON.stringify(path.join(root, 'dist', 'index.mjs'))}).href)
+        .then(() => hooks.filter((hook) => hook.name === 'appStart').reduce((done, hook) => done.then(() => hook.callback({ hookData: {}, appHookData: {} })), Promise.resolve()))
+        .then(() => { console.log(JSON.stringify({ hooks: hooks.map((hook) => hook.name), warnings })); process.exit(0); }, (error) => { console.error(error); process.exit(1); });
+    `;
+    const output = execFileSync(process.execPath, ['-e', probe], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/;LiveEndpoint=http://127.0.0.1:9/' },
+      timeout: 30_000,
+    }).toString();
+    const { hooks, warnings } = JSON.parse(output.trim().split('\n').pop() ?? '{}') as { hooks: string[]; warnings: string[] };
+    expect(hooks.filter((name) => name === 'preInvocation')).toHaveLength(1);
+    expect(hooks.filter((name) => name === 'log')).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes('Azure SDK calls will not be traced'))).toEqual([]);
+    const chunks = readdirSync(path.join(root, 'dist', 'chunks')).filter((file) => file.endsWith('.mjs'));
+    const text = chunks.map((file) => readFileSync(path.join(root, 'dist', 'chunks', file), 'utf8')).join('\n');
+    expect(text).not.toContain('Failed to propagate context in Azure Functions');
+  }, 60_000);
 });

@@ -186,6 +186,20 @@ describe('iPaaS.com external ids and paths', () => {
     expect(problemFor({ ...valid, IPAAS_EXTERNAL_ID_SOURCE: 'guid' })).toMatch(/IPAAS_EXTERNAL_ID_SOURCE must be "number"/u);
   });
 
+  test('IPAAS_CLIENT_ID: unset by default (no header), printable text without spaces when set', () => {
+    expect(loadConfig(valid).ipaas.clientId).toBeUndefined();
+    expect(loadConfig({ ...valid, IPAAS_CLIENT_ID: ' contoso-0001 ' }).ipaas.clientId).toBe('contoso-0001');
+    expect(problemFor({ ...valid, IPAAS_CLIENT_ID: 'two words' })).toMatch(/IPAAS_CLIENT_ID must be printable ASCII without spaces.*X-Client-Id/u);
+    expect(problemFor({ ...valid, IPAAS_CLIENT_ID: 'naïve' })).toMatch(/IPAAS_CLIENT_ID/u);
+  });
+
+  test('IPAAS_ADDRESS_MODE: separate by default, nested accepted, anything else fails naming both values', () => {
+    expect(loadConfig(valid).ipaas).toMatchObject({ addressMode: 'separate', addressCollection: 'addresses' });
+    expect(loadConfig({ ...valid, IPAAS_ADDRESS_MODE: 'nested', IPAAS_ADDRESS_COLLECTION: 'customer_addresses' }).ipaas).toMatchObject({ addressMode: 'nested', addressCollection: 'customer_addresses' });
+    expect(problemFor({ ...valid, IPAAS_ADDRESS_MODE: 'inline' })).toMatch(/IPAAS_ADDRESS_MODE must be "separate".*"nested"/u);
+    expect(problemFor({ ...valid, IPAAS_ADDRESS_COLLECTION: 'addresses[]' })).toMatch(/IPAAS_ADDRESS_COLLECTION must be the JSON field name/u);
+  });
+
   test('IPAAS_PATHS overrides a template by name and keeps the other defaults', () => {
     const { paths } = loadConfig({ ...valid, IPAAS_PATHS: '{"addAddress":"/customers/v2/Customer/Address/{id}","createCustomer":"/customers/v2/Customer/"}' }).ipaas;
     expect(paths.addAddress).toBe('/customers/v2/Customer/Address/{id}');

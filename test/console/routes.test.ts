@@ -55,6 +55,8 @@ describe('GET /api/console', () => {
   test('CONSOLE_ACCESS=signed-in: the page sends an anonymous browser to Entra ID sign-in, files are refused; a signed-in user gets both', async () => {
     const { http, url } = await e2e.start();
     process.env.CONSOLE_ACCESS = 'signed-in';
+    // As the platform sets it with App Service Authentication on (CONSOLE_CLIENT_ID); test/console/signIn.test.ts covers it off.
+    process.env.WEBSITE_AUTH_ENABLED = 'True';
     const anonymous = await fetch(`${url}/api/console`, { redirect: 'manual' });
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.get('location')).toBe('/.auth/login/aad?post_login_redirect_uri=%2Fapi%2Fconsole');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../shared/config';
 import { parseDotenv, resolveOperatorStorage } from '../../dev/operatorStorage';
+import { blobServiceClient, queueClient, tableClient } from '../../shared/storage';
 
 let root: string;
 beforeEach(() => {
@@ -38,4 +39,17 @@ test('--local uses local.settings.json or the local Azurite, and says which', ()
 
 test('azd env get-values output is parsed as dotenv', () => {
   expect(parseDotenv('AZURE_ENV_NAME="prod"\nAZURE_STORAGE_ACCOUNT_NAME="st1"\nQUOTED="a \\"b\\""\n\nBAD LINE')).toEqual({ AZURE_ENV_NAME: 'prod', AZURE_STORAGE_ACCOUNT_NAME: 'st1', QUOTED: 'a "b"' });
+});
+
+test("an azd environment's storage endpoints win over the account name, so a sovereign cloud is reached at its own host names", () => {
+  const resolved = resolveOperatorStorage({ root, local: false }, {}, () => ({
+    AZURE_ENV_NAME: 'bc-sync-gov',
+    AZURE_STORAGE_ACCOUNT_NAME: 'stgov1',
+    AZURE_STORAGE_BLOB_ENDPOINT: 'https://stgov1.blob.core.usgovcloudapi.net/',
+    AZURE_STORAGE_QUEUE_ENDPOINT: 'https://stgov1.queue.core.usgovcloudapi.net/',
+    AZURE_STORAGE_TABLE_ENDPOINT: 'https://stgov1.table.core.usgovcloudapi.net/',
+  }));
+  expect(tableClient(resolved.connection, 'T').url).toBe('https://stgov1.table.core.usgovcloudapi.net');
+  expect(queueClient(resolved.connection, 'q').url).toBe('https://stgov1.queue.core.usgovcloudapi.net/q');
+  expect(blobServiceClient(resolved.connection).url).toBe('https://stgov1.blob.core.usgovcloudapi.net/');
 });

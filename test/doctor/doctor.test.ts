@@ -59,12 +59,15 @@ test('configured right: every check passes, one line each, and nothing is writte
     ['bc-environment', 'pass'],
     ['bc-company', 'pass'],
     ['bc-customers', 'pass'],
+    ['bc-metadata', 'pass'],
     ['bc-subscription', 'pass'],
     ['webhook-url', 'pass'],
     ['webhook-handshake', 'pass'],
     ['ipaas-token', 'pass'],
+    ['ipaas-description', 'pass'],
     ['ipaas-system-id', 'pass'],
     ['ipaas-paths', 'pass'],
+    ['ipaas-address-mode', 'pass'],
     ['storage', 'pass'],
   ]);
   expect(report.ok).toBe(true);
@@ -74,7 +77,7 @@ test('configured right: every check passes, one line each, and nothing is writte
   expect(world.ipaas.customers()).toEqual([]);
   expect(world.businessCentral.subscriptions()).toHaveLength(subscriptionsBefore);
   const text = formatDoctorReport(report);
-  expect(text.split('\n').filter((line) => line.startsWith('✓'))).toHaveLength(12);
+  expect(text.split('\n').filter((line) => line.startsWith('✓'))).toHaveLength(15);
   expect(text).not.toContain(config.ipaas.apiToken);
   expect(text).not.toContain(config.businessCentral.clientSecret);
 });
@@ -109,11 +112,14 @@ test('a webhook URL that does not answer the handshake is its own ✗', async ()
 
 test('the hints carry what is needed to fix: the subscriptions, the companies, the path', async () => {
   const systemId = await runDoctor({ ...RIGHT, IPAAS_SYSTEM_ID: '4242' });
-  expect(check(systemId, 'ipaas-system-id').detail).toMatch(/4242 is not one of your subscriptions.*1207 \(Microsoft Dynamics 365 Business Central/u);
+  expect(check(systemId, 'ipaas-system-id').detail).toMatch(/4242 is not one of your subscriptions.*1207 \(Business Central\)/u);
   const company = await runDoctor({ ...RIGHT, BC_COMPANY_ID: '00000000-0000-0000-0000-000000000001' });
   expect(check(company, 'bc-company').detail).toContain(config.businessCentral.companyId);
   const path = await runDoctor({ ...RIGHT, IPAAS_PATHS: '{"listAddresses":"/customers/v2/Addresses/{id}"}' });
-  expect(check(path, 'ipaas-paths').detail).toMatch(/listAddresses \(GET \/customers\/v2\/Addresses\/\{id\}\): GET answered a bare 404/u);
+  expect(check(path, 'ipaas-paths').detail).toBe(
+    'listAddresses: GET /customers/v2/Addresses/{id} is not in the description; documented: GET /customers/v2/Customer/{customerId}/Addresses',
+  );
+  expect(check(path, 'ipaas-paths').fix).toContain('{"listAddresses":"/customers/v2/Customer/{id}/Addresses"}');
 });
 
 test('IPAAS_SYSTEM_ID unset is a warning listing the subscriptions, not a failure', async () => {

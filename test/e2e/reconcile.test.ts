@@ -30,7 +30,8 @@ async function reconcileCommand(args: string[], options: { url?: string; sandbox
   try {
     if (options.sandbox !== false) for (const name of REMOTE_SETTINGS) delete process.env[name];
     if (options.url) process.env.LOCAL_HOST_URL = options.url;
-    const code = await main(args);
+    // Never an azd environment of the machine running the tests: the sandbox, as a developer without one.
+    const code = await main(args, { azdValues: () => null });
     return { code, stdout: stdout.join('\n'), stderr: stderr.join('') };
   } finally {
     log.mockRestore();

@@ -43,9 +43,13 @@ const TRANSIENT_CODES = new Set<ErrorCode>(['BusinessCentralUnavailable', 'Ipaas
  * The worker's settings on top of the test settings: redeliveries after 1 s (host.json visibilityTimeout),
  * a message held by a killed worker visible again after 15 s, per-customer leases of 10 s (shorter, so a
  * dead worker's lease has expired when its message comes back), client timeout 1.5 s: hangs cost little, while
- * a slow but successful answer (a busy machine) is not mistaken for a lost one.
+ * a slow but successful answer (a busy machine) is not mistaken for a lost one. One worker process holds 48 messages
+ * (host.json holds 24, sized for many instances sharing the Business Central budget in Azure): this suite drives
+ * hundreds of customers through one worker and a fake without that budget.
  */
 const WORKER_SETTINGS = {
+  AzureFunctionsJobHost__extensions__queues__batchSize: '32',
+  AzureFunctionsJobHost__extensions__queues__newBatchThreshold: '16',
   AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
   AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:01',
   LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS: '15',

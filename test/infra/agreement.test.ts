@@ -6,6 +6,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
 import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type TimerRunEvent } from '../../shared/telemetry';
 import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
@@ -28,7 +29,9 @@ const isStorageSetting = (name: string): boolean => name === 'AzureWebJobsStorag
 
 /** Platform settings Bicep may set beyond the app's own: host storage, Application Insights, identity, Node. */
 const PLATFORM_SETTINGS = new Set([
-  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
@@ -153,7 +156,7 @@ function bicepModules(source: string): BicepModule[] {
   const modules: BicepModule[] = [];
   const lines = source.split('\n');
   lines.forEach((line, start) => {
-    const header = /^module\s+([A-Za-z_]\w*)\s+'([^']+)'\s*=\s*\{\s*$/u.exec(line);
+    const header = /^module\s+([A-Za-z_]\w*)\s+'([^']+)'\s*=\s*(?:if\s*\(.*\)\s*)?\{\s*$/u.exec(line);
     if (!header) return;
     const end = lines.findIndex((candidate, index) => index > start && candidate === '}');
     if (end < 0) throw new Error(`infra/main.bicep: module ${header[1] ?? ''} has no closing "}" at the start of a line (format it with bicep format)`);
@@ -182,38 +185,13 @@ function bicepStringArray(source: string, variable: string): string[] {
 }
 
 // ------------------------------------------------------------------------------------------------------
-// azure.yaml (plain block mappings of scalars are all it uses)
+// azure.yaml
 // ------------------------------------------------------------------------------------------------------
 
-type YamlValue = string | boolean | { [key: string]: YamlValue };
-
-function parseSimpleYaml(text: string, file: string): { [key: string]: YamlValue } {
-  const root: { [key: string]: YamlValue } = {};
-  const stack: Array<{ indent: number; node: { [key: string]: YamlValue } }> = [{ indent: -1, node: root }];
-  text.split('\n').forEach((raw, index) => {
-    const withoutComment = raw.replace(/(^|\s)#.*$/u, '');
-    if (withoutComment.trim() === '') return;
-    const indent = withoutComment.length - withoutComment.trimStart().length;
-    const entry = /^([A-Za-z_][\w.-]*):(?:\s+(.*))?$/u.exec(withoutComment.trim());
-    if (!entry?.[1]) throw new Error(`${file}:${index + 1}: only "key: value" mappings are understood here; extend parseSimpleYaml for "${raw.trim()}"`);
-    while ((stack[stack.length - 1]?.indent ?? -1) >= indent) stack.pop();
-    const parent = stack[stack.length - 1]?.node ?? root;
-    const rawValue = entry[2]?.trim();
-    if (rawValue === undefined || rawValue === '') {
-      const child: { [key: string]: YamlValue } = {};
-      parent[entry[1]] = child;
-      stack.push({ indent, node: child });
-    } else if (rawValue === 'true' || rawValue === 'false') {
-      parent[entry[1]] = rawValue === 'true';
-    } else {
-      parent[entry[1]] = rawValue.replace(/^"(.*)"$/u, '$1').replace(/^'(.*)'$/u, '$1');
-    }
-  });
-  return root;
-}
+type YamlValue = string | boolean | number | null | YamlValue[] | { [key: string]: YamlValue };
 
 const asMap = (value: YamlValue | undefined, what: string): { [key: string]: YamlValue } => {
-  if (typeof value !== 'object') throw new Error(`azure.yaml: ${what} must be a mapping`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`azure.yaml: ${what} must be a mapping`);
   return value;
 };
 
@@ -497,8 +475,11 @@ describe('infra/main.bicep', () => {
     if (forbidden.length > 0) throw new Error(`App settings ${describeList(forbidden)} are deprecated on Flex Consumption or would carry a storage key`);
   });
 
-  it('uses identity-based host storage with the user-assigned identity', () => {
-    expect(appSettings.get('AzureWebJobsStorage__accountName')).toBe('storage.outputs.name');
+  it('uses identity-based host storage with the user-assigned identity, at the service URIs of this cloud', () => {
+    // No account name: from it the host and the app would build public-cloud host names (core.windows.net).
+    expect(appSettings.get('AzureWebJobsStorage__accountName')).toBeUndefined();
+    for (const service of ['blob', 'queue', 'table']) expect(appSettings.get(`AzureWebJobsStorage__${service}ServiceUri`)).toBe(`storage.outputs.${service}ServiceUri`);
+    expect(read('infra/modules/storage.bicep')).toMatch(/^output blobServiceUri string = storage\.properties\.primaryEndpoints\.blob$/mu);
     expect(appSettings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
     expect(appSettings.get('AzureWebJobsStorage__clientId')).toBe('identity.outputs.clientId');
     expect(appSettings.get('AZURE_CLIENT_ID')).toBe('identity.outputs.clientId');
@@ -511,8 +492,8 @@ describe('infra/main.bicep', () => {
       const name = parameterOf(setting);
       const param = paramByName.get(name);
       if (!param?.decorators.includes('@secure()')) problems.push(`param ${name} is not @secure()`);
-      const uses = [...mainBicep.matchAll(new RegExp(`\\b${name}\\b`, 'gu'))].length;
-      // Its declaration and `name: name` in the keyVault module's params; nothing else.
+      // Its declaration and `name: name` in the keyVault module's params; nothing else but whether it is set at all.
+      const uses = [...mainBicep.matchAll(new RegExp(`\\b${name}\\b`, 'gu'))].length - [...mainBicep.matchAll(new RegExp(`^\\s*store\\w+:\\s*!empty\\(${name}\\)$`, 'gmu'))].length;
       if (uses !== 3) problems.push(`param ${name} is used ${uses - 1} times besides its declaration; pass it only to the keyVault module`);
       if (!new RegExp(`^\\s*${name}:\\s*${name}\\s*$`, 'mu').test(mainBicep)) problems.push(`param ${name} is not passed to the keyVault module`);
     }
@@ -533,8 +514,9 @@ describe('infra/main.bicep', () => {
     const runtime = /runtime:\s*\{\s*name:\s*'node'\s*version:\s*'(\d+)'/u.exec(functionApp);
     expect(runtime?.[1]).toBeDefined();
     // The bundle's target must not be newer than the Node version Azure runs.
-    const buildTarget = existsSync(path.join(ROOT, 'scripts/build.ts')) ? /target:\s*'node(\d+)'/u.exec(read('scripts/build.ts')) : null;
-    if (buildTarget?.[1]) expect(Number(runtime?.[1])).toBeGreaterThanOrEqual(Number(buildTarget[1]));
+    const buildTarget = /^export const BUNDLE_TARGET = 'node(\d+)';$/mu.exec(read('scripts/bundle.ts'));
+    expect(buildTarget?.[1]).toBeDefined();
+    expect(Number(runtime?.[1])).toBeGreaterThanOrEqual(Number(buildTarget?.[1]));
   });
 
   it('has outputs azd and the docs use, none of which feeds a setting by accident', () => {
@@ -587,7 +569,8 @@ describe('infra/ as a whole', () => {
     expect(storage).toMatch(/allowSharedKeyAccess:\s*false/u);
     expect(storage).toMatch(/allowBlobPublicAccess:\s*false/u);
     expect(storage).toMatch(/minimumTlsVersion:\s*'TLS1_2'/u);
-    expect(sorted(bicepStringArray(storage, 'queueNames'))).toEqual(sorted([SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE]));
+    // The queue names themselves: test/infra/storageNames.test.ts.
+    expect(bicepStringArray(storage, 'queueNames')).toEqual(expect.arrayContaining([SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE]));
     expect(sorted(bicepStringArray(storage, 'tableNames'))).toEqual(sorted([TRANSFERS_TABLE, LINKS_TABLE, SYNC_STATE_TABLE, TRANSFERS_BY_TIME_TABLE]));
   });
 
@@ -628,7 +611,7 @@ describe('infra/ as a whole', () => {
 });
 
 describe('azure.yaml and .funcignore', () => {
-  const azureYaml = parseSimpleYaml(read('azure.yaml'), 'azure.yaml');
+  const azureYaml = asMap(parse(read('azure.yaml')) as YamlValue, 'the document');
   const patterns = parseFuncignore(read('.funcignore'));
 
   it('define one function service built from the project folder and deployed without a remote build', () => {

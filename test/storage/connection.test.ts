@@ -4,6 +4,7 @@ import { azuriteConnectionString, DEV_ACCOUNT_KEY, freePort } from '../../dev/az
 import { ConfigError, loadStorageConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import {
+  blobServiceClient,
   createQueueSender,
   createStorage,
   customerKey,
@@ -133,6 +134,35 @@ describe('settings', () => {
     };
     expect(tableClient(storage, TRANSFERS_TABLE).url).toBe('https://contosofuncs.table.core.usgovcloudapi.net');
     expect(queueClient(storage, SYNC_QUEUE).url).toBe('https://contosofuncs.queue.core.usgovcloudapi.net/customer-sync');
+  });
+
+  test('the service URIs Bicep sets (AzureWebJobsStorage__*ServiceUri, from the account itself) are used as they are, in any cloud', () => {
+    const storage = loadStorageConfig({
+      AzureWebJobsStorage__blobServiceUri: 'https://stchina1.blob.core.chinacloudapi.cn/',
+      AzureWebJobsStorage__queueServiceUri: 'https://stchina1.queue.core.chinacloudapi.cn/',
+      AzureWebJobsStorage__tableServiceUri: 'https://stchina1.table.core.chinacloudapi.cn/',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000001',
+    });
+    expect(tableClient(storage, TRANSFERS_TABLE).url).toBe('https://stchina1.table.core.chinacloudapi.cn');
+    expect(queueClient(storage, SYNC_QUEUE).url).toBe('https://stchina1.queue.core.chinacloudapi.cn/customer-sync');
+    expect(blobServiceClient(storage).url).toBe('https://stchina1.blob.core.chinacloudapi.cn/');
+    expect(describeStorage(storage)).not.toContain('core.windows.net');
+  });
+
+  test('service URIs are checked when the settings are read: https, and all three without an account name', () => {
+    const all = {
+      AzureWebJobsStorage__blobServiceUri: 'https://st1.blob.core.usgovcloudapi.net/',
+      AzureWebJobsStorage__queueServiceUri: 'https://st1.queue.core.usgovcloudapi.net/',
+      AzureWebJobsStorage__tableServiceUri: 'https://st1.table.core.usgovcloudapi.net/',
+    };
+    expect(() => loadStorageConfig(all)).not.toThrow();
+    expect(() => loadStorageConfig({ ...all, AzureWebJobsStorage__queueServiceUri: 'http://st1.queue.core.usgovcloudapi.net' })).toThrow(/AzureWebJobsStorage__queueServiceUri must be the https endpoint/u);
+    expect(() => loadStorageConfig({ ...all, AzureWebJobsStorage__tableServiceUri: 'not a url' })).toThrow(/AzureWebJobsStorage__tableServiceUri/u);
+    const { AzureWebJobsStorage__blobServiceUri: _blob, ...withoutBlob } = all;
+    expect(() => loadStorageConfig(withoutBlob)).toThrow(/AzureWebJobsStorage__blobServiceUri is required/u);
+    // With the account name (public cloud) a missing one is derived from it.
+    expect(loadStorageConfig({ ...withoutBlob, AzureWebJobsStorage__accountName: 'st1' })).toMatchObject({ accountName: 'st1', tableServiceUri: all.AzureWebJobsStorage__tableServiceUri });
   });
 
   test('a bad account name or service URI is a ConfigError naming the setting', () => {

@@ -18,6 +18,9 @@ import { handlePoisonMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { runTimer, TRANSFER_EVENT } from '../../shared/telemetry';
 import { startTelemetry } from '../../startup/telemetry';
+import { traceAzureSdk } from '../../startup/azureSdkTracing';
+import { createQueueSender, peekCount, queueClient, tableClient } from '../../shared/storage';
+import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
@@ -206,5 +209,38 @@ describe('startTelemetry', () => {
     const azureFunctions = {} as Parameters<typeof startTelemetry>[0];
     expect(startTelemetry(azureFunctions, {})).toBe(false);
     expect(startTelemetry(azureFunctions, { APPLICATIONINSIGHTS_CONNECTION_STRING: '  ' })).toBe(false);
+  });
+});
+
+describe('Azure SDK calls (storage)', () => {
+  // Last in this file: from here on every Azure SDK call of this process makes spans.
+  test('a table read and a queue send through the app\'s storage code become dependency spans once the Azure SDK is wired', async () => {
+    const customerId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
+    await storage.links.get(customerId);
+    await createQueueSender(config.storage, SYNC_QUEUE).send([{ customerId }]);
+    const azureSpans = () => spans.getFinishedSpans().filter((span) => span.attributes['az.namespace'] !== undefined || /^(TableClient|QueueClient|HTTP |GET|PUT|POST)/u.test(span.name));
+    // Without the wiring the SDK's tracing is a no-op: nothing is recorded (what the bundle did before).
+    expect(azureSpans()).toEqual([]);
+
+    expect(traceAzureSdk()).toBe(true);
+    spans.reset();
+    await storage.links.get(customerId);
+    await createQueueSender(config.storage, SYNC_QUEUE).send([{ customerId }]);
+    expect(await peekCount(config.storage, SYNC_QUEUE)).toBeGreaterThanOrEqual(1);
+
+    const finished = spans.getFinishedSpans();
+    // The SDK operation (an in-process dependency in Application Insights) ...
+    const tableRead = finished.find((span) => span.name.startsWith('TableClient.'));
+    const queueSend = finished.find((span) => span.name === 'QueueClient-sendMessage' || span.name.startsWith('QueueClient.sendMessage'));
+    expect(tableRead).toBeDefined();
+    expect(queueSend).toBeDefined();
+    // ... and its HTTP request (a remote dependency: CLIENT kind, method, status, the storage endpoint).
+    const requests = finished.filter((span) => span.kind === SpanKind.CLIENT);
+    const tableEndpoint = new URL(tableClient(config.storage, 'CustomerLinks').url).host;
+    const queueEndpoint = new URL(queueClient(config.storage, SYNC_QUEUE).url).host;
+    const to = (host: string) => requests.filter((span) => String(span.attributes['url.full'] ?? span.attributes['http.url'] ?? '').includes(host));
+    expect(to(tableEndpoint).map((span) => span.attributes['http.request.method'] ?? span.attributes['http.method'])).toContain('GET');
+    expect(to(queueEndpoint).map((span) => span.attributes['http.request.method'] ?? span.attributes['http.method'])).toContain('POST');
+    for (const span of [...to(tableEndpoint), ...to(queueEndpoint)]) expect(span.attributes['http.response.status_code'] ?? span.attributes['http.status_code']).toEqual(expect.any(Number));
   });
 });

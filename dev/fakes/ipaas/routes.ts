@@ -12,15 +12,43 @@ import type { IpaasStore } from './store';
 /** The fake's routes, from the API notes (the client's paths are configurable and must agree with these). */
 export const FAKE_IPAAS_ROUTES = {
   customers: '/customers/v2/Customers',
-  customer: '/customers/v2/Customer/:id',
+  customer: '/customers/v2/Customer/:customerId',
   createCustomer: '/customers/v2/Customer',
-  addresses: '/customers/v2/Customer/:id/Addresses',
-  address: '/customers/v2/Customer/:id/Address',
+  addresses: '/customers/v2/Customer/:customerId/Addresses',
+  address: '/customers/v2/Customer/:customerId/Address',
   updateExternalId: '/customers/v2/External/UpdateExternalId',
   lookupExternal: '/customers/v2/External/LookupExternal/:internalId/:systemId/:tableName',
   lookupSpaceport: '/customers/v2/External/LookupSpaceport/:systemId/:tableName/:externalId',
   subscriptions: '/subscriptions/v2/Subscriptions',
 } as const;
+
+/**
+ * How the tenant's API handles a customer's addresses (each way is one a real tenant may have, as far as the API
+ * notes tell): `separate` (the documented default: GET .../Addresses lists, POST .../Address adds one),
+ * `elsewhere` (the list as before, but the POST lives on the list's path .../Addresses), `nested` (no address
+ * endpoint: the customer's own bodies carry the collection `addresses`), `none` (no address endpoint at all).
+ */
+export const FAKE_IPAAS_ADDRESS_APIS = ['separate', 'elsewhere', 'nested', 'none'] as const;
+export type FakeIpaasAddressApi = (typeof FAKE_IPAAS_ADDRESS_APIS)[number];
+
+/** The models of the fake's API descriptions (ipaas/description.ts writes them out). */
+export type FakeIpaasModel =
+  | 'CustomerRequest'
+  | 'CustomerResponse'
+  | 'AddressRequest'
+  | 'AddressResponse'
+  | 'ExternalIdRequest'
+  | 'ExternalIdResponse'
+  | 'SubscriptionGetAllResponse';
+
+/** What a route's entry in the API description says: its body and its reply (a model, a list of one, or a bare string). */
+export interface FakeIpaasRouteDoc {
+  summary: string;
+  request?: FakeIpaasModel;
+  response?: FakeIpaasModel | { list: FakeIpaasModel } | 'string';
+  /** Query parameters the route binds. */
+  query?: readonly string[];
+}
 
 const QUERY = { action: 'action', equals: 'equals', emailAddress: 'EmailAddress', customerNumber: 'CustomerNumber', pageNumber: 'pageNumber' } as const;
 const PAGINATION_HEADER = 'X-Pagination';
@@ -37,6 +65,7 @@ export type IpaasOperation =
   | 'linkExternalId'
   | 'lookupExternal'
   | 'listSubscriptions'
+  | 'description'
   | 'other';
 
 export const OPERATIONS: readonly IpaasOperation[] = [
@@ -51,6 +80,7 @@ export const OPERATIONS: readonly IpaasOperation[] = [
   'linkExternalId',
   'lookupExternal',
   'listSubscriptions',
+  'description',
   'other',
 ];
 
@@ -63,10 +93,15 @@ export interface FakeIpaasRoute {
   /** Path below the API base URL, from FAKE_IPAAS_ROUTES. */
   path: string;
   respond: Responder;
+  /** Its entry in the service's API description. */
+  doc: FakeIpaasRouteDoc;
 }
 
-/** The route table over a store; `pageSize` rows per list page. Refusals of the store become iPaaS.com error answers. */
-export function ipaasRoutes(store: IpaasStore, pageSize: number): FakeIpaasRoute[] {
+/**
+ * The route table over a store; `pageSize` rows per list page; `addressApi` which address routes exist. Refusals of
+ * the store become iPaaS.com error answers.
+ */
+export function ipaasRoutes(store: IpaasStore, pageSize: number, addressApi: FakeIpaasAddressApi = 'separate'): FakeIpaasRoute[] {
   const R = FAKE_IPAAS_ROUTES;
   const page = (url: URL, items: unknown[]): Response => {
     const raw = queryParam(url, QUERY.pageNumber);
@@ -89,49 +124,70 @@ export function ipaasRoutes(store: IpaasStore, pageSize: number): FakeIpaasRoute
     return page(url, store.searchCustomers(email, number));
   };
 
+  const customerId = (params: Record<string, string>): string => params.customerId ?? '';
+  const listAddresses: FakeIpaasRoute = {
+    operation: 'listAddresses',
+    method: 'GET',
+    path: R.addresses,
+    respond: (request, params) => page(new URL(request.url), store.addressRowsOf(store.requireCustomer(customerId(params)).id)),
+    doc: { summary: "A customer's addresses", response: { list: 'AddressResponse' }, query: [QUERY.pageNumber] },
+  };
+  const addAddress = (path: string): FakeIpaasRoute => ({
+    operation: 'addAddress',
+    method: 'POST',
+    path,
+    respond: async (request, params) => {
+      const customer = store.requireCustomer(customerId(params));
+      return HttpResponse.json(store.addAddress(customer, await readJson(request)), { status: 201 });
+    },
+    doc: { summary: 'Adds an address to a customer', request: 'AddressRequest', response: 'AddressResponse' },
+  });
+  const addressRoutes: Record<FakeIpaasAddressApi, FakeIpaasRoute[]> = {
+    separate: [listAddresses, addAddress(R.address)],
+    elsewhere: [listAddresses, addAddress(R.addresses)],
+    nested: [],
+    none: [],
+  };
+
   const routes: FakeIpaasRoute[] = [
-    { operation: searchOperation, method: 'GET', path: R.customers, respond: search },
+    {
+      operation: searchOperation,
+      method: 'GET',
+      path: R.customers,
+      respond: search,
+      doc: { summary: 'Customers, all or those equal to a filter', response: { list: 'CustomerResponse' }, query: [QUERY.action, QUERY.emailAddress, QUERY.customerNumber, QUERY.pageNumber] },
+    },
     {
       operation: 'get',
       method: 'GET',
       path: R.customer,
-      respond: (_request, params) => HttpResponse.json(store.customerWire(store.requireCustomer(params.id ?? '')), { status: 200 }),
+      respond: (_request, params) => HttpResponse.json(store.customerWire(store.requireCustomer(customerId(params))), { status: 200 }),
+      doc: { summary: 'One customer', response: 'CustomerResponse' },
     },
     {
       operation: 'create',
       method: 'POST',
       path: R.createCustomer,
       respond: async (request) => HttpResponse.json(store.createCustomer(await readJson(request)), { status: 201 }),
+      doc: { summary: 'Creates a customer', request: 'CustomerRequest', response: 'CustomerResponse' },
     },
     {
       operation: 'update',
       method: 'PUT',
       path: R.customer,
       respond: async (request, params) => {
-        const row = store.requireCustomer(params.id ?? '');
+        const row = store.requireCustomer(customerId(params));
         return HttpResponse.json(store.updateCustomer(row, await readJson(request)), { status: 200 });
       },
+      doc: { summary: 'Replaces a customer', request: 'CustomerRequest', response: 'CustomerResponse' },
     },
-    {
-      operation: 'listAddresses',
-      method: 'GET',
-      path: R.addresses,
-      respond: (request, params) => page(new URL(request.url), store.addressRowsOf(store.requireCustomer(params.id ?? '').id)),
-    },
-    {
-      operation: 'addAddress',
-      method: 'POST',
-      path: R.address,
-      respond: async (request, params) => {
-        const customer = store.requireCustomer(params.id ?? '');
-        return HttpResponse.json(store.addAddress(customer, await readJson(request)), { status: 201 });
-      },
-    },
+    ...addressRoutes[addressApi],
     {
       operation: 'linkExternalId',
       method: 'POST',
       path: R.updateExternalId,
       respond: async (request) => HttpResponse.json(store.linkExternalId(await readJson(request)), { status: 200 }),
+      doc: { summary: 'Links an external id to a record', request: 'ExternalIdRequest', response: 'ExternalIdResponse' },
     },
     {
       // GET LookupExternal/{internalId}/{systemId}/{tableName}: the external id as a bare string, 404 when not linked.
@@ -142,6 +198,7 @@ export function ipaasRoutes(store: IpaasStore, pageSize: number): FakeIpaasRoute
         const externalId = store.externalIdOf(params.internalId, params.systemId, params.tableName);
         return externalId === undefined ? ipaasError(404, 'NFND-1005', 'No external id is linked') : HttpResponse.json(externalId);
       },
+      doc: { summary: 'The external id of a record', response: 'string' },
     },
     {
       // GET LookupSpaceport/{systemId}/{tableName}/{externalId}: the iPaaS.com id as a bare string, 404 when not linked.
@@ -152,8 +209,15 @@ export function ipaasRoutes(store: IpaasStore, pageSize: number): FakeIpaasRoute
         const internalId = store.internalIdOf(params.systemId, params.tableName, params.externalId);
         return internalId === undefined ? ipaasError(404, 'NFND-1005', 'No record is linked') : HttpResponse.json(internalId);
       },
+      doc: { summary: 'The iPaaS.com id of an external id', response: 'string' },
     },
-    { operation: 'listSubscriptions', method: 'GET', path: R.subscriptions, respond: (request) => page(new URL(request.url), store.subscriptions()) },
+    {
+      operation: 'listSubscriptions',
+      method: 'GET',
+      path: R.subscriptions,
+      respond: (request) => page(new URL(request.url), store.subscriptions()),
+      doc: { summary: "The tenant's subscriptions", response: { list: 'SubscriptionGetAllResponse' }, query: [QUERY.pageNumber] },
+    },
   ];
   return routes.map((route) => ({ ...route, respond: answeringRefusals(route.respond) }));
 }

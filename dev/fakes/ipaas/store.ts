@@ -10,17 +10,24 @@ import { duplicateNumber, IpaasRefusal, issuesOf, notFound } from './errors';
  * `IpaasRefusal` (status, code, message) that the routes answer.
  */
 
-/** A subscription (a connected system) of the tenant; its id is what UpdateExternalId calls system_id. */
+/**
+ * A subscription (a connected system) of the tenant; its id is what UpdateExternalId calls system_id. As iPaaS.com's
+ * model `SubscriptionGetAllResponse` has it: `id` and `type` are int64 (the type is a number, not a name).
+ */
 export interface FakeIpaasSubscription {
   id: number;
-  type: string;
+  type: number;
   name: string;
+  description?: string;
+  value?: string;
+  attached_items_count?: number;
+  image_url?: string | null;
 }
 
 /** The subscriptions a fresh fake has: the tenant's Business Central connection and one other system. */
 export const FAKE_IPAAS_SUBSCRIPTIONS: readonly FakeIpaasSubscription[] = [
-  { id: 1207, type: 'Microsoft Dynamics 365 Business Central', name: 'Business Central' },
-  { id: 1311, type: 'Shopify', name: 'Web shop' },
+  { id: 1207, type: 41, name: 'Business Central', description: 'Microsoft Dynamics 365 Business Central', value: '', attached_items_count: 3, image_url: null },
+  { id: 1311, type: 17, name: 'Web shop', description: 'Shopify', value: '', attached_items_count: 1, image_url: null },
 ];
 
 export interface FakeIpaasCustomer extends IpaasCustomer {
@@ -93,15 +100,7 @@ const customerFields = {
   external_ids: z.array(z.unknown()).nullish(),
   custom_fields: z.array(z.unknown()).nullish(),
 };
-const createCustomerSchema = z.strictObject(customerFields);
-const updateCustomerSchema = z.strictObject({
-  ...customerFields,
-  // Read-only fields a client may send back unchanged; ignored.
-  id: z.union([z.number(), z.string()]).nullish(),
-  created_datetime: z.string().nullish(),
-  updated_datetime: z.string().nullish(),
-});
-const addressSchema = z.strictObject({
+const addressFields = {
   customer_id: z.union([z.number().int(), z.string().regex(/^\d+$/u)]).nullish(),
   address_1: optionalText,
   address_2: optionalText,
@@ -112,7 +111,24 @@ const addressSchema = z.strictObject({
   phone_number: optionalText,
   is_primary_billing: z.boolean().nullish(),
   is_primary_shipping: z.boolean().nullish(),
-});
+};
+const addressSchema = z.strictObject(addressFields);
+/** An address inside a customer body (nested addresses): an existing one carries its id. */
+const nestedAddressSchema = z.strictObject({ ...addressFields, id: z.union([z.number().int(), z.string().regex(/^\d+$/u)]).nullish() });
+/** Customer bodies; with nested addresses the collection `addresses` is part of the model, otherwise an unknown field. */
+function customerSchemas(nestedAddresses: boolean) {
+  const fields = nestedAddresses ? { ...customerFields, addresses: z.array(nestedAddressSchema).nullish() } : customerFields;
+  return {
+    create: z.strictObject(fields),
+    update: z.strictObject({
+      ...fields,
+      // Read-only fields a client may send back unchanged; ignored.
+      id: z.union([z.number(), z.string()]).nullish(),
+      created_datetime: z.string().nullish(),
+      updated_datetime: z.string().nullish(),
+    }),
+  };
+}
 // Ids travel as strings (iPaaS.com's own models); system_id is an int64. Anything else is a model-binding error.
 const digits = (field: string) => z.string({ error: `${field} must be a string` }).regex(/^\d+$/u, `${field} must be a record id`);
 const externalIdSchema = z.strictObject({
@@ -146,11 +162,21 @@ export class IpaasStore {
   private nextCustomerId = FIRST_CUSTOMER_ID;
   private nextAddressId = FIRST_ADDRESS_ID;
 
+  private readonly schemas: ReturnType<typeof customerSchemas>;
+
+  /**
+   * `nestedAddresses`: the tenant keeps addresses as a collection of the customer (`addresses` in its bodies and
+   * replies) instead of address endpoints. A create takes the collection; a PUT replaces it (an address sent
+   * with its id is kept and updated, one without an id is added, one left out is removed), as a .NET PUT binding
+   * replaces every writable field.
+   */
   constructor(
     private readonly clock: () => Date,
     private readonly initialSubscriptions: readonly FakeIpaasSubscription[],
+    private readonly nestedAddresses = false,
   ) {
     this.subscriptionRows = initialSubscriptions.map((row) => ({ ...row }));
+    this.schemas = customerSchemas(nestedAddresses);
   }
 
   // ---- Direct state access (tests, sandbox, bench) ------------------------------------------------------------
@@ -278,7 +304,7 @@ export class IpaasStore {
   }
 
   createCustomer(body: unknown): Record<string, unknown> {
-    const parsed = createCustomerSchema.safeParse(body);
+    const parsed = this.schemas.create.safeParse(body);
     if (!parsed.success) throw new IpaasRefusal(422, 'VALD-1002', `The customer is not valid: ${issuesOf(parsed.error)}`);
     const input = parsed.data;
     if (!EMAIL_SHAPE.test(input.email_address)) throw new IpaasRefusal(422, 'VALD-1004', 'email_address is not a valid email address');
@@ -296,13 +322,15 @@ export class IpaasStore {
       created_datetime: now,
       updated_datetime: now,
     };
+    const nested = 'addresses' in input ? this.checkedNestedAddresses(undefined, input.addresses) : [];
     this.insertRow(row);
+    for (const address of nested) this.storeNestedAddress(row.id, address);
     return this.customerWire(row);
   }
 
   /** PUT replaces the writable fields (absent optional ones become empty), as a .NET PUT binding does. */
   updateCustomer(row: StoredCustomer, body: unknown): Record<string, unknown> {
-    const parsed = updateCustomerSchema.safeParse(body);
+    const parsed = this.schemas.update.safeParse(body);
     if (!parsed.success) throw new IpaasRefusal(422, 'VALD-1002', `The customer is not valid: ${issuesOf(parsed.error)}`);
     const input = parsed.data;
     if (input.id !== undefined && input.id !== null && String(input.id) !== String(row.id)) {
@@ -311,6 +339,13 @@ export class IpaasStore {
     if (!EMAIL_SHAPE.test(input.email_address)) throw new IpaasRefusal(422, 'VALD-1004', 'email_address is not a valid email address');
     const owner = this.findByNumber(input.customer_number);
     if (owner && owner.id !== row.id) throw duplicateNumber(input.customer_number);
+    const nested = this.nestedAddresses ? this.checkedNestedAddresses(row.id, 'addresses' in input ? input.addresses : undefined) : undefined;
+    if (nested) {
+      // The collection sent is the collection kept: addresses left out are removed.
+      const kept = new Set(nested.map((address) => address.id).filter((id): id is number => id !== undefined));
+      for (const address of this.addressRowsOf(row.id)) if (!kept.has(address.id)) this.addressRows.delete(address.id);
+      for (const address of nested) this.storeNestedAddress(row.id, address);
+    }
     this.numberIndex.delete(row.customer_number.toLowerCase());
     this.numberIndex.set(input.customer_number.toLowerCase(), row.id);
     Object.assign(row, {
@@ -327,9 +362,9 @@ export class IpaasStore {
   }
 
   /** A stored address from wire-named fields (missing text is empty, missing flags false), with the next id. */
-  private newAddressRow(customerId: number, fields: { [K in Exclude<keyof StoredAddress, 'id' | 'customer_id'>]?: StoredAddress[K] | null }): StoredAddress {
+  private newAddressRow(customerId: number, fields: { [K in Exclude<keyof StoredAddress, 'id' | 'customer_id'>]?: StoredAddress[K] | null }, id?: number): StoredAddress {
     return {
-      id: this.nextAddressId++,
+      id: id ?? this.nextAddressId++,
       customer_id: customerId,
       address_1: fields.address_1 ?? '',
       address_2: fields.address_2 ?? '',
@@ -341,6 +376,27 @@ export class IpaasStore {
       is_primary_billing: fields.is_primary_billing ?? false,
       is_primary_shipping: fields.is_primary_shipping ?? false,
     };
+  }
+
+  /** A nested collection checked whole before anything is stored: ids must be this customer's, every address non-empty. */
+  private checkedNestedAddresses(customerId: number | undefined, items: ReadonlyArray<z.output<typeof nestedAddressSchema>> | null | undefined): Array<z.output<typeof nestedAddressSchema> & { id?: number }> {
+    return (items ?? []).map((item) => {
+      const id = item.id === undefined || item.id === null ? undefined : Number(item.id);
+      if (id !== undefined && (customerId === undefined || this.addressRows.get(id)?.customer_id !== customerId)) {
+        throw new IpaasRefusal(422, 'VALD-1006', `address ${id} does not belong to this customer`);
+      }
+      if (![item.address_1, item.address_2, item.city, item.postal_code, item.country].some((value) => (value ?? '').trim() !== '')) {
+        throw new IpaasRefusal(422, 'VALD-1007', 'An address needs at least one of address_1, address_2, city, postal_code, country');
+      }
+      return { ...item, id };
+    });
+  }
+
+  private storeNestedAddress(customerId: number, address: z.output<typeof nestedAddressSchema> & { id?: number }): void {
+    // An address sent with its id is updated in place; one without gets the next id.
+    const { id, ...fields } = address;
+    const row = this.newAddressRow(customerId, fields, id);
+    this.addressRows.set(row.id, row);
   }
 
   addressRowsOf(customerId: number): StoredAddress[] {
@@ -445,6 +501,7 @@ export class IpaasStore {
       comment: row.comment,
       external_ids: externalIds,
       custom_fields: row.custom_fields,
+      ...(this.nestedAddresses ? { addresses: this.addressRowsOf(row.id).map((address) => ({ ...address })) } : {}),
       created_datetime: row.created_datetime,
       updated_datetime: row.updated_datetime,
     };
