@@ -32,7 +32,7 @@ import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { loadFunctionApp } from '../../dev/host/loadApp';
 import { loadConfig, type Config } from '../../shared/config';
-import { SERVICE_OUTAGE_EVENT, TRANSFER_EVENT, TRANSFER_HOLD_EVENT } from '../../shared/telemetry';
+import { TRANSFER_EVENT } from '../../shared/telemetry';
 import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startStorageProxy, STORAGE_SERVICES, totalOf, type PutMessage, type StorageProxy, type StorageService } from '../../dev/storageProxy';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
@@ -77,6 +77,8 @@ const HOST_SETTINGS: Record<string, string> = {
   HTTP_MAX_ATTEMPTS: '4',
   HTTP_RETRY_BASE_MS: '50',
   HTTP_RETRY_MAX_DELAY_MS: String(scaled(30_000)),
+  // The Retry-After cap (15 minutes in production), so a `Retry-After: 86400` holds iPaaS.com for 90 s here.
+  OUTAGE_MAX_RETRY_AFTER_SECONDS: String(scaled(900_000) / 1000),
   // Production's default in Azure: the instances share Business Central's budget through storage.
   BC_SHARED_BUDGET: 'on',
   // The fake iPaaS.com's Business Central subscription: customers are linked by external id.
@@ -117,6 +119,15 @@ interface LogEntry {
   kind: 'outage' | 'hold' | 'transfer' | 'queueUnreadable' | 'other';
 }
 const logEntries: LogEntry[] = [];
+/** Every outage line: which process wrote it (host and start), its event and state. */
+interface OutageLine {
+  at: number;
+  process: string;
+  event: 'ServiceOutage' | 'StorageOutage';
+  service: string;
+  state: string;
+}
+const outageLines: OutageLine[] = [];
 const allEmails = new Set<string>();
 
 let config: Config;
@@ -242,20 +253,44 @@ function killHost(index: number, during: string): void {
   void restart.finally(() => restarts.delete(restart));
 }
 
+/** An outage's state lines (`ServiceOutage`, `StorageOutage`) and per-message hold lines (`TransferOnHold`). */
+const OUTAGE_LINE = /\b(?:Service|Storage)Outage \{/u;
+const HOLD_LINE = /\bTransferOnHold \{/u;
+
 function classify(line: string): LogEntry['kind'] {
-  if (line.includes(`${SERVICE_OUTAGE_EVENT} {`)) return 'outage';
-  if (line.includes(`${TRANSFER_HOLD_EVENT} {`)) return 'hold';
+  if (OUTAGE_LINE.test(line)) return 'outage';
+  if (HOLD_LINE.test(line)) return 'hold';
   if (line.includes(`${TRANSFER_EVENT} {`)) return 'transfer';
   if (line.includes('could not be read')) return 'queueUnreadable';
   return 'other';
 }
 
+function parseOutageLine(line: string, process: string): OutageLine | null {
+  const match = /\b(ServiceOutage|StorageOutage) (\{.*\})\s*$/u.exec(line);
+  if (!match) return null;
+  try {
+    const fields = JSON.parse(match[2]!) as { service?: unknown; state?: unknown };
+    return {
+      at: Date.now(),
+      process,
+      event: match[1] as OutageLine['event'],
+      service: typeof fields.service === 'string' ? fields.service : 'storage',
+      state: String(fields.state),
+    };
+  } catch {
+    return null;
+  }
+}
+
 function newHost(index: number, env: NodeJS.ProcessEnv): HostProcess {
   const name = `host${index + 1}`;
-  return new HostProcess(name, env, {
+  const host: HostProcess = new HostProcess(name, env, {
     onLog: (line, level) => {
       logs.add(line);
-      logEntries.push({ at: Date.now(), host: name, level, kind: classify(line) });
+      const kind = classify(line);
+      logEntries.push({ at: Date.now(), host: name, level, kind });
+      const outage = kind === 'outage' ? parseOutageLine(line, `${name}#${host.starts}`) : null;
+      if (outage) outageLines.push(outage);
     },
     onInvocation: (event) => {
       stats.invocations.total += 1;
@@ -263,6 +298,7 @@ function newHost(index: number, env: NodeJS.ProcessEnv): HostProcess {
       stats.invocations.byFunction.set(event.functionName, (stats.invocations.byFunction.get(event.functionName) ?? 0) + 1);
     },
   });
+  return host;
 }
 
 // ---- Business Central's side: changes and their notifications ------------------------------------------------------
@@ -283,6 +319,7 @@ function seed(): void {
     });
     customers.push(customer);
     versions.set(customer.number, 0);
+    if (seedTime !== null) seedTime += 6_000;
   }
   sharedEmailPairs.push([customers[0]!.number, customers[CUSTOMERS - 2]!.number], [customers[1]!.number, customers[CUSTOMERS - 1]!.number]);
 }
@@ -508,7 +545,8 @@ async function phase(name: string, fault: string, run: () => Promise<void>, dead
 // ---- Setup ------------------------------------------------------------------------------------------------------------
 
 let restoreConsole: () => void = () => {};
-let seeding = false;
+/** While seeding: the time Business Central stamps on the next customer (null afterwards: the real time). */
+let seedTime: number | null = null;
 
 beforeAll(async () => {
   restoreConsole = logs.captureConsole();
@@ -524,13 +562,13 @@ beforeAll(async () => {
     businessCentral: { ...baseConfig.businessCentral, apiBaseUrl: `http://127.0.0.1:${bcPort}/v2.0`, authorityHost: `https://127.0.0.1:${entraPort}` },
     ipaas: { ...baseConfig.ipaas, apiBaseUrl: `http://127.0.0.1:${ipaasPort}` },
   };
-  // The seeded customers were last changed an hour ago (as an existing customer base is): the first poll's full
-  // load meets them once, and later polls only what the campaign changes.
-  world = createFakeWorld(config, { now: () => new Date(Date.now() - (seeding ? 3_600_000 : 0)) });
+  // The seeded customers were last changed over the past hour, a few seconds apart (as an existing customer base
+  // is): the first poll's full load meets them once, and later polls only what the campaign changes.
+  world = createFakeWorld(config, { now: () => new Date(seedTime ?? Date.now()) });
   world.ipaas.faults.add({ match: () => keyRefused, status: 401 });
-  seeding = true;
+  seedTime = Date.now() - 3_600_000;
   seed();
-  seeding = false;
+  seedTime = null;
   tls = createTlsMaterial();
   const bc = await serveFakes({ handlers: world.businessCentral.handlers, port: bcPort });
   const ipaas = await serveFakes({ handlers: world.ipaas.handlers, port: ipaasPort, before: slowIpaas, decide: observeIpaas });
@@ -551,7 +589,7 @@ beforeAll(async () => {
       NODE_EXTRA_CA_CERTS: tls.certFile,
       FAULT_WORKER_PORT: '0',
       FAULT_WORKER_TIMERS: 'true',
-      ...(index === SKEWED_HOST ? { LOCAL_HOST_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS) } : {}),
+      ...(index === SKEWED_HOST ? { LOCAL_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS), LOCAL_HOST_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS) } : {}),
     };
     hosts.push(newHost(index, env));
   }
@@ -656,6 +694,47 @@ it('0 stranded: every queue of the account that holds a message has a reader', a
     queueReport.push({ name: queue.name, messages: properties.approximateMessagesCount ?? 0, reader: readers.has(queue.name) });
   }
   expect(queueReport.filter((queue) => queue.messages > 0 && !queue.reader)).toEqual([]);
+});
+
+/** Where the outage lines break "one line per change of state": an `onHold` while already on hold, a `resumed` or `stillOnHold` while not. */
+function outageLineProblems(): string[] {
+  const problems: string[] = [];
+  // A service's state is shared by every instance (one row); storage's is each process's own.
+  const onHold = new Map<string, boolean>();
+  for (const line of outageLines) {
+    const key = line.event === 'ServiceOutage' ? `ServiceOutage ${line.service}` : `StorageOutage ${line.process}`;
+    const held = onHold.get(key) ?? false;
+    if (line.state === 'onHold' && held) problems.push(`${key}: onHold again without resumed (${line.process})`);
+    if ((line.state === 'resumed' || line.state === 'stillOnHold') && !held) problems.push(`${key}: ${line.state} while not on hold (${line.process})`);
+    onHold.set(key, line.state !== 'resumed');
+  }
+  return problems;
+}
+
+it('outage log lines: one per change of state (a service: once for all instances; storage: per instance), none per held message', () => {
+  expect({ problems: outageLineProblems(), heldMessageLines: logEntries.filter((entry) => entry.kind === 'hold').length }).toEqual({ problems: [], heldMessageLines: 0 });
+});
+
+/** Puts on customer-sync per changed customer in a phase (customers with at least one put). */
+function putsPerCustomer(record: PhaseRecord): { puts: number; customers: number; perCustomer: number } {
+  const [from, to] = windowOf(record);
+  const puts = sendsIn(from, to);
+  const customers = new Set(puts.map((message) => String(message.body?.customerId ?? '?'))).size;
+  return { puts: puts.length, customers, perCustomer: customers === 0 ? 0 : puts.length / customers };
+}
+
+/** Production minutes a phase's fault lasted (the campaign's seconds times the scale). */
+const productionMinutes = (record: PhaseRecord): number => ((record.faultEndedAt - record.startedAt) * CAMPAIGN_SCALE) / 60_000;
+
+it('queue operations: during an outage, puts per changed customer exceed the baseline by at most 2 plus one per 5 minutes of outage', () => {
+  const baseline = phases.find((record) => record.name === 'baseline');
+  if (!baseline) return;
+  const base = putsPerCustomer(baseline).perCustomer;
+  const over = phases
+    .filter((record) => !['initial load', 'baseline', 'final'].includes(record.name))
+    .map((record) => ({ phase: record.name, perCustomer: putsPerCustomer(record).perCustomer, bound: base + 2 + productionMinutes(record) / 5 }))
+    .filter((row) => row.perCustomer > row.bound);
+  expect(over).toEqual([]);
 });
 
 it('the logs of every host hold no secret and no raw email', () => {
