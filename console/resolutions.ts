@@ -30,6 +30,12 @@ export const RESOLUTIONS: Record<string, Resolution> = {
     resolution: 'Several iPaaS.com customers share this email; merge or correct them in iPaaS.com so the email is unique, then replay.',
     needsDataFix: true,
   },
+  EmailInUse: {
+    title: 'Email already in use',
+    resolution:
+      'The iPaaS.com customer with this email is already linked to the other Business Central customer the message names. Give one of the two its own email in Business Central (the change is transferred by itself), or merge them there.',
+    needsDataFix: true,
+  },
   MissingCustomerNumber: {
     title: 'Missing customer number',
     resolution: 'Give the customer a number (No.) in Business Central, then replay.',

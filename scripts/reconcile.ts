@@ -85,7 +85,7 @@ const MEANING: Record<string, string> = {
   InSync: 'iPaaS.com holds what the mapping would write',
   Missing: 'passes filter and validation, not in iPaaS.com',
   Drifted: 'in iPaaS.com with other values',
-  Unlinked: 'in iPaaS.com (by email or number), never linked',
+  Unlinked: 'in iPaaS.com (by email or number), never linked (EmailInUse: linked to another customer)',
   DuplicateEmail: 'several iPaaS.com customers share the email',
   Invalid: 'would fail validation',
   Filtered: 'excluded by the mapping filter',

@@ -4,6 +4,8 @@ export const ERROR_CODES = [
   'MissingEmail',
   'DuplicateCustomerNumber',
   'DuplicateEmail',
+  /** The one iPaaS.com customer with the email is already linked to another Business Central customer: nothing is written. */
+  'EmailInUse',
   'MissingCustomerNumber',
   'MissingName',
   /** A required destination other than the seed's three (LastName, Company, Comment) is empty. */

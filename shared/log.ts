@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /** Minimal logger port: InvocationContext, console and test spies all fit it. */
 export interface Logger {
@@ -16,13 +16,42 @@ export const consoleLogger: Logger = {
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
 /**
- * Masks an email for logs: first character of the local part, then a short stable hash so two
+ * The deployment's key for email masks and digests. Until the composition root sets it (from the settings), a
+ * random key of this process: masks are then still unguessable, but only comparable within the process.
+ */
+let digestKey: Buffer = randomBytes(32);
+
+/**
+ * The key of a deployment, derived from a secret every instance of it already shares (WEBHOOK_CLIENT_STATE):
+ * stable across instances and restarts, so an operator can match lines of different instances, and unknown to
+ * anyone who reads the logs without the settings. No second secret to manage by hand.
+ */
+export function deriveEmailKey(deploymentSecret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', deploymentSecret, 'customer-sync', 'email masks and digests v1', 32));
+}
+
+/** Sets the deployment's key (shared/services.ts, once the settings are loaded). */
+export function useEmailKey(key: Uint8Array): void {
+  if (key.length < 16) throw new Error('An email key needs at least 16 bytes');
+  digestKey = Buffer.from(key);
+}
+
+/**
+ * Keyed digest (HMAC-SHA256, hex) of an email as the sync compares it (NFC, trimmed, lower case): equal for equal
+ * addresses within a deployment, and no way back to the address, nor a way to confirm a guess, without the key.
+ */
+export function emailDigest(email: string): string {
+  return createHmac('sha256', digestKey).update(email.normalize('NFC').trim().toLowerCase()).digest('hex');
+}
+
+/**
+ * Masks an email for logs: first character of the local part and of the domain, then a short keyed digest so two
  * log lines about the same address can be correlated without revealing it ("r…@c…#1a2b3c").
  */
 export function maskEmail(email: string | null | undefined): string {
   if (!email) return '(none)';
   const at = email.lastIndexOf('@');
-  const digest = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 6);
+  const digest = emailDigest(email).slice(0, 6);
   if (at <= 0) return `…#${digest}`;
   return `${email[0]}…@${email[at + 1] ?? ''}…#${digest}`;
 }

@@ -3,7 +3,7 @@ import type { BusinessCentralApi } from './businessCentral/types';
 import { loadConfig, type Config } from './config';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
-import type { Logger } from './log';
+import { deriveEmailKey, useEmailKey, type Logger } from './log';
 import { createStorage, type Storage } from './storage';
 import { ServiceBreakers } from './sync/outages';
 import { RetrySchedule } from './sync/retrySchedule';
@@ -36,6 +36,8 @@ export interface Services {
 let cached: Services | undefined;
 
 export function buildServices(config: Config): Services {
+  // Email masks in logs and email digests in storage are keyed per deployment (docs/reliability.md, "Secrets").
+  useEmailKey(deriveEmailKey(config.webhook.clientState));
   const storage = createStorage(config.storage);
   const breakers = new ServiceBreakers(storage.state);
   // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
@@ -62,6 +64,7 @@ export function buildServices(config: Config): Services {
       leases: storage.leases,
       logger,
       leaseTtlMs: config.sync.leaseSeconds * 1000,
+      writeTimeoutMs: config.http.timeoutMs,
       externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
       mapping: config.mapping.mapping,
     }),
@@ -72,6 +75,7 @@ export function buildServices(config: Config): Services {
       runs: storage.reconciliations,
       syncQueue: storage.syncQueue,
       logger,
+      mapping: config.mapping.mapping,
     }),
     reconcileScheduler: (message, delaySeconds) => sendDelayed(config.storage, RECONCILE_QUEUE, message, delaySeconds),
   };

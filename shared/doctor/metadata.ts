@@ -2,7 +2,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { BC_CUSTOMER_PROPERTIES_READ } from '../businessCentral/types';
 import type { CustomerMapping } from '../mapping/mappingFile';
 import { mappingSources } from '../mapping/customerMapping';
-import { RECONCILE_SELECT } from '../reconcile/expected';
+import { reconcileSelect } from '../reconcile/expected';
 
 /**
  * Business Central's own description of its API: every environment serves `{root}/$metadata` (EDMX, OData CSDL
@@ -102,7 +102,8 @@ export function judgeMetadata(model: EdmModel, mapping: CustomerMapping, webhook
   const problems: string[] = [];
   const codeMissing = BC_CUSTOMER_PROPERTIES_READ.filter((property) => !has(property));
   if (codeMissing.length > 0) problems.push(`the sync and the poll read ${codeMissing.join(', ')}`);
-  const selectMissing = RECONCILE_SELECT.filter((property) => !has(property) && !codeMissing.includes(property));
+  const select = reconcileSelect(mapping);
+  const selectMissing = select.filter((property) => !has(property) && !codeMissing.includes(property));
   if (selectMissing.length > 0) problems.push(`the reconciliation's $select names ${selectMissing.join(', ')}`);
   const entries = mappingSources(mapping)
     .map((entry) => ({ ...entry, missing: entry.properties.filter((property) => !has(property)) }))
@@ -114,7 +115,7 @@ export function judgeMetadata(model: EdmModel, mapping: CustomerMapping, webhook
     if (codeMissing.length > 0 || selectMissing.length > 0) fixes.push('BC_API_BASE_URL must point at Business Central\'s standard API v2.0, whose customers entity has these properties');
     return { status: 'fail', detail: `the customer entity lacks properties: ${problems.join('; ')}`, fix: fixes.join('; ') };
   }
-  const used = new Set([...BC_CUSTOMER_PROPERTIES_READ, ...RECONCILE_SELECT, ...mappingSources(mapping).flatMap((entry) => entry.properties)]);
+  const used = new Set([...BC_CUSTOMER_PROPERTIES_READ, ...select, ...mappingSources(mapping).flatMap((entry) => entry.properties)]);
   const summary = `the customer entity has all ${used.size} properties the sync, the poll, the $select and the mapping read`;
   if (!subscriptionsExist) {
     return webhookConfigured

@@ -1,5 +1,6 @@
 import { ErrorCode, SyncError, type OutageKind, type ServiceName } from '../errors';
 import { ConcurrencyLimiter } from './limiter';
+import { checkWriteGuard } from './writeGuard';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { operationName, serverOf, telemetryUrl, withDependencySpan } from '../observability';
 
@@ -126,6 +127,9 @@ export class HttpClient {
   }
 
   private async exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+    // A write goes out only while the caller may still write (its lease, shared/http/writeGuard.ts): checked per
+    // attempt and once a concurrency slot is ours, right before sending, so no retry outlives the right to write.
+    if (request.method !== 'GET') await checkWriteGuard();
     // The token first: its own dependency (when it is fetched) is not part of this call's duration.
     const authorization = await this.authorization();
     const budget = this.options.budget;

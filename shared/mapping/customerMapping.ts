@@ -9,6 +9,7 @@ import {
   cleanText,
   defaultCustomerMapping,
   expressionFailure,
+  expressionReads,
   resultText,
   runExpression,
   type CompiledAddressEntry,
@@ -142,6 +143,27 @@ export function mappingSources(mapping: CustomerMapping): MappingEntrySources[] 
     sources,
     properties: [...new Set(sources.flatMap((source) => SEED_FIELD_PROPERTIES[source as CustomerSource | AddressSource] ?? []))],
   }));
+}
+
+/** The entity properties normalizeCustomer reads for the customer record itself (`Id`, `No`, `Name`, `Type`, `EMail`, `Blocked`, `LastModifiedDateTime`). */
+export const CUSTOMER_ENTITY_PROPERTIES = ['id', 'number', 'displayName', 'type', 'email', 'blocked', 'lastModifiedDateTime'] as const;
+/** The entity properties behind the seed record's `Addresses`. */
+export const ADDRESS_ENTITY_PROPERTIES = ADDRESS_PROPERTIES;
+
+/**
+ * The Business Central entity properties ($select) needed to evaluate the mapping's filter and customer fields:
+ * the customer's own properties always, the address properties too when an expression reads `Addresses` (or may
+ * read anything: `$`, a wildcard). The address collection itself is not included: see `applyCustomerMapping`'s
+ * `addresses` option.
+ */
+export function customerFieldsRead(mapping: CustomerMapping = defaultCustomerMapping()): string[] {
+  const addressNames = new Set<string>(['Addresses', ...ADDRESS_SOURCES]);
+  const expressions = [mapping.filter, ...mapping.fields.flatMap((entry) => (entry.type === 'Formula' ? [entry.formula] : []))];
+  const readsAddresses = expressions.some((expression) => {
+    const reads = expressionReads(expression);
+    return reads.anything || [...reads.names].some((name) => addressNames.has(name));
+  });
+  return [...CUSTOMER_ENTITY_PROPERTIES, ...(readsAddresses ? ADDRESS_ENTITY_PROPERTIES : [])];
 }
 
 export interface ValidationProblem {
@@ -303,9 +325,14 @@ export type MappingOutcome =
  * Normalize, filter, validate and map one Business Central customer: the whole mapping collection, no I/O.
  * This is "what would the mapping write to iPaaS.com for this customer" (the customer fields and the addresses
  * before PreventDuplicate), for the sync, the dry run and the reconciliation alike. Never throws for one
- * customer's data: a failing formula is a `MappingFailed` problem.
+ * customer's data: a failing formula is a `MappingFailed` problem. `addresses: false` leaves the address collection
+ * out (the reconciliation, which compares customer fields only and reads no address properties it does not need).
  */
-export function applyCustomerMapping(entity: BcCustomer, mapping: CustomerMapping = defaultCustomerMapping()): MappingOutcome {
+export function applyCustomerMapping(
+  entity: BcCustomer,
+  mapping: CustomerMapping = defaultCustomerMapping(),
+  options: { addresses?: boolean } = {},
+): MappingOutcome {
   const customer = normalizeCustomer(entity);
   try {
     if (!passes(mapping.filter, customer)) {
@@ -314,7 +341,7 @@ export function applyCustomerMapping(entity: BcCustomer, mapping: CustomerMappin
     const { values, problems } = evaluateCustomer(customer, mapping);
     if (problems.length > 0) return { kind: 'invalid', customer, problems };
     const ipaasCustomer = values as IpaasCustomerInput;
-    const addresses = mapAddresses(customer, mapping);
+    const addresses = options.addresses === false ? [] : mapAddresses(customer, mapping);
     return { kind: 'mapped', customer, ipaasCustomer, addresses, hash: payloadHash(ipaasCustomer, addresses, mapping.fingerprint) };
   } catch (error) {
     if (!(error instanceof MappingFailure)) throw error;

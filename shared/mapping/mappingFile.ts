@@ -207,6 +207,37 @@ export function runExpression(compiled: CompiledExpression, input: unknown, bind
   });
 }
 
+/** What an expression reads from its record: the field names it mentions, or `anything` when it may read any field. */
+export interface ExpressionReads {
+  names: ReadonlySet<string>;
+  /** The record as a whole (`$`, `$$`), a wildcard or descendant step, or `$eval`: any field may be read. */
+  anything: boolean;
+}
+
+/**
+ * The field names a compiled expression mentions, from its syntax tree: every name step (`Name`, `Addresses.City`),
+ * over-approximated (a name is counted even where it is not a field of the record). Used to read no more of Business
+ * Central than the mapping needs, without ever reading less.
+ */
+export function expressionReads(compiled: CompiledExpression): ExpressionReads {
+  const names = new Set<string>();
+  let anything = false;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const { type, value } = node as { type?: unknown; value?: unknown };
+    if (type === 'name' && typeof value === 'string') names.add(value);
+    else if (type === 'wildcard' || type === 'descendant') anything = true;
+    else if (type === 'variable' && (value === '' || value === '$' || value === 'eval')) anything = true;
+    for (const child of Object.values(node)) if (typeof child === 'object') visit(child);
+  };
+  visit(compiled.expression.ast());
+  return { names, anything };
+}
+
 export type TextResult = { ok: true; text: string } | { ok: false; problem: string };
 
 /** A formula's result as the text a destination takes: text, numbers and true/false; nothing means "". */

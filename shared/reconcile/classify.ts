@@ -1,6 +1,6 @@
 import type { BcCustomer } from '../businessCentral/types';
 import type { IpaasCustomer } from '../ipaas/types';
-import { emailKey } from '../mapping';
+import { emailKey, type CustomerMapping } from '../mapping';
 import { expectedCustomer, ipaasValue, type ExpectedCustomer } from './expected';
 import type { CustomerCategory, FieldChange, ReportItem } from './report';
 
@@ -55,10 +55,18 @@ export interface Classification {
 /**
  * Puts one Business Central customer in exactly one category. The iPaaS.com customer it corresponds to is found
  * by its link in CustomerLinks first, then by email (as the sync matches), then by customer number.
- * `linkedIpaasId` is the link's iPaaS.com id, or undefined when the customer was never linked.
+ * `linkedIpaasId` is the link's iPaaS.com id, or undefined when the customer was never linked. `mapping`: the
+ * configured mapping collection (the sync's); the default file when absent. `linkedCustomerOf`: the Business Central
+ * customer linked to an iPaaS.com customer, so one whose email match belongs to another is listed with `EmailInUse`.
  */
-export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIpaasId: string | undefined): Classification {
-  const expected = expectedCustomer(entity);
+export function classifyCustomer(
+  entity: BcCustomer,
+  index: IpaasIndex,
+  linkedIpaasId: string | undefined,
+  mapping?: CustomerMapping,
+  linkedCustomerOf: (ipaasCustomerId: string) => string | undefined = () => undefined,
+): Classification {
+  const expected = expectedCustomer(entity, mapping);
   const base = { customerId: entity.id, customerNumber: expected.customerNumber };
   if (expected.kind === 'filtered') return { category: 'Filtered' };
   if (expected.kind === 'invalid') {
@@ -76,7 +84,10 @@ export function classifyCustomer(entity: BcCustomer, index: IpaasIndex, linkedIp
   }
   const [match] = byEmail.length === 1 ? byEmail : index.withNumber(expected.customerNumber);
   if (match) {
-    return { category: 'Unlinked', item: { category: 'Unlinked', ...base, ipaasCustomerId: match.id, errorCode: null, changes: differences(expected, match) } };
+    // The customer with this email is linked to another Business Central customer: the sync ends EmailInUse.
+    const owner = byEmail.length === 1 ? linkedCustomerOf(match.id) : undefined;
+    const errorCode = owner !== undefined && owner.toLowerCase() !== entity.id.toLowerCase() ? 'EmailInUse' : null;
+    return { category: 'Unlinked', item: { category: 'Unlinked', ...base, ipaasCustomerId: match.id, errorCode, changes: differences(expected, match) } };
   }
   // Linked to an iPaaS.com customer that no longer exists, or never transferred.
   return {

@@ -9,7 +9,8 @@ import type { CustomerLinkLister, QueueSender } from '../storage/types';
 import { newSyncMessage } from '../messages';
 import { classifyCustomer, IpaasIndex } from './classify';
 import { reportToCsv } from './csv';
-import { RECONCILE_SELECT } from './expected';
+import { reconcileSelect } from './expected';
+import type { CustomerMapping } from '../mapping';
 import {
   addCounts,
   CUSTOMER_CATEGORIES,
@@ -53,6 +54,8 @@ export interface ReconcileDependencies {
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;
+  /** The mapping collection the sync uses (CUSTOMER_MAPPING_FILE); the default file when absent. */
+  mapping?: CustomerMapping;
 }
 
 const countsSchema = reportSchema.shape.counts;
@@ -176,6 +179,8 @@ interface Memo {
   index?: IpaasIndex;
   indexParts?: number;
   links?: Map<string, string>;
+  /** iPaaS.com id → the (first) Business Central customer linked to it. */
+  owners?: Map<string, string>;
 }
 
 /**
@@ -315,10 +320,15 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
 async function ensureLinks(deps: ReconcileDependencies, memo: Memo): Promise<Map<string, string>> {
   if (memo.links) return memo.links;
   const links = new Map<string, string>();
+  const owners = new Map<string, string>();
   for await (const page of deps.links.listLinkedIds()) {
-    for (const link of page) links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+    for (const link of page) {
+      links.set(link.customerId.toLowerCase(), link.ipaasCustomerId);
+      if (!owners.has(link.ipaasCustomerId)) owners.set(link.ipaasCustomerId, link.customerId);
+    }
   }
   memo.links = links;
+  memo.owners = owners;
   return links;
 }
 
@@ -327,7 +337,7 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
   const links = await ensureLinks(deps, memo);
   const { cursor, progress } = state;
   const page = await deps.businessCentral.readCustomerPage(
-    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: RECONCILE_SELECT },
+    { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
     cursor.businessCentralNextLink ?? undefined,
   );
   const counts = emptyCounts();
@@ -335,7 +345,7 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
   const customerIds: string[] = [];
   const toFix: string[] = [];
   for (const customer of page.customers) {
-    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()));
+    const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
     counts[result.category] += 1;
     customerIds.push(customer.id);
     if (result.item) items.push(result.item);

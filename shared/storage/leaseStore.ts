@@ -11,8 +11,17 @@ const LEASE_PARTITION = 'lease';
 export interface LeaseStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
-  /** Milliseconds since the epoch; leases compare expiry against it, so instances need roughly synchronized clocks. */
+  /**
+   * Milliseconds since the epoch: the expiry written into each lease (for people reading the row), and the expiry
+   * judged for rows written by earlier versions, or for every row with `expiryBy: 'clock'`.
+   */
   clock?: () => number;
+  /**
+   * Who decides that a lease has expired: `storage` (default), by storage's own clock (the time since the row was
+   * last written, as the reply to a read dates it), so instances whose clocks disagree still exclude each other;
+   * `clock`, by `clock` (simulations that move time by hand).
+   */
+  expiryBy?: 'storage' | 'clock';
 }
 
 interface LeaseEntity {
@@ -21,6 +30,8 @@ interface LeaseEntity {
   Name: string;
   Token: string;
   ExpiresAt: string;
+  /** The lease's time from its last write (the row's server Timestamp) on: expiry judged by storage's clock. */
+  TtlMs: number;
 }
 
 const leaseEntitySchema = z.looseObject({
@@ -32,6 +43,10 @@ interface CurrentLease {
   token: string | null;
   expiresAtMs: number;
   etag: string;
+  /** Storage's clock: the row's last write (its Timestamp), the time of our read (the reply's Date), and the TTL then written. */
+  writtenAtMs: number;
+  readAtMs: number;
+  ttlMs: number | undefined;
 }
 
 /**
@@ -44,10 +59,12 @@ interface CurrentLease {
 export class TableLeaseStore implements LeaseStore {
   private readonly table: TableClient;
   private readonly clock: () => number;
+  private readonly expiryBy: 'storage' | 'clock';
 
   constructor(storage: StorageConnection, options: LeaseStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
     this.clock = options.clock ?? Date.now;
+    this.expiryBy = options.expiryBy ?? 'storage';
   }
 
   /**
@@ -62,7 +79,7 @@ export class TableLeaseStore implements LeaseStore {
       for (let round = 0; round < 2; round += 1) {
         const now = this.clock();
         const lease: Lease = { name, token: randomUUID(), expiresAt: new Date(now + ttlMs).toISOString() };
-        const entity = this.entity(rowKey, lease);
+        const entity = this.entity(rowKey, lease, ttlMs);
         try {
           const created = await withTable(this.table, () => this.table.createEntity(entity));
           return withEtag(lease, created.etag);
@@ -70,7 +87,7 @@ export class TableLeaseStore implements LeaseStore {
           if (statusOf(error) !== 409) throw error;
         }
         const current = await this.read(rowKey);
-        if (current && current.expiresAtMs > this.clock()) return null;
+        if (current && !this.expired(current)) return null;
         if (!current) continue;
         try {
           const replaced = await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
@@ -99,7 +116,7 @@ export class TableLeaseStore implements LeaseStore {
         etag = current.etag;
       }
       const expiresAt = new Date(this.clock() + ttlMs).toISOString();
-      const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }), 'Replace', { etag });
+      const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }, ttlMs), 'Replace', { etag });
       lease.expiresAt = expiresAt;
       if (replaced.etag) lease.etag = replaced.etag;
       return true;
@@ -127,22 +144,46 @@ export class TableLeaseStore implements LeaseStore {
     }
   }
 
-  private entity(rowKey: string, lease: Lease): LeaseEntity {
-    return { partitionKey: LEASE_PARTITION, rowKey, Name: lease.name, Token: lease.token, ExpiresAt: lease.expiresAt };
+  private entity(rowKey: string, lease: Lease, ttlMs: number): LeaseEntity {
+    return { partitionKey: LEASE_PARTITION, rowKey, Name: lease.name, Token: lease.token, ExpiresAt: lease.expiresAt, TtlMs: ttlMs };
+  }
+
+  /**
+   * Expired by storage's own clock: longer than its TTL since the row was last written (acquired or renewed), as
+   * the reply to our read dates it. So an instance whose clock runs ahead cannot take a lease over early, and a
+   * holder need not trust other instances' clocks. Rows of earlier versions (no TTL column) compare ExpiresAt
+   * with this instance's clock.
+   */
+  private expired(current: CurrentLease): boolean {
+    if (this.expiryBy === 'storage' && current.ttlMs !== undefined && Number.isFinite(current.writtenAtMs) && Number.isFinite(current.readAtMs)) {
+      return current.readAtMs - current.writtenAtMs >= current.ttlMs;
+    }
+    return current.expiresAtMs <= this.clock();
   }
 
   /** The row as it stands, or null when absent; an unreadable row counts as expired so it can be taken over. */
   private async read(rowKey: string): Promise<CurrentLease | null> {
     let entity: Record<string, unknown> & { etag: string };
+    // The reply's Date header: storage's clock at our read (whole seconds, rounded down: never later than it was).
+    let readAtMs = Number.NaN;
     try {
-      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(LEASE_PARTITION, rowKey));
+      entity = await withTable(this.table, () =>
+        this.table.getEntity<Record<string, unknown>>(LEASE_PARTITION, rowKey, {
+          onResponse: (response) => {
+            readAtMs = Date.parse(response.headers.get('date') ?? '');
+          },
+        }),
+      );
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw error;
     }
+    const writtenAtMs = typeof entity.timestamp === 'string' ? Date.parse(entity.timestamp) : Number.NaN;
     const parsed = leaseEntitySchema.safeParse(entity);
-    if (!parsed.success) return { token: null, expiresAtMs: 0, etag: entity.etag };
-    return { token: parsed.data.Token, expiresAtMs: Date.parse(parsed.data.ExpiresAt), etag: entity.etag };
+    // An unreadable row counts as expired, so it can be taken over.
+    if (!parsed.success) return { token: null, expiresAtMs: 0, etag: entity.etag, writtenAtMs, readAtMs, ttlMs: undefined };
+    const ttlMs = typeof entity.TtlMs === 'number' && Number.isFinite(entity.TtlMs) && entity.TtlMs > 0 ? entity.TtlMs : undefined;
+    return { token: parsed.data.Token, expiresAtMs: Date.parse(parsed.data.ExpiresAt), etag: entity.etag, writtenAtMs, readAtMs, ttlMs };
   }
 }
 

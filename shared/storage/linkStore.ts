@@ -2,21 +2,51 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore } from './types';
+import { customerKey, statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkOwner, LinkState, PendingCreate } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
 /** Beside the link, in the customer's partition: the version last attempted without success. */
 const ATTEMPT_ROW_KEY = 'attempt';
+/** Beside the link: creates sent whose answer may have been lost (shared/sync/executePlan.ts). */
+const CREATE_ROW_KEY = 'create';
+/** The reverse link: which Business Central customer an iPaaS.com customer belongs to (row `owner` of partition `ipaas-{id}`). */
+const OWNER_ROW_KEY = 'owner';
+/** Where the one-time claim of links saved before reverse links existed stands (partition `meta`). */
+const META_PARTITION = 'meta';
+const CLAIMS_BACKFILL_ROW_KEY = 'claims';
+const BACKFILL_PAGE_SIZE = 1000;
+const BACKFILL_CONCURRENCY = 16;
+/** Pages of older links one look-up claims at most before it queries instead. */
+const BACKFILL_PAGES_PER_LOOKUP = 10;
+
+/**
+ * Partition of the reverse link of an iPaaS.com customer. One iPaaS.com customer belongs to at most one Business
+ * Central customer across the whole deployment (every company, once there are several), so the key is the
+ * iPaaS.com id alone; who owns it is in the row (`LinkOwner`).
+ */
+export function ownerPartition(ipaasCustomerId: string): string {
+  return `ipaas-${toTableKey(ipaasCustomerId)}`;
+}
+
+/** Whether two owners are the same Business Central customer (by id: a company joins the comparison when there are several). */
+export function sameOwner(a: LinkOwner, b: LinkOwner): boolean {
+  return customerKey(a.customerId) === customerKey(b.customerId);
+}
+
+const ownerEntitySchema = z.looseObject({ CustomerId: z.string().min(1), CustomerNumber: z.string() });
 
 export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
   logger?: Logger;
+  /** The claim of older links: rows per page (1,000) and pages per look-up (10); smaller only in tests. */
+  backfill?: { pageSize?: number; pagesPerLookup?: number };
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+const pendingCreatesSchema = z.array(z.object({ customerNumber: z.string(), emailDigest: z.string().min(1), sentAt: isoTimestamp }));
 
 export const customerLinkSchema = z.object({
   customerId: z.string().min(1),
@@ -27,6 +57,7 @@ export const customerLinkSchema = z.object({
   addressHash: z.string().min(1).optional(),
   sourceModifiedAt: isoTimestamp.optional(),
   externalIdKey: z.string().min(1).optional(),
+  claimedIpaasCustomerId: z.string().min(1).optional(),
 });
 
 const linkEntitySchema = z.looseObject({
@@ -39,6 +70,7 @@ const linkEntitySchema = z.looseObject({
   AddressHash: z.string().min(1).optional().catch(undefined),
   SourceModifiedAt: isoTimestamp.optional().catch(undefined),
   ExternalIdKey: z.string().min(1).optional().catch(undefined),
+  ClaimedIpaasCustomerId: z.string().min(1).optional().catch(undefined),
 });
 
 interface LinkEntity {
@@ -52,6 +84,7 @@ interface LinkEntity {
   AddressHash?: string;
   SourceModifiedAt?: string;
   ExternalIdKey?: string;
+  ClaimedIpaasCustomerId?: string;
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
@@ -62,7 +95,12 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
   constructor(storage: StorageConnection, options: LinkStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? LINKS_TABLE);
     this.logger = options.logger ?? silentLogger;
+    this.backfillPageSize = options.backfill?.pageSize ?? BACKFILL_PAGE_SIZE;
+    this.backfillPagesPerLookup = options.backfill?.pagesPerLookup ?? BACKFILL_PAGES_PER_LOOKUP;
   }
+
+  private readonly backfillPageSize: number;
+  private readonly backfillPagesPerLookup: number;
 
   async get(customerId: string): Promise<CustomerLink | null> {
     const partitionKey = customerKey(customerId);
@@ -76,10 +114,12 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     return this.toLink(partitionKey, entity);
   }
 
-  async getState(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+  async getState(customerId: string): Promise<LinkState> {
     const partitionKey = customerKey(customerId);
     let link: CustomerLink | null = null;
     let lastAttemptedModifiedAt: string | null = null;
+    let lastAttemptedMapping: string | null = null;
+    let pendingCreates: PendingCreate[] = [];
     try {
       // One query for both rows of the customer's partition.
       const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } });
@@ -88,20 +128,46 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
           if (row.rowKey === LINK_ROW_KEY) link = this.toLink(partitionKey, row);
           else if (row.rowKey === ATTEMPT_ROW_KEY && typeof row.SourceModifiedAt === 'string' && !Number.isNaN(Date.parse(row.SourceModifiedAt))) {
             lastAttemptedModifiedAt = row.SourceModifiedAt;
+            lastAttemptedMapping = typeof row.MappingFingerprint === 'string' ? row.MappingFingerprint : null;
+          } else if (row.rowKey === CREATE_ROW_KEY && typeof row.Creates === 'string') {
+            pendingCreates = parsePendingCreates(row.Creates);
           }
         }
       });
     } catch (error) {
-      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null };
+      if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null, lastAttemptedMapping: null, pendingCreates: [] };
       throw storageError('reading a customer link', error);
     }
-    return { link, lastAttemptedModifiedAt };
+    return { link, lastAttemptedModifiedAt, lastAttemptedMapping, pendingCreates };
   }
 
-  async recordAttempt(customerId: string, sourceModifiedAt: string): Promise<void> {
+  async recordCreates(customerId: string, creates: readonly PendingCreate[]): Promise<void> {
+    const partitionKey = customerKey(customerId);
+    try {
+      if (creates.length === 0) {
+        await withTable(this.table, () => this.table.deleteEntity(partitionKey, CREATE_ROW_KEY)).catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+      } else {
+        await withTable(this.table, () => this.table.upsertEntity({ partitionKey, rowKey: CREATE_ROW_KEY, Creates: JSON.stringify(creates) }, 'Replace'));
+      }
+    } catch (error) {
+      throw storageError('recording a create in doubt', error);
+    }
+  }
+
+  async recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void> {
     try {
       await withTable(this.table, () =>
-        this.table.upsertEntity({ partitionKey: customerKey(customerId), rowKey: ATTEMPT_ROW_KEY, SourceModifiedAt: sourceModifiedAt }, 'Replace'),
+        this.table.upsertEntity(
+          {
+            partitionKey: customerKey(customerId),
+            rowKey: ATTEMPT_ROW_KEY,
+            SourceModifiedAt: sourceModifiedAt,
+            ...(mappingFingerprint ? { MappingFingerprint: mappingFingerprint } : {}),
+          },
+          'Replace',
+        ),
       );
     } catch (error) {
       throw storageError('recording a transfer attempt', error);
@@ -136,7 +202,201 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       ...(row.AddressHash ? { addressHash: row.AddressHash } : {}),
       ...(row.SourceModifiedAt ? { sourceModifiedAt: row.SourceModifiedAt } : {}),
       ...(row.ExternalIdKey ? { externalIdKey: row.ExternalIdKey } : {}),
+      ...(row.ClaimedIpaasCustomerId ? { claimedIpaasCustomerId: row.ClaimedIpaasCustomerId } : {}),
       ...(etag ? { etag } : {}),
+    };
+  }
+
+  /**
+   * The Business Central customer an iPaaS.com customer is linked to, or null. The reverse link row answers; a
+   * reverse link whose owner's link now points at another iPaaS.com customer is stale and answers null. Links saved
+   * before reverse links existed are found by a query of CustomerLinks until the one-time claim of them has
+   * finished (each such query also moves that claim one page on).
+   */
+  async ownerOf(ipaasCustomerId: string): Promise<LinkOwner | null> {
+    try {
+      const current = await this.readOwner(ipaasCustomerId);
+      if (current) return (await this.isStale(current.owner, ipaasCustomerId)) ? null : current.owner;
+      if (await this.backfillComplete()) return null;
+      // Older links may not be claimed yet: move their claim on a few pages; once it is done, the reverse link is
+      // the whole answer (it may just have been written), else a query finds an older link to this customer.
+      let done = false;
+      for (let page = 0; page < this.backfillPagesPerLookup && !done; page += 1) {
+        const step = await this.backfillClaims().catch((error: unknown) => {
+          this.logger.warn(`Claiming older links: ${storageError('claiming older links', error).message}`);
+          return null;
+        });
+        if (step === null) break;
+        done = step;
+      }
+      if (done) {
+        const claimed = await this.readOwner(ipaasCustomerId);
+        return claimed && !(await this.isStale(claimed.owner, ipaasCustomerId)) ? claimed.owner : null;
+      }
+      return await this.legacyOwner(ipaasCustomerId);
+    } catch (error) {
+      throw storageError('reading the owner of an iPaaS.com customer', error);
+    }
+  }
+
+  /**
+   * Makes `owner` the one Business Central customer `ipaasCustomerId` is linked to, atomically (an insert, refused
+   * when the row exists): answers the owner that holds it afterwards, `owner` itself or the other customer that
+   * claimed it first. A stale reverse link (its owner now linked elsewhere) is taken over, guarded by its ETag.
+   */
+  async claim(ipaasCustomerId: string, owner: LinkOwner): Promise<LinkOwner> {
+    const entity = this.ownerEntity(ipaasCustomerId, owner);
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        try {
+          await withTable(this.table, () => this.table.createEntity(entity));
+          return owner;
+        } catch (error) {
+          if (statusOf(error) !== 409) throw error;
+        }
+        const current = await this.readOwner(ipaasCustomerId);
+        if (!current) continue;
+        if (sameOwner(current.owner, owner)) return current.owner;
+        if (!(await this.isStale(current.owner, ipaasCustomerId))) return current.owner;
+        try {
+          await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
+          return owner;
+        } catch (error) {
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+        }
+      }
+      throw new SyncError('ConcurrentSync', 'The reverse link of an iPaaS.com customer kept changing; retrying', { transient: true });
+    } catch (error) {
+      throw storageError('claiming an iPaaS.com customer', error);
+    }
+  }
+
+  /** Gives up a claim `owner` made (a transfer that claimed and then failed for good); another owner's claim is left alone. */
+  async releaseClaim(ipaasCustomerId: string, owner: LinkOwner): Promise<void> {
+    try {
+      const current = await this.readOwner(ipaasCustomerId);
+      if (!current || !sameOwner(current.owner, owner)) return;
+      await this.table.deleteEntity(ownerPartition(ipaasCustomerId), OWNER_ROW_KEY, { etag: current.etag });
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return;
+      throw storageError('releasing the claim of an iPaaS.com customer', error);
+    }
+  }
+
+  /**
+   * One page of the one-time claim of links saved before reverse links existed: each gets its reverse link (an
+   * existing one is kept: first come, first served; links saved since, which hold their claim, are skipped), and
+   * the place reached is kept in row `meta`/`claims`, so the next call goes on from there. Idempotent, so two
+   * instances running it at once do no harm (the one that moved the place on first wins; the other answers false).
+   * True once done.
+   */
+  async backfillClaims(): Promise<boolean> {
+    const marker = await this.readBackfill();
+    if (marker.complete) return true;
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId', 'CustomerNumber', 'ClaimedIpaasCustomerId'] },
+      })
+      .byPage({ maxPageSize: this.backfillPageSize, ...(marker.continuation ? { continuationToken: marker.continuation } : {}) });
+    const { value: page, done } = await pages.next();
+    const rows = done || !page ? [] : page;
+    const owners: Array<{ ipaasCustomerId: string; owner: LinkOwner }> = [];
+    for (const row of rows) {
+      const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId, CustomerNumber: customerNumber } = row;
+      if (row.ClaimedIpaasCustomerId === ipaasCustomerId) continue;
+      if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
+        owners.push({ ipaasCustomerId, owner: { customerId, customerNumber: typeof customerNumber === 'string' ? customerNumber : '' } });
+      }
+    }
+    for (let start = 0; start < owners.length; start += BACKFILL_CONCURRENCY) {
+      await Promise.all(
+        owners.slice(start, start + BACKFILL_CONCURRENCY).map(async ({ ipaasCustomerId, owner }) => {
+          try {
+            await this.table.createEntity(this.ownerEntity(ipaasCustomerId, owner));
+          } catch (error) {
+            if (statusOf(error) !== 409) throw error;
+          }
+        }),
+      );
+    }
+    const continuation = done || !page ? undefined : page.continuationToken;
+    const complete = continuation === undefined;
+    const row = { partitionKey: META_PARTITION, rowKey: CLAIMS_BACKFILL_ROW_KEY, Complete: complete, ...(continuation ? { Continuation: continuation } : {}) };
+    try {
+      if (marker.etag === null) await this.table.createEntity(row);
+      else await this.table.updateEntity(row, 'Replace', { etag: marker.etag });
+    } catch (error) {
+      // Another instance moved it on meanwhile: its word stands.
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+      return false;
+    }
+    if (complete) this.claimsComplete = true;
+    return complete;
+  }
+
+  private claimsComplete = false;
+
+  private async backfillComplete(): Promise<boolean> {
+    if (this.claimsComplete) return true;
+    const marker = await this.readBackfill();
+    if (marker.complete) this.claimsComplete = true;
+    return marker.complete;
+  }
+
+  private async readBackfill(): Promise<{ complete: boolean; continuation: string | undefined; etag: string | null }> {
+    try {
+      const row = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(META_PARTITION, CLAIMS_BACKFILL_ROW_KEY));
+      return {
+        complete: row.Complete === true,
+        continuation: typeof row.Continuation === 'string' && row.Continuation !== '' ? row.Continuation : undefined,
+        etag: row.etag,
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return { complete: false, continuation: undefined, etag: null };
+      throw error;
+    }
+  }
+
+  /** A link saved before reverse links existed that points at `ipaasCustomerId` (a query: only until the claim of older links is done). */
+  private async legacyOwner(ipaasCustomerId: string): Promise<LinkOwner | null> {
+    const rows = this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${LINK_ROW_KEY} and IpaasCustomerId eq ${ipaasCustomerId}`, select: ['CustomerId', 'CustomerNumber'] },
+    });
+    for await (const row of rows) {
+      const parsed = ownerEntitySchema.safeParse(row);
+      if (parsed.success) return { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber };
+    }
+    return null;
+  }
+
+  private async readOwner(ipaasCustomerId: string): Promise<{ owner: LinkOwner; etag: string } | null> {
+    let entity: Record<string, unknown> & { etag: string };
+    try {
+      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(ownerPartition(ipaasCustomerId), OWNER_ROW_KEY));
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+    const parsed = ownerEntitySchema.safeParse(entity);
+    // An unreadable row names nobody: it is taken over like a stale one.
+    if (!parsed.success) return { owner: { customerId: '(unreadable)', customerNumber: '' }, etag: entity.etag };
+    return { owner: { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber }, etag: entity.etag };
+  }
+
+  /** A reverse link is stale when its owner's link now points at another iPaaS.com customer (or it names nobody readable). */
+  private async isStale(owner: LinkOwner, ipaasCustomerId: string): Promise<boolean> {
+    if (owner.customerId === '(unreadable)') return true;
+    const link = await this.get(owner.customerId);
+    return link !== null && link.ipaasCustomerId !== ipaasCustomerId;
+  }
+
+  private ownerEntity(ipaasCustomerId: string, owner: LinkOwner): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+    return {
+      partitionKey: ownerPartition(ipaasCustomerId),
+      rowKey: OWNER_ROW_KEY,
+      IpaasCustomerId: ipaasCustomerId,
+      CustomerId: owner.customerId,
+      CustomerNumber: owner.customerNumber,
     };
   }
 
@@ -178,6 +438,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       ...(link.addressHash ? { AddressHash: link.addressHash } : {}),
       ...(link.sourceModifiedAt ? { SourceModifiedAt: link.sourceModifiedAt } : {}),
       ...(link.externalIdKey ? { ExternalIdKey: link.externalIdKey } : {}),
+      ...(link.claimedIpaasCustomerId ? { ClaimedIpaasCustomerId: link.claimedIpaasCustomerId } : {}),
     };
     const { ifMatch } = options;
     try {
@@ -201,5 +462,15 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       }
       throw storageError('saving a customer link', error);
     }
+  }
+}
+
+/** The creates in doubt as stored; an unreadable value counts as none (the email match still finds most). */
+function parsePendingCreates(text: string): PendingCreate[] {
+  try {
+    const parsed = pendingCreatesSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
   }
 }

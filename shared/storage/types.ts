@@ -45,8 +45,20 @@ export interface CustomerLink {
    * link is pending (never made, or refused): the next sync makes it, even when nothing else changed.
    */
   externalIdKey?: string;
+  /**
+   * The iPaaS.com customer whose reverse link (its owner row) this customer holds: equal to `ipaasCustomerId` once
+   * claimed. Absent on links saved before reverse links existed; their next write claims it.
+   */
+  claimedIpaasCustomerId?: string;
   /** The stored row's version, when read from storage (not stored itself). */
   etag?: string;
+}
+
+/** The Business Central customer an iPaaS.com customer is linked to (the reverse link). */
+export interface LinkOwner {
+  customerId: string;
+  /** Its number when it claimed the iPaaS.com customer, for messages (EmailInUse names it). */
+  customerNumber: string;
 }
 
 export interface TransferStore {
@@ -80,9 +92,43 @@ export interface CustomerLinkStore {
    */
   save(link: CustomerLink, options?: { ifMatch?: string | null }): Promise<void>;
   /** The link and the Business Central version last attempted without success (one read of the customer's partition). */
-  getState?(customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }>;
-  /** Remembers the version of a customer whose transfer ended without success (a final failure, filtered), so an unchanged snapshot is not tried again. */
-  recordAttempt?(customerId: string, sourceModifiedAt: string): Promise<void>;
+  getState?(customerId: string): Promise<LinkState>;
+  /**
+   * Remembers the version of a customer whose transfer ended without success (a final failure, filtered), and the
+   * fingerprint of the mapping that decided it, so an unchanged snapshot is not tried again under that mapping.
+   */
+  recordAttempt?(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void>;
+  /** Replaces the creates in doubt of a customer (none: the row is removed). */
+  recordCreates?(customerId: string, creates: readonly PendingCreate[]): Promise<void>;
+  /** Which Business Central customer an iPaaS.com customer is linked to; null when none. */
+  ownerOf?(ipaasCustomerId: string): Promise<LinkOwner | null>;
+  /** Claims an iPaaS.com customer for `owner` atomically; answers who holds it afterwards (`owner`, or who claimed it first). */
+  claim?(ipaasCustomerId: string, owner: LinkOwner): Promise<LinkOwner>;
+  /** Gives up a claim of `owner` (a transfer that claimed and then failed for good). */
+  releaseClaim?(ipaasCustomerId: string, owner: LinkOwner): Promise<void>;
+}
+
+/** What one read of a customer's partition in CustomerLinks tells. */
+export interface LinkState {
+  link: CustomerLink | null;
+  /** The Business Central version last attempted without success for good; null when none. */
+  lastAttemptedModifiedAt: string | null;
+  /** The fingerprint of the mapping that attempt ran with; null when unknown (recorded before it was kept). */
+  lastAttemptedMapping?: string | null;
+  /** Creates sent whose outcome is not known (answer lost, process died), newest last; empty when none. */
+  pendingCreates?: PendingCreate[];
+}
+
+/**
+ * A create sent to iPaaS.com whose answer may have been lost: what it carried, so a later attempt recognises the
+ * customer it made by number and email (the email by its keyed digest: no address in storage) instead of creating
+ * again or calling it a DuplicateCustomerNumber.
+ */
+export interface PendingCreate {
+  customerNumber: string;
+  emailDigest: string;
+  /** When it was sent (ISO). */
+  sentAt: string;
 }
 
 /** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */

@@ -1,9 +1,10 @@
 import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
-import { redact } from '../log';
+import { emailDigest, redact } from '../log';
 import { addressesToAdd, type CustomerMapping } from '../mapping';
-import type { CustomerLinkStore, TransferRecord } from '../storage/types';
-import { duplicateNumberReason, externalIdLinkNeeded, type PlannedSync } from './planSync';
+import { sameOwner } from '../storage/linkStore';
+import type { CustomerLinkStore, PendingCreate, TransferRecord } from '../storage/types';
+import { duplicateNumberReason, emailInUseReason, externalIdLinkNeeded, isEarlierCreate, type PlannedSync } from './planSync';
 
 /** What a transfer ended as (the TransferRecord fields the executor decides). */
 export type ExecutionOutcome = Pick<
@@ -13,7 +14,8 @@ export type ExecutionOutcome = Pick<
 
 export interface ExecuteDependencies {
   ipaas: IpaasApi;
-  links: Pick<CustomerLinkStore, 'save'>;
+  /** `claim` / `releaseClaim` (reverse links), when the store has them. */
+  links: Pick<CustomerLinkStore, 'save' | 'claim' | 'releaseClaim' | 'recordCreates'>;
   clock?: () => Date;
   /**
    * Called before every write to iPaaS.com: throws when the sync may no longer write (for example, its
@@ -67,32 +69,77 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   let target: IpaasCustomer | null = null;
   // Unchanged: the customer found in iPaaS.com already holds the data, so no PUT is sent (never reported as Updated).
   let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
+  // The iPaaS.com customer this transfer holds the reverse link of (claimed now, or before).
+  let claimed: string | undefined = link?.claimedIpaasCustomerId;
+  const now = deps.clock ?? (() => new Date());
+  let pendingCreates = work.pendingCreates;
+  let claimedNow: string | undefined;
   // IPAAS_ADDRESS_MODE=nested: the addresses travel inside the customer's create or update body, not one by one.
   const nested = deps.ipaas.addressMode === 'nested';
   let nestedSent = 0;
-  if (work.existing) {
-    const existing = work.existing;
-    const nestedAddresses = nested ? work.addresses : [];
-    if (plan.changes.length === 0 && nestedAddresses.length === 0) target = existing;
-    else {
-      await beforeWrite();
-      target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
-        nested
-          ? deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined, nestedAddresses)
-          : deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
-      );
-      if (target) nestedSent = nestedAddresses.length;
+  try {
+    if (work.existing) {
+      const existing = work.existing;
+      if (work.claimExisting && deps.links.claim) {
+        // Atomic: of two customers with one email, exactly one gets it; the other writes nothing.
+        await beforeWrite();
+        const holder = await deps.links.claim(existing.id, work.owner);
+        if (!sameOwner(holder, work.owner)) {
+          throw new SyncError('EmailInUse', emailInUseReason(existing.id, wanted.emailAddress, holder, true), { transient: false });
+        }
+        if (claimed !== existing.id) claimedNow = existing.id;
+        claimed = existing.id;
+      }
+      const nestedAddresses = nested ? work.addresses : [];
+      if (plan.changes.length === 0 && nestedAddresses.length === 0) target = existing;
+      else {
+        await beforeWrite();
+        target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, existing.id, () =>
+          nested
+            ? deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined, nestedAddresses)
+            : deps.ipaas.updateCustomer(existing.id, wanted, work.existingRecord ?? undefined),
+        );
+        if (target) nestedSent = nestedAddresses.length;
+      }
     }
-  }
-  if (!target) {
-    // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile (then it gets every address).
-    const createAddresses = nested ? (work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses) : [];
-    await beforeWrite();
-    target = await confirmDuplicateNumber(deps.ipaas, wanted.customerNumber, null, () =>
-      nested ? deps.ipaas.createCustomer(wanted, createAddresses) : deps.ipaas.createCustomer(wanted),
-    );
-    action = 'Created';
-    nestedSent = createAddresses.length;
+    if (!target) {
+      // Planned as a create, or the customer to update was deleted in iPaaS.com meanwhile (then it gets every address).
+      const createAddresses = nested ? (work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses) : [];
+      await beforeWrite();
+      // Remembered before it is sent: should its answer be lost, the next attempt recognises what it made.
+      const sent: PendingCreate = { customerNumber: wanted.customerNumber, emailDigest: emailDigest(wanted.emailAddress), sentAt: now().toISOString() };
+      pendingCreates = [...work.pendingCreates, sent].slice(-MAX_PENDING_CREATES);
+      await deps.links.recordCreates?.(work.entity.id, pendingCreates);
+      try {
+        target = await confirmDuplicateNumber(
+          deps.ipaas,
+          wanted.customerNumber,
+          null,
+          () => (nested ? deps.ipaas.createCustomer(wanted, createAddresses) : deps.ipaas.createCustomer(wanted)),
+          pendingCreates,
+        );
+      } catch (error) {
+        // Refused, or never sent: this create made nothing, so it is forgotten again (a lost answer is kept).
+        if (!answerMayBeLost(error)) {
+          pendingCreates = work.pendingCreates;
+          await deps.links.recordCreates?.(work.entity.id, pendingCreates).catch(() => undefined);
+        }
+        throw error;
+      }
+      action = 'Created';
+      nestedSent = createAddresses.length;
+      // A new iPaaS.com id: nobody else can hold it.
+      if (deps.links.claim) {
+        await deps.links.claim(target.id, work.owner);
+        claimed = target.id;
+      }
+    }
+  } catch (error) {
+    // A claim made by this transfer, which then failed for good, is given back (a transient failure keeps it: its retry goes on).
+    if (claimedNow && error instanceof SyncError && !error.transient && error.code !== 'EmailInUse') {
+      await deps.links.releaseClaim?.(claimedNow, work.owner).catch(() => undefined);
+    }
+    throw error;
   }
   if (!target) throw new SyncError('IpaasRejected', 'iPaaS.com returned no customer for the create');
   const created = target;
@@ -128,8 +175,12 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     addressHash: work.addressHash,
     ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
     ...(externalIdKey ? { externalIdKey } : {}),
+    ...(claimed === created.id ? { claimedIpaasCustomerId: created.id } : {}),
     // Fencing: only over the link this sync planned from (or none), so a stale worker never overwrites a newer one.
   }, { ifMatch: work.link ? (work.link.etag ?? undefined) : null });
+  // Linked: whatever earlier creates made is settled (adopted, or refused by the unique number). A create of this
+  // transfer that succeeded leaves its row: older than the link now, it is ignored (no write spent on removing it).
+  if (work.pendingCreates.length > 0) await deps.links.recordCreates?.(work.entity.id, []).catch(() => undefined);
   return { ...base, status: 'Succeeded', action, errorCode: null, errorMessage: null, ipaasCustomerId: created.id, addressesAdded, warnings };
 }
 
@@ -138,12 +189,27 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
  * and only when another customer owns it is the outcome DuplicateCustomerNumber. Anything else stays the
  * rejection it was (IpaasRejected, with iPaaS.com's code and message).
  */
-async function confirmDuplicateNumber<T>(ipaas: IpaasApi, customerNumber: string, ownId: string | null, write: () => Promise<T>): Promise<T> {
+async function confirmDuplicateNumber<T>(
+  ipaas: IpaasApi,
+  customerNumber: string,
+  ownId: string | null,
+  write: () => Promise<T>,
+  pendingCreates: readonly PendingCreate[] = [],
+): Promise<T> {
   try {
     return await write();
   } catch (error) {
     if (!(error instanceof SyncError) || error.transient || !error.remoteCodes.some((code) => code.startsWith('BIZL-'))) throw error;
     const owners = await ipaas.findCustomersByNumber(customerNumber);
+    // The customer an earlier create of this very customer made, landed after our search: not a duplicate. The
+    // next attempt finds it (by email or by that create's number) and links it.
+    const earlier = owners.find((owner) => owner.id !== ownId && isEarlierCreate(owner, pendingCreates));
+    if (earlier) {
+      throw new SyncError('ConcurrentSync', `iPaaS.com customer ${earlier.id} was made by an earlier attempt whose answer was lost; it is linked at the next attempt`, {
+        transient: true,
+        cause: error,
+      });
+    }
     if (owners.some((owner) => owner.id !== ownId)) {
       throw new SyncError('DuplicateCustomerNumber', `${duplicateNumberReason(customerNumber)} (${error.remoteCodes.join(', ')})`, {
         status: error.status,
@@ -153,6 +219,21 @@ async function confirmDuplicateNumber<T>(ipaas: IpaasApi, customerNumber: string
     }
     throw error;
   }
+}
+
+/** Creates in doubt remembered per customer (the newest). */
+const MAX_PENDING_CREATES = 5;
+
+/**
+ * Whether a failed create may nevertheless have made the customer: no answer came (a timeout, a dropped
+ * connection), a gateway gave up waiting for one (504), or a success could not be read. Any other answer, an error
+ * included, is iPaaS.com's word.
+ */
+function answerMayBeLost(error: unknown): boolean {
+  if (!(error instanceof SyncError)) return true;
+  if (!error.transient || error.code === 'ConcurrentSync') return false;
+  // A 2xx whose body could not be read also made it.
+  return error.status === undefined || error.status === 504 || (error.status >= 200 && error.status < 300);
 }
 
 /** UpdateExternalId; a failure (any status, or none) is returned as the transfer's warning, never thrown. */

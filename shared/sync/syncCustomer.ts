@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
 import type { IpaasApi } from '../ipaas/types';
-import { redact, type Logger } from '../log';
-import { applyCustomerMapping, type CustomerMapping } from '../mapping';
-import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, TransferRecord, TransferStore } from '../storage/types';
+import { emailDigest, redact, type Logger } from '../log';
+import { applyCustomerMapping, defaultCustomerMapping, type CustomerMapping } from '../mapping';
+import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, LinkState, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
 import { executePlan, type ExecutionOutcome } from './executePlan';
 import { planTransfer, type ExternalIdSettings } from './planSync';
+import { TransferLeases } from './transferLeases';
+import { withWriteGuard } from '../http/writeGuard';
 
 export interface SyncDependencies {
   businessCentral: Pick<BusinessCentralApi, 'getCustomer'>;
@@ -21,6 +23,13 @@ export interface SyncDependencies {
   leaseTtlMs: number;
   /** How long to wait for a lease held by a concurrent sync of the same customer before asking the queue to retry. */
   leaseWaitMs?: number;
+  /**
+   * The longest one write request can take (HTTP_TIMEOUT_MS): a write starts only while the lease is ours for at
+   * least that long (shared/sync/transferLeases.ts). A quarter of the lease's time when absent.
+   */
+  writeTimeoutMs?: number;
+  /** Monotonic milliseconds for the age of the leases held; performance.now() when absent. */
+  leaseClock?: () => number;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
@@ -62,17 +71,33 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   let outcome: Outcome;
   let failure: unknown;
   let attempted: string | null = null;
+  let busy: LeaseBusyError | undefined;
   // Before anything is read or recorded: a busy lease means another transfer of this customer is running
   // (LeaseBusyError; the worker puts this message back with a short delay instead of holding a worker).
-  const held = await acquireLease(deps, request.customerId);
-  const lease: Lease = held.lease;
+  const held = await acquireLease(deps, `customer-${request.customerId}`);
+  // Renewed while the transfer works, and checked before every write (fencing): see transferLeases.ts.
+  const leases = new TransferLeases({
+    leases: deps.leases,
+    ttlMs: deps.leaseTtlMs,
+    logger: deps.logger,
+    ...(deps.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: deps.writeTimeoutMs }),
+    ...(deps.leaseClock ? { now: deps.leaseClock } : {}),
+  });
+  leases.add(held.lease, held.acquiredAt);
+  // Taken by the planner before it matches a customer not linked yet by email, or creates (see reserveEmail).
+  let emailReserved = false;
+  const reserveEmail = async (emailAddress: string): Promise<void> => {
+    if (emailReserved) return;
+    const email = await acquireLease(deps, emailLeaseName(emailAddress), 'A transfer of another customer with the same email is running');
+    emailReserved = true;
+    leases.add(email.lease, email.acquiredAt);
+  };
   try {
-    // With a snapshot the link is read first (with the version last attempted, in the same read): it tells
-    // whether the snapshot is still current, and whether it is the very version already tried.
-    const state = request.snapshot ? await readLinkState(deps, request.customerId) : undefined;
-    const link = state?.link;
-    if (request.snapshot && state && alreadyTried(request.snapshot, state, deps.externalIds?.systemId)) {
-      await deps.leases.release(lease).catch(() => undefined);
+    // The link is read first, with the version last attempted and any create in doubt, in one read: it tells
+    // whether a snapshot is still current, and whether it is the very version already tried.
+    const state = await readLinkState(deps, request.customerId);
+    const link = state.link;
+    if (request.snapshot && alreadyTried(request.snapshot, state, deps.externalIds?.systemId, deps.mapping)) {
       return unchangedSinceLastAttempt(deps, request, started);
     }
     const snapshot = request.snapshot && snapshotIsCurrent(deps, request, request.snapshot, link ?? null) ? request.snapshot : undefined;
@@ -80,9 +105,27 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     customerNumber = entity?.number || null;
     attempted = entity?.lastModifiedDateTime ?? null;
     // A reconciliation's message: iPaaS.com was found to differ from what was last sent, so look at it again.
-    const planned = await planTransfer(deps, request.customerId, entity, link, { compareWithIpaas: request.source === 'reconcile' });
-    outcome = await executePlan({ ...deps, beforeWrite: () => keepLease(deps, held) }, planned);
+    const plan = (inDoubtMs: number) =>
+      planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, {
+        compareWithIpaas: request.source === 'reconcile',
+        pendingCreates: state.pendingCreates ?? [],
+        now: clock(),
+        inDoubtMs,
+      });
+    let planned = await plan(2 * (deps.writeTimeoutMs ?? deps.leaseTtlMs / 4));
+    const waitMs = planned.work?.createWaitMs ?? 0;
+    if (waitMs > 0) {
+      // An earlier create got no answer a moment ago and may still land in iPaaS.com: wait until it would have
+      // (the leases are kept meanwhile), then look again, rather than send a second create.
+      deps.logger.info(`customer ${request.customerId}: an earlier create got no answer; looking again in ${Math.ceil(waitMs / 1000)} s before creating`);
+      await (deps.sleep ?? defaultSleep)(waitMs);
+      planned = await plan(0);
+    }
+    const fence = () => leases.ensureWritable();
+    outcome = await withWriteGuard(fence, () => executePlan({ ...deps, beforeWrite: fence }, planned));
   } catch (error) {
+    // The email is reserved by another customer's transfer right now: as a busy lease, nothing done, nothing recorded.
+    if (error instanceof LeaseBusyError) busy = error;
     failure = error;
     // Anything but a SyncError is a fault of ours (a TypeError, a broken invariant), not of a remote service.
     const code: ErrorCode = error instanceof SyncError ? error.code : 'InternalError';
@@ -99,8 +142,9 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       warnings: [],
     };
   } finally {
-    await deps.leases.release(lease).catch(() => undefined);
+    await leases.releaseAll();
   }
+  if (busy) throw busy;
   const finished = clock();
   const record: TransferRecord = {
     transferId: randomUUID(),
@@ -117,7 +161,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   // meet the same, unchanged customer again do not repeat its reads and iPaaS.com calls.
   const final = failure === undefined || (failure instanceof SyncError && !failure.transient);
   if (attempted && final && (record.status === 'Failed' || record.action === 'Filtered')) {
-    await deps.links.recordAttempt?.(request.customerId, attempted).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
+    await deps.links.recordAttempt?.(request.customerId, attempted, (deps.mapping ?? defaultCustomerMapping()).fingerprint).catch((error: unknown) => deps.logger.warn(`could not remember the attempted version: ${describeError(error)}`));
   }
   reportTransfer(
     deps.logger,
@@ -137,30 +181,38 @@ function logInternalError(logger: Logger, customerId: string, error: unknown): v
 
 /** Another transfer of the customer holds its lease (after `leaseWaitMs`): nothing was done or recorded. */
 export class LeaseBusyError extends SyncError {
-  constructor() {
-    super('ConcurrentSync', 'Another transfer of this customer is still running', { transient: true });
+  constructor(message = 'Another transfer of this customer is still running') {
+    super('ConcurrentSync', message, { transient: true });
     this.name = 'LeaseBusyError';
   }
 }
 
-async function readLinkState(deps: SyncDependencies, customerId: string): Promise<{ link: CustomerLink | null; lastAttemptedModifiedAt: string | null }> {
+async function readLinkState(deps: SyncDependencies, customerId: string): Promise<LinkState> {
   if (deps.links.getState) return deps.links.getState(customerId);
-  return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null };
+  return { link: await deps.links.get(customerId), lastAttemptedModifiedAt: null, lastAttemptedMapping: null };
 }
 
 /**
  * A poll snapshot of exactly the version already tried: the one that ended without success for good, or the
  * one last transferred (when it maps to the payload then sent). Nothing can have changed: no read, no call.
  */
-function alreadyTried(snapshot: BcCustomer, state: { link: CustomerLink | null; lastAttemptedModifiedAt: string | null }, systemId: number | undefined): boolean {
+function alreadyTried(
+  snapshot: BcCustomer,
+  state: LinkState,
+  systemId: number | undefined,
+  mapping: CustomerMapping | undefined,
+): boolean {
   const version = snapshot.lastModifiedDateTime;
   if (!version || Number.isNaN(Date.parse(version))) return false;
-  if (state.lastAttemptedModifiedAt === version && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
+  // Tried at this version under this very mapping; another mapping (a filter that now admits it) tries again.
+  const sameMapping = state.lastAttemptedMapping === (mapping ?? defaultCustomerMapping()).fingerprint;
+  if (state.lastAttemptedModifiedAt === version && sameMapping && (!state.link?.sourceModifiedAt || Date.parse(state.link.sourceModifiedAt) < Date.parse(version))) return true;
   if (state.link?.sourceModifiedAt === version) {
     // An external id link iPaaS.com has not accepted yet is still due: that sync must run.
     if (systemId !== undefined && !state.link.externalIdKey?.startsWith(`${systemId}:`)) return false;
-    const mapping = applyCustomerMapping(snapshot);
-    return mapping.kind === 'mapped' && mapping.hash === state.link.payloadHash;
+    // The configured mapping, as the sync that saved the hash used: a mapping change makes the snapshot "changed".
+    const mapped = applyCustomerMapping(snapshot, mapping);
+    return mapped.kind === 'mapped' && mapped.hash === state.link.payloadHash;
   }
   return false;
 }
@@ -188,16 +240,27 @@ function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest,
   };
 }
 
-async function acquireLease(deps: SyncDependencies, customerId: string): Promise<HeldLease> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+/**
+ * The lease on an email (by its keyed digest: no address in storage): held from the email match of a customer
+ * not linked yet until its link is saved, so two Business Central customers with one email never create two
+ * iPaaS.com customers, nor claim one, at the same moment.
+ */
+export function emailLeaseName(emailAddress: string): string {
+  return `email-${emailDigest(emailAddress)}`;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function acquireLease(deps: SyncDependencies, name: string, busyMessage?: string): Promise<HeldLease> {
+  const sleep = deps.sleep ?? defaultSleep;
   const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
-    const acquiredAt = performance.now();
-    const lease = await deps.leases.tryAcquire(`customer-${customerId}`, deps.leaseTtlMs);
+    const acquiredAt = (deps.leaseClock ?? (() => performance.now()))();
+    const lease = await deps.leases.tryAcquire(name, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
     if (Date.now() >= deadline) {
-      throw new LeaseBusyError();
+      throw new LeaseBusyError(busyMessage);
     }
     await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));
   }
@@ -221,20 +284,6 @@ function snapshotIsCurrent(deps: SyncDependencies, request: SyncRequest, snapsho
 
 interface HeldLease {
   lease: Lease;
-  /** performance.now() just before it was acquired or last renewed: a monotonic measure of how much of its TTL is left. */
+  /** Monotonic time just before it was acquired. */
   acquiredAt: number;
-}
-
-/**
- * Before writing, make sure the lease is still ours; a lost lease means another delivery may be writing.
- * A lease is taken over only once expired, so while most of its TTL is left it is ours without asking
- * storage (the common case, which saves a read and a write per transfer); later it is renewed.
- */
-async function keepLease(deps: SyncDependencies, held: HeldLease): Promise<void> {
-  if (performance.now() - held.acquiredAt < deps.leaseTtlMs / 2) return;
-  const renewedAt = performance.now();
-  if (!(await deps.leases.renew(held.lease, deps.leaseTtlMs))) {
-    throw new SyncError('ConcurrentSync', 'The transfer lease expired before iPaaS.com was written; retrying', { transient: true });
-  }
-  held.acquiredAt = renewedAt;
 }

@@ -63,6 +63,36 @@ it('a create whose answer is lost is not sent again: the next delivery finds the
   expect(latest).toMatchObject({ status: 'Succeeded', ipaasCustomerId: created[0]!.id });
 });
 
+// The email match cannot find it when the email changed before the next delivery: the create it made is searched by
+// the number it carried (remembered before it was sent), recognised by that number and email, linked and updated.
+// Without that, the next delivery would create again: refused for the number, a final (and false)
+// DuplicateCustomerNumber, the customer left unlinked.
+it('a create whose answer is lost is found by its number when the email changed meanwhile: linked, not created again', async () => {
+  const { ipaas, businessCentral } = system.world;
+  const customer = businessCentral.upsertCustomer({ type: 'Person', displayName: 'Moved Mail', email: 'moved.mail@example.com' });
+  const createsBefore = ipaas.requests.create;
+  system.server.use(
+    http.post(
+      ({ request }) => ipaas.operationOf(request) === 'create',
+      async ({ request }) => {
+        const response = await getResponse(ipaas.handlers, request);
+        // Before the retry reads it again, the customer gets another email in Business Central.
+        businessCentral.updateCustomer(customer.id, { email: 'new.mail@example.com' });
+        await delay(600);
+        return response;
+      },
+      { once: true },
+    ),
+  );
+  await syncOnce(customer.id);
+
+  expect(ipaas.requests.create - createsBefore).toBe(1);
+  const created = ipaas.customers().filter((candidate) => candidate.customerNumber === customer.number);
+  expect(created).toEqual([expect.objectContaining({ emailAddress: 'new.mail@example.com' })]);
+  const [latest] = await createStorage(loadStorageConfig(process.env)).transfers.listForCustomer(customer.id, 10);
+  expect(latest).toMatchObject({ status: 'Succeeded', action: 'Updated', ipaasCustomerId: created[0]!.id });
+});
+
 // Likewise for an address: the next delivery lists the addresses again, and PreventDuplicate sees it.
 it('an address whose answer is lost is not added twice', async () => {
   const customer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'Lost Address', email: 'lost.address@example.com', city: 'Oslo', country: 'NO' });

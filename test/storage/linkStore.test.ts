@@ -61,3 +61,44 @@ test('a corrupt row reads as no link, with a warning', async () => {
   expect(warn).toHaveBeenCalledTimes(1);
   expect(warn.mock.calls[0]![0]).toContain('IpaasCustomerId');
 });
+
+describe('reverse links (which Business Central customer an iPaaS.com customer belongs to)', () => {
+  const A = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
+  const B = '5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f';
+  const owner = (customerId: string, customerNumber: string) => ({ customerId, customerNumber });
+
+  test('a claim is atomic: the first owner keeps it, a second gets the first one back, the owner itself gets it again', async () => {
+    const store = new TableCustomerLinkStore(loadStorageConfig());
+    expect(await store.ownerOf('7001')).toBeNull();
+    const claims = await Promise.all([store.claim('7001', owner(A, '10000')), store.claim('7001', owner(B, '10001'))]);
+    const winner = claims[0]!.customerId === A ? A : B;
+    expect(claims.map((claim) => claim.customerId)).toEqual([winner, winner]);
+    expect(await store.claim('7001', owner(winner, 'x'))).toMatchObject({ customerId: winner });
+    expect(await store.ownerOf('7001')).toMatchObject({ customerId: winner });
+  });
+
+  test('a claim released by its owner is free again; another owner cannot release it', async () => {
+    const store = new TableCustomerLinkStore(loadStorageConfig());
+    await store.claim('7002', owner(A, '10000'));
+    await store.releaseClaim('7002', owner(B, '10001'));
+    expect(await store.ownerOf('7002')).toMatchObject({ customerId: A });
+    await store.releaseClaim('7002', owner(A, '10000'));
+    expect(await store.ownerOf('7002')).toBeNull();
+  });
+
+  test('links saved before reverse links existed are found by a query until their claim, page by page, is done', async () => {
+    const store = new TableCustomerLinkStore(loadStorageConfig(), { backfill: { pageSize: 1, pagesPerLookup: 1 } });
+    const customers = ['0a1b2c3d-0000-4000-8000-000000000001', '0a1b2c3d-0000-4000-8000-000000000002', '0a1b2c3d-0000-4000-8000-000000000003'];
+    for (const [index, customerId] of customers.entries()) {
+      await store.save(link({ customerId, ipaasCustomerId: `800${index}`, customerNumber: `2000${index}` }));
+    }
+    // One page per look-up is not enough for three links: the query answers meanwhile.
+    expect(await store.ownerOf('8002')).toEqual(owner(customers[2]!, '20002'));
+    expect(await store.ownerOf('8001')).toEqual(owner(customers[1]!, '20001'));
+    expect(await store.ownerOf('9999')).toBeNull();
+    // Done (the place reached is kept in storage, so a new process goes on from there).
+    const fresh = new TableCustomerLinkStore(loadStorageConfig(), { backfill: { pageSize: 1, pagesPerLookup: 5 } });
+    expect(await fresh.backfillClaims()).toBe(true);
+    for (const [index, customerId] of customers.entries()) expect(await fresh.ownerOf(`800${index}`)).toEqual(owner(customerId, `2000${index}`));
+  });
+});

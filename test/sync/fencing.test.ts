@@ -3,14 +3,20 @@
  * by every poll (request counts asserted); the link is saved only over the version a sync planned from; a
  * duplicate message for a customer whose transfer runs goes back on the queue at once instead of waiting.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { delay, getResponse, http } from 'msw';
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
+import { createIpaasClient } from '../../shared/ipaas/client';
 import { loadConfig } from '../../shared/config';
-import { silentLogger } from '../../shared/log';
-import { createStorage, TableCustomerLinkStore, type QueueSender, type SendOptions } from '../../shared/storage';
+import { compileMapping, type MappingFile } from '../../shared/mapping';
+import { emailDigest, silentLogger } from '../../shared/log';
+import { createStorage, TableCustomerLinkStore, type LeaseStore, type QueueSender, type SendOptions } from '../../shared/storage';
 import type { SyncMessage } from '../../shared/messages';
 import { pollChanges } from '../../shared/sync/pollChanges';
 import { ServiceBreakers } from '../../shared/sync/outages';
 import { handleSyncMessage, isHeld } from '../../shared/sync/queueWorkers';
+import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
@@ -18,7 +24,7 @@ import { resetStorage } from '../support/storage';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
-startMockServer(...world.handlers);
+const server = startMockServer(...world.handlers);
 const { businessCentral: bc, ipaas } = world;
 const storage = createStorage(config.storage);
 const bcClient = createBusinessCentralClient(config.businessCentral, config.http, { sleep: async () => {} });
@@ -93,6 +99,39 @@ describe('polls without repeats', () => {
   });
 });
 
+describe('polls without repeats under the configured mapping', () => {
+  const document = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'mappings', 'customer-to-ipaas.json'), 'utf8')) as MappingFile;
+  const companies = compileMapping(
+    {
+      ...document,
+      filter: 'RecordType = "Customer" and Type in ["Person", "Company"]',
+      fields: [...document.fields, { type: 'Formula', expression: '"Synced: " & Type', destination: 'Comment' }],
+    },
+    'companies admitted (test)',
+  );
+  const customDeps = syncDependencies(config, storage, { businessCentral: bcClient, mapping: companies });
+
+  test('a version transferred under a custom mapping is not sent again by the next poll', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Custom Once', email: 'custom.once@example.com' });
+    for (const message of await poll()) expect(await handleSyncMessage(customDeps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Created' });
+    const calls = ipaas.requests.total;
+    for (const message of await poll()) expect(await handleSyncMessage(customDeps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Unchanged' });
+    expect(ipaas.requests.total).toBe(calls);
+    // Recognised from the snapshot alone: no second history row.
+    expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(1);
+  });
+
+  test('a version filtered under the old mapping is transferred once the mapping admits it', async () => {
+    const company = bc.upsertCustomer({ type: 'Company', displayName: 'Adatum Corporation', email: 'adatum@example.com' });
+    for (const message of await poll()) expect(await handleSyncMessage(deps, message, { dequeueCount: 1 })).toMatchObject({ action: 'Filtered' });
+    // The same, unchanged version met again by a poll, now under a mapping that admits companies.
+    const [again] = await poll();
+    expect(again?.customerId).toBe(company.id);
+    expect(await handleSyncMessage(customDeps, again, { dequeueCount: 1 })).toMatchObject({ status: 'Succeeded', action: 'Created' });
+    expect(ipaas.customers()).toEqual([expect.objectContaining({ firstName: 'Adatum Corporation', comment: 'Synced: Company' })]);
+  });
+});
+
 describe('fencing', () => {
   test('a link is saved only over the version read: a stale save never overwrites a newer link', async () => {
     const links = new TableCustomerLinkStore(config.storage);
@@ -147,5 +186,130 @@ describe('fencing', () => {
     expect(bc.requests.get).toBe(0);
     expect(await storage.transfers.listForCustomer(customer.id, 10)).toHaveLength(0);
     await storage.leases.release(running!);
+  });
+});
+
+describe('a transfer never outlives its lease unnoticed', () => {
+  afterEach(() => server.resetHandlers());
+
+  test('a slow transfer keeps its lease: while a call hangs past the lease time, a second delivery cannot take it over', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Slow Search', email: 'slow.search@example.com' });
+    const searched = jest.fn();
+    server.use(
+      http.get(
+        ({ request }) => ipaas.operationOf(request) === 'searchByEmail',
+        async ({ request }) => {
+          searched();
+          await delay(3000);
+          return getResponse(ipaas.handlers, request);
+        },
+        { once: true },
+      ),
+    );
+    // A lease of 1 s, much shorter than the hanging search.
+    const transfer = syncCustomer({ ...deps, leaseTtlMs: 1000 }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
+    while (searched.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Twice the lease's time since it was taken: renewed meanwhile, so still held.
+    expect(await storage.leases.tryAcquire(`customer-${customer.id}`, 1000)).toBeNull();
+    expect(await transfer).toMatchObject({ status: 'Succeeded', action: 'Created' });
+    expect(ipaas.customers()).toHaveLength(1);
+  });
+
+  test('a retry of a write is not sent once the lease is lost (the HTTP client\'s own retries are fenced too)', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Fenced Retry', email: 'fenced.retry@example.com' });
+    await syncCustomer(deps, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 });
+    bc.updateCustomer(customer.id, { displayName: 'Fenced Retry Jr.' });
+    // The PUT takes 60% of the lease's time (on the transfer's monotonic clock) and answers 503; meanwhile another
+    // delivery took the lease over, so renewing it before the retry fails.
+    const ttl = 30_000;
+    let now = 0;
+    const puts: number[] = [];
+    const slowIpaas = createIpaasClient(config.ipaas, config.http, {
+      sleep: async () => {},
+      onExchange: (exchange) => {
+        if (exchange.method !== 'PUT') return;
+        now += 0.6 * ttl;
+        puts.push(exchange.status === 'error' ? 0 : exchange.status);
+      },
+    });
+    const leases: LeaseStore = {
+      tryAcquire: (name, ttlMs) => storage.leases.tryAcquire(name, ttlMs),
+      renew: async () => false,
+      release: (lease) => storage.leases.release(lease),
+    };
+    ipaas.faults.add({ match: ipaas.matches('update'), status: 503, times: 1 });
+    await expect(
+      syncCustomer({ ...deps, ipaas: slowIpaas, leases, leaseTtlMs: ttl, leaseClock: () => now }, { customerId: customer.id, source: 'webhook', correlationId: 'c', attempt: 1 }),
+    ).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    // The first PUT went out (and got 503); its retry, due after the lease was lost, never did.
+    expect(puts).toEqual([503]);
+    expect(ipaas.customers()).toEqual([expect.objectContaining({ firstName: 'Fenced Retry' })]);
+  });
+
+  test('a create that lands in iPaaS.com after the client gave up is not sent again: the next attempt waits for it, then links it', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Late Landing', email: 'late.landing@example.com' });
+    // iPaaS.com stores the customer only after our client (300 ms timeout) gave up on the request: when the test says.
+    let land: () => void = () => {};
+    const landing = new Promise<void>((resolve) => (land = resolve));
+    let landed: Promise<unknown> = Promise.resolve();
+    server.use(
+      http.post(
+        ({ request }) => ipaas.operationOf(request) === 'create',
+        ({ request }) => {
+          landed = landing.then(() => getResponse(ipaas.handlers, request));
+          return landed.then(() => new Response(null, { status: 504 }));
+        },
+        { once: true },
+      ),
+    );
+    // A create sent less than two request timeouts ago may still land (writeTimeoutMs: what a request may take).
+    const waits: number[] = [];
+    const impatient = {
+      ...deps,
+      ipaas: createIpaasClient(config.ipaas, { ...config.http, timeoutMs: 300 }, { sleep: async () => {} }),
+      writeTimeoutMs: 5_000,
+      // The wait for the earlier create: it lands meanwhile.
+      sleep: async (ms: number) => {
+        waits.push(ms);
+        land();
+        await landed;
+      },
+    };
+    const request = { customerId: customer.id, source: 'webhook' as const, correlationId: 'c', attempt: 1 };
+    await expect(syncCustomer(impatient, request)).rejects.toMatchObject({ code: 'IpaasUnavailable', transient: true });
+    // The next delivery comes at once: neither the email nor the number finds it yet, so it waits, then looks again.
+    expect(await syncCustomer(impatient, { ...request, attempt: 2 })).toMatchObject({ status: 'Succeeded', ipaasCustomerId: ipaas.customers()[0]?.id });
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[0]).toBeLessThanOrEqual(10_000);
+    expect(ipaas.requests.create).toBe(1);
+    expect(ipaas.customers()).toHaveLength(1);
+  });
+
+  test('a create refused for its number because an earlier create of the same customer landed meanwhile is not a DuplicateCustomerNumber', async () => {
+    const customer = bc.upsertCustomer({ type: 'Person', displayName: 'Landed Between', email: 'landed.between@example.com' });
+    // An earlier attempt sent a create long ago and got no answer.
+    await storage.links.recordCreates!(customer.id, [
+      { customerNumber: customer.number, emailDigest: emailDigest('landed.between@example.com'), sentAt: new Date(Date.now() - 600_000).toISOString() },
+    ]);
+    // It lands in iPaaS.com right after this attempt's searches, before its own create.
+    server.use(
+      http.get(
+        ({ request }) => ipaas.operationOf(request) === 'searchByNumber',
+        async ({ request }) => {
+          const response = await getResponse(ipaas.handlers, request);
+          ipaas.seedCustomer({ customerNumber: customer.number, firstName: 'Landed Between', emailAddress: 'landed.between@example.com' });
+          return response;
+        },
+        { once: true },
+      ),
+    );
+    const request = { customerId: customer.id, source: 'webhook' as const, correlationId: 'c', attempt: 1 };
+    await expect(syncCustomer(deps, request)).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    const retry = await syncCustomer(deps, { ...request, attempt: 2 });
+    expect(retry).toMatchObject({ status: 'Succeeded', ipaasCustomerId: ipaas.customers()[0]?.id });
+    expect(ipaas.customers()).toHaveLength(1);
+    expect((await storage.transfers.listForCustomer(customer.id, 10)).map((transfer) => transfer.errorCode)).not.toContain('DuplicateCustomerNumber');
   });
 });

@@ -7,6 +7,7 @@ import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } f
 import { DEFAULT_POLL_PAGE_SIZE, pollChanges } from '../../shared/sync/pollChanges';
 import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
+import { createIpaasClient } from '../../shared/ipaas/client';
 import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
@@ -255,18 +256,25 @@ describe('the per-customer lease', () => {
     expect(leases.renewals).toBe(0);
   });
 
-  test('is renewed before each write once half its time has passed, and a lost lease stops the write', async () => {
+  test('is renewed before a write that could outlast it, and a lost lease stops the write', async () => {
+    // Each iPaaS.com exchange takes 60% of the lease's time on the transfer's monotonic clock, so before each write
+    // the lease may no longer be ours for a whole request: it is renewed first.
+    const ttl = 30_000;
+    let now = 0;
+    const slowIpaas = createIpaasClient(config.ipaas, config.http, { sleep: noWait, onExchange: () => (now += 0.6 * ttl) });
     const renewed = countingLeases();
     const first = ipaasCalls();
-    expect(await syncCustomer(dependencies({ leases: renewed, leaseTtlMs: 1 }), webhook(person().id))).toMatchObject({ status: 'Succeeded' });
+    expect(await syncCustomer(dependencies({ leases: renewed, leaseTtlMs: ttl, ipaas: slowIpaas, leaseClock: () => now }), webhook(person().id))).toMatchObject({ status: 'Succeeded' });
     const calls = ipaasCallsSince(first);
     const writes = (calls.create ?? 0) + (calls.update ?? 0) + (calls.addAddress ?? 0) + (calls.linkExternalId ?? 0);
     expect(writes).toBeGreaterThan(0);
-    expect(renewed.renewals).toBe(writes);
+    // A customer's first transfer holds two leases, its own and its email's (so no other customer with that email
+    // creates or claims at the same moment): both are renewed before each write.
+    expect(renewed.renewals).toBe(2 * writes);
 
     const lost = countingLeases(false);
     const before = ipaasCalls();
-    await expect(syncCustomer(dependencies({ leases: lost, leaseTtlMs: 1 }), webhook(person().id))).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
+    await expect(syncCustomer(dependencies({ leases: lost, leaseTtlMs: ttl, ipaas: slowIpaas, leaseClock: () => now }), webhook(person().id))).rejects.toMatchObject({ code: 'ConcurrentSync', transient: true });
     expect(ipaasCallsSince(before)).toEqual({ total: 2, searchByEmail: 1, searchByNumber: 1 });
   });
 });
