@@ -68,8 +68,11 @@ export interface ServeOptions {
   /** 0 (default): any free port. */
   port?: number;
   tls?: Pick<TlsMaterial, 'key' | 'cert'>;
-  /** Called before the fakes see a request: a slow service (the fakes act only once it resolves). */
-  before?: (request: Request, body: Buffer, front: number) => Promise<void> | void;
+  /**
+   * Called before the fakes see a request: a slow service (the fakes act only once it resolves), or one that never
+   * answers (`'drop'`: the fakes never see it and the connection is closed, e.g. once the caller gave up).
+   */
+  before?: (request: Request, body: Buffer, front: number) => Promise<void | 'drop'> | void | 'drop';
   /** Sees every exchange before it is answered; may drop the connection or answer late. */
   decide?: (exchange: Exchange) => Verdict | Promise<Verdict>;
 }
@@ -119,7 +122,10 @@ export async function serveFakes(options: ServeOptions = {}): Promise<ServedFake
       signal: hangUp.signal,
       ...(body.length > 0 && method !== 'GET' && method !== 'HEAD' ? { body } : {}),
     });
-    await options.before?.(request, body, front);
+    if ((await options.before?.(request, body, front)) === 'drop') {
+      outgoing.destroy();
+      return;
+    }
     const started = Date.now();
     // `decide` gets the request unread (a clone went to the fakes).
     const response = await getResponse(handlers, options.decide ? request.clone() : request);
