@@ -2,7 +2,7 @@
  * `npm run bench`: performance figures for this machine, each next to its target (docs/performance.md).
  *
  * The product runs as it does under `npm start`: the local Functions host with the app's own registrations
- * (bench/product.ts, a child process), the real Azurite queues and tables (started here in memory on free
+ * (dev/host/child.ts, a child process), the real Azurite queues and tables (started here in memory on free
  * ports), and Business Central, Entra ID and iPaaS.com fakes served by this process on their own sockets
  * with a simulated latency per API call. Request counts come from the fakes' counters.
  *
@@ -29,7 +29,7 @@ import type { FakeBcCustomer } from '../dev/fakes/businessCentral';
 import type { TransferEvent } from '../shared/telemetry';
 import { bundleBenchEntry } from './lib/bundle';
 import { costPerMillion, deployedInstanceMemoryMb, dollars, PRICES, type CostBreakdown, type PerTransfer } from './lib/cost';
-import type { InvocationTotals } from './lib/protocol';
+import type { InvocationTotals } from '../dev/host/childProtocol';
 import { countsBetween, startStorageProxy, totalOf, type StorageProxy, type StorageCounts } from '../dev/storageProxy';
 import { appEntry, buildMinimalApp, bundleSizes, measureColdStart } from './lib/coldStart';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
@@ -38,7 +38,8 @@ import { sharedBudgetSection } from './sharedBudget';
 import { ENTRY_FILE } from '../scripts/bundle';
 import { findChildPid, processCpuMs } from './lib/cpu';
 import { createTlsMaterial, type TlsMaterial } from '../dev/fakes/serve';
-import { runInitialLoad, runReportingChild, startProduct, type ProductProcess, type TransferArrival } from './lib/productProcess';
+import type { TransferArrival } from '../dev/host/childProcess';
+import { runInitialLoad, runReportingChild, startProduct, type ProductProcess } from './lib/productProcess';
 import type { ReconcileBenchMessage } from './lib/protocol';
 import { createStorage } from '../shared/storage';
 import {
@@ -199,7 +200,7 @@ function machine(): { date: string; nproc: number; cpu: string; node: string; lo
 async function ackSection(world: BenchWorld, tls: TlsMaterial, azurite: RunningAzurite): Promise<Figure[]> {
   const section = 'webhook ack';
   log('webhook acknowledgement: starting the host without queue listeners');
-  const product = await startProduct(childEnvironment(world, tls, { BENCH_LISTEN_QUEUES: 'false' }));
+  const product = await startProduct(childEnvironment(world, tls, { HOST_CHILD_QUEUES: 'false' }));
   const figures: Figure[] = [];
   try {
     const bodies = (size: number) => notificationBody(world, Array.from({ length: size }, () => randomUUID()), 'updated');

@@ -36,7 +36,7 @@ import { TRANSFER_EVENT } from '../../shared/telemetry';
 import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startStorageProxy, STORAGE_SERVICES, totalOf, type PutMessage, type StorageProxy, type StorageService } from '../../dev/storageProxy';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
-import { HostProcess } from './support/hostProcess';
+import { HostChild } from '../../dev/host/childProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
 import { ROOT, resetAllStorage } from './support/inProcess';
 import { testStorageConnectionString } from '../support/storage';
@@ -141,7 +141,7 @@ let world: FakeWorld;
 let tls: TlsMaterial | undefined;
 let servers: ServedFake[] = [];
 let proxy: StorageProxy;
-const hosts: HostProcess[] = [];
+const hosts: HostChild[] = [];
 /** Per host: its own ports onto the fakes (their front numbers in serveFakes). */
 const fronts: Array<{ bc: string; ipaas: string; bcFront: number; ipaasFront: number }> = [];
 const restarts = new Set<Promise<void>>();
@@ -307,9 +307,10 @@ function parseOutageLine(line: string, process: string): OutageLine | null {
   }
 }
 
-function newHost(index: number, env: NodeJS.ProcessEnv): HostProcess {
+function newHost(index: number, env: NodeJS.ProcessEnv): HostChild {
   const name = `host${index + 1}`;
-  const host: HostProcess = new HostProcess(name, env, {
+  const host: HostChild = new HostChild(env, {
+    name,
     onLog: (line, level) => {
       logs.add(line);
       const kind = classify(line);
@@ -612,8 +613,8 @@ beforeAll(async () => {
       AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
       IPAAS_API_BASE_URL: ipaasFront,
       NODE_EXTRA_CA_CERTS: tls.certFile,
-      FAULT_WORKER_PORT: '0',
-      FAULT_WORKER_TIMERS: 'true',
+      HOST_CHILD_TIMERS: 'true',
+      HOST_CHILD_LOGS: 'all',
       ...(index === SKEWED_HOST ? { LOCAL_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS), LOCAL_HOST_CLOCK_OFFSET_MS: String(CLOCK_OFFSET_MS) } : {}),
     };
     hosts.push(newHost(index, env));

@@ -7,8 +7,8 @@
  * latest transfer, iPaaS.com holds exactly one customer per email with Business Central's latest data, and
  * every poison message became exactly one RetriesExhausted transfer.
  *
- * How the kill works: the worker (support/workerProcess.ts: the local Functions host, queue listeners on)
- * runs as a child process (support/hostProcess.ts). Its settings point Business Central, Entra ID (https, self-signed certificate
+ * How the kill works: the worker (the local Functions host, queue listeners on) runs as a child process
+ * (dev/host/child.ts, started by dev/host/childProcess.ts). Its settings point Business Central, Entra ID (https, self-signed certificate
  * trusted through NODE_EXTRA_CA_CERTS) and iPaaS.com at small servers in this process that answer with the
  * fakes' msw handlers (dev/fakes/serve.ts), so the fakes' state outlives the worker. The iPaaS.com server,
  * after the fake stored a customer, SIGKILLs the worker instead of answering, then starts a new one. The
@@ -26,10 +26,10 @@ import { emailKey } from '../../shared/mapping/email';
 import { tableClient, TRANSFERS_TABLE } from '../../shared/storage';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
-import { HostProcess } from './support/hostProcess';
+import { HostChild } from '../../dev/host/childProcess';
 import { countMessages, resetAllStorage } from './support/inProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
-import type { WorkerMessage } from './support/workerProcess';
+import type { HostChildMessage } from '../../dev/host/childProtocol';
 
 // Kept before the console is captured, so the summary reaches the terminal.
 const print = console.log.bind(console);
@@ -113,7 +113,7 @@ const issuedTokens = new Set<string>();
 /** Kill the worker right after iPaaS.com stored a customer, before the worker hears back (so before the link is saved). */
 const killPlan = { armed: false, afterCreates: 0 };
 
-function count(event: Extract<WorkerMessage, { type: 'invocation' }>): void {
+function count(event: Extract<HostChildMessage, { type: 'invocation' }>): void {
   const { invocations } = stats;
   if (event.functionName === 'syncWorker') {
     stats.syncMs.push(event.durationMs);
@@ -128,7 +128,7 @@ function count(event: Extract<WorkerMessage, { type: 'invocation' }>): void {
 
 let servers: ServedFake[] = [];
 let tls: TlsMaterial | undefined;
-let worker: HostProcess;
+let worker: HostChild;
 let restarting: Promise<void> = Promise.resolve();
 let restoreConsole: () => void = () => {};
 
@@ -356,24 +356,19 @@ beforeAll(async () => {
     await serveFakes({ handlers: world.ipaas.handlers, port: ipaasPort, decide: observeIpaas }),
     await serveFakes({ handlers: world.entra.handlers, port: entraPort, tls, decide: observeEntra }),
   ];
-  worker = new HostProcess(
-    'worker',
+  worker = new HostChild(
     {
-    ...process.env,
-    ...WORKER_SETTINGS,
-    BC_API_BASE_URL: config.businessCentral.apiBaseUrl,
-    AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
-    IPAAS_API_BASE_URL: config.ipaas.apiBaseUrl,
-    // The fake iPaaS.com's Business Central subscription: customers are linked by external id (their number).
-    IPAAS_SYSTEM_ID: '1207',
-    NODE_EXTRA_CA_CERTS: tls.certFile,
-    FAULT_WORKER_PORT: '0',
+      ...process.env,
+      ...WORKER_SETTINGS,
+      BC_API_BASE_URL: config.businessCentral.apiBaseUrl,
+      AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
+      IPAAS_API_BASE_URL: config.ipaas.apiBaseUrl,
+      // The fake iPaaS.com's Business Central subscription: customers are linked by external id (their number).
+      IPAAS_SYSTEM_ID: '1207',
+      NODE_EXTRA_CA_CERTS: tls.certFile,
+      HOST_CHILD_LOGS: 'all',
     },
-    {
-      onLog: (line) => logs.add(line),
-      onInvocation: count,
-      onUnexpectedExit: () => (stats.unexpectedExits += 1),
-    },
+    { name: 'worker', onLog: (line) => logs.add(line), onInvocation: count, onUnexpectedExit: () => (stats.unexpectedExits += 1) },
   );
   await worker.start();
 }, 90_000);
