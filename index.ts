@@ -14,6 +14,10 @@ import './functions/health';
 import './functions/healthDetails';
 import './functions/status';
 import './functions/customerTransfersByNumber';
+import './functions/companyManualSync';
+import './functions/companyManualSyncByNumber';
+import './functions/companyCustomerTransfers';
+import './functions/companyCustomerTransfersByNumber';
 import './functions/console';
 import './functions/syncWorker';
 import './functions/poisonWorker';
@@ -30,10 +34,12 @@ import './functions/retryTransfers';
 // Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);
 
-// The mapping collection (CUSTOMER_MAPPING_FILE) is checked and compiled when the app starts: a bad file fails
+// The mapping collections (CUSTOMER_MAPPING_FILE and each company's) are checked and compiled when the app starts: a bad file fails
 // the start with one message naming the entry instead of failing at the first customer. Loaded here, not at
 // import, so the entry stays small (docs/performance.md, cold start).
 azureFunctions.app.hook.appStart(async () => {
-  const { loadMappingConfig } = await import('./shared/config.js');
+  const { loadCompaniesConfig, loadMappingConfig } = await import('./shared/config.js');
   loadMappingConfig(process.env);
+  // BC_COMPANIES too (its entries, their mapping files and token settings): a bad entry fails the start, naming it.
+  loadCompaniesConfig(process.env);
 });

@@ -4,6 +4,8 @@ import * as z from 'zod/mini';
 export const transferSchema = z.looseObject({
   transferId: z.string(),
   customerId: z.string(),
+  companyId: z.optional(z.string()),
+  companyName: z.optional(z.string()),
   customerNumber: z.nullable(z.string()),
   source: z.string(),
   status: z.string(),
@@ -27,6 +29,8 @@ export const transferPageSchema = z.looseObject({
 
 export const customerHistorySchema = z.looseObject({
   customerId: z.string(),
+  companyId: z.optional(z.string()),
+  companyName: z.optional(z.string()),
   customerNumber: z.optional(z.nullable(z.string())),
   transfers: z.array(transferSchema),
 });
@@ -45,14 +49,28 @@ export const statusSchema = z.looseObject({
   poll: z.looseObject({ schedule: z.string(), watermark: z.nullable(z.string()) }),
   queues: z.looseObject({ sync: z.nullable(z.number()), poison: z.nullable(z.number()) }),
   features: z.looseObject({ dryRun: z.boolean(), reconciliation: z.boolean() }),
+  companies: z.optional(
+    z.array(
+      z.looseObject({
+        companyId: z.string(),
+        companyName: z.string(),
+        subscription: z.nullable(z.looseObject({ subscriptionId: z.string(), expirationDateTime: z.string(), lastRenewedAt: z.string() })),
+        watermark: z.nullable(z.string()),
+        lastPoll: z.nullable(z.looseObject({ outcome: z.string(), at: z.string(), failingSince: z.nullable(z.string()), error: z.nullable(z.string()), status: z.nullable(z.number()) })),
+        lastSubscriptionCheck: z.nullable(z.looseObject({ outcome: z.string(), at: z.string(), error: z.nullable(z.string()), status: z.nullable(z.number()) })),
+      }),
+    ),
+  ),
 });
 export type SyncStatus = z.infer<typeof statusSchema>;
+export type CompanyStatus = NonNullable<SyncStatus['companies']>[number];
 
 const changeSchema = z.looseObject({ field: z.string(), from: z.nullable(z.string()), to: z.nullable(z.string()) });
 export type FieldChange = z.infer<typeof changeSchema>;
 
 export const syncPlanSchema = z.looseObject({
   customerId: z.string(),
+  companyId: z.optional(z.string()),
   customerNumber: z.nullable(z.string()),
   outcome: z.string(),
   errorCode: z.nullable(z.string()),
@@ -70,10 +88,11 @@ export const replayResultSchema = z.looseObject({
   dryRun: z.boolean(),
   moreRemain: z.optional(z.boolean()),
   message: z.optional(z.string()),
+  targets: z.optional(z.array(z.looseObject({ customerId: z.string(), companyId: z.string() }))),
 });
 export type ReplayResult = z.infer<typeof replayResultSchema>;
 
-export const queuedSchema = z.looseObject({ customerId: z.string(), queued: z.boolean() });
+export const queuedSchema = z.looseObject({ customerId: z.string(), queued: z.boolean(), companyId: z.optional(z.string()) });
 
 export const reconciliationStartSchema = z.looseObject({ runId: z.string() });
 
@@ -83,10 +102,13 @@ export const reconciliationSchema = z.looseObject({
   startedAt: z.string(),
   finishedAt: z.nullable(z.string()),
   counts: z.record(z.string(), z.number()),
+  companies: z.optional(z.array(z.looseObject({ companyId: z.string(), companyName: z.string(), counts: z.record(z.string(), z.number()) }))),
   items: z.array(
     z.looseObject({
       category: z.string(),
       customerId: z.nullable(z.string()),
+      companyId: z.optional(z.string()),
+      companyName: z.optional(z.string()),
       customerNumber: z.nullable(z.string()),
       ipaasCustomerId: z.nullable(z.string()),
       errorCode: z.nullable(z.string()),

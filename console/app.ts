@@ -19,6 +19,7 @@ import {
   statusSchema,
   syncPlanSchema,
   transferPageSchema,
+  type CompanyStatus,
   type CustomerHistory,
   type FieldChange,
   type Health,
@@ -60,7 +61,48 @@ const state: {
   numbers: Map<string, string>;
   customer: CustomerHistory | null;
   firstRenderDone: boolean;
-} = { health: {}, status: {}, recent: {}, numbers: new Map(), customer: null, firstRenderDone: false };
+  /** The company every panel shows (its id), or null: all companies. */
+  company: string | null;
+} = { health: {}, status: {}, recent: {}, numbers: new Map(), customer: null, firstRenderDone: false, company: readCompanyChoice() };
+
+// ---------------------------------------------------------------------------------------------------------
+// Companies: a deployment may serve several Business Central companies; the selector scopes every panel
+// ---------------------------------------------------------------------------------------------------------
+
+const COMPANY_STORAGE = 'console.company';
+
+function readCompanyChoice(): string | null {
+  try {
+    return sessionStorage.getItem(COMPANY_STORAGE);
+  } catch {
+    return null;
+  }
+}
+
+/** The configured companies (from GET /api/status); [] before it answered. */
+const companies = (): CompanyStatus[] => state.status.value?.companies ?? [];
+const severalCompanies = (): boolean => companies().length > 1;
+const companyName = (companyId: string | undefined | null): string | null => companies().find((company) => company.companyId === companyId)?.companyName ?? null;
+
+/** `companies/{id}/` for routes of one company (the selected one, or a record's), '' with one company or none chosen. */
+function companyPrefix(companyId: string | null | undefined = state.company): string {
+  return companyId && severalCompanies() ? `companies/${encodeURIComponent(companyId)}/` : '';
+}
+
+/** Keeps the selector in step with the configured companies; hidden with one company. */
+function renderCompanySelector(): void {
+  const select = byId<HTMLSelectElement>('company');
+  const wrapper = byId('company-choice');
+  const list = companies();
+  wrapper.hidden = list.length <= 1;
+  if (state.company && list.length > 0 && !list.some((company) => company.companyId === state.company)) state.company = null;
+  const wanted = [['', 'All companies'], ...list.map((company) => [company.companyId, company.companyName])];
+  const current = [...select.options].map((option) => [option.value, option.text]);
+  if (JSON.stringify(current) !== JSON.stringify(wanted)) {
+    select.replaceChildren(...wanted.map(([value, text]) => h('option', { value: value ?? '' }, text ?? '')));
+  }
+  select.value = state.company ?? '';
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -152,7 +194,7 @@ function confirmAction(title: string, body: Child, confirmLabel: string): Promis
 async function loadRecent(): Promise<Recent> {
   const since = Date.now() - DAY_MS;
   const transfers: Transfer[] = [];
-  let next: string | null = `transfers?limit=${PAGE_SIZE}`;
+  let next: string | null = `transfers?limit=${PAGE_SIZE}${state.company && severalCompanies() ? `&company=${encodeURIComponent(state.company)}` : ''}`;
   let pages = 0;
   let paged = false;
   while (next && pages < MAX_PAGES) {
@@ -195,10 +237,13 @@ function refresh(): Promise<void> {
     const overview = Promise.all([settle(loadHealth()), settle(api.get('status', statusSchema))]).then(([health, status]) => {
       state.health = health as Loaded<Health>;
       state.status = status;
+      renderCompanySelector();
       renderOverview();
       renderFeatureNotes();
     });
-    const activity = settle(loadRecent()).then((recent) => {
+    // The transfers need to know whether several companies exist (to filter by one): after the status on a first load.
+    const ready = state.status.value ? Promise.resolve() : overview;
+    const activity = ready.then(() => settle(loadRecent())).then((recent) => {
       state.recent = recent;
       if (recent.value) remember(recent.value.transfers);
       renderActivity();
@@ -310,7 +355,8 @@ function renderOverview(): void {
   );
   const s = status.value;
   const subscription = s?.subscription;
-  const subscriptionCard = card(
+  const shown = severalCompanies() ? companies().filter((company) => !state.company || company.companyId === state.company) : [];
+  const subscriptionCard = shown.length > 0 ? companiesSubscriptionCard(shown, subscription?.managed ?? false, subscription?.schedule ?? '') : card(
     'Webhook subscription',
     'card-subscription',
     !s
@@ -330,7 +376,7 @@ function renderOverview(): void {
           )
         : h('p', { class: 'muted' }, subscription?.managed ? 'No subscription recorded yet; the subscription timer creates it.' : 'Not managed: WEBHOOK_NOTIFICATION_URL is not set, so changes arrive by polling only.'),
   );
-  const pollCard = card(
+  const pollCard = shown.length > 0 ? companiesPollCard(shown, s?.poll.schedule ?? '') : card(
     'Polling',
     'card-poll',
     s
@@ -344,7 +390,7 @@ function renderOverview(): void {
         )
       : h('p', { class: 'muted' }, describe(status.error)),
   );
-  const onHold = onHoldOf(health.value);
+  const onHold = onHoldOf(health.value).filter((entry) => !state.company || !entry.companyId || entry.companyId === state.company);
   const holdCard = card(
     'Services on hold',
     'card-hold',
@@ -368,7 +414,74 @@ function renderOverview(): void {
         ),
     s ? h('p', { class: 'muted' }, `Queued: ${s.queues.sync ?? '?'} · poison: ${s.queues.poison ?? '?'}`) : null,
   );
-  renderInto(byId('overview-body'), JSON.stringify({ h: health.value ?? describe(health.error), s: s ?? describe(status.error), minute: Math.floor(Date.now() / 60_000) }), healthCard, subscriptionCard, pollCard, holdCard);
+  renderInto(
+    byId('overview-body'),
+    JSON.stringify({ h: health.value ?? describe(health.error), s: s ?? describe(status.error), c: state.company, minute: Math.floor(Date.now() / 60_000) }),
+    healthCard,
+    subscriptionCard,
+    pollCard,
+    holdCard,
+  );
+}
+
+/** One subscription per company: a row each, with the last check's failure when there is one. */
+function companiesSubscriptionCard(shown: CompanyStatus[], managed: boolean, schedule: string): HTMLElement {
+  return card(
+    shown.length === 1 ? 'Webhook subscription' : 'Webhook subscriptions',
+    'card-subscription',
+    managed ? null : h('p', { class: 'muted' }, 'Not managed: WEBHOOK_NOTIFICATION_URL is not set, so changes arrive by polling only.'),
+    h(
+      'ul',
+      { class: 'details companies' },
+      shown.map((company) =>
+        h(
+          'li',
+          { 'data-company': company.companyId },
+          h('strong', {}, company.companyName),
+          company.subscription
+            ? [' expires ', timeElement(company.subscription.expirationDateTime, true), h('div', { class: 'muted' }, 'renewed ', timeElement(company.subscription.lastRenewedAt, true), ' · ', h('span', { class: 'mono' }, company.subscription.subscriptionId))]
+            : h('div', { class: 'muted' }, managed ? 'No subscription recorded yet; the subscription timer creates it.' : 'none'),
+          company.lastSubscriptionCheck?.outcome === 'Failed' ? h('div', { class: 'message' }, `Last check failed: ${company.lastSubscriptionCheck.error ?? ''}`) : null,
+        ),
+      ),
+    ),
+    schedule ? h('p', { class: 'muted' }, 'Checked ', h('span', { class: 'mono' }, schedule)) : null,
+  );
+}
+
+/** One watermark per company; a company whose poll fails (deleted: 404, not permitted: 403) says so. */
+function companiesPollCard(shown: CompanyStatus[], schedule: string): HTMLElement {
+  return card(
+    'Polling',
+    'card-poll',
+    h(
+      'ul',
+      { class: 'details companies' },
+      shown.map((company) =>
+        h(
+          'li',
+          { 'data-company': company.companyId },
+          h('strong', {}, company.companyName),
+          ' ',
+          h('span', { 'data-field': 'watermark' }, company.watermark ? timeElement(company.watermark, true) : 'none yet (the first poll is a full load)'),
+          company.lastPoll?.outcome === 'Failed'
+            ? h(
+                'div',
+                { class: 'message', 'data-poll-failed': String(company.lastPoll.status ?? '') },
+                statusBadge('Failed'),
+                ` since ${company.lastPoll.failingSince ?? company.lastPoll.at}${company.lastPoll.status ? ` (HTTP ${company.lastPoll.status})` : ''}: `,
+                company.lastPoll.status === 404
+                  ? 'Business Central does not know this company (deleted, or a wrong id in BC_COMPANIES).'
+                  : company.lastPoll.status === 403
+                    ? 'the app registration may not read this company: give it permissions there.'
+                    : (company.lastPoll.error ?? ''),
+              )
+            : null,
+        ),
+      ),
+    ),
+    schedule ? h('p', { class: 'muted' }, 'Schedule ', h('span', { class: 'mono' }, schedule)) : null,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -406,7 +519,11 @@ interface FailureGroup {
 /** Customers whose latest transfer (in what was read) failed, grouped by error code, largest group first. */
 function failureGroups(transfers: Transfer[]): FailureGroup[] {
   const latest = new Map<string, Transfer>();
-  for (const transfer of transfers) if (!latest.has(transfer.customerId)) latest.set(transfer.customerId, transfer); // newest first
+  // A customer is a customer of one company: a company copy is two customers.
+  for (const transfer of transfers) {
+    const key = `${transfer.companyId ?? ''}|${transfer.customerId}`;
+    if (!latest.has(key)) latest.set(key, transfer); // newest first
+  }
   const groups = new Map<string, Transfer[]>();
   for (const transfer of latest.values()) {
     if (transfer.status !== 'Failed') continue;
@@ -450,8 +567,13 @@ function renderFailures(): void {
               h(
                 'li',
                 {},
-                h('button', { type: 'button', class: 'link', 'aria-label': `Show history of customer ${label(transfer.customerId, transfer.customerNumber)}`, onclick: () => void showCustomer(transfer.customerId) }, label(transfer.customerId, transfer.customerNumber)),
+                h(
+                  'button',
+                  { type: 'button', class: 'link', 'aria-label': `Show history of customer ${label(transfer.customerId, transfer.customerNumber)}`, onclick: () => void showCustomer(transfer.customerId, true, transfer.companyId) },
+                  label(transfer.customerId, transfer.customerNumber),
+                ),
                 ' ',
+                severalCompanies() && transfer.companyName ? [h('span', { class: 'company' }, transfer.companyName), ' '] : null,
                 h('span', { class: 'muted' }, timeElement(transfer.startedAt)),
                 transfer.errorMessage ? h('div', { class: 'message' }, transfer.errorMessage) : null,
               ),
@@ -479,10 +601,12 @@ function renderFailures(): void {
 
 type ReplaySelector = { all: true } | { errorCode: string } | { customerIds: string[] };
 
-async function replayFlow(selector: ReplaySelector, what: string, watchCustomer?: string): Promise<void> {
+async function replayFlow(selector: ReplaySelector, what: string, watchCustomer?: string, companyId: string | null = state.company): Promise<void> {
+  // The selected company only (or, for one customer, its company); all companies otherwise.
+  const scope = companyId && severalCompanies() ? { company: companyId } : {};
   let preview;
   try {
-    preview = await api.post('transfers/replay', { ...selector, dryRun: true }, replayResultSchema);
+    preview = await api.post('transfers/replay', { ...selector, ...scope, dryRun: true }, replayResultSchema);
   } catch (error) {
     toast(`Replay preview failed: ${describe(error)}`, 'error');
     return;
@@ -495,7 +619,13 @@ async function replayFlow(selector: ReplaySelector, what: string, watchCustomer?
     `Replay ${preview.customerIds.length} customer${preview.customerIds.length === 1 ? '' : 's'}?`,
     [
       h('p', {}, `This queues a new sync of ${what}. Each is read again from Business Central and written to iPaaS.com; a customer is never created twice.`),
-      h('ul', { class: 'replay-list', 'aria-label': 'Customers to replay' }, preview.customerIds.map((id) => h('li', {}, label(id), state.numbers.has(id) ? h('span', { class: 'muted mono' }, ` ${id}`) : null))),
+      h(
+        'ul',
+        { class: 'replay-list', 'aria-label': 'Customers to replay' },
+        (preview.targets ?? preview.customerIds.map((customerId) => ({ customerId, companyId: '' }))).map((target) =>
+          h('li', {}, label(target.customerId), state.numbers.has(target.customerId) ? h('span', { class: 'muted mono' }, ` ${target.customerId}`) : null, companyName(target.companyId) ? h('span', { class: 'company' }, ` ${companyName(target.companyId)}`) : null),
+        ),
+      ),
       preview.moreRemain ? h('p', { class: 'hint' }, 'More customers match than one replay takes; replay again once these are done.') : null,
     ],
     'Replay',
@@ -503,7 +633,7 @@ async function replayFlow(selector: ReplaySelector, what: string, watchCustomer?
   if (!ok) return;
   try {
     // Exactly the list that was shown, not the selector again: what was confirmed is what happens.
-    const result = await api.post('transfers/replay', { customerIds: preview.customerIds }, replayResultSchema);
+    const result = await api.post('transfers/replay', { customerIds: preview.customerIds, ...scope }, replayResultSchema);
     toast(result.message ?? `${result.replayed} customer(s) queued.`, 'success');
   } catch (error) {
     toast(`Replay failed: ${describe(error)}`, 'error');
@@ -517,24 +647,32 @@ async function replayFlow(selector: ReplaySelector, what: string, watchCustomer?
 // Customer: search, history, sync now, dry run
 // ---------------------------------------------------------------------------------------------------------
 
-async function loadCustomer(query: string): Promise<CustomerHistory> {
+/** In the selected company (or `companyId`); by id without one, the deployment looks in every company. */
+async function loadCustomer(query: string, companyId: string | null | undefined = state.company): Promise<CustomerHistory> {
   const trimmed = query.trim();
-  if (GUID.test(trimmed)) return api.get(`customers/${encodeURIComponent(trimmed.toLowerCase())}/transfers?limit=50`, customerHistorySchema);
-  return api.get(`customers/by-number/${encodeURIComponent(trimmed)}/transfers?limit=50`, customerHistorySchema);
+  const prefix = companyPrefix(companyId);
+  if (GUID.test(trimmed)) return api.get(`${prefix}customers/${encodeURIComponent(trimmed.toLowerCase())}/transfers?limit=50`, customerHistorySchema);
+  return api.get(`${prefix}customers/by-number/${encodeURIComponent(trimmed)}/transfers?limit=50`, customerHistorySchema);
 }
 
-async function showCustomer(query: string, focus = true): Promise<void> {
+async function showCustomer(query: string, focus = true, companyId?: string): Promise<void> {
   const region = byId('customer-body');
   const input = byId<HTMLInputElement>('search-input');
   if (input.value.trim() !== query) input.value = state.numbers.get(query) ?? query;
   renderInto(region, `loading:${query}`, h('p', {}, 'Loading…'));
   try {
-    const history = await loadCustomer(query);
+    const history = await loadCustomer(query, companyId ?? state.company);
     remember(history.transfers);
     state.customer = history;
     renderCustomer(history);
   } catch (error) {
-    const message = error instanceof ApiError && error.status === 404 ? `No customer has the number or id "${query}".` : describe(error);
+    const code = error instanceof ApiError ? error.code : null;
+    const message =
+      code === 'CompanyRequired' || code === 'AmbiguousCustomer'
+        ? `${describe(error)} Choose the company above.`
+        : error instanceof ApiError && error.status === 404 && code !== 'UnknownCompany'
+          ? `No customer has the number or id "${query}"${state.company ? ` in ${companyName(state.company) ?? 'this company'}` : ''}.`
+          : describe(error);
     renderInto(region, `error:${query}:${message}`, h('p', { class: 'error', role: 'alert' }, message));
   }
   if (focus) byId('customer-title').focus();
@@ -552,15 +690,20 @@ function renderCustomer(history: CustomerHistory, plan?: Child): void {
       { class: 'customer-head' },
       h('h3', { id: 'customer-name' }, `Customer ${number ?? ''}`),
       h('p', { class: 'mono muted' }, history.customerId),
+      severalCompanies() && history.companyName ? h('p', { class: 'company', 'data-field': 'company' }, history.companyName) : null,
       latest ? h('p', {}, 'Latest: ', statusBadge(latest.status), ' ', outcomeOf(latest)) : h('p', { class: 'muted' }, 'No transfer recorded yet.'),
     ),
     h(
       'div',
       { class: 'actions' },
-      h('button', { type: 'button', id: 'sync-now', onclick: () => void syncNow(history.customerId, number) }, 'Sync now…'),
+      h('button', { type: 'button', id: 'sync-now', onclick: () => void syncNow(history.customerId, number, history.companyId) }, 'Sync now…'),
       h('button', { type: 'button', id: 'dry-run', onclick: () => void dryRun(history), 'aria-describedby': dryRunAvailable ? null : 'dry-run-note' }, 'Dry run'),
       latest?.status === 'Failed'
-        ? h('button', { type: 'button', id: 'replay-customer', onclick: () => void replayFlow({ customerIds: [history.customerId] }, `customer ${number ?? history.customerId}`, history.customerId) }, 'Replay…')
+        ? h(
+            'button',
+            { type: 'button', id: 'replay-customer', onclick: () => void replayFlow({ customerIds: [history.customerId] }, `customer ${number ?? history.customerId}`, history.customerId, history.companyId ?? state.company) },
+            'Replay…',
+          )
         : null,
       dryRunAvailable ? null : h('span', { id: 'dry-run-note', class: 'hint' }, 'Dry run is not available in this deployment.'),
     ),
@@ -571,6 +714,7 @@ function renderCustomer(history: CustomerHistory, plan?: Child): void {
 }
 
 function historyTable(transfers: Transfer[]): HTMLElement {
+  // A customer's history is one company's; the company is named above it.
   return h(
     'div',
     { class: 'table-wrap' },
@@ -605,25 +749,27 @@ function historyTable(transfers: Transfer[]): HTMLElement {
   );
 }
 
-async function syncNow(customerId: string, number: string | null): Promise<void> {
+async function syncNow(customerId: string, number: string | null, companyId: string | null | undefined = state.company): Promise<void> {
+  const company = companyName(companyId);
   const ok = await confirmAction(
-    `Sync customer ${number ?? customerId} now?`,
+    `Sync customer ${number ?? customerId}${severalCompanies() && company ? ` of ${company}` : ''} now?`,
     h('p', {}, 'This queues a manual sync: the customer is read from Business Central and, if it passes the filter and validation, created or updated in iPaaS.com with its addresses.'),
     'Sync now',
   );
   if (!ok) return;
   try {
-    await api.post(`customers/${customerId}/sync`, {}, queuedSchema);
+    const queued = await api.post(`${companyPrefix(companyId)}customers/${customerId}/sync`, {}, queuedSchema);
+    companyId ??= queued.companyId ?? null;
     toast(`Customer ${number ?? customerId} queued.`, 'success');
   } catch (error) {
     toast(`Sync failed: ${describe(error)}`, 'error');
     return;
   }
-  void watchCustomerUntilNewTransfer(customerId);
+  void watchCustomerUntilNewTransfer(customerId, companyId);
 }
 
 /** After a write, shows the customer's next transfer as soon as it is recorded (up to a minute). */
-async function watchCustomerUntilNewTransfer(customerId: string): Promise<void> {
+async function watchCustomerUntilNewTransfer(customerId: string, companyId: string | null | undefined = state.customer?.companyId ?? state.company): Promise<void> {
   const known = new Set((state.customer?.customerId === customerId ? state.customer.transfers : []).map((t) => t.transferId));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -631,7 +777,7 @@ async function watchCustomerUntilNewTransfer(customerId: string): Promise<void> 
     if (state.customer && state.customer.customerId !== customerId) return; // the operator moved on
     let history: CustomerHistory;
     try {
-      history = await api.get(`customers/${customerId}/transfers?limit=50`, customerHistorySchema);
+      history = await api.get(`${companyPrefix(companyId)}customers/${customerId}/transfers?limit=50`, customerHistorySchema);
     } catch {
       continue;
     }
@@ -682,7 +828,7 @@ async function dryRun(history: CustomerHistory): Promise<void> {
   }
   renderCustomer(history, h('p', {}, 'Computing the plan…'));
   try {
-    const plan = await api.post(`customers/${history.customerId}/sync?dryRun=true`, {}, syncPlanSchema);
+    const plan = await api.post(`${companyPrefix(history.companyId ?? state.company)}customers/${history.customerId}/sync?dryRun=true`, {}, syncPlanSchema);
     renderCustomer(history, planView(plan));
   } catch (error) {
     renderCustomer(history, h('p', { class: 'error' }, `Dry run failed: ${describe(error)}`));
@@ -706,6 +852,7 @@ function renderFeatureNotes(): void {
 
 function reportView(report: Reconciliation): HTMLElement {
   const categories = Object.entries(report.counts);
+  const perCompany = report.companies && report.companies.length > 0 ? report.companies : null;
   return h(
     'div',
     { class: 'report', 'data-run': report.runId, 'data-status': report.status },
@@ -716,9 +863,23 @@ function reportView(report: Reconciliation): HTMLElement {
       h(
         'table',
         { class: 'counts' },
-        h('caption', {}, 'Customers by category'),
-        h('thead', {}, h('tr', {}, categories.map(([category]) => h('th', { scope: 'col' }, category)))),
-        h('tbody', {}, h('tr', {}, categories.map(([category, count]) => h('td', { class: `num ${count > 0 && !['InSync', 'Filtered'].includes(category) ? 'attention' : ''}` }, String(count))))),
+        h('caption', {}, perCompany ? 'Customers by category and company' : 'Customers by category'),
+        h('thead', {}, h('tr', {}, perCompany ? h('th', { scope: 'col' }, 'Company') : null, categories.map(([category]) => h('th', { scope: 'col' }, category)))),
+        h(
+          'tbody',
+          {},
+          (perCompany ?? [{ companyId: '', companyName: '', counts: report.counts }]).map((row) =>
+            h(
+              'tr',
+              perCompany ? { 'data-company': row.companyId } : {},
+              perCompany ? h('th', { scope: 'row' }, row.companyName) : null,
+              categories.map(([category]) => {
+                const count = row.counts[category] ?? 0;
+                return h('td', { class: `num ${count > 0 && !['InSync', 'Filtered'].includes(category) ? 'attention' : ''}` }, String(count));
+              }),
+            ),
+          ),
+        ),
       ),
     ),
     report.items.length === 0
@@ -730,7 +891,7 @@ function reportView(report: Reconciliation): HTMLElement {
             'table',
             { class: 'items' },
             h('caption', {}, `What differs (${report.items.length})`),
-            h('thead', {}, h('tr', {}, ['Category', 'Customer', 'iPaaS.com id', 'Error', 'Changes', 'Fix'].map((title) => h('th', { scope: 'col' }, title)))),
+            h('thead', {}, h('tr', {}, [...(perCompany ? ['Company'] : []), 'Category', 'Customer', 'iPaaS.com id', 'Error', 'Changes', 'Fix'].map((title) => h('th', { scope: 'col' }, title)))),
             h(
               'tbody',
               {},
@@ -738,12 +899,19 @@ function reportView(report: Reconciliation): HTMLElement {
                 h(
                   'tr',
                   { 'data-category': item.category },
+                  perCompany ? h('td', {}, item.companyName ?? '—') : null,
                   h('td', {}, item.category),
                   h('td', {}, item.customerNumber ?? item.customerId ?? '—'),
                   h('td', { class: 'mono' }, item.ipaasCustomerId ?? '—'),
                   h('td', {}, item.errorCode ? [h('code', {}, item.errorCode), h('div', { class: 'hint' }, resolutionOf(item.errorCode).resolution)] : '—'),
                   h('td', {}, item.changes && item.changes.length > 0 ? item.changes.map((change) => h('div', {}, `${change.field}: `, h('del', {}, change.from ?? '(empty)'), ' → ', h('ins', {}, change.to ?? '(empty)'))) : '—'),
-                  h('td', {}, item.customerId && ['Missing', 'Drifted', 'Unlinked'].includes(item.category) ? h('button', { type: 'button', onclick: () => void syncNow(item.customerId!, item.customerNumber) }, 'Sync now…') : '—'),
+                  h(
+                    'td',
+                    {},
+                    item.customerId && ['Missing', 'Drifted', 'Unlinked'].includes(item.category)
+                      ? h('button', { type: 'button', onclick: () => void syncNow(item.customerId!, item.customerNumber, item.companyId ?? state.company) }, 'Sync now…')
+                      : '—',
+                  ),
                 ),
               ),
             ),
@@ -769,10 +937,15 @@ async function showLatestReport(): Promise<void> {
 
 async function startReconciliation(): Promise<void> {
   const fix = byId<HTMLInputElement>('reconcile-fix').checked;
+  const company = state.company && severalCompanies() ? state.company : null;
   const ok = await confirmAction(
     fix ? 'Reconcile and fix?' : 'Start a reconciliation?',
     [
-      h('p', {}, 'This reads every customer in Business Central and in iPaaS.com (no write) and builds a report. It runs in the background; one run at a time.'),
+      h(
+        'p',
+        {},
+        `This reads every customer in Business Central${company ? ` (${companyName(company)} only)` : severalCompanies() ? ' (every company, counted per company)' : ''} and in iPaaS.com (no write) and builds a report. It runs in the background; one run at a time.`,
+      ),
       fix ? h('p', { class: 'hint' }, 'With "fix", every Missing and Drifted customer is also queued for a sync, which writes to iPaaS.com.') : null,
     ],
     fix ? 'Reconcile and fix' : 'Start',
@@ -781,7 +954,7 @@ async function startReconciliation(): Promise<void> {
   const region = byId('reconciliation-body');
   let runId: string;
   try {
-    runId = (await api.post('reconciliations', { fix }, reconciliationStartSchema)).runId;
+    runId = (await api.post('reconciliations', { fix, ...(company ? { company } : {}) }, reconciliationStartSchema)).runId;
     toast('Reconciliation started.', 'success');
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 409)) {
@@ -830,6 +1003,23 @@ function start(): void {
     if (query) void showCustomer(query);
   });
   byId('refresh-now').addEventListener('click', () => void refresh());
+  byId<HTMLSelectElement>('company').addEventListener('change', (event) => {
+    const value = (event.target as HTMLSelectElement).value;
+    state.company = value === '' ? null : value;
+    try {
+      if (state.company) sessionStorage.setItem(COMPANY_STORAGE, state.company);
+      else sessionStorage.removeItem(COMPANY_STORAGE);
+    } catch {
+      // Storage disabled: the choice lasts as long as the page.
+    }
+    // Every panel follows the choice: overview, transfers, failures; a shown customer of another company is put away.
+    if (state.customer?.companyId && state.company && state.customer.companyId !== state.company) {
+      state.customer = null;
+      renderInto(byId('customer-body'), 'empty');
+    }
+    renderOverview();
+    void refresh();
+  });
   byId('reconcile-start').addEventListener('click', () => void startReconciliation());
   byId('reconcile-latest').addEventListener('click', () => void showLatestReport());
 

@@ -4,9 +4,11 @@
  */
 import type { LogLevel } from '@azure/functions';
 import { SERVICE_LABELS } from '../shared/errors';
+import { companyRefsOf } from '../shared/config';
 import { parseTransferEventLine, parseTransferHoldLine, type TransferEvent } from '../shared/telemetry';
 import type { AzuritePorts } from './azurite';
-import { applyDemoDrift, DEMO_SCENARIOS } from './sandbox/demoData';
+import { applyDemoDrift, CANADA_SCENARIOS, COPIED_ID, DEMO_SCENARIOS } from './sandbox/demoData';
+import type { FakeBcCompanyInfo } from './fakes/businessCentral';
 import { startSystem, type RunningSystem } from './system';
 
 const port = Number(process.env.LOCAL_HOST_PORT ?? 7071);
@@ -30,8 +32,13 @@ function transferLine(event: TransferEvent): string {
   const latency = event.latencyMs === null ? '' : `, ${event.latencyMs} ms since enqueued`;
   // Older lines (or other writers) may lack warnings.
   const warnings = (event.warnings ?? []).map((warning) => `\n          warning   ${warning}`).join('');
-  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})${warnings}`;
+  // With several companies each line ends with its company (the id when no name is configured).
+  const company = severalCompanies && event.companyName ? `  ${event.companyName}` : '';
+  return `${time}  transfer  ${(event.customerNumber ?? '(no number)').padEnd(10)} ${event.status.padEnd(9)} ${outcome}${addresses}  (${event.durationMs} ms${latency}, ${event.source}, attempt ${event.attempt})${company}${warnings}`;
 }
+
+let severalCompanies = false;
+let firstCompanyId: string | undefined;
 
 /** Demo customers whose first transfer is still to come; once none is left the sandbox applies its drift. */
 const awaitingFirstTransfer = new Set<string>(DEMO_SCENARIOS.map((scenario) => scenario.number));
@@ -41,14 +48,16 @@ function log(level: LogLevel, message: string): void {
   const transfer = parseTransferEventLine(message);
   if (transfer) {
     console.log(transferLine(transfer));
-    if (transfer.customerNumber && awaitingFirstTransfer.delete(transfer.customerNumber) && awaitingFirstTransfer.size === 0) onDemoTransfersDone?.();
+    // The seed scenarios are the first company's (CRONUS USA).
+    const ofFirstCompany = !transfer.companyId || transfer.companyId === firstCompanyId;
+    if (ofFirstCompany && transfer.customerNumber && awaitingFirstTransfer.delete(transfer.customerNumber) && awaitingFirstTransfer.size === 0) onDemoTransfersDone?.();
     return;
   }
   const held = parseTransferHoldLine(message);
   if (held) {
     const time = new Date().toISOString().slice(11, 19);
     console.log(
-      `${time}  transfer  ${held.customerId.slice(0, 8).padEnd(10)} on hold   ${SERVICE_LABELS[held.service]} ${held.kind}, next try ${held.retryAt.slice(11, 19)} (held ${held.holds}x, ${held.source})`,
+      `${time}  transfer  ${held.customerId.slice(0, 8).padEnd(10)} on hold   ${SERVICE_LABELS[held.service]} ${held.kind}, next try ${held.retryAt.slice(11, 19)} (held ${held.holds}x, ${held.source})${severalCompanies && held.companyName ? `  ${held.companyName}` : ''}`,
     );
     return;
   }
@@ -72,17 +81,34 @@ function banner(system: RunningSystem): string {
   ];
   if (system.sandbox) {
     const robert = system.sandbox.world.businessCentral.customers().find((customer) => customer.number === '10000');
+    const companies = system.sandbox.world.businessCentral.companies();
+    if (companies.length > 1) {
+      // Several companies: routes by number name the company (numbers repeat across companies).
+      const [usa, canada] = companies as [FakeBcCompanyInfo, FakeBcCompanyInfo];
+      const us = `${api}/companies/${encodeURIComponent(usa.name)}`;
+      const ca = `${api}/companies/${encodeURIComponent(canada.name)}`;
+      lines.push(
+        `  curl -X POST "${us}/customers/by-number/10000/sync"`,
+        `  curl -X POST "${ca}/customers/by-number/10000/sync?dryRun=true"   (the plan only; CRONUS Canada's 10000 becomes CA-10000)`,
+        `  curl "${api}/transfers?company=${encodeURIComponent(canada.name)}"`,
+        `  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync   (by id: looked up in every company)`,
+        `  curl -X POST ${api}/customers/${COPIED_ID}/sync   (409 AmbiguousCustomer: copied into both companies)`,
+      );
+    } else {
+      lines.push(`  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync`, `  curl -X POST ${api}/customers/by-number/10000/sync`);
+    }
+    if (companies.length === 1) lines.push(`  curl -X POST "${api}/customers/by-number/10000/sync?dryRun=true"   (the plan only; nothing is written)`);
     lines.push(
-      `  curl -X POST ${api}/customers/${robert?.id ?? '<customer-id>'}/sync`,
-      `  curl -X POST ${api}/customers/by-number/10000/sync`,
-      `  curl -X POST "${api}/customers/by-number/10000/sync?dryRun=true"   (the plan only; nothing is written)`,
       `  npm run doctor -- --sandbox         (in another terminal: the go-live checks, here against this sandbox)`,
       `  curl http://localhost:${system.host.port}/sandbox                  (the fakes; README shows how to create and change customers)`,
       `  curl http://localhost:${system.host.port}/sandbox/ipaas/customers`,
       '',
-      'Demo customers (the first poll transfers them now):',
+      `Demo customers${companies.length > 1 ? ` of ${companies[0]!.name}` : ''} (the first poll transfers them now):`,
       ...DEMO_SCENARIOS.map((scenario) => `  ${scenario.number}  ${scenario.expect.padEnd(44)} ${scenario.shows}`),
     );
+    if (companies.length > 1) {
+      lines.push('', `Demo customers of ${companies[1]!.name} (its own mapping file, system id and iPaaS.com token):`, ...CANADA_SCENARIOS.map((scenario) => `  ${scenario.number}  ${scenario.expect.padEnd(44)} ${scenario.shows}`));
+    }
   }
   lines.push('', 'One line per transfer follows (no personal data). Ctrl-C stops everything.', '');
   return lines.join('\n');
@@ -90,7 +116,10 @@ function banner(system: RunningSystem): string {
 
 async function main(): Promise<void> {
   const ports = azuritePorts(process.env.LOCAL_AZURITE_PORTS);
-  const system = await startSystem({ port, log, ...(ports ? { azuritePorts: ports } : {}) });
+  // The sandbox has two companies (CRONUS USA and CRONUS Canada); real settings decide for themselves.
+  const system = await startSystem({ port, log, sandboxCompanies: 2, ...(ports ? { azuritePorts: ports } : {}) });
+  severalCompanies = companyRefsOf(process.env).length > 1;
+  firstCompanyId = system.sandbox?.world.businessCentral.companies()[0]?.id;
   const sandbox = system.sandbox;
   if (sandbox) {
     onDemoTransfersDone = () => {

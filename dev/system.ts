@@ -6,7 +6,7 @@ import { resetServices } from '../shared/services';
 import { startAzurite, type AzuritePorts, type RunningAzurite } from './azurite';
 import { createFakeWorld, type FakeWorld } from './fakes/world';
 import { startLocalHost, type InvocationEvent, type LocalHost, type LocalHostOptions } from './host/localHost';
-import { seedDemoData } from './sandbox/demoData';
+import { seedDemoData, TWO_COMPANY_IPAAS_SUBSCRIPTIONS } from './sandbox/demoData';
 import { ChangeNotifier } from './sandbox/notifier';
 import { sandboxRoutes } from './sandbox/routes';
 import { chooseMode, resolveSettings, sandboxSettings, type Mode, type Settings } from './settings';
@@ -32,6 +32,10 @@ export interface SystemOptions {
   mockServer?: SetupServerApi;
   /** Use the sandbox even though Business Central / iPaaS.com settings exist (tests whose environment sets them). */
   sandbox?: boolean;
+  /** The sandbox's companies: 1 (CRONUS USA; the default) or 2 (with CRONUS Canada, as `npm start` runs it). */
+  sandboxCompanies?: 1 | 2;
+  /** The sandbox's fakes from an earlier start, kept (tests that restart the host with other settings); nothing is seeded. */
+  world?: FakeWorld;
   log?: (level: LogLevel, message: string) => void;
   onInvocation?: (event: InvocationEvent) => void;
   listen?: LocalHostOptions['listen'];
@@ -64,7 +68,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   }
   if (mode.kind === 'sandbox') {
     const clientState = settings.WEBHOOK_CLIENT_STATE ?? SANDBOX_CLIENT_STATE;
-    Object.assign(settings, sandboxSettings(port, clientState), options.overrides);
+    Object.assign(settings, sandboxSettings(port, clientState, options.sandboxCompanies ?? 1), options.overrides);
   }
   // The functions read their settings from the environment, as in Azure.
   Object.assign(process.env, settings);
@@ -90,8 +94,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
 
     let sandbox: RunningSystem['sandbox'];
     if (mode.kind === 'sandbox') {
-      const world = createFakeWorld(config);
-      if (options.seedDemo !== false) seedDemoData(world.businessCentral, world.ipaas);
+      const world = options.world ?? createFakeWorld(config, {}, config.companies.length > 1 ? { subscriptions: TWO_COMPANY_IPAAS_SUBSCRIPTIONS } : {});
+      if (options.seedDemo !== false && !options.world) seedDemoData(world.businessCentral, world.ipaas);
       const notifier = new ChangeNotifier(world.businessCentral, { delayMs: options.notifyDelayMs ?? 2000 });
       stops.push(() => notifier.stop());
       if (options.mockServer) {
@@ -115,7 +119,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     stops.push(() => host.stop());
     if (mode.kind === 'sandbox' && port === 0 && !options.overrides?.WEBHOOK_NOTIFICATION_URL) {
       // With port 0 the port is known only now; the subscription must name the webhook where it really listens.
-      settings.WEBHOOK_NOTIFICATION_URL = sandboxSettings(host.port, settings.WEBHOOK_CLIENT_STATE ?? SANDBOX_CLIENT_STATE).WEBHOOK_NOTIFICATION_URL!;
+      settings.WEBHOOK_NOTIFICATION_URL = sandboxSettings(host.port, settings.WEBHOOK_CLIENT_STATE ?? SANDBOX_CLIENT_STATE, options.sandboxCompanies ?? 1).WEBHOOK_NOTIFICATION_URL!;
       process.env.WEBHOOK_NOTIFICATION_URL = settings.WEBHOOK_NOTIFICATION_URL;
       resetServices();
     }

@@ -10,7 +10,8 @@ const MAX_LIMIT = 500;
 /**
  * GET /api/customers/by-number/{number}/transfers: the transfer history of the Business Central customer with
  * this number (one read in Business Central to resolve the id, then as GET /api/customers/{id}/transfers).
- * Read-only; the operator console's search uses it.
+ * Read-only; the operator console's search uses it. Also serves `companies/{company}/customers/by-number/{number}/transfers`;
+ * without a company and with several configured it answers 400 CompanyRequired.
  */
 export async function customerTransfersByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
@@ -21,19 +22,25 @@ export async function customerTransfersByNumber(request: HttpRequest, context: I
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   let services: Services;
+  // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
+  const routes = await import('../shared/companyRoutes.js');
   try {
-    // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
     const { getServices } = await import('../shared/services.js');
     services = getServices();
   } catch (failure) {
     context.error(`customer transfers by number: settings are not usable: ${describeError(failure)}`);
     return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
+  const named = request.params.company;
+  const choice = named !== undefined ? routes.companyFromRoute(services, named) : routes.companyForNumber(services);
+  if (!choice.ok) return choice.response;
+  const { company } = choice;
+  const withCompany = named !== undefined || services.multiCompany;
   try {
-    const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
-    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
-    const transfers = await services.storage.transfers.listForCustomer(customer.id, limit);
-    return { status: 200, jsonBody: { customerId: customer.id, customerNumber: customer.number, transfers } };
+    const customer = await company.businessCentral.findCustomerByNumber(customerNumber);
+    if (!customer) return apiError('CustomerNotFound', `No Business Central customer has this number${withCompany ? ` in ${company.ref.name}` : ''}`);
+    const transfers = await company.storage.transfers.listForCustomer(customer.id, limit);
+    return { status: 200, jsonBody: { customerId: customer.id, ...(withCompany ? routes.companyReply(company) : {}), customerNumber: customer.number, transfers } };
   } catch (failure) {
     context.error(`customer transfers by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;

@@ -2,36 +2,59 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
 import { apiError, unavailable } from '../shared/http/apiErrors';
+import type { Services } from '../shared/services';
 
-/** Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans only. */
+/**
+ * Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans
+ * only. Also serves `companies/{company}/customers/{id}/sync` (functions/companyManualSync.ts); without a company
+ * and with several configured, the customer is looked up in every company.
+ */
 export async function manualSync(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const raw = request.params.id ?? '';
   const customerId = normalizeGuid(raw);
   // Checked here, not with a {id:guid} route constraint: a malformed id is a 400 (README, HTTP API), not a 404.
   if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }] = await Promise.all([
+  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/dryRun.js'),
     import('../shared/sync/ingest.js'),
+    import('../shared/companyRoutes.js'),
   ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
+  let services: Services;
+  try {
+    services = getServices();
+  } catch (failure) {
+    context.error(`manual sync: settings are not usable: ${describeError(failure)}`);
+    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
+  }
+  const named = request.params.company;
+  const choice = named !== undefined ? routes.companyFromRoute(services, named) : await routes.companyForCustomerId(services, customerId);
+  if (!choice.ok) return choice.response;
+  const { company } = choice;
+  // Replies name the company when a route named one or several are configured; with one company they are as always.
+  const withCompany = named !== undefined || services.multiCompany;
   if (dryRun) {
-    const reply = await dryRunSync(getServices().syncDependencies(context), customerId);
+    const reply = await dryRunSync(company.syncDependencies(context), customerId);
     if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
-    return reply;
+    return reply.status === 200 && withCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...routes.companyReply(company) } } : reply;
   }
   const correlationId = context.invocationId;
   try {
-    await enqueueManualSync(getServices().storage.syncQueue, customerId, correlationId);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id);
   } catch (failure) {
     context.error(`manual sync: could not enqueue customer ${customerId}: ${describeError(failure)}`);
     return unavailable('StorageUnavailable', 'The request could not be queued; try again later');
   }
-  context.info(`manual sync queued for customer ${customerId}`);
+  company.logger(context).info(`manual sync queued for customer ${customerId}`);
   // Location points at where the outcome will appear.
-  return { status: 202, jsonBody: { customerId, queued: true, correlationId }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+  return {
+    status: 202,
+    jsonBody: { customerId, ...(withCompany ? routes.companyReply(company) : {}), queued: true, correlationId },
+    headers: { Location: routes.transfersLocation(customerId, withCompany ? company : undefined) },
+  };
 }
 
 app.http('manualSync', {

@@ -6,17 +6,22 @@ import type { Services } from '../shared/services';
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
 
-/** Manual transfer by Business Central customer number: resolves the id, then queues as by id (or, `?dryRun=true`, plans only). */
+/**
+ * Manual transfer by Business Central customer number: resolves the id, then queues as by id (or, `?dryRun=true`,
+ * plans only). Also serves `companies/{company}/customers/by-number/{number}/sync`; without a company and with
+ * several configured it answers 400 CompanyRequired (numbers repeat across companies).
+ */
 export async function manualSyncByNumber(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const customerNumber = (request.params.number ?? '').trim();
   if (customerNumber.length === 0 || customerNumber.length > MAX_NUMBER_LENGTH) {
     return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }] = await Promise.all([
+  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/dryRun.js'),
     import('../shared/sync/ingest.js'),
+    import('../shared/companyRoutes.js'),
   ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
@@ -27,19 +32,24 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     context.error(`manual sync by number: settings are not usable: ${describeError(failure)}`);
     return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
+  const named = request.params.company;
+  const choice = named !== undefined ? routes.companyFromRoute(services, named) : routes.companyForNumber(services);
+  if (!choice.ok) return choice.response;
+  const { company } = choice;
+  const withCompany = named !== undefined || services.multiCompany;
   const correlationId = context.invocationId;
   let customerId: string;
   try {
     // The client escapes the number as an OData literal, so quotes in it cannot widen the filter.
-    const customer = await services.businessCentral.findCustomerByNumber(customerNumber);
-    if (!customer) return apiError('CustomerNotFound', 'No Business Central customer has this number');
+    const customer = await company.businessCentral.findCustomerByNumber(customerNumber);
+    if (!customer) return apiError('CustomerNotFound', `No Business Central customer has this number${withCompany ? ` in ${company.ref.name}` : ''}`);
     customerId = customer.id;
     if (dryRun) {
-      const reply = await dryRunSync(services.syncDependencies(context), customerId);
+      const reply = await dryRunSync(company.syncDependencies(context), customerId);
       if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
-      return reply;
+      return reply.status === 200 && withCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...routes.companyReply(company) } } : reply;
     }
-    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;
@@ -47,8 +57,12 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
       ? unavailable('BusinessCentralUnavailable', 'Business Central or storage is unavailable; try again later')
       : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
   }
-  context.info(`manual sync queued for customer ${customerId} (by number)`);
-  return { status: 202, jsonBody: { customerId, queued: true, correlationId }, headers: { Location: `/api/customers/${customerId}/transfers` } };
+  company.logger(context).info(`manual sync queued for customer ${customerId} (by number)`);
+  return {
+    status: 202,
+    jsonBody: { customerId, ...(withCompany ? routes.companyReply(company) : {}), queued: true, correlationId },
+    headers: { Location: routes.transfersLocation(customerId, withCompany ? company : undefined) },
+  };
 }
 
 app.http('manualSyncByNumber', {

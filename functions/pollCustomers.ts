@@ -1,27 +1,30 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { scheduleSetting } from '../shared/schedule';
 
-/** The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost). Reports each run as TimerRun. */
+/**
+ * The polling fallback: enqueues customers changed since the watermark (webhooks can be missed or lost), for every
+ * configured company at once, each from its own watermark. Reports each run as TimerRun.
+ */
 export async function pollCustomers(timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { pollChanges }, { runTimer }] = await Promise.all([
+  const [{ getServices }, { combinedFailure, pollCompanies }, { runTimer }] = await Promise.all([
     import('../shared/services.js'),
-    import('../shared/sync/pollChanges.js'),
+    import('../shared/sync/companyRuns.js'),
     import('../shared/telemetry.js'),
   ]);
   await runTimer('pollCustomers', context, async () => {
     const services = getServices();
     if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');
-    const result = await pollChanges({
-      businessCentral: services.businessCentral,
-      syncQueue: services.storage.syncQueue,
-      leases: services.storage.leases,
-      state: services.storage.state,
-      logger: context,
-      startFrom: services.config.poll.startFrom,
-      overlapMs: services.config.poll.overlapMs,
-    });
-    if (result.outcome === 'leaseLost') context.warn('poll: lost the poll lease midway; the next run repeats the window');
+    const outcomes = await pollCompanies(
+      services.companies.map((company) => company.work(context)),
+      { syncQueue: services.storage.syncQueue, startFrom: services.config.poll.startFrom, overlapMs: services.config.poll.overlapMs },
+    );
+    for (const outcome of outcomes) {
+      if (outcome.result?.outcome === 'leaseLost') context.warn(`poll${services.multiCompany ? ` of ${outcome.company.name}` : ''}: lost the poll lease midway; the next run repeats the window`);
+    }
+    // Each company polled on its own; the run fails (and says which) only after all of them are done.
+    const failure = combinedFailure(outcomes, 'poll');
+    if (failure !== undefined) throw failure;
   });
 }
 

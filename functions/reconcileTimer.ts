@@ -13,7 +13,12 @@ export async function reconcileTimer(_timer: Timer, context: InvocationContext):
     context.info('reconcile: RECONCILE_SCHEDULE is not set; no scheduled reconciliation');
     return;
   }
-  const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, { fix: false, trigger: 'timer' });
+  const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, {
+    fix: false,
+    trigger: 'timer',
+    // With several companies: every company, each counted on its own.
+    ...(services.multiCompany ? { companies: services.companies.map((company) => company.ref) } : {}),
+  });
   if (result.started) context.info(`reconcile: scheduled run ${result.runId} started`);
   else context.info(`reconcile: scheduled run skipped, ${result.runningRunId} is still running`);
 }

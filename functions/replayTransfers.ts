@@ -10,7 +10,8 @@ export const MAX_REPLAY_BODY_BYTES = 256 * 1024;
 
 /**
  * Replays failed transfers: `{ "customerIds": [...] }`, `{ "errorCode": "RetriesExhausted" }` or `{ "all": true }`,
- * plus optional `"includePoisonQueue": true` and `"dryRun": true`. Answers 202 with what was re-enqueued.
+ * plus optional `"includePoisonQueue": true`, `"dryRun": true` and `"company"` (GUID or name; default: every
+ * company). Answers 202 with what was re-enqueued.
  */
 export async function replayTransfersHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const text = await readLimitedBody(request, MAX_REPLAY_BODY_BYTES);
@@ -23,9 +24,10 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
     return apiError('InvalidBody', 'The body is not valid JSON');
   }
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { parseReplayRequest, replayTransfers }] = await Promise.all([
+  const [{ getServices }, { parseReplayRequest, replayTransfers }, { companyFromRoute }] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/replay.js'),
+    import('../shared/companyRoutes.js'),
   ]);
   const parsed = parseReplayRequest(body);
   if (!parsed.ok) return apiError('InvalidBody', parsed.error);
@@ -37,11 +39,22 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
     context.error(`replay: settings are not usable: ${describeError(failure)}`);
     return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
+  let company: string | undefined;
+  if (parsed.request.company !== undefined) {
+    const choice = companyFromRoute(services, parsed.request.company);
+    if (!choice.ok) return choice.response;
+    company = choice.company.ref.id;
+  }
   const correlationId = context.invocationId;
   try {
     const result = await replayTransfers(
       {
-        transfers: services.storage.transfers,
+        transfers: services.companies[0]!.storage.transfers,
+        // With several companies each customer is judged, and replayed, in its own company.
+        ...(services.multiCompany
+          ? { companies: { ids: services.companies.map((candidate) => candidate.ref.id), transfersOf: (id: string) => services.company(id)?.storage.transfers ?? services.storage.transfers } }
+          : {}),
+        ...(company ? { company } : {}),
         failedTransfers: services.storage.failedTransfers,
         syncQueue: services.storage.syncQueue,
         poisonQueue: services.storage.poisonQueue,

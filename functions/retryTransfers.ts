@@ -4,8 +4,16 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 export async function retryTransfers(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { runDueRetries }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/retrySchedule.js')]);
-  const { storage, retries } = getServices();
-  const result = await runDueRetries({ schedule: retries, transfers: storage.transfers, syncQueue: storage.syncQueue, logger: context });
+  const services = getServices();
+  const { storage, retries } = services;
+  const result = await runDueRetries({
+    schedule: retries,
+    transfers: storage.transfers,
+    // Each retry looks at its own company's history.
+    transfersOf: (companyId) => (companyId ? services.company(companyId)?.storage.transfers : undefined) ?? services.companies[0]!.storage.transfers,
+    syncQueue: storage.syncQueue,
+    logger: context,
+  });
   if (result.due > 0) context.info(`retry: ${result.due} due, ${result.enqueued} enqueued, ${result.stopped} stopped (a later success or change)`);
 }
 

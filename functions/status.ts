@@ -3,7 +3,7 @@ import { describeError } from '../shared/errors';
 import { unavailable } from '../shared/http/apiErrors';
 import { POISON_QUEUE, SYNC_QUEUE } from '../shared/queueNames';
 
-/** GET /api/status: the webhook subscription, the polling watermark and queue depths (read-only, function key). */
+/** GET /api/status: the webhook subscription and polling watermark of every company, and queue depths (read-only, function key). */
 export async function statusHttp(_request: unknown, context: InvocationContext): Promise<HttpResponseInit> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ readSyncStatus }, { getServices }, { peekCount }] = await Promise.all([
@@ -22,7 +22,8 @@ export async function statusHttp(_request: unknown, context: InvocationContext):
     const { config, storage } = services;
     const status = await readSyncStatus({
       config,
-      state: storage.state,
+      state: services.companies[0]!.storage.state,
+      companies: services.companies.map((company) => ({ id: company.ref.id, name: company.ref.name, state: company.storage.state })),
       queueDepth: (queue) => peekCount(config.storage, queue === 'sync' ? SYNC_QUEUE : POISON_QUEUE),
     });
     return { status: 200, jsonBody: status, headers: { 'Cache-Control': 'no-store' } };

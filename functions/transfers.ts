@@ -7,8 +7,9 @@ const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 
 /**
- * Recent transfers across customers, newest first, optionally of one status. A full page carries
- * `nextLink` (the same query plus `continuationToken`); the last page has `nextLink: null`.
+ * Recent transfers across customers (and companies), newest first, optionally of one status and of one company
+ * (`company`: GUID or configured name). A full page carries `nextLink` (the same query plus
+ * `continuationToken`); the last page has `nextLink: null`.
  */
 export async function recentTransfers(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const rawStatus = request.query.get('status')?.trim() || null;
@@ -19,9 +20,10 @@ export async function recentTransfers(request: HttpRequest, context: InvocationC
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { decodeTransferCursor, encodeTransferCursor }] = await Promise.all([
+  const [{ getServices }, { decodeTransferCursor, encodeTransferCursor }, { companyFromRoute }] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/storage/transferStore.js'),
+    import('../shared/companyRoutes.js'),
   ]);
   const token = request.query.get('continuationToken');
   let after: TransferCursor | undefined;
@@ -30,9 +32,22 @@ export async function recentTransfers(request: HttpRequest, context: InvocationC
     if (!cursor) return apiError('InvalidContinuationToken', 'continuationToken is not one this service issued; start again without it');
     after = cursor;
   }
+  const rawCompany = request.query.get('company');
   try {
-    const page = await getServices().storage.transfers.listRecentPage({ limit, ...(status ? { status } : {}), ...(after ? { after } : {}) });
-    const nextLink = page.next ? nextLinkOf(limit, status, encodeTransferCursor(page.next)) : null;
+    const services = getServices();
+    let company;
+    if (rawCompany !== null) {
+      const choice = companyFromRoute(services, rawCompany);
+      if (!choice.ok) return choice.response;
+      company = choice.company;
+    }
+    const page = await services.storage.transfers.listRecentPage({
+      limit,
+      ...(status ? { status } : {}),
+      ...(after ? { after } : {}),
+      ...(company ? { company: company.storage.company } : {}),
+    });
+    const nextLink = page.next ? nextLinkOf(limit, status, encodeTransferCursor(page.next), company?.ref.id) : null;
     return { status: 200, jsonBody: { transfers: page.transfers, nextLink } };
   } catch (failure) {
     context.error(`transfers: ${describeError(failure)}`);
@@ -41,8 +56,8 @@ export async function recentTransfers(request: HttpRequest, context: InvocationC
 }
 
 /** Relative to the host, like the Location headers of the other routes. */
-function nextLinkOf(limit: number, status: string | undefined, continuationToken: string): string {
-  const query = new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}), continuationToken });
+function nextLinkOf(limit: number, status: string | undefined, continuationToken: string, companyId: string | undefined): string {
+  const query = new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}), ...(companyId ? { company: companyId } : {}), continuationToken });
   return `/api/transfers?${query.toString()}`;
 }
 

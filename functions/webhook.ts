@@ -39,7 +39,7 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   }
 
   // Modules beyond the registration load on the first notification (docs/performance.md, cold start).
-  const [{ getServices }, { ingestNotification }, { planNotification }] = await Promise.all([
+  const [{ getServices }, { ingestCompanyNotifications }, { planCompanyNotifications }] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/ingest.js'),
     import('../shared/sync/notifications.js'),
@@ -51,7 +51,8 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     context.error(`webhook: settings are not usable: ${describeError(failure)}`);
     return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
   }
-  const plan = planNotification(body, { clientState: services.config.webhook.clientState, companyId: services.config.businessCentral.companyId });
+  // One URL serves every company's subscription: entries are routed by the company in their resource.
+  const plan = planCompanyNotifications(body, { clientState: services.config.webhook.clientState, companyIds: services.companies.map((company) => company.ref.id) });
   if (plan.outcome === 'unauthorized') {
     context.warn('webhook: rejected a notification whose clientState does not match (nothing enqueued)');
     return apiError('ClientStateMismatch', 'clientState does not match');
@@ -62,12 +63,13 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
   }
   const correlationId = correlationIdOf(request);
   try {
-    const result = await ingestNotification(
+    const result = await ingestCompanyNotifications(
       {
         syncQueue: services.storage.syncQueue,
         catchUpQueue: services.storage.catchUpQueue,
-        transfers: services.storage.transfers,
         logger: context,
+        companies: services.companies.map((company) => ({ ref: company.ref, transfers: company.storage.transfers, logger: company.logger(context) })),
+        multiCompany: services.multiCompany,
       },
       plan,
       { correlationId },

@@ -63,8 +63,18 @@ param bcClientSecret string = ''
 @description('BC_ENVIRONMENT: Business Central environment name, e.g. production.')
 param bcEnvironment string
 
-@description('BC_COMPANY_ID: GUID of the Business Central company.')
-param bcCompanyId string
+@description('BC_COMPANY_ID: GUID of the Business Central company; empty when BC_COMPANIES lists the companies (exactly one of the two).')
+param bcCompanyId string = ''
+
+@description('BC_COMPANIES: several companies of the environment in one deployment, a JSON array [{"id","name","ipaasSystemId","mappingFile","ipaasApiTokenSetting"}] (docs/deploy.md, Several companies); empty means BC_COMPANY_ID alone.')
+param bcCompanies string = ''
+
+@description('Settings that hold a company\'s own iPaaS.com token (BC_COMPANIES ipaasApiTokenSetting), comma-separated, e.g. IPAAS_API_TOKEN_CANADA: each becomes a Key Vault reference.')
+param ipaasCompanyTokenSettings string = ''
+
+@secure()
+@description('The tokens of ipaasCompanyTokenSettings as a JSON object, e.g. {"IPAAS_API_TOKEN_CANADA":"<token>"}. Stored in Key Vault only.')
+param ipaasCompanyTokens string = ''
 
 @description('BC_API_BASE_URL: empty means https://api.businesscentral.dynamics.com/v2.0.')
 param bcApiBaseUrl string = ''
@@ -316,12 +326,23 @@ module keyVault 'modules/keyVault.bicep' = {
     bcClientSecret: bcClientSecret
     ipaasApiToken: ipaasApiToken
     webhookClientState: webhookClientState
+    companyTokenSettings: companyTokenSettings
+    companyTokens: ipaasCompanyTokens
     bcClientSecretExpiry: dateTimeToEpoch(empty(bcCredentialExpiresOn) ? rotationDate : bcCredentialExpiresOn)
     ipaasApiTokenExpiry: dateTimeToEpoch(empty(ipaasApiTokenExpiresOn) ? rotationDate : ipaasApiTokenExpiresOn)
     webhookClientStateExpiry: dateTimeToEpoch(rotationDate)
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
+
+// Each company's own iPaaS.com token: a Key Vault secret, and the app setting BC_COMPANIES names refers to it.
+var companyTokenSettings = filter(map(split(ipaasCompanyTokenSettings, ','), setting => trim(setting)), setting => !empty(setting))
+var companyTokenAppSettings = [
+  for setting in companyTokenSettings: {
+    name: setting
+    value: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/IPAAS-TOKEN-${toUpper(replace(replace(setting, '_', '-'), '.', '-'))}/)'
+  }
+]
 
 module roleAssignments 'modules/roleAssignments.bicep' = {
   name: 'roleAssignments'
@@ -392,10 +413,6 @@ var requiredAppSettings = [
     value: bcEnvironment
   }
   {
-    name: 'BC_COMPANY_ID'
-    value: bcCompanyId
-  }
-  {
     name: 'IPAAS_API_BASE_URL'
     value: ipaasApiBaseUrl
   }
@@ -418,6 +435,15 @@ var bcClientSecretAppSettings = empty(keyVault.outputs.bcClientSecretUri) ? [] :
 ]
 
 var optionalAppSettings = [
+  // Exactly one of these two is set (the app refuses both or neither at start, naming them).
+  {
+    name: 'BC_COMPANY_ID'
+    value: bcCompanyId
+  }
+  {
+    name: 'BC_COMPANIES'
+    value: bcCompanies
+  }
   {
     name: 'BC_CREDENTIAL'
     value: bcCredential
@@ -535,7 +561,7 @@ module functionApp 'modules/functionApp.bicep' = {
     serviceName: serviceName
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
-    appSettings: concat(platformAppSettings, requiredAppSettings, bcClientSecretAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
+    appSettings: concat(platformAppSettings, requiredAppSettings, bcClientSecretAppSettings, companyTokenAppSettings, filter(optionalAppSettings, setting => !empty(setting.value)))
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     consoleClientId: consoleClientId

@@ -33,7 +33,7 @@ import { execFileSync } from 'node:child_process';
 
 const ROOT = path.resolve(__dirname, '..');
 
-export const USAGE = `Usage: npm run reconcile [-- --fix] [--out report.json|report.csv] [--local]
+export const USAGE = `Usage: npm run reconcile [-- --fix] [--company <GUID or name>] [--out report.json|report.csv] [--local]
 
 Compares every Business Central customer with iPaaS.com (what the mapping would write against what iPaaS.com
 holds) and prints how many are InSync, Missing, Drifted, Unlinked, DuplicateEmail, Invalid or Filtered, and
@@ -41,6 +41,7 @@ how many links point at deleted Business Central customers (Orphaned).
 
 Options:
   --fix           also enqueue the Missing and Drifted customers for transfer (source "reconcile")
+  --company <c>   only this company (its GUID or configured name); default: every configured company, each counted
   --out <file>    also write the full report: JSON when the name ends in .json, CSV when it ends in .csv
   --local         against the sandbox of a running \`npm start\`, even where an azd environment is deployed
   -h, --help      this text
@@ -54,17 +55,17 @@ Exit code: 0 everything in sync, 1 something is not, 2 the reconciliation could 
 
 export type ParsedCommand =
   | { kind: 'help' }
-  | { kind: 'run'; fix: boolean; local: boolean; out: { file: string; format: 'json' | 'csv' } | undefined }
+  | { kind: 'run'; fix: boolean; local: boolean; out: { file: string; format: 'json' | 'csv' } | undefined; company?: string }
   | { kind: 'usageError'; message: string };
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { fix?: boolean; out?: string; help?: boolean; local?: boolean };
+  let values: { fix?: boolean; out?: string; help?: boolean; local?: boolean; company?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { fix: { type: 'boolean' }, out: { type: 'string' }, local: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { fix: { type: 'boolean' }, out: { type: 'string' }, local: { type: 'boolean' }, company: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
@@ -76,7 +77,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (extension !== '.json' && extension !== '.csv') return { kind: 'usageError', message: `--out ${values.out}: the file name must end in .json or .csv` };
     out = { file: values.out, format: extension === '.json' ? 'json' : 'csv' };
   }
-  return { kind: 'run', fix: values.fix ?? false, local: values.local ?? false, out };
+  const company = values.company?.trim();
+  if (values.company !== undefined && !company) return { kind: 'usageError', message: '--company needs a company GUID or name' };
+  return { kind: 'run', fix: values.fix ?? false, local: values.local ?? false, out, ...(company ? { company } : {}) };
 }
 
 // ---- Output -------------------------------------------------------------------------------------------------
@@ -104,7 +107,15 @@ export function formatSummary(report: ReconcileReport, maxItems = 20): string {
     lines.push('', `Customers that differ${report.items.length > maxItems ? ` (first ${maxItems} of ${report.items.length}; --out writes all)` : ''}:`);
     for (const item of report.items.slice(0, maxItems)) {
       const detail = item.errorCode ?? (item.changes.length > 0 ? item.changes.map((change) => change.field).join(', ') : '');
-      lines.push(`  ${item.category.padEnd(width)}  ${(item.customerNumber ?? '(no number)').padEnd(12)} ${item.customerId ?? ''}  ${item.ipaasCustomerId ? `iPaaS.com ${item.ipaasCustomerId}  ` : ''}${detail}`);
+      const company = item.companyName ? `[${item.companyName}] ` : '';
+      lines.push(`  ${item.category.padEnd(width)}  ${company}${(item.customerNumber ?? '(no number)').padEnd(12)} ${item.customerId ?? ''}  ${item.ipaasCustomerId ? `iPaaS.com ${item.ipaasCustomerId}  ` : ''}${detail}`);
+    }
+  }
+  if (report.companies) {
+    lines.push('', 'Per company:');
+    for (const company of report.companies) {
+      const out = outOfSyncCount(company.counts);
+      lines.push(`  ${company.companyName}: ${out === 0 ? 'in sync' : `${out} not in sync`} (${names.filter((name) => company.counts[name] > 0).map((name) => `${name} ${company.counts[name]}`).join(', ') || 'no customers'})`);
     }
   }
   const behind = outOfSyncCount(report.counts);
@@ -166,7 +177,7 @@ function writeOut(report: ReconcileReport, out: { file: string; format: 'json' |
 type Outcome = { report: ReconcileReport } | { error: string };
 
 /** Against the configured services, in this process, with the configured storage. */
-async function runHere(settings: Record<string, string>, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+async function runHere(settings: Record<string, string>, fix: boolean, company: string | undefined, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
   let services;
   try {
     services = buildServices(loadConfig(settings));
@@ -175,8 +186,15 @@ async function runHere(settings: Record<string, string>, fix: boolean, reporter:
   }
   console.log(`Business Central: ${services.config.businessCentral.apiBaseUrl} (environment ${services.config.businessCentral.environment})`);
   console.log(`iPaaS.com:        ${services.config.ipaas.apiBaseUrl}`);
+  let companies = services.multiCompany ? services.companies : undefined;
+  if (company !== undefined) {
+    const chosen = services.company(company);
+    if (!chosen) return { error: `--company ${company}: no configured company has this id or name (${services.companies.map((candidate) => `"${candidate.ref.name}"`).join(', ')})` };
+    companies = [chosen];
+  }
+  if (companies) console.log(`Companies:        ${companies.map((candidate) => candidate.ref.name).join(', ')}`);
   const deps = services.reconcileDependencies({ ...consoleLogger, info: () => {}, warn: () => {} });
-  const started = await startReconciliation(deps, { fix, trigger: 'command' });
+  const started = await startReconciliation(deps, { fix, trigger: 'command', ...(companies ? { companies: companies.map((candidate) => candidate.ref) } : {}) });
   if (!started.started) {
     return { error: `reconciliation ${started.runningRunId} is still running (one runs at a time); wait for it, or see GET /api/reconciliations/latest` };
   }
@@ -227,12 +245,18 @@ export const readFunctionKey: FunctionKeyReader = (resourceGroup, app) =>
   }).trim();
 
 /** Starts the run where it happens (the deployed app, or the sandbox of a running `npm start`) and follows it. */
-async function runRemote(target: RemoteTarget, headers: Record<string, string>, fix: boolean, reporter: ReturnType<typeof progressReporter>): Promise<Outcome> {
+async function runRemote(
+  target: RemoteTarget,
+  headers: Record<string, string>,
+  fix: boolean,
+  company: string | undefined,
+  reporter: ReturnType<typeof progressReporter>,
+): Promise<Outcome> {
   const { baseUrl } = target;
   const api = `${baseUrl.replace(/\/+$/u, '')}/api/reconciliations`;
   let response: Response;
   try {
-    response = await fetch(api, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ fix }) });
+    response = await fetch(api, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ fix, ...(company ? { company } : {}) }) });
   } catch {
     return {
       error:
@@ -303,7 +327,7 @@ export async function main(
       return 2;
     }
     console.log(`Storage:          ${storage} (AzureWebJobsStorage from ${storageSource(process.env)})`);
-    outcome = await runHere(settings, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
+    outcome = await runHere(settings, command.fix, command.company, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   } else {
     const target = chooseRemoteTarget(command.local, process.env, deps.azdValues ?? readAzdValues);
     let headers: Record<string, string> = {};
@@ -322,7 +346,7 @@ export async function main(
       console.log(`Sandbox:          the running \`npm start\` at ${target.baseUrl} (no Business Central / iPaaS.com settings)`);
       console.log(`Storage:          that host's storage (${describeStorage({ connectionString: settings.AzureWebJobsStorage ?? '' })})`);
     }
-    outcome = await runRemote(target, headers, command.fix, reporter).catch((error: unknown) => ({ error: describeError(error) }));
+    outcome = await runRemote(target, headers, command.fix, command.company, reporter).catch((error: unknown) => ({ error: describeError(error) }));
   }
   reporter.stop();
   if ('error' in outcome) {

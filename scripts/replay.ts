@@ -5,12 +5,13 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type StorageConfig } from '../shared/config';
+import { ConfigError, companyRefsOf, type StorageConfig } from '../shared/config';
 import { ERROR_CODES, describeError } from '../shared/errors';
 import { consoleLogger } from '../shared/log';
 import { createStorage } from '../shared/storage';
 import { MAX_REPLAY_PER_CALL, parseReplayRequest, replayTransfers, type ReplayResult } from '../shared/sync/replay';
 import { resolveOperatorStorage } from '../dev/operatorStorage';
+import { resolveSettings } from '../dev/settings';
 
 export const USAGE = `Usage: npm run replay -- <selector> [options]
 
@@ -23,6 +24,7 @@ Selector (exactly one):
   --all                 customers whose latest transfer failed, whatever the code
 
 Options:
+  --company <c>         only this company (GUID, or a name of BC_COMPANIES); default: every company
   --include-poison      also move the messages waiting in customer-sync-poison back to customer-sync
   --dry-run             show what would be replayed; change nothing
   --local               use local.settings.json or the local Azurite (as npm start)
@@ -31,7 +33,8 @@ Options:
 At most ${MAX_REPLAY_PER_CALL} customers per run; run again once they are processed when more remain.
 Storage: AzureWebJobsStorage from the environment, else the selected azd environment's storage account
 (after azd up, signed in with az or azd), else AzureWebJobsStorage in local.settings.json; the local
-Azurite only with --local. The first line printed says which.
+Azurite only with --local. The first line printed says which. With BC_COMPANIES (environment or
+local.settings.json) each customer is judged and replayed in its own company.
 Error codes: ${ERROR_CODES.join(', ')}.
 
 Examples:
@@ -44,7 +47,16 @@ export type ParsedCommand = { kind: 'help' } | { kind: 'run'; body: Record<strin
 
 /** Flags → the replay route's JSON body; the route's own validation then applies to both. */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { customer?: string[]; 'error-code'?: string; all?: boolean; 'include-poison'?: boolean; 'dry-run'?: boolean; local?: boolean; help?: boolean };
+  let values: {
+    customer?: string[];
+    'error-code'?: string;
+    all?: boolean;
+    'include-poison'?: boolean;
+    'dry-run'?: boolean;
+    local?: boolean;
+    help?: boolean;
+    company?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -57,6 +69,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         'include-poison': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         local: { type: 'boolean' },
+        company: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -70,6 +83,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (values.all) body.all = true;
   if (values['include-poison']) body.includePoisonQueue = true;
   if (values['dry-run']) body.dryRun = true;
+  if (values.company !== undefined) body.company = values.company;
   return { kind: 'run', body, local: values.local === true };
 }
 
@@ -117,11 +131,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`replay: ${error instanceof ConfigError ? error.message : describeError(error)}`);
     return 2;
   }
-  const storage = createStorage(connection);
+  // The companies of BC_COMPANIES, when the settings name several: customers are then replayed in their company.
+  const companies = companyRefsOf(resolveSettings(path.resolve(__dirname, '..')));
+  const storage = createStorage(connection, undefined, companies.length > 1 ? { companies } : {});
+  let company: string | undefined;
+  if (parsed.request.company !== undefined) {
+    const wanted = parsed.request.company.toLowerCase();
+    company = companies.find((candidate) => candidate.id === wanted || candidate.name.toLowerCase() === wanted)?.id ?? (/^[0-9a-f-]{36}$/u.test(wanted) ? wanted : undefined);
+    if (!company) {
+      console.error(`replay: --company ${parsed.request.company}: not a company GUID nor a name of BC_COMPANIES`);
+      return 2;
+    }
+  }
   try {
     const result = await replayTransfers(
       {
         transfers: storage.transfers,
+        ...(companies.length > 1
+          ? { companies: { ids: companies.map((candidate) => candidate.id), transfersOf: (id: string) => storage.forCompany(companies.find((candidate) => candidate.id === id) ?? { id, name: id }).transfers } }
+          : {}),
+        ...(company ? { company } : {}),
         failedTransfers: storage.failedTransfers,
         syncQueue: storage.syncQueue,
         poisonQueue: storage.poisonQueue,

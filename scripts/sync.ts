@@ -1,5 +1,5 @@
 /**
- * `npm run sync -- <id or number> [--dry-run] [--json]`: one customer, now, from an operator's shell, against the
+ * `npm run sync -- <id or number> [--company C] [--dry-run] [--json]`: one customer, now, from an operator's shell, against the
  * configured Business Central, iPaaS.com and storage (environment, then local.settings.json). Without --dry-run it
  * transfers the customer as a manual sync (recorded like any transfer); with --dry-run it prints the plan the
  * sync would carry out and writes nothing anywhere.
@@ -18,10 +18,12 @@ import { planSync, type SyncPlan } from '../shared/sync/planSync';
 import { syncCustomer } from '../shared/sync/syncCustomer';
 import { chooseMode, resolveSettings } from '../dev/settings';
 
-export const USAGE = `Usage: npm run sync -- <customer id or number> [--dry-run [--mapping <file>]] [--json]
+export const USAGE = `Usage: npm run sync -- <customer id or number> [--company <GUID or name>] [--dry-run [--mapping <file>]] [--json]
 
 Transfers one Business Central customer to iPaaS.com now, as a manual sync, and prints the transfer.
   <customer id or number>   the customer's GUID, or its number (e.g. 10000)
+  --company <c>             the company (its GUID or configured name); needed only when several are configured
+                            (BC_COMPANIES): a number always, an id when it exists in several companies
   --dry-run                 print what the sync would do (the plan) and write nothing: no iPaaS.com write,
                             no queue message, no transfer recorded
   --mapping <file>          with --dry-run: plan with this mapping collection file instead of the configured one
@@ -46,7 +48,7 @@ export interface SyncIo {
 type Parsed =
   | { kind: 'help' }
   | { kind: 'usageError'; message: string }
-  | { kind: 'run'; target: string; dryRun: boolean; json: boolean; mapping?: string };
+  | { kind: 'run'; target: string; dryRun: boolean; json: boolean; mapping?: string; company?: string };
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
   try {
@@ -54,7 +56,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       args: [...argv],
       strict: true,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, mapping: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, mapping: { type: 'string' }, company: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return { kind: 'help' };
     if (positionals.length !== 1) return { kind: 'usageError', message: 'give exactly one customer id or number' };
@@ -65,7 +67,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     if (mapping && values['dry-run'] !== true) {
       return { kind: 'usageError', message: '--mapping works with --dry-run only: a real transfer uses the deployed mapping (CUSTOMER_MAPPING_FILE)' };
     }
-    return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true, ...(mapping ? { mapping } : {}) };
+    const company = values.company?.trim();
+    if (values.company !== undefined && !company) return { kind: 'usageError', message: '--company needs a company GUID or name' };
+    return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true, ...(mapping ? { mapping } : {}), ...(company ? { company } : {}) };
   } catch (error) {
     return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
   }
@@ -89,6 +93,7 @@ export function formatTransfer(transfer: TransferRecord): string {
   const lines = [
     `Transfer of customer ${transfer.customerNumber ?? '(no number)'} (${transfer.customerId}): ${transfer.status} ${transfer.errorCode ?? transfer.action ?? ''}`.trimEnd(),
   ];
+  if (transfer.companyName && transfer.companyName !== transfer.companyId) lines.push(`  company: ${transfer.companyName} (${transfer.companyId})`);
   if (transfer.ipaasCustomerId) lines.push(`  iPaaS.com customer: ${transfer.ipaasCustomerId}`);
   if (transfer.addressesAdded > 0) lines.push(`  addresses added: ${transfer.addressesAdded}`);
   if (transfer.errorMessage) lines.push(`  ${transfer.status === 'Failed' ? 'error' : 'note'}: ${transfer.errorMessage}`);
@@ -131,17 +136,42 @@ export async function main(argv: readonly string[], io: SyncIo): Promise<number>
   }
   try {
     const normalized = normalizeGuid(command.target);
+    const named = command.company;
+    let company = named !== undefined ? services.company(named) : services.multiCompany ? undefined : services.companies[0];
+    if (named !== undefined && !company) {
+      io.err(`sync: --company ${named}: no configured company has this id or name (${services.companies.map((candidate) => `"${candidate.ref.name}"`).join(', ')})`);
+      return 2;
+    }
     let customerId: string;
-    if (isGuid(normalized)) customerId = normalized;
-    else {
-      const customer = await services.businessCentral.findCustomerByNumber(command.target);
+    if (isGuid(normalized)) {
+      customerId = normalized;
+      if (!company) {
+        // Several companies and none named: the one whose Business Central has this id (a company copy keeps ids).
+        const found = [];
+        for (const candidate of services.companies) if (await candidate.businessCentral.getCustomer(customerId)) found.push(candidate);
+        if (found.length !== 1) {
+          io.err(
+            found.length === 0
+              ? `sync: no configured company has a customer with id ${customerId}`
+              : `sync: customer ${customerId} exists in ${found.map((candidate) => `"${candidate.ref.name}"`).join(' and ')}: give --company`,
+          );
+          return found.length === 0 ? 1 : 2;
+        }
+        company = found[0]!;
+      }
+    } else {
+      if (!company) {
+        io.err(`sync: several companies are configured and numbers repeat across them: give --company (${services.companies.map((candidate) => `"${candidate.ref.name}"`).join(', ')})`);
+        return 2;
+      }
+      const customer = await company.businessCentral.findCustomerByNumber(command.target);
       if (!customer) {
-        io.err(`sync: no Business Central customer has the number ${command.target}`);
+        io.err(`sync: no Business Central customer has the number ${command.target}${services.multiCompany ? ` in ${company.ref.name}` : ''}`);
         return 1;
       }
       customerId = customer.id;
     }
-    const deps = { ...services.syncDependencies(silentLogger), ...(mapping ? { mapping } : {}) };
+    const deps = { ...company.syncDependencies(silentLogger), ...(mapping ? { mapping } : {}) };
     if (command.dryRun) {
       const plan = await planSync(deps, customerId);
       io.out(command.json ? JSON.stringify(mapping ? { ...plan, mappingFile: command.mapping } : plan, null, 2) : formatPlan(plan, command.mapping));

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, loadStorageConfig, type Environment } from './
 import { SERVICE_LABELS, SyncError } from './errors';
 import { getServices } from './services';
 import { pingStorage } from './storage';
+import { failureHint, parseRunStatus, POLL_STATUS_KEY } from './sync/companyRuns';
 
 /** ok: everything works; degraded: serving, but some work is held or slowed; down: cannot do its job. */
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -29,6 +30,9 @@ export interface OnHoldReport {
   /** The last failure, redacted. */
   lastError: string;
   action: string;
+  /** With several companies: whose work is on hold. */
+  companyId?: string;
+  companyName?: string;
 }
 
 const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, down: 2 };
@@ -63,15 +67,36 @@ export async function checkHealth(env: Environment = process.env): Promise<Healt
     if (!(failure instanceof ConfigError && !settingsOk)) checks.push({ name: 'storage', status: 'down', message: storageMessage(failure) });
   }
   // Business Central or iPaaS.com on hold: the app serves and holds the work, so degraded, with what to do.
+  // Each company has its own hold; with several, each is named.
   const onHold: OnHoldReport[] = [];
   if (checks.every((check) => check.status === 'ok')) {
-    const outages = await getServices()
-      .breakers.report()
-      .catch(() => []);
-    for (const outage of outages) {
-      const service = SERVICE_LABELS[outage.service];
-      onHold.push({ service, reason: outage.kind, since: outage.since, nextAttemptAt: outage.retryAt, lastError: outage.message, action: outage.action });
-      checks.push({ name: service, status: 'degraded', message: `on hold since ${outage.since} (${outage.kind}): ${outage.action}` });
+    const services = getServices();
+    for (const company of services.companies) {
+      const outages = await company.breakers.report().catch(() => []);
+      const label = services.multiCompany ? ` (${company.ref.name})` : '';
+      for (const outage of outages) {
+        const service = `${SERVICE_LABELS[outage.service]}${label}`;
+        onHold.push({
+          service,
+          reason: outage.kind,
+          since: outage.since,
+          nextAttemptAt: outage.retryAt,
+          lastError: outage.message,
+          action: outage.action,
+          ...(services.multiCompany ? { companyId: company.ref.id, companyName: company.ref.name } : {}),
+        });
+        checks.push({ name: service, status: 'degraded', message: `on hold since ${outage.since} (${outage.kind}): ${outage.action}` });
+      }
+      // A company whose poll fails (deleted: 404; not permitted: 403) is shown; the other companies go on.
+      const lastPoll = await company.storage.state.get(POLL_STATUS_KEY, parseRunStatus).catch(() => null);
+      if (lastPoll?.value?.outcome === 'Failed') {
+        const failed = lastPoll.value;
+        checks.push({
+          name: `poll${services.multiCompany ? ` (${company.ref.name})` : ''}`,
+          status: 'degraded',
+          message: `polling fails since ${failed.failingSince ?? failed.at}${failed.status ? ` (HTTP ${failed.status})` : ''}: ${failureHint(failed.status)}`,
+        });
+      }
     }
   }
   return { status: overallStatus(checks), checks, ...(onHold.length > 0 ? { onHold } : {}) };

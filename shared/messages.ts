@@ -13,6 +13,11 @@ export const syncMessageSchema = z
       .string()
       .regex(GUID_PATTERN, 'customerId must be a GUID')
       .transform(normalizeGuid),
+    /**
+     * The Business Central company of the customer. A message without it was queued before several companies
+     * were configured: it belongs to the company that served the deployment then (the first configured).
+     */
+    companyId: z.string().regex(GUID_PATTERN, 'companyId must be a GUID').transform(normalizeGuid).optional(),
     source: z.enum(SOURCES),
     changeType: z.string().max(64).optional(),
     correlationId: z.string().min(1).max(200),
@@ -57,10 +62,11 @@ export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
 export function newSyncMessage(
   customerId: string,
   source: SyncSource,
-  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined } = {},
+  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined; companyId?: string | undefined } = {},
 ): SyncMessage {
   return {
     customerId: customerId.toLowerCase(),
+    ...(extra.companyId ? { companyId: extra.companyId.toLowerCase() } : {}),
     source,
     ...(extra.changeType ? { changeType: extra.changeType } : {}),
     correlationId: extra.correlationId ?? randomUUID(),

@@ -17,6 +17,8 @@ export type TransferEvent = Pick<
   TransferRecord,
   | 'transferId'
   | 'customerId'
+  | 'companyId'
+  | 'companyName'
   | 'customerNumber'
   | 'source'
   | 'status'
@@ -38,6 +40,9 @@ function transferEvent(record: TransferRecord, context: { correlationId?: string
   const event: TransferEvent = {
     transferId: record.transferId,
     customerId: record.customerId,
+    // The company, when the record has one (every record of the app does).
+    ...(record.companyId ? { companyId: record.companyId } : {}),
+    ...(record.companyName ? { companyName: record.companyName } : {}),
     customerNumber: record.customerNumber,
     source: record.source,
     status: record.status,
@@ -72,13 +77,26 @@ export function parseTransferEventLine(line: string): TransferEvent | null {
 export const SUBSCRIPTION_EVENT = 'SubscriptionState';
 
 export interface SubscriptionEvent {
-  action: 'Created' | 'Renewed' | 'Recreated' | 'Unchanged' | 'Disabled';
+  action: 'Created' | 'Renewed' | 'Recreated' | 'Unchanged' | 'Disabled' | 'Failed';
   subscriptionId: string | null;
   expirationDateTime: string | null;
+  /** The company whose subscription it is (one subscription per company). */
+  companyId?: string;
+  companyName?: string;
+}
+
+function subscriptionFields(event: SubscriptionEvent): Record<string, unknown> {
+  return {
+    action: event.action,
+    subscriptionId: event.subscriptionId,
+    expirationDateTime: event.expirationDateTime,
+    ...(event.companyId ? { companyId: event.companyId } : {}),
+    ...(event.companyName ? { companyName: event.companyName } : {}),
+  };
 }
 
 export function subscriptionEventLine(event: SubscriptionEvent): string {
-  return `${SUBSCRIPTION_EVENT} ${JSON.stringify({ action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime })}`;
+  return `${SUBSCRIPTION_EVENT} ${JSON.stringify(subscriptionFields(event))}`;
 }
 
 /** Attributes of a structured record: null fields are left out (OpenTelemetry has no null). */
@@ -102,15 +120,17 @@ export function reportEvent(logger: Logger, name: string, fields: object, level:
 export function reportTransfer(logger: Logger, record: TransferRecord, context: { correlationId?: string; enqueuedAt?: string } = {}, level: 'info' | 'warn' | 'error' = 'info'): void {
   const event = transferEvent(record, context);
   const { transfers, latency, duration } = transferInstruments();
-  transfers.add(1, { status: event.status, source: event.source, action: event.action ?? 'None', errorCode: event.errorCode ?? 'None' });
-  duration.record(event.durationMs, { status: event.status, source: event.source });
-  if (event.latencyMs !== null) latency.record(Math.max(0, event.latencyMs), { status: event.status, source: event.source });
+  // Metrics split by company too, when the record names one.
+  const company = event.companyName ? { company: event.companyName } : {};
+  transfers.add(1, { status: event.status, source: event.source, action: event.action ?? 'None', errorCode: event.errorCode ?? 'None', ...company });
+  duration.record(event.durationMs, { status: event.status, source: event.source, ...company });
+  if (event.latencyMs !== null) latency.record(Math.max(0, event.latencyMs), { status: event.status, source: event.source, ...company });
   reportEvent(logger, TRANSFER_EVENT, event, level);
 }
 
 /** Reports one subscription check (`SubscriptionState`). */
 export function reportSubscriptionState(logger: Logger, event: SubscriptionEvent): void {
-  reportEvent(logger, SUBSCRIPTION_EVENT, { action: event.action, subscriptionId: event.subscriptionId, expirationDateTime: event.expirationDateTime });
+  reportEvent(logger, SUBSCRIPTION_EVENT, subscriptionFields(event), event.action === 'Failed' ? 'error' : 'info');
 }
 
 /** One record per timer run (`TimerRun`): alerts find failing or silent timers from it. */
@@ -147,6 +167,9 @@ export const SERVICE_OUTAGE_EVENT = 'ServiceOutage';
 
 export interface ServiceOutageEvent {
   service: ServiceName;
+  /** The company whose work is held (each company has its own hold). */
+  companyId?: string;
+  companyName?: string;
   state: 'onHold' | 'resumed';
   kind: OutageKind;
   since: string;
@@ -164,6 +187,8 @@ export const TRANSFER_HOLD_EVENT = 'TransferOnHold';
 
 export interface TransferHoldEvent {
   customerId: string;
+  companyId?: string;
+  companyName?: string;
   source: string;
   service: ServiceName;
   kind: OutageKind;

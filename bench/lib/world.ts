@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../shared/config';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { sandboxSettings } from '../../dev/settings';
+import { TWO_COMPANY_IPAAS_SUBSCRIPTIONS } from '../../dev/sandbox/demoData';
 import { serveFakes, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
 
 /** Fakes served on their own sockets plus the settings that point the product at them. */
@@ -27,7 +28,9 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
   const [bc, entra, ipaas] = await Promise.all([serveFakes(), serveFakes({ tls: options.tls }), serveFakes()]);
   const servers: ServedFake[] = [bc, entra, ipaas];
   const settings: Record<string, string> = {
-    ...sandboxSettings(0, options.clientState),
+    // Two companies, as `npm start` runs: the measured customers are CRONUS USA's; CRONUS Canada (empty) shows
+    // what each further company costs (a poll that finds nothing: one Business Central request per company).
+    ...sandboxSettings(0, options.clientState, 2),
     BC_API_BASE_URL: `${bc.origin}/v2.0`,
     AZURE_AUTHORITY_HOST: entra.origin,
     IPAAS_API_BASE_URL: ipaas.origin,
@@ -36,7 +39,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
   };
   for (const name of NEUTRALIZED) delete settings[name];
   const config = loadConfig(settings);
-  const world = createFakeWorld(config);
+  const world = createFakeWorld(config, {}, { subscriptions: TWO_COMPANY_IPAAS_SUBSCRIPTIONS });
   bc.setHandlers(world.businessCentral.handlers);
   entra.setHandlers(world.entra.handlers);
   ipaas.setHandlers(world.ipaas.handlers);

@@ -12,8 +12,9 @@ export type { BcBlocked, FakeBcCustomer, FakeBcCustomerInput } from './businessC
 export type { FakeBcSubscription } from './businessCentral/subscriptions';
 
 /**
- * In-memory Business Central online (API v2.0) for tests and the sandbox: customers of one company and
- * webhook subscriptions of one environment, behind the same URLs, authentication, OData query rules,
+ * In-memory Business Central online (API v2.0) for tests and the sandbox: customers of one or several companies
+ * and webhook subscriptions of one environment (one subscription per company, each naming its company in
+ * `resource`), behind the same URLs, authentication, OData query rules,
  * paging, concurrency tokens and error bodies as the real service (docs/external-apis.md, "Business Central").
  *
  * This file is the HTTP front (authentication, routing, injected faults, the request log); the rooms behind it:
@@ -23,9 +24,30 @@ export type { FakeBcSubscription } from './businessCentral/subscriptions';
  *
  * Deliberate simplifications, each answered with a 400 rather than silently ignored: `$filter` supports
  * `<property> <eq|ne|gt|ge|lt|le> <literal>` joined with `and` (no `or`, `not`, parentheses or functions);
- * no `$orderby`, `$expand` or `$count`; subscriptions only for this company's `customers` resource;
- * customers are read-only over HTTP (tests change them through the state API).
+ * no `$orderby`, `$expand` or `$count`; subscriptions only for a company's `customers` resource;
+ * customers are read-only over HTTP (tests change them through the state API). A company can be removed (every
+ * request naming it then answers 404, as for a deleted company) or denied to the app (403, as for a company the
+ * app registration has no permission in).
  */
+
+/** A company of the environment, as `GET companies` lists it. */
+export interface FakeBcCompanyInfo {
+  id: string;
+  name: string;
+}
+
+/** One company's customers, through the same state API as the fake's own (which is its first company's). */
+export interface FakeBcCompany {
+  readonly id: string;
+  readonly name: string;
+  upsertCustomer(input: FakeBcCustomerInput): FakeBcCustomer;
+  updateCustomer(id: string, patch: FakeBcCustomerInput): FakeBcCustomer;
+  deleteCustomer(id: string): boolean;
+  getCustomer(id: string): FakeBcCustomer | undefined;
+  customers(): FakeBcCustomer[];
+  /** The `resource` value of a subscription to this company's customers. */
+  readonly customersResource: string;
+}
 
 export type FakeBcRequestKind = 'get' | 'list' | 'subscription' | 'other';
 
@@ -49,6 +71,8 @@ export interface FakeBusinessCentralOptions {
   /** Sends the subscription handshake; global fetch by default, so msw handlers or a local server can answer it. */
   deliver?: (url: string, init: RequestInit) => Promise<Response>;
   companyName?: string;
+  /** More companies of the environment, besides `companyId` (the first). */
+  otherCompanies?: readonly FakeBcCompanyInfo[];
   /** Business Central expects the handshake answer within seconds. */
   handshakeTimeoutMs?: number;
   /** The service principal's user id reported on subscriptions. */
@@ -89,6 +113,9 @@ export class FakeBusinessCentral {
   private readonly companyId: string;
   private readonly customerStore: CustomerStore;
   private readonly subscriptionRegistry: SubscriptionRegistry;
+  private readonly companyRows = new Map<string, { info: FakeBcCompanyInfo; store: CustomerStore; denied: boolean }>();
+  private readonly rowVersions = new RowVersions();
+  private readonly now: () => Date;
 
   constructor(private readonly options: FakeBusinessCentralOptions) {
     const base = new URL(options.apiBaseUrl);
@@ -98,11 +125,15 @@ export class FakeBusinessCentral {
     this.companyId = options.companyId.toLowerCase();
     this.root = `${this.origin}${this.basePath}/${options.tenantId}/${options.environment}/api/v2.0`;
     const now = options.now ?? (() => new Date());
-    const rowVersions = new RowVersions();
+    this.now = now;
+    const rowVersions = this.rowVersions;
     this.customerStore = new CustomerStore(rowVersions, now);
+    this.companyRows.set(this.companyId, { info: { id: this.companyId, name: options.companyName ?? 'CRONUS USA, Inc.' }, store: this.customerStore, denied: false });
+    for (const other of options.otherCompanies ?? []) this.addCompany(other);
     this.subscriptionRegistry = new SubscriptionRegistry({
       root: this.root,
       companyId: this.companyId,
+      companyExists: (companyId) => this.companyRows.has(companyId.toLowerCase()),
       now,
       rowVersions,
       ...(options.deliver ? { deliver: options.deliver } : {}),
@@ -121,6 +152,51 @@ export class FakeBusinessCentral {
   /** Handshakes sent to notification URLs, with their outcome. */
   get handshakes(): Array<{ url: string; ok: boolean }> {
     return this.subscriptionRegistry.handshakes;
+  }
+
+  // ---------------------------------------------------------------- companies (tests and the sandbox)
+
+  /** Adds a company to the environment (with no customers). */
+  addCompany(info: FakeBcCompanyInfo): FakeBcCompany {
+    if (!GUID.test(info.id)) throw new Error('FakeBusinessCentral: a company id must be a GUID');
+    const id = info.id.toLowerCase();
+    if (!this.companyRows.has(id)) this.companyRows.set(id, { info: { id, name: info.name }, store: new CustomerStore(this.rowVersions, this.now), denied: false });
+    return this.company(id);
+  }
+
+  /** Deletes a company: every request naming it answers 404 from now on, its subscriptions included. */
+  removeCompany(companyId: string): boolean {
+    return this.companyRows.delete(companyId.toLowerCase());
+  }
+
+  /** Takes away (or gives back) the app registration's permission in a company: its requests answer 403. */
+  denyCompany(companyId: string, denied = true): void {
+    const row = this.companyRows.get(companyId.toLowerCase());
+    if (!row) throw new Error(`FakeBusinessCentral: no company ${companyId}`);
+    row.denied = denied;
+  }
+
+  /** The companies of the environment. */
+  companies(): FakeBcCompanyInfo[] {
+    return [...this.companyRows.values()].map((row) => ({ ...row.info }));
+  }
+
+  /** One company's customers (the fake's own methods are its first company's). */
+  company(companyId: string): FakeBcCompany {
+    const id = companyId.toLowerCase();
+    const row = this.companyRows.get(id);
+    if (!row) throw new Error(`FakeBusinessCentral: no company ${companyId}`);
+    const store = row.store;
+    return {
+      id,
+      name: row.info.name,
+      upsertCustomer: (input) => store.upsert(input),
+      updateCustomer: (customerId, patch) => store.update(customerId, patch),
+      deleteCustomer: (customerId) => store.delete(customerId),
+      getCustomer: (customerId) => store.get(customerId),
+      customers: () => store.all(),
+      customersResource: `/api/v2.0/companies(${id})/customers`,
+    };
   }
 
   // ---------------------------------------------------------------- state API (tests and the sandbox)
@@ -257,18 +333,21 @@ export class FakeBusinessCentral {
     if (entitySet.key === undefined) {
       if (second !== undefined) throw notFound(second);
       if (request.method !== 'GET') throw methodNotAllowed(request.method);
-      return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies`, value: [this.company()] });
+      return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies`, value: [...this.companyRows.values()].map((row) => this.companyEntity(row.info)) });
     }
-    if (parseGuidKey(entitySet.key) !== this.companyId) throw notFound('companies');
+    const companyId = parseGuidKey(entitySet.key);
+    const row = this.companyRows.get(companyId);
+    if (!row) throw notFound('companies');
+    if (row.denied) throw new BcHttpError(403, 'Authorization_Forbidden', 'You do not have permission to read data in this company.');
     if (second === undefined) {
       if (request.method !== 'GET') throw methodNotAllowed(request.method);
-      return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies/$entity`, ...this.company() });
+      return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies/$entity`, ...this.companyEntity(row.info) });
     }
     const customers = parseSegment(second);
     if (customers.name !== 'customers' || third !== undefined || extra.length > 0) throw notFound(third ?? customers.name);
     if (request.method !== 'GET') throw methodNotAllowed(request.method);
-    if (customers.key === undefined) return this.listCustomers(request, url);
-    return this.getCustomerResponse(parseGuidKey(customers.key), query);
+    if (customers.key === undefined) return this.listCustomers(request, url, companyId, row.store);
+    return this.getCustomerResponse(parseGuidKey(customers.key), query, companyId, row.store);
   }
 
   /** Segments after `{base}/{tenant}/{environment}/api/v2.0`, percent-decoded; 404 for any other path. */
@@ -288,13 +367,13 @@ export class FakeBusinessCentral {
     }
   }
 
-  private company(): Record<string, unknown> {
+  private companyEntity(info: FakeBcCompanyInfo): Record<string, unknown> {
     return {
-      id: this.companyId,
+      id: info.id,
       systemVersion: '26.0.0.0',
       timestamp: 0,
-      name: this.options.companyName ?? 'CRONUS USA, Inc.',
-      displayName: this.options.companyName ?? 'CRONUS USA, Inc.',
+      name: info.name,
+      displayName: info.name,
       businessProfileId: '',
       systemCreatedAt: '2026-01-01T00:00:00Z',
       systemCreatedBy: EMPTY_GUID,
@@ -305,23 +384,23 @@ export class FakeBusinessCentral {
 
   // ---------------------------------------------------------------- customers over HTTP
 
-  private getCustomerResponse(id: string, query: URLSearchParams): Response {
+  private getCustomerResponse(id: string, query: URLSearchParams, companyId: string, store: CustomerStore): Response {
     const options = parseSystemQueryOptions(query, ['$select'], CUSTOMER_ENTITY);
-    const customer = this.customerStore.get(id);
+    const customer = store.get(id);
     if (!customer) {
       throw new BcHttpError(404, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: Id='${id}'`);
     }
     const entity = select(customer, options.select);
-    return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies(${this.companyId})/customers/$entity`, ...entity });
+    return bcJson(200, { '@odata.context': `${this.root}/$metadata#companies(${companyId})/customers/$entity`, ...entity });
   }
 
-  private listCustomers(request: Request, url: URL): Response {
+  private listCustomers(request: Request, url: URL, companyId: string, store: CustomerStore): Response {
     const options = parseSystemQueryOptions(url.searchParams, ['$filter', '$select', '$top', '$skip', '$skiptoken'], CUSTOMER_ENTITY);
     const filter = options.filter === undefined ? () => true : parseFilter(options.filter, CUSTOMER_ENTITY);
     const preferred = preferredPageSize(request.headers.get('prefer'));
     const pageSize = Math.min(preferred ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
 
-    let matches = this.customerStore.all().filter((customer) => filter(customer));
+    let matches = store.all().filter((customer) => filter(customer));
     if (options.skipToken !== undefined) {
       const after = decodeSkipToken(options.skipToken);
       matches = matches.filter((customer) => compareKeys(keyOf(customer), after) > 0);
@@ -334,7 +413,7 @@ export class FakeBusinessCentral {
     const more = matches.length > page.length && (remainingTop === undefined || remainingTop > 0);
 
     const body: Record<string, unknown> = {
-      '@odata.context': `${this.root}/$metadata#companies(${this.companyId})/customers`,
+      '@odata.context': `${this.root}/$metadata#companies(${companyId})/customers`,
       value: page.map((customer) => select(customer, options.select)),
     };
     const last = page.at(-1);

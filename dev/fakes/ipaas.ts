@@ -38,6 +38,8 @@ export type FakeIpaasRequestCounts = Record<'total' | IpaasOperation, number>;
 export interface FakeIpaasOptions {
   apiBaseUrl: string;
   apiToken: string;
+  /** More API keys of the same tenant that are accepted (a company of Business Central may have its own). */
+  otherApiTokens?: readonly string[];
   /** Rows per list page; iPaaS.com-like default 50. */
   pageSize?: number;
   clock?: () => Date;
@@ -58,7 +60,7 @@ export class FakeIpaas {
   readonly requests: FakeIpaasRequestCounts = Object.fromEntries([['total', 0], ...OPERATIONS.map((op) => [op, 0])]) as FakeIpaasRequestCounts;
 
   private readonly apiBaseUrl: string;
-  private readonly apiToken: string;
+  private readonly apiTokens: ReadonlySet<string>;
   private readonly clientId: string | undefined;
   private readonly store: IpaasStore;
   private readonly routes: ReadonlyArray<{
@@ -70,7 +72,7 @@ export class FakeIpaas {
 
   constructor(options: FakeIpaasOptions) {
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/u, '');
-    this.apiToken = options.apiToken;
+    this.apiTokens = new Set([options.apiToken, ...(options.otherApiTokens ?? [])]);
     this.clientId = options.clientId;
     const addressApi = options.addressApi ?? 'separate';
     this.store = new IpaasStore(options.clock ?? (() => new Date()), options.subscriptions ?? FAKE_IPAAS_SUBSCRIPTIONS, addressApi === 'nested');
@@ -188,7 +190,8 @@ export class FakeIpaas {
       this.requests[op] += 1;
       const fault = await this.faults.apply(request, (status) => ipaasErrorBody(errorCodeFor(status), faultMessage(status)));
       if (fault) return fault;
-      if (authenticate && request.headers.get('authorization') !== `Bearer ${this.apiToken}`) {
+      const header = request.headers.get('authorization') ?? '';
+      if (authenticate && !(header.startsWith('Bearer ') && this.apiTokens.has(header.slice('Bearer '.length)))) {
         return ipaasError(401, 'AUTH-1001', 'The API key is missing, invalid or expired');
       }
       if (authenticate && this.clientId !== undefined && request.headers.get('x-client-id') !== this.clientId) {

@@ -1,5 +1,6 @@
 import type { FakeBusinessCentral, FakeBcCustomerInput } from '../fakes/businessCentral';
-import type { FakeIpaas } from '../fakes/ipaas';
+import { FAKE_IPAAS_SUBSCRIPTIONS, type FakeIpaas, type FakeIpaasSubscription } from '../fakes/ipaas';
+import { SANDBOX_CANADA_SYSTEM_ID, SANDBOX_COMPANIES } from '../settings';
 
 /** What each demo customer shows; the sandbox banner lists these. */
 /** Fixed ids so the README's examples work as written; 10000 uses the seed's own example id. */
@@ -29,6 +30,43 @@ const BUSINESS_CENTRAL_CUSTOMERS: FakeBcCustomerInput[] = [
   { id: 'c18d5c9f-8e0a-4f2b-8c3d-4e5f6a7b8c90', number: '10080', displayName: 'Pradeep Gupta', type: 'Person', email: 'pradeep.gupta@contoso.example' },
 ];
 
+/**
+ * The second company of `npm start` (CRONUS Canada, its own mapping file: numbers prefixed CA- in iPaaS.com). Its
+ * customers show what several companies bring: one with a number CRONUS USA also has, and one copied from CRONUS
+ * USA with the company (same id and number), each its own iPaaS.com customer.
+ */
+export const CANADA_SCENARIOS = [
+  { number: '10000', expect: 'Succeeded/Created CA-10000 with 1 address', shows: 'the number 10000 exists in CRONUS USA too: CA- keeps them apart' },
+  { number: '10060', expect: 'Succeeded/Created CA-10060', shows: 'copied with the company: same id and number as CRONUS USA\'s 10060' },
+] as const;
+
+/** The sandbox iPaaS.com's subscriptions with two companies: CRONUS Canada has its own Business Central connection. */
+export const TWO_COMPANY_IPAAS_SUBSCRIPTIONS: readonly FakeIpaasSubscription[] = [
+  ...FAKE_IPAAS_SUBSCRIPTIONS,
+  { id: SANDBOX_CANADA_SYSTEM_ID, type: 41, name: 'Business Central (CRONUS Canada)', description: 'Microsoft Dynamics 365 Business Central', value: '', attached_items_count: 0, image_url: null },
+];
+
+/** The customer copied with the company: this id is in both companies (a route by id without a company answers 409). */
+export const COPIED_ID = 'af6b3a7d-6c8e-4d0f-8a1b-2c3d4e5f6a70';
+
+const CANADA_CUSTOMERS: FakeBcCustomerInput[] = [
+  {
+    id: '1d7e9f20-3b4c-4a5d-8e6f-7a8b9c0d1e2f',
+    number: '10000',
+    displayName: 'Marie Tremblay',
+    type: 'Person',
+    email: 'marie.tremblay@cronus-canada.example',
+    addressLine1: '1250 Rue Sainte-Catherine',
+    city: 'Montréal',
+    state: 'QC',
+    country: 'CA',
+    postalCode: 'H3B 1A1',
+    phoneNumber: '+1 514 555 0100',
+  },
+  // A company copy keeps the record's id and number; the subsidiary changed the email since.
+  { id: COPIED_ID, number: '10060', displayName: 'Diego Siciliani', type: 'Person', email: 'diego.siciliani@cronus-canada.example' },
+];
+
 /** What the drift applied after the first transfers shows in `npm run reconcile`. */
 export const DEMO_DRIFT = [
   { number: '10000', category: 'Drifted', how: "FirstName edited in iPaaS.com's own screens" },
@@ -39,6 +77,11 @@ export const DEMO_DRIFT = [
 /** Seeds both fakes so that the first poll exercises every seed scenario. */
 export function seedDemoData(businessCentral: FakeBusinessCentral, ipaas: FakeIpaas): void {
   for (const customer of BUSINESS_CENTRAL_CUSTOMERS) businessCentral.upsertCustomer(customer);
+  // CRONUS Canada, when the fake has it (the two-company sandbox of npm start).
+  if (businessCentral.companies().some((company) => company.id === SANDBOX_COMPANIES.canada.id)) {
+    const canada = businessCentral.company(SANDBOX_COMPANIES.canada.id);
+    for (const customer of CANADA_CUSTOMERS) canada.upsertCustomer(customer);
+  }
   // Scenario 2: iPaaS.com already has customer number 10020, under another email.
   ipaas.seedCustomer({ customerNumber: '10020', firstName: 'J. Cooper', emailAddress: 'j.cooper@old-mail.example' });
   // Email match: Alex exists in iPaaS.com with an older name and the same address.

@@ -17,7 +17,8 @@ export interface NotifierOptions {
  * with that subscription's clientState; above the threshold a single `collection` entry instead.
  */
 export class ChangeNotifier {
-  private pending = new Map<string, { changeType: ChangeType; at: string }>();
+  /** By company, then customer. */
+  private pending = new Map<string, Map<string, { changeType: ChangeType; at: string }>>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private windowStart: string | undefined;
@@ -27,13 +28,17 @@ export class ChangeNotifier {
     private readonly options: NotifierOptions,
   ) {}
 
-  customerChanged(customerId: string, changeType: ChangeType): void {
-    const previous = this.pending.get(customerId);
+  /** A change of a customer of `companyId` (default: the fake's first company). */
+  customerChanged(customerId: string, changeType: ChangeType, companyId?: string): void {
+    const company = (companyId ?? this.bc.companies()[0]?.id ?? '').toLowerCase();
+    const changes = this.pending.get(company) ?? new Map<string, { changeType: ChangeType; at: string }>();
+    this.pending.set(company, changes);
+    const previous = changes.get(customerId);
     // created then updated is still "created"; anything then deleted is "deleted"
     const merged: ChangeType = changeType === 'deleted' ? 'deleted' : previous?.changeType === 'created' ? 'created' : changeType;
     const at = new Date().toISOString();
     this.windowStart ??= at;
-    this.pending.set(customerId, { changeType: merged, at });
+    changes.set(customerId, { changeType: merged, at });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.inFlight = this.inFlight.then(() => this.deliverPending());
@@ -56,12 +61,17 @@ export class ChangeNotifier {
   }
 
   private async deliverPending(): Promise<void> {
-    const changes = [...this.pending.entries()];
+    const pending = [...this.pending.entries()];
     const since = this.windowStart;
     this.pending.clear();
     this.windowStart = undefined;
+    // One subscription per company: each company's changes go to its subscriptions.
+    for (const [companyId, changes] of pending) await this.deliverCompany(companyId, [...changes.entries()], since);
+  }
+
+  private async deliverCompany(companyId: string, changes: Array<[string, { changeType: ChangeType; at: string }]>, since: string | undefined): Promise<void> {
     if (changes.length === 0) return;
-    const resource = this.bc.customersResource;
+    const resource = `/api/v2.0/companies(${companyId})/customers`;
     const subscriptions = this.bc.subscriptions().filter((subscription) => subscription.resource.replace(/^\//u, '') === resource.replace(/^\//u, ''));
     const threshold = this.options.collectionThreshold ?? 1000;
     const hasDelete = changes.some(([, change]) => change.changeType === 'deleted');

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { GUID_PATTERN } from '../../shared/guid';
 import type { FakeWorld } from '../fakes/world';
-import { DEMO_SCENARIOS } from './demoData';
+import { CANADA_SCENARIOS, DEMO_SCENARIOS } from './demoData';
 import type { ChangeNotifier } from './notifier';
 
 const customerInput = z.strictObject({
@@ -56,7 +56,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: Buffer, response: ServerRespon
  * notifies our webhook like the real one), look into both fakes, and inject faults.
  */
 export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
-  const { businessCentral, ipaas } = world;
+  const { businessCentral: fake, ipaas } = world;
   return async (request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<boolean> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean);
@@ -64,12 +64,26 @@ export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
     const method = request.method ?? 'GET';
     const route = `${method} /${parts.slice(1, 3).join('/')}`;
     const id = parts[3];
+    // `?company=` (GUID or name) picks the Business Central company; default: the first.
+    const wanted = url.searchParams.get('company')?.trim().toLowerCase();
+    const company = wanted ? fake.companies().find((candidate) => candidate.id === wanted || candidate.name.toLowerCase() === wanted) : fake.companies()[0];
+    if (!company) {
+      send(response, 404, { error: `No company ${wanted ?? ''} in the sandbox Business Central; companies: ${fake.companies().map((candidate) => candidate.name).join(', ')}` });
+      return true;
+    }
+    const businessCentral = fake.company(company.id);
 
     if (route === 'GET /' && parts.length === 1) {
       send(response, 200, {
-        businessCentral: { customers: businessCentral.customers().length, subscriptions: businessCentral.subscriptions().length, requests: businessCentral.requests },
+        businessCentral: {
+          customers: fake.customers().length,
+          subscriptions: fake.subscriptions().length,
+          requests: fake.requests,
+          companies: fake.companies().map((candidate) => ({ ...candidate, customers: fake.company(candidate.id).customers().length })),
+        },
         ipaas: { customers: ipaas.customers().length, requests: ipaas.requests },
         scenarios: DEMO_SCENARIOS,
+        ...(fake.companies().length > 1 ? { canadaScenarios: CANADA_SCENARIOS } : {}),
       });
       return true;
     }
@@ -85,7 +99,7 @@ export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
         return true;
       }
       const created = businessCentral.upsertCustomer({ type: 'Person', ...input });
-      notifier.customerChanged(created.id, 'created');
+      notifier.customerChanged(created.id, 'created', company.id);
       send(response, 201, created);
       return true;
     }
@@ -96,14 +110,14 @@ export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
       }
       if (method === 'DELETE') {
         businessCentral.deleteCustomer(id);
-        notifier.customerChanged(id.toLowerCase(), 'deleted');
+        notifier.customerChanged(id.toLowerCase(), 'deleted', company.id);
         send(response, 204);
         return true;
       }
       const patch = parseBody(customerInput, body, response);
       if (!patch) return true;
       const updated = businessCentral.updateCustomer(id, patch);
-      notifier.customerChanged(updated.id, 'updated');
+      notifier.customerChanged(updated.id, 'updated', company.id);
       send(response, 200, updated);
       return true;
     }
@@ -114,7 +128,7 @@ export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
     if (route === 'POST /faults') {
       const fault = parseBody(faultInput, body, response);
       if (!fault) return true;
-      const target = fault.service === 'ipaas' ? ipaas.faults : businessCentral.faults;
+      const target = fault.service === 'ipaas' ? ipaas.faults : fake.faults;
       target.add({
         status: fault.status,
         ...(fault.times === undefined ? {} : { times: fault.times }),
@@ -126,7 +140,7 @@ export function sandboxRoutes(world: FakeWorld, notifier: ChangeNotifier) {
     }
     if (route === 'DELETE /faults') {
       ipaas.faults.clear();
-      businessCentral.faults.clear();
+      fake.faults.clear();
       send(response, 204);
       return true;
     }

@@ -36,11 +36,13 @@ param keyVaultLocation string
 param healthUrl string
 
 // The app does not sample (samplingRatio 1): every record is a row, so the rules count rows.
+// Split by company (one alert per Business Central company): every record names its company.
 var retriesExhaustedQuery = '''
 traces
 | where message == "TransferCompleted"
 | extend t = customDimensions
 | where tostring(t.errorCode) == "RetriesExhausted"
+| extend companyName = tostring(t.companyName)
 '''
 
 var failedTransfersQuery = '''
@@ -48,6 +50,7 @@ traces
 | where message == "TransferCompleted"
 | extend t = customDimensions
 | where tostring(t.status) == "Failed"
+| extend companyName = tostring(t.companyName)
 '''
 
 // Every timer reports each run as TimerRun (outcome Succeeded or Failed): poll, subscription, retention, reconciliation.
@@ -74,7 +77,7 @@ traces
 | where message == "ServiceOutage"
 | extend o = customDimensions
 | where tostring(o.state) == "onHold"
-| extend service = tostring(o.service), reason = tostring(o.kind)
+| extend service = tostring(o.service), reason = tostring(o.kind), companyName = tostring(o.companyName)
 '''
 
 @description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
@@ -134,6 +137,15 @@ resource retriesExhaustedAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-1
         {
           query: retriesExhaustedQuery
           timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'companyName'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {
@@ -160,7 +172,7 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
   kind: 'LogAlert'
   properties: {
     displayName: 'Customer sync: failed transfers spike'
-    description: 'More than ${failedTransfersThreshold} transfers ended Failed within 15 minutes (TransferCompleted with status Failed). See docs/monitoring.md.'
+    description: 'More than ${failedTransfersThreshold} transfers of one company ended Failed within 15 minutes (TransferCompleted with status Failed); the alert names the company. See docs/monitoring.md.'
     severity: 2
     enabled: true
     scopes: [
@@ -173,6 +185,15 @@ resource failedTransfersAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15
         {
           query: failedTransfersQuery
           timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'companyName'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
           operator: 'GreaterThan'
           threshold: failedTransfersThreshold
           failingPeriods: {
@@ -309,6 +330,13 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
             }
             {
               name: 'reason'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'companyName'
               operator: 'Include'
               values: [
                 '*'

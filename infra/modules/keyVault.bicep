@@ -1,4 +1,5 @@
-// Key Vault (RBAC authorization, soft delete) holding the app's three secrets. App settings refer to
+// Key Vault (RBAC authorization, soft delete) holding the app's three secrets, and each company's own iPaaS.com
+// token when BC_COMPANIES names one. App settings refer to
 // them by versionless URI, so a new secret version reaches the app without touching the settings.
 // Every secret carries an expiry date (`exp`): Key Vault keeps serving it after that date (the app does not
 // stop), but emits SecretNearExpiry 30 days before and SecretExpired after it, which the alerts module turns
@@ -42,6 +43,13 @@ param webhookClientStateExpiry int
 
 @description('Log Analytics workspace that receives the vault\'s audit logs and metrics.')
 param logAnalyticsWorkspaceId string
+
+@description('Settings that hold a company\'s own iPaaS.com token (BC_COMPANIES ipaasApiTokenSetting); each gets the secret IPAAS-TOKEN-<SETTING>.')
+param companyTokenSettings array
+
+@secure()
+@description('Their tokens as a JSON object {"<setting>": "<token>"}; a setting without a token fails the deployment.')
+param companyTokens string
 
 // Key Vault secret names allow letters, digits and hyphens only.
 var bcClientSecretName = 'BC-CLIENT-SECRET'
@@ -127,6 +135,23 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
     ]
   }
 }
+
+var companyTokenValues = empty(companyTokens) ? {} : json(companyTokens)
+
+resource companyTokenSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
+  for setting in companyTokenSettings: {
+    parent: vault
+    name: 'IPAAS-TOKEN-${toUpper(replace(replace(setting, '_', '-'), '.', '-'))}'
+    properties: {
+      value: companyTokenValues[setting]
+      contentType: 'text/plain'
+      // A company's own key expires as IPAAS_API_TOKEN's is declared to (the same alert covers it).
+      attributes: {
+        exp: ipaasApiTokenExpiry
+      }
+    }
+  }
+]
 
 output id string = vault.id
 output name string = vault.name

@@ -83,7 +83,7 @@ export function createBusinessCentralClient(
   http: Config['http'],
   options: BusinessCentralClientOptions = {},
 ): BusinessCentralApi {
-  return new BusinessCentralClient(config, http, options);
+  return new BusinessCentralClient(new BusinessCentralConnection(config, http, options), config.companyId);
 }
 
 /** Business Central's limit per app registration: 6,000 requests in any 5 minutes. */
@@ -125,32 +125,46 @@ export const bcErrorBodySchema = z.looseObject({
 /** OAuth errors that retrying cannot fix: wrong tenant, client id, secret or scope. */
 const CREDENTIAL_ERRORS = /^(invalid_client|unauthorized_client|invalid_scope|invalid_resource|invalid_request|invalid_grant|unsupported_grant_type|invalid_tenant)\b/u;
 
-class BusinessCentralClient implements BusinessCentralApi {
-  readonly customersResource: string;
-  private readonly http: HttpClient;
+/**
+ * Business Central API v2.0 for several companies of one environment: one connection (token, the in-process cap,
+ * the shared budget) serves them all, since Business Central's limits are per app registration. `onExchange`
+ * sees every request; `companyOfBusinessCentralUrl` tells whose it was.
+ */
+export function createBusinessCentralClients(
+  config: Config['businessCentral'],
+  companyIds: readonly string[],
+  http: Config['http'],
+  options: BusinessCentralClientOptions = {},
+): Map<string, BusinessCentralApi> {
+  const connection = new BusinessCentralConnection(config, http, options);
+  return new Map(companyIds.map((companyId) => [normalizeGuid(companyId), new BusinessCentralClient(connection, companyId)]));
+}
+
+/** The company a Business Central request URL names (`.../companies({id})/...`); undefined for environment-level requests. */
+export function companyOfBusinessCentralUrl(url: string): string | undefined {
+  const match = /\/companies\(\s*'?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'?\s*\)/iu.exec(url);
+  return match?.[1]?.toLowerCase();
+}
+
+/** What the clients of one environment share: the token, the HTTP client with its cap and budget, the roots. */
+class BusinessCentralConnection {
+  readonly http: HttpClient;
+  /** `{base}/{tenant}/{environment}`: notification resources are relative to it. */
+  readonly environmentRoot: string;
+  /** `{environmentRoot}/api/v2.0` */
+  readonly apiRoot: string;
+  readonly apiOrigin: string;
   private readonly credential: TokenCredential;
   private readonly timeoutMs: number;
-  /** `{base}/{tenant}/{environment}`: notification resources are relative to it. */
-  private readonly environmentRoot: string;
-  /** `{environmentRoot}/api/v2.0` */
-  private readonly apiRoot: string;
-  private readonly customersUrl: string;
-  private readonly apiOrigin: string;
   private pendingToken: Promise<string> | undefined;
   private cachedToken: { header: string; refreshAt: number } | undefined;
   private readonly authorityHost: string;
 
   constructor(config: Config['businessCentral'], http: Config['http'], options: BusinessCentralClientOptions) {
-    if (!GUID_PATTERN.test(config.companyId)) {
-      throw new SyncError('Configuration', 'BC_COMPANY_ID must be a GUID', { transient: false });
-    }
-    const companyId = normalizeGuid(config.companyId);
     const base = config.apiBaseUrl.replace(/\/+$/u, '');
     this.apiOrigin = new URL(base).origin;
     this.environmentRoot = `${base}/${encodeURIComponent(config.tenantId)}/${encodeURIComponent(config.environment)}`;
     this.apiRoot = `${this.environmentRoot}/api/v2.0`;
-    this.customersResource = `/api/v2.0/companies(${companyId})/customers`;
-    this.customersUrl = `${this.environmentRoot}${this.customersResource}`;
     this.credential = options.credential ?? createBusinessCentralCredential(config);
     this.authorityHost = config.authorityHost;
     this.timeoutMs = http.timeoutMs;
@@ -169,6 +183,66 @@ class BusinessCentralClient implements BusinessCentralApi {
       ...(options.random ? { random: options.random } : {}),
       ...(options.onExchange ? { onExchange: options.onExchange } : {}),
     });
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    try {
+      return await this.http.send(request);
+    } catch (error) {
+      // A revoked or otherwise refused token is not used again.
+      if (error instanceof SyncError && error.status === 401) this.cachedToken = undefined;
+      throw credentialFailure(error) ?? error;
+    }
+  }
+
+  /** One token request at a time: concurrent first calls share it instead of each asking Entra ID. */
+  private authorization(): Promise<string> {
+    if (this.pendingToken === undefined) {
+      const pending: Promise<string> = this.acquireToken().finally(() => {
+        if (this.pendingToken === pending) this.pendingToken = undefined;
+      });
+      this.pendingToken = pending;
+    }
+    return this.pendingToken;
+  }
+
+  private async acquireToken(): Promise<string> {
+    // Kept here until shortly before it expires, so a token request (and its dependency in telemetry) is a real one.
+    const cached = this.cachedToken;
+    if (cached && Date.now() < cached.refreshAt) return cached.header;
+    const token = await withDependencySpan({ service: 'Entra ID', name: 'token', server: serverOf(this.authorityHost) }, async () => {
+      // The timeout keeps a hung authority from blocking a slot forever.
+      const issued = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      if (!issued) throw new Error('the credential returned no token');
+      return issued;
+    });
+    const header = `Bearer ${token.token}`;
+    const refreshAt = Math.min(token.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY, token.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS);
+    this.cachedToken = { header, refreshAt };
+    return header;
+  }
+}
+
+class BusinessCentralClient implements BusinessCentralApi {
+  readonly customersResource: string;
+  private readonly environmentRoot: string;
+  private readonly apiRoot: string;
+  private readonly customersUrl: string;
+  private readonly apiOrigin: string;
+
+  constructor(
+    private readonly connection: BusinessCentralConnection,
+    rawCompanyId: string,
+  ) {
+    if (!GUID_PATTERN.test(rawCompanyId)) {
+      throw new SyncError('Configuration', 'BC_COMPANY_ID must be a GUID', { transient: false });
+    }
+    const companyId = normalizeGuid(rawCompanyId);
+    this.apiOrigin = connection.apiOrigin;
+    this.environmentRoot = connection.environmentRoot;
+    this.apiRoot = connection.apiRoot;
+    this.customersResource = `/api/v2.0/companies(${companyId})/customers`;
+    this.customersUrl = `${this.environmentRoot}${this.customersResource}`;
   }
 
   // ------------------------------------------------------------------ customers
@@ -365,41 +439,8 @@ class BusinessCentralClient implements BusinessCentralApi {
 
   // ------------------------------------------------------------------ plumbing
 
-  private async send(request: HttpRequest): Promise<HttpResponse> {
-    try {
-      return await this.http.send(request);
-    } catch (error) {
-      // A revoked or otherwise refused token is not used again.
-      if (error instanceof SyncError && error.status === 401) this.cachedToken = undefined;
-      throw credentialFailure(error) ?? error;
-    }
-  }
-
-  /** One token request at a time: concurrent first calls share it instead of each asking Entra ID. */
-  private authorization(): Promise<string> {
-    if (this.pendingToken === undefined) {
-      const pending: Promise<string> = this.acquireToken().finally(() => {
-        if (this.pendingToken === pending) this.pendingToken = undefined;
-      });
-      this.pendingToken = pending;
-    }
-    return this.pendingToken;
-  }
-
-  private async acquireToken(): Promise<string> {
-    // Kept here until shortly before it expires, so a token request (and its dependency in telemetry) is a real one.
-    const cached = this.cachedToken;
-    if (cached && Date.now() < cached.refreshAt) return cached.header;
-    const token = await withDependencySpan({ service: 'Entra ID', name: 'token', server: serverOf(this.authorityHost) }, async () => {
-      // The timeout keeps a hung authority from blocking a slot forever.
-      const issued = await this.credential.getToken(BUSINESS_CENTRAL_SCOPE, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
-      if (!issued) throw new Error('the credential returned no token');
-      return issued;
-    });
-    const header = `Bearer ${token.token}`;
-    const refreshAt = Math.min(token.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY, token.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS);
-    this.cachedToken = { header, refreshAt };
-    return header;
+  private send(request: HttpRequest): Promise<HttpResponse> {
+    return this.connection.send(request);
   }
 
   private unexpected404(method: string, url: string, response: HttpResponse): SyncError {

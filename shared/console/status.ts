@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { StateStore } from '../storage/types';
 import { SUBSCRIPTION_STATE_KEY } from '../sync/ensureSubscription';
 import { POLL_WATERMARK_KEY } from '../sync/pollChanges';
+import { parseRunStatus, POLL_STATUS_KEY, SUBSCRIPTION_STATUS_KEY, type RunStatus } from '../sync/companyRuns';
 
 /**
  * What the operator console shows beside health and transfers and no other route exposes: the webhook
@@ -23,6 +24,21 @@ export interface SyncStatus {
   queues: { sync: number | null; poison: number | null };
   /** Optional routes of this deployment, so the console offers only what answers. */
   features: ConsoleFeatures;
+  /**
+   * Every configured company with its own subscription, watermark and last runs (the top-level `subscription`
+   * and `poll` are the first company's); the route always lists them.
+   */
+  companies?: CompanyStatus[];
+}
+
+export interface CompanyStatus {
+  companyId: string;
+  companyName: string;
+  subscription: SyncStatus['subscription']['current'];
+  watermark: string | null;
+  /** The last poll and subscription check, when recorded: a failing company shows here (404 deleted, 403 not permitted). */
+  lastPoll: RunStatus | null;
+  lastSubscriptionCheck: RunStatus | null;
 }
 
 export interface ConsoleFeatures {
@@ -40,7 +56,10 @@ const watermark = z.object({ lastModifiedDateTime: z.string() });
 
 export interface StatusDependencies {
   config: Pick<Config, 'webhook' | 'poll' | 'subscription'>;
+  /** The first company's state. */
   state: Pick<StateStore, 'get'>;
+  /** Every configured company with its state (absent: the first company's state alone, unnamed). */
+  companies?: ReadonlyArray<{ id: string; name: string; state: Pick<StateStore, 'get'> }>;
   queueDepth(queue: 'sync' | 'poison'): Promise<number>;
   clock?: () => Date;
 }
@@ -61,6 +80,25 @@ export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStat
     depth('poison'),
   ]);
   const recorded = subscription?.value ?? null;
+  const companies = await Promise.all(
+    (deps.companies ?? []).map(async (company): Promise<CompanyStatus> => {
+      const [own, ownMark, lastPoll, lastSubscriptionCheck] = await Promise.all([
+        company.state.get(SUBSCRIPTION_STATE_KEY, lenient(recordedSubscription)),
+        company.state.get(POLL_WATERMARK_KEY, lenient(watermark)),
+        company.state.get(POLL_STATUS_KEY, parseRunStatus),
+        company.state.get(SUBSCRIPTION_STATUS_KEY, parseRunStatus),
+      ]);
+      const value = own?.value ?? null;
+      return {
+        companyId: company.id,
+        companyName: company.name,
+        subscription: value && { subscriptionId: value.subscriptionId, expirationDateTime: value.expirationDateTime, lastRenewedAt: value.updatedAt },
+        watermark: ownMark?.value?.lastModifiedDateTime ?? null,
+        lastPoll: lastPoll?.value ?? null,
+        lastSubscriptionCheck: lastSubscriptionCheck?.value ?? null,
+      };
+    }),
+  );
   return {
     generatedAt: (deps.clock?.() ?? new Date()).toISOString(),
     subscription: {
@@ -71,5 +109,6 @@ export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStat
     poll: { schedule: deps.config.poll.schedule, watermark: mark?.value?.lastModifiedDateTime ?? null },
     queues: { sync, poison },
     features: { ...CONSOLE_FEATURES },
+    ...(deps.companies ? { companies } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { BUSINESS_CENTRAL_SCOPE, createBusinessCentralClient, createBusinessCentralCredential } from '../businessCentral/client';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import { ConfigError, loadConfig, loadStorageConfig, type Config, type Environment } from '../config';
+import { ConfigError, loadConfig, loadStorageConfig, type CompanyConfig, type Config, type Environment } from '../config';
 import { describeError, SyncError } from '../errors';
 import { createIpaasClient } from '../ipaas/client';
 import { IPAAS_CLIENT_ID_HEADER, IPAAS_PATH_METHODS, IPAAS_PATH_NAMES, IPAAS_PATH_PLACEHOLDERS, IPAAS_QUERY, ipaasUrl, type IpaasPathName } from '../ipaas/paths';
@@ -14,7 +14,8 @@ import { pingStorage } from '../storage';
 
 /**
  * `npm run doctor` and `GET /api/health/details?deep=true`: read-only checks of a deployment against the
- * configured Business Central, Entra ID, iPaaS.com and storage. Each check says what it found and, when it
+ * configured Business Central, Entra ID, iPaaS.com and storage, for every configured company (its Business Central
+ * company, poll query, subscription, mapping file, iPaaS.com token and system id). Each check says what it found and, when it
  * fails, which setting or permission to change. Nothing is written anywhere: every request is a GET (plus the
  * Entra ID token request and the webhook handshake, which Business Central itself sends on every renewal).
  *
@@ -87,8 +88,9 @@ export async function runDoctor(env: Environment, options: DoctorOptions = {}): 
 }
 
 /**
- * Every check of one configuration (one company's settings) after the settings themselves: Business Central,
- * the webhook, iPaaS.com and storage, in that order.
+ * Every check of one configuration after the settings themselves: Business Central (for every configured company:
+ * reachable, the poll's query, $metadata against its mapping, its subscription, its mapping file), the webhook,
+ * iPaaS.com (every company's token and system id; the descriptions, paths and address mode once) and storage.
  */
 export async function runChecks(cfg: Config, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
@@ -99,20 +101,35 @@ export async function runChecks(cfg: Config, options: DoctorOptions = {}): Promi
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   // ---- Business Central --------------------------------------------------------------------------------
+  // Every configured company is checked; the first company's checks keep their ids, the others' carry the company.
+  const multi = cfg.companies.length > 1;
+  // With several companies every company's checks name it (the first one's ids stay as they always were).
+  const companies = cfg.companies.map((company, index) => ({ company, view: companyView(cfg, company), tag: multi ? { company, renamed: index > 0 } : undefined }));
   const credential = options.credential ?? createBusinessCentralCredential(cfg.businessCentral);
   const token = add(await businessCentralToken(cfg, credential));
-  const bc = createBusinessCentralClient(cfg.businessCentral, { ...cfg.http, maxAttempts: 1 }, { credential });
   if (token.status === 'pass') {
     const environment = add(await environmentCheck(cfg, credential, timeoutMs));
-    const company = environment.status === 'pass' ? add(await companyCheck(cfg, credential, timeoutMs)) : add(skip('bc-company', 'Business Central company', 'the environment is not reachable'));
-    if (company.status === 'pass') add(await customersCheck(bc));
-    else add(skip('bc-customers', 'Customers listable as the poll reads them', 'the company is not reachable'));
-    if (environment.status === 'pass') add(await metadataCheck(cfg, credential, timeoutMs));
-    else add(skip('bc-metadata', titleOf('bc-metadata'), 'the environment is not reachable'));
-    if (environment.status === 'pass') add(await subscriptionCheck(cfg, bc));
-    else add(skip('bc-subscription', 'Webhook subscription', 'the environment is not reachable'));
+    for (const { company, view, tag } of companies) {
+      const bc = createBusinessCentralClient(view.businessCentral, { ...cfg.http, maxAttempts: 1 }, { credential });
+      const reachable =
+        environment.status === 'pass'
+          ? add(forCompany(await companyCheck(view, credential, timeoutMs), tag))
+          : add(forCompany(skip('bc-company', 'Business Central company', 'the environment is not reachable'), tag));
+      if (reachable.status === 'pass') add(forCompany(await customersCheck(bc), tag));
+      else add(forCompany(skip('bc-customers', 'Customers listable as the poll reads them', 'the company is not reachable'), tag));
+      // $metadata is the environment's; each company's mapping is judged against it.
+      if (environment.status === 'pass') add(forCompany(await metadataCheck(view, credential, timeoutMs), tag));
+      else add(forCompany(skip('bc-metadata', titleOf('bc-metadata'), 'the environment is not reachable'), tag));
+      if (environment.status === 'pass') add(forCompany(await subscriptionCheck(view, bc), tag));
+      else add(forCompany(skip('bc-subscription', 'Webhook subscription', 'the environment is not reachable'), tag));
+      if (multi) add(forCompany(mappingCheck(company), tag));
+    }
   } else {
-    for (const id of ['bc-environment', 'bc-company', 'bc-customers', 'bc-metadata', 'bc-subscription']) add(skip(id, titleOf(id), 'no Entra ID token for Business Central'));
+    add(skip('bc-environment', titleOf('bc-environment'), 'no Entra ID token for Business Central'));
+    for (const { company, tag } of companies) {
+      for (const id of ['bc-company', 'bc-customers', 'bc-metadata', 'bc-subscription']) add(forCompany(skip(id, titleOf(id), 'no Entra ID token for Business Central'), tag));
+      if (multi) add(forCompany(mappingCheck(company), tag));
+    }
   }
 
   // ---- Webhook ----------------------------------------------------------------------------------------------
@@ -121,12 +138,19 @@ export async function runChecks(cfg: Config, options: DoctorOptions = {}): Promi
   else add(skip('webhook-handshake', titleOf('webhook-handshake'), cfg.webhook.notificationUrl ? 'the URL is not usable' : 'WEBHOOK_NOTIFICATION_URL is not set'));
 
   // ---- iPaaS.com ---------------------------------------------------------------------------------------------
-  const [ipaasToken, descriptions] = await Promise.all([ipaasTokenCheck(cfg), fetchIpaasDescriptions(cfg.ipaas, timeoutMs)]);
-  add(ipaasToken);
+  // The descriptions, paths and address mode are the same for every company (one tenant); each company's token and system id its own.
+  const [first, ...others] = companies;
+  const [ipaasToken, descriptions] = await Promise.all([ipaasTokenCheck(first!.view), fetchIpaasDescriptions(cfg.ipaas, timeoutMs)]);
+  add(forCompany(ipaasToken, first!.tag));
   add(descriptionCheck(cfg, descriptions));
   const tokenAccepted = ipaasToken.status === 'pass';
-  if (tokenAccepted) add(await systemIdCheck(cfg));
-  else add(skip('ipaas-system-id', titleOf('ipaas-system-id'), 'the iPaaS.com token is not accepted'));
+  if (tokenAccepted) add(forCompany(await systemIdCheck(first!.view), first!.tag));
+  else add(forCompany(skip('ipaas-system-id', titleOf('ipaas-system-id'), 'the iPaaS.com token is not accepted'), first!.tag));
+  for (const { view, tag } of others) {
+    const token = add(forCompany(await ipaasTokenCheck(view), tag));
+    if (token.status === 'pass') add(forCompany(await systemIdCheck(view), tag));
+    else add(forCompany(skip('ipaas-system-id', titleOf('ipaas-system-id'), 'the iPaaS.com token is not accepted'), tag));
+  }
   // The descriptions judge the paths even when the token is refused (a wrong search path fails the token check too).
   if (tokenAccepted || descriptions.read.size > 0) add(await pathsCheck(cfg, descriptions, timeoutMs, tokenAccepted));
   else add(skip('ipaas-paths', titleOf('ipaas-paths'), 'the iPaaS.com token is not accepted and no API description could be read'));
@@ -150,6 +174,33 @@ export async function suggestIpaasPaths(config: Config, options: Pick<DoctorOpti
   const descriptions = await fetchIpaasDescriptions(config.ipaas, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const suggestion = suggestedPaths(judgePaths(config, descriptions));
   return { ...suggestion, unread: descriptions.unread };
+}
+
+/** The settings as one company sees them: its id, its iPaaS.com token and system id, its mapping. */
+function companyView(config: Config, company: CompanyConfig): Config {
+  return {
+    ...config,
+    businessCentral: { ...config.businessCentral, companyId: company.id },
+    ipaas: { ...config.ipaas, apiToken: company.ipaas.apiToken, systemId: company.ipaas.systemId },
+    mapping: company.mapping,
+  };
+}
+
+/** A check of one of several companies: its title names the company, its fix the BC_COMPANIES entry; its id too, but for the first company. */
+function forCompany(check: DoctorCheck, tag: { company: CompanyConfig; renamed: boolean } | undefined): DoctorCheck {
+  if (!tag) return check;
+  const { company } = tag;
+  const fix = check.fix
+    ?.replace(/\bBC_COMPANY_ID\b/gu, `BC_COMPANIES entry ${company.index + 1} id`)
+    .replace(/\bIPAAS_SYSTEM_ID\b/gu, `BC_COMPANIES entry ${company.index + 1} ipaasSystemId (or IPAAS_SYSTEM_ID)`)
+    .replace(/\bIPAAS_API_TOKEN\b/gu, company.ipaas.tokenSetting);
+  return { ...check, id: tag.renamed ? `${check.id}:${company.id}` : check.id, title: `${check.title} (${company.name})`, fix: fix ?? null };
+}
+
+/** Each company's mapping file was loaded and checked with the settings; the doctor says which file it is. */
+function mappingCheck(company: CompanyConfig): DoctorCheck {
+  const file = company.mapping.isDefault ? 'the shipped mapping file' : company.mapping.file;
+  return pass('mapping', 'Mapping file', `${file} loads (filter, ${company.mapping.mapping.fields.length} fields, every expression compiled)`);
 }
 
 const CHECK_TITLES: ReadonlyArray<[string, string]> = [

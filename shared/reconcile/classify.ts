@@ -82,7 +82,7 @@ export function classifyCustomer(
   if (byEmail.length > 1) {
     return { category: 'DuplicateEmail', item: { category: 'DuplicateEmail', ...base, ipaasCustomerId: null, errorCode: 'DuplicateEmail', changes: [] } };
   }
-  const [match] = byEmail.length === 1 ? byEmail : index.withNumber(expected.customerNumber);
+  const [match] = byEmail.length === 1 ? byEmail : index.withNumber(expected.ipaasNumber);
   if (match) {
     // The customer with this email is linked to another Business Central customer: the sync ends EmailInUse.
     const owner = byEmail.length === 1 ? linkedCustomerOf(match.id) : undefined;

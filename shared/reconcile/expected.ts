@@ -10,7 +10,15 @@ import { applyCustomerMapping, customerFieldsRead, defaultCustomerMapping, type 
 export type ExpectedCustomer =
   | { kind: 'filtered'; customerNumber: string | null }
   | { kind: 'invalid'; customerNumber: string | null; errorCode: string }
-  | { kind: 'mapped'; customerNumber: string; emailAddress: string; fields: ReadonlyArray<readonly [destination: string, value: string]> };
+  | {
+      kind: 'mapped';
+      /** The Business Central number (what the report shows). */
+      customerNumber: string;
+      /** The number the mapping writes to iPaaS.com (a company's mapping may prefix it): what an iPaaS.com customer is matched by. */
+      ipaasNumber: string;
+      emailAddress: string;
+      fields: ReadonlyArray<readonly [destination: string, value: string]>;
+    };
 
 export function expectedCustomer(entity: BcCustomer, collection: CustomerMapping = defaultCustomerMapping()): ExpectedCustomer {
   // Addresses are not compared (iPaaS.com's customer list does not carry them), so they are not mapped either.
@@ -19,7 +27,13 @@ export function expectedCustomer(entity: BcCustomer, collection: CustomerMapping
   if (mapping.kind === 'filtered') return { kind: 'filtered', customerNumber };
   if (mapping.kind === 'invalid') return { kind: 'invalid', customerNumber, errorCode: mapping.problems[0]?.code ?? 'MissingEmail' };
   const fields = Object.entries(mapping.ipaasCustomer).map(([key, value]) => [upperFirst(key), String(value)] as const);
-  return { kind: 'mapped', customerNumber: mapping.ipaasCustomer.customerNumber, emailAddress: mapping.ipaasCustomer.emailAddress, fields };
+  return {
+    kind: 'mapped',
+    customerNumber: customerNumber ?? mapping.ipaasCustomer.customerNumber,
+    ipaasNumber: mapping.ipaasCustomer.customerNumber,
+    emailAddress: mapping.ipaasCustomer.emailAddress,
+    fields,
+  };
 }
 
 /**

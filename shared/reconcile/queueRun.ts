@@ -16,7 +16,7 @@ export const STEP_BUDGET_MS = 4 * 60 * 1000;
 export async function beginQueuedReconciliation(
   deps: ReconcileDependencies,
   schedule: ReconcileScheduler,
-  options: { fix: boolean; trigger: ReconcileTrigger },
+  options: { fix: boolean; trigger: ReconcileTrigger; companies?: ReadonlyArray<{ id: string; name: string }> },
 ): Promise<StartResult> {
   const result = await startReconciliation(deps, options);
   if (!result.started) return result;

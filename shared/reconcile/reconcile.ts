@@ -6,11 +6,11 @@ import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import type { Logger } from '../log';
 import type { ReconcileRunStore } from '../storage/reconcileStore';
 import type { CustomerLinkLister, QueueSender } from '../storage/types';
+import type { CustomerMapping } from '../mapping';
 import { newSyncMessage } from '../messages';
 import { classifyCustomer, IpaasIndex } from './classify';
 import { reportToCsv } from './csv';
 import { reconcileSelect } from './expected';
-import type { CustomerMapping } from '../mapping';
 import {
   addCounts,
   CUSTOMER_CATEGORIES,
@@ -19,6 +19,7 @@ import {
   progressSchema,
   reportItemSchema,
   reportSchema,
+  countsSchema as reportCountsSchema,
   RUN_STATUSES,
   TRIGGERS,
   type ReconcileCounts,
@@ -42,10 +43,28 @@ const FIRST_RETRY_DELAY_MS = 30 * 1000;
 /** `ReconciliationRun {json}`: one telemetry line per finished run, counts only (no personal data). */
 export const RECONCILIATION_EVENT = 'ReconciliationRun';
 
+/** What the run reads of one company: its customers, its iPaaS.com (token), its links and its mapping. */
+export interface CompanyReconcileDependencies {
+  businessCentral: Pick<BusinessCentralApi, 'readCustomerPage'>;
+  ipaas: Pick<IpaasApi, 'listCustomersPage'>;
+  links: CustomerLinkLister;
+  /** The company's mapping collection; the shipped default file when absent. */
+  mapping?: CustomerMapping;
+}
+
 export interface ReconcileDependencies {
   businessCentral: Pick<BusinessCentralApi, 'readCustomerPage'>;
   ipaas: Pick<IpaasApi, 'listCustomersPage'>;
   links: CustomerLinkLister;
+  /** The mapping collection the sync uses (CUSTOMER_MAPPING_FILE) in a run of no company; the default file when absent. */
+  mapping?: CustomerMapping;
+  /**
+   * A run over configured companies reads each one through these (a run started with `companies`); a company
+   * no longer configured fails the run, naming it.
+   */
+  companyDeps?: (companyId: string) => CompanyReconcileDependencies | undefined;
+  /** Every company's links (with their company): an iPaaS.com customer linked in another company is EmailInUse too. */
+  allLinks?: CustomerLinkLister;
   runs: ReconcileRunStore;
   /** `customer-sync`, for `fix`. */
   syncQueue: QueueSender;
@@ -54,8 +73,6 @@ export interface ReconcileDependencies {
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;
-  /** The mapping collection the sync uses (CUSTOMER_MAPPING_FILE); the default file when absent. */
-  mapping?: CustomerMapping;
 }
 
 const countsSchema = reportSchema.shape.counts;
@@ -81,12 +98,19 @@ const stateSchema = z.object({
     businessCentralNextLink: z.string().nullable(),
     businessCentralParts: z.number().int().nonnegative(),
   }),
+  /** The companies the run covers, one after the other (absent: a run of no company, as before companies existed). */
+  companies: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+  /** The company being read, and where its iPaaS.com parts start. */
+  companyIndex: z.number().int().nonnegative().optional(),
+  companyFirstIpaasPart: z.number().int().nonnegative().optional(),
+  /** Each covered company's counts so far. */
+  companyCounts: z.array(reportCountsSchema).optional(),
 });
 export type RunState = z.infer<typeof stateSchema>;
 
 /** A page of iPaaS.com customers as a part keeps it: [id, customerNumber, firstName, lastName, emailAddress, company]. */
 const ipaasPartSchema = z.array(z.tuple([z.string(), z.string(), z.string(), z.string(), z.string(), z.string(), z.string()]));
-const businessCentralPartSchema = z.object({ counts: countsSchema, items: z.array(reportItemSchema), customerIds: z.array(z.string()) });
+const businessCentralPartSchema = z.object({ counts: countsSchema, items: z.array(reportItemSchema), customerIds: z.array(z.string()), companyId: z.string().optional() });
 
 const partName = (kind: 'ipaas' | 'bc', index: number) => `${kind}-${String(index).padStart(5, '0')}`;
 
@@ -104,7 +128,10 @@ export type StartResult = { started: true; runId: string; report: ReconcileRepor
  * A Running run without a checkpoint for `staleAfterMs` is marked Failed (abandoned) and no longer blocks.
  * The caller then advances it (in-process, or through the reconcile queue).
  */
-export async function startReconciliation(deps: ReconcileDependencies, options: { fix: boolean; trigger: ReconcileTrigger }): Promise<StartResult> {
+export async function startReconciliation(
+  deps: ReconcileDependencies,
+  options: { fix: boolean; trigger: ReconcileTrigger; companies?: ReadonlyArray<{ id: string; name: string }> },
+): Promise<StartResult> {
   const clock = deps.clock ?? (() => new Date());
   const latest = await deps.runs.readLatest();
   if (latest) {
@@ -140,6 +167,14 @@ export async function startReconciliation(deps: ReconcileDependencies, options: 
     counts: emptyCounts(),
     progress: { phase: 'ipaas', ipaasPagesRead: 0, ipaasTotalPages: null, ipaasCustomers: 0, businessCentralPagesRead: 0, businessCentralCustomers: 0 },
     cursor: { ipaasNextPage: 1, ipaasTotalPages: null, ipaasParts: 0, businessCentralNextLink: null, businessCentralParts: 0 },
+    ...(options.companies && options.companies.length > 0
+      ? {
+          companies: options.companies.map((company) => ({ id: company.id, name: company.name })),
+          companyIndex: 0,
+          companyFirstIpaasPart: 0,
+          companyCounts: options.companies.map(() => emptyCounts()),
+        }
+      : {}),
   };
   await deps.runs.writeState(runId, state, null);
   if (!(await deps.runs.writeLatest(runId, latest?.etag ?? null))) {
@@ -148,7 +183,9 @@ export async function startReconciliation(deps: ReconcileDependencies, options: 
     const winner = await deps.runs.readLatest();
     return { started: false, runningRunId: winner?.value.runId ?? runId };
   }
-  deps.logger.info(`reconcile: run ${runId} started (${options.trigger}${options.fix ? ', fix' : ''})`);
+  deps.logger.info(
+    `reconcile: run ${runId} started (${options.trigger}${options.fix ? ', fix' : ''}${state.companies ? `, ${state.companies.map((company) => company.name).join(', ')}` : ''})`,
+  );
   return { started: true, runId, report: reportFromState(state) };
 }
 
@@ -179,8 +216,31 @@ interface Memo {
   index?: IpaasIndex;
   indexParts?: number;
   links?: Map<string, string>;
-  /** iPaaS.com id → the (first) Business Central customer linked to it. */
+  /** iPaaS.com id → the (first) Business Central customer linked to it, in any company (`{companyId}|{customerId}` for another company's). */
   owners?: Map<string, string>;
+  /** The company the index and links belong to. */
+  company?: number;
+}
+
+/** The company a run reads now (undefined: a run of no company) and what it reads it through. */
+function currentCompany(deps: ReconcileDependencies, state: RunState): { ref: { id: string; name: string } | undefined; deps: CompanyReconcileDependencies } {
+  const ref = state.companies?.[state.companyIndex ?? 0];
+  if (!ref) return { ref: undefined, deps };
+  const companyDeps = deps.companyDeps?.(ref.id);
+  if (!companyDeps) throw new Error(`Company ${ref.name} (${ref.id}) is no longer configured; start a new reconciliation`);
+  return { ref, deps: companyDeps };
+}
+
+/** Memoized index and links belong to one company: another company's are dropped. */
+function memoFor(memo: Memo, state: RunState): Memo {
+  const company = state.companyIndex ?? 0;
+  if (memo.company !== company) {
+    delete memo.index;
+    delete memo.indexParts;
+    delete memo.links;
+    memo.company = company;
+  }
+  return memo;
 }
 
 /**
@@ -254,10 +314,10 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
 async function step(deps: ReconcileDependencies, state: RunState, memo: Memo, clock: () => Date): Promise<ReconcileReport | undefined> {
   switch (state.progress.phase) {
     case 'ipaas':
-      await ipaasStep(deps, state, memo);
+      await ipaasStep(deps, state, memoFor(memo, state));
       return undefined;
     case 'businessCentral':
-      await businessCentralStep(deps, state, memo);
+      await businessCentralStep(deps, state, memoFor(memo, state));
       return undefined;
     case 'finishing':
       return finish(deps, state, memo, clock);
@@ -266,8 +326,10 @@ async function step(deps: ReconcileDependencies, state: RunState, memo: Memo, cl
   }
 }
 
-async function ipaasStep(deps: ReconcileDependencies, state: RunState, memo: Memo): Promise<void> {
+async function ipaasStep(runDeps: ReconcileDependencies, state: RunState, memo: Memo): Promise<void> {
+  const deps = { ...runDeps, ...currentCompany(runDeps, state).deps };
   const { cursor, progress } = state;
+  const firstPart = state.companyFirstIpaasPart ?? 0;
   const perStep = deps.ipaasPagesPerStep ?? DEFAULT_IPAAS_PAGES_PER_STEP;
   const pages = [];
   let from = cursor.ipaasNextPage;
@@ -289,7 +351,7 @@ async function ipaasStep(deps: ReconcileDependencies, state: RunState, memo: Mem
   if (memo.index && memo.indexParts === cursor.ipaasParts) {
     for (const customer of customers) memo.index.add(customer);
     memo.indexParts = cursor.ipaasParts + 1;
-  } else if (cursor.ipaasParts === 0) {
+  } else if (cursor.ipaasParts === firstPart) {
     memo.index = new IpaasIndex();
     for (const customer of customers) memo.index.add(customer);
     memo.indexParts = 1;
@@ -306,7 +368,8 @@ async function ipaasStep(deps: ReconcileDependencies, state: RunState, memo: Mem
 async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: Memo): Promise<IpaasIndex> {
   if (memo.index && memo.indexParts === state.cursor.ipaasParts) return memo.index;
   const index = new IpaasIndex();
-  for (let part = 0; part < state.cursor.ipaasParts; part += 1) {
+  // The current company's parts only (its iPaaS.com, with its token).
+  for (let part = state.companyFirstIpaasPart ?? 0; part < state.cursor.ipaasParts; part += 1) {
     const rows = ipaasPartSchema.parse(await deps.runs.readPart(state.runId, partName('ipaas', part)));
     for (const [id, customerNumber, firstName, lastName, emailAddress, company, comment] of rows) {
       index.add({ id, customerNumber, firstName, lastName, emailAddress, company, comment });
@@ -317,7 +380,12 @@ async function ensureIndex(deps: ReconcileDependencies, state: RunState, memo: M
   return index;
 }
 
-async function ensureLinks(deps: ReconcileDependencies, memo: Memo): Promise<Map<string, string>> {
+/**
+ * The company's links (customer → iPaaS.com id) and who owns each iPaaS.com customer. With `allLinks` (a run over
+ * companies) the owners are every company's, since one iPaaS.com customer belongs to one Business Central customer of
+ * any company: another company's owner is kept as `{companyId}|{customerId}`, which never equals a customer id here.
+ */
+async function ensureLinks(deps: Pick<CompanyReconcileDependencies, 'links'> & { allLinks?: CustomerLinkLister | undefined }, memo: Memo, companyId?: string): Promise<Map<string, string>> {
   if (memo.links) return memo.links;
   const links = new Map<string, string>();
   const owners = new Map<string, string>();
@@ -327,14 +395,25 @@ async function ensureLinks(deps: ReconcileDependencies, memo: Memo): Promise<Map
       if (!owners.has(link.ipaasCustomerId)) owners.set(link.ipaasCustomerId, link.customerId);
     }
   }
+  if (deps.allLinks && companyId) {
+    for await (const page of deps.allLinks.listLinkedIds()) {
+      for (const link of page) {
+        if (owners.has(link.ipaasCustomerId) || link.companyId === undefined || link.companyId === companyId) continue;
+        owners.set(link.ipaasCustomerId, `${link.companyId}|${link.customerId}`);
+      }
+    }
+  }
   memo.links = links;
   memo.owners = owners;
   return links;
 }
 
-async function businessCentralStep(deps: ReconcileDependencies, state: RunState, memo: Memo): Promise<void> {
+async function businessCentralStep(runDeps: ReconcileDependencies, state: RunState, memo: Memo): Promise<void> {
+  const current = currentCompany(runDeps, state);
+  const deps = { ...runDeps, ...current.deps };
+  const company = current.ref;
   const index = await ensureIndex(deps, state, memo);
-  const links = await ensureLinks(deps, memo);
+  const links = await ensureLinks({ ...deps, allLinks: runDeps.allLinks }, memo, company?.id);
   const { cursor, progress } = state;
   const page = await deps.businessCentral.readCustomerPage(
     { pageSize: deps.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, select: reconcileSelect(deps.mapping) },
@@ -348,28 +427,44 @@ async function businessCentralStep(deps: ReconcileDependencies, state: RunState,
     const result = classifyCustomer(customer, index, links.get(customer.id.toLowerCase()), deps.mapping, (ipaasCustomerId) => memo.owners?.get(ipaasCustomerId));
     counts[result.category] += 1;
     customerIds.push(customer.id);
-    if (result.item) items.push(result.item);
+    if (result.item) items.push(company ? { ...result.item, companyId: company.id, companyName: company.name } : result.item);
     if (state.fix && FIXABLE.includes(result.category)) toFix.push(customer.id);
   }
   if (toFix.length > 0) {
     // Enqueued before the checkpoint: a repeated step enqueues them again, which the idempotent sync absorbs.
     const correlationId = `reconcile-${state.runId}`;
-    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId })));
+    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId, companyId: company?.id })));
   }
-  await deps.runs.writePart(state.runId, partName('bc', cursor.businessCentralParts), { counts, items, customerIds });
+  await deps.runs.writePart(state.runId, partName('bc', cursor.businessCentralParts), { counts, items, customerIds, ...(company ? { companyId: company.id } : {}) });
   cursor.businessCentralParts += 1;
   cursor.businessCentralNextLink = page.nextLink ?? null;
   addCounts(state.counts, counts);
+  const companyCounts = state.companyCounts?.[state.companyIndex ?? 0];
+  if (companyCounts) addCounts(companyCounts, counts);
   state.enqueued += toFix.length;
   progress.businessCentralPagesRead += 1;
   progress.businessCentralCustomers += page.customers.length;
-  if (page.nextLink === undefined) progress.phase = 'finishing';
+  if (page.nextLink !== undefined) return;
+  const next = (state.companyIndex ?? 0) + 1;
+  if (state.companies && next < state.companies.length) {
+    // The next company: its own iPaaS.com list (its token) and its own customers.
+    state.companyIndex = next;
+    state.companyFirstIpaasPart = cursor.ipaasParts;
+    cursor.ipaasNextPage = 1;
+    cursor.ipaasTotalPages = null;
+    cursor.businessCentralNextLink = null;
+    progress.phase = 'ipaas';
+    return;
+  }
+  progress.phase = 'finishing';
 }
 
 const CATEGORY_ORDER = new Map<string, number>(CUSTOMER_CATEGORIES.map((category, position) => [category, position]));
 
 async function finish(deps: ReconcileDependencies, state: RunState, memo: Memo, clock: () => Date): Promise<ReconcileReport> {
-  const links = await ensureLinks(deps, memo);
+  const companies = state.companies ?? [];
+  // Per company: its counts, and the customers it has (a link is orphaned when its company no longer has the customer).
+  const perCompany = companies.map(() => ({ counts: emptyCounts(), seen: new Set<string>() }));
   const counts = emptyCounts();
   const items: ReportItem[] = [];
   const seen = new Set<string>();
@@ -377,17 +472,36 @@ async function finish(deps: ReconcileDependencies, state: RunState, memo: Memo, 
     const result = businessCentralPartSchema.parse(await deps.runs.readPart(state.runId, partName('bc', part)));
     addCounts(counts, result.counts);
     items.push(...result.items);
-    for (const customerId of result.customerIds) seen.add(customerId.toLowerCase());
+    const at = result.companyId === undefined ? -1 : companies.findIndex((company) => company.id === result.companyId);
+    const into = at >= 0 ? perCompany[at]! : undefined;
+    if (into) addCounts(into.counts, result.counts);
+    for (const customerId of result.customerIds) (into?.seen ?? seen).add(customerId.toLowerCase());
   }
   let orphaned = 0;
-  for (const customerId of links.keys()) if (!seen.has(customerId)) orphaned += 1;
+  if (companies.length === 0) {
+    const links = await ensureLinks(deps, memo);
+    for (const customerId of links.keys()) if (!seen.has(customerId)) orphaned += 1;
+  } else {
+    for (const [at, company] of companies.entries()) {
+      const companyDeps = deps.companyDeps?.(company.id);
+      if (!companyDeps) throw new Error(`Company ${company.name} (${company.id}) is no longer configured; start a new reconciliation`);
+      const links = await ensureLinks(companyDeps, {});
+      let companyOrphans = 0;
+      for (const customerId of links.keys()) if (!perCompany[at]!.seen.has(customerId)) companyOrphans += 1;
+      perCompany[at]!.counts.Orphaned = companyOrphans;
+      orphaned += companyOrphans;
+    }
+  }
   counts.Orphaned = orphaned;
+  const companyOrder = new Map(companies.map((company, at) => [company.id, at]));
   items.sort(
     (a, b) =>
       (CATEGORY_ORDER.get(a.category) ?? 0) - (CATEGORY_ORDER.get(b.category) ?? 0) ||
+      (companyOrder.get(a.companyId ?? '') ?? 0) - (companyOrder.get(b.companyId ?? '') ?? 0) ||
       (a.customerNumber ?? '').localeCompare(b.customerNumber ?? '') ||
       (a.customerId ?? '').localeCompare(b.customerId ?? ''),
   );
+  if (companies.length > 0) state.companyCounts = perCompany.map((company) => company.counts);
   const finishedAt = clock().toISOString();
   state.counts = counts;
   state.status = 'Completed';
@@ -433,6 +547,15 @@ export function reportFromState(state: RunState): ReconcileReport {
     trigger: state.trigger,
     progress: { ...state.progress },
     error: state.error,
+    ...(state.companies
+      ? {
+          companies: state.companies.map((company, at) => ({
+            companyId: company.id,
+            companyName: company.name,
+            counts: { ...(state.companyCounts?.[at] ?? emptyCounts()) },
+          })),
+        }
+      : {}),
   };
 }
 
@@ -458,7 +581,7 @@ export async function readReportCsv(deps: Pick<ReconcileDependencies, 'runs'>, r
   return id === undefined ? null : deps.runs.readReport(id, 'csv');
 }
 
-export function runEventLine(state: Pick<RunState, 'runId' | 'status' | 'trigger' | 'fix' | 'enqueued' | 'counts' | 'startedAt' | 'finishedAt'>): string {
+export function runEventLine(state: Pick<RunState, 'runId' | 'status' | 'trigger' | 'fix' | 'enqueued' | 'counts' | 'startedAt' | 'finishedAt' | 'companies'>): string {
   const durationMs = state.finishedAt ? Date.parse(state.finishedAt) - Date.parse(state.startedAt) : null;
   const counts: ReconcileCounts = state.counts;
   return `${RECONCILIATION_EVENT} ${JSON.stringify({
@@ -469,6 +592,7 @@ export function runEventLine(state: Pick<RunState, 'runId' | 'status' | 'trigger
     enqueued: state.enqueued,
     durationMs,
     ...counts,
+    ...(state.companies ? { companies: state.companies.map((company) => company.name).join(', ') } : {}),
   })}`;
 }
 

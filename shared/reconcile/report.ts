@@ -29,6 +29,9 @@ export interface FieldChange {
 export interface ReportItem {
   category: Exclude<CustomerCategory, 'InSync' | 'Filtered'>;
   customerId: string | null;
+  /** The customer's company, when the run covers configured companies. */
+  companyId?: string;
+  companyName?: string;
   customerNumber: string | null;
   ipaasCustomerId: string | null;
   errorCode: string | null;
@@ -64,6 +67,14 @@ export interface ReconcileReport {
   progress: ReconcileProgress;
   /** Why the run failed, or the transient problem it is waiting out; null otherwise. */
   error: string | null;
+  /** Each company the run covers, with its own counts (the top-level counts are their sums). */
+  companies?: CompanyCounts[];
+}
+
+export interface CompanyCounts {
+  companyId: string;
+  companyName: string;
+  counts: ReconcileCounts;
 }
 
 export const TRIGGERS = ['command', 'http', 'timer'] as const;
@@ -85,13 +96,15 @@ export function outOfSyncCount(counts: ReconcileCounts): number {
 
 // ---- Schemas (the report and its parts are read back from storage and over HTTP) -----------------------
 
-const countsSchema = z.object(Object.fromEntries(COUNT_NAMES.map((name) => [name, z.number().int().nonnegative()])) as Record<CountName, z.ZodNumber>);
+export const countsSchema = z.object(Object.fromEntries(COUNT_NAMES.map((name) => [name, z.number().int().nonnegative()])) as Record<CountName, z.ZodNumber>);
 
 export const fieldChangeSchema = z.object({ field: z.string(), from: z.string().nullable(), to: z.string().nullable() });
 
 export const reportItemSchema = z.object({
   category: z.enum(['Missing', 'Drifted', 'Unlinked', 'DuplicateEmail', 'Invalid']),
   customerId: z.string().nullable(),
+  companyId: z.string().optional(),
+  companyName: z.string().optional(),
   customerNumber: z.string().nullable(),
   ipaasCustomerId: z.string().nullable(),
   errorCode: z.string().nullable(),
@@ -119,4 +132,5 @@ export const reportSchema = z.looseObject({
   trigger: z.enum(TRIGGERS),
   progress: progressSchema,
   error: z.string().nullable(),
+  companies: z.array(z.object({ companyId: z.string(), companyName: z.string(), counts: countsSchema })).optional(),
 });

@@ -4,6 +4,7 @@ import { ERROR_CODES } from '../errors';
 import { ensureTable, storageError, tableClient, type StorageConnection } from './connection';
 import { TRANSFERS_BY_TIME_TABLE, utcDay } from './transferStore';
 import type { FailedTransferSource } from './types';
+import type { CompanyKeyspace } from './companies';
 
 /** How far back a scan looks for failed transfers, by default. */
 export const FAILED_TRANSFERS_LOOKBACK_DAYS = 30;
@@ -11,6 +12,7 @@ const DAY_MS = 86_400_000;
 
 const failedRowSchema = z.looseObject({
   CustomerId: z.string(),
+  CompanyId: z.string().min(1).optional().catch(undefined),
   ErrorCode: z.enum(ERROR_CODES).nullish(),
 });
 
@@ -21,15 +23,18 @@ const failedRowSchema = z.looseObject({
  */
 export function tableFailedTransferSource(
   storage: StorageConnection,
-  options: { lookbackDays?: number; clock?: () => Date; tableName?: string } = {},
+  options: { lookbackDays?: number; clock?: () => Date; tableName?: string; keyspace?: CompanyKeyspace } = {},
 ): FailedTransferSource {
   const lookbackDays = options.lookbackDays ?? FAILED_TRANSFERS_LOOKBACK_DAYS;
   const clock = options.clock ?? (() => new Date());
   return {
     async *scan() {
       const table = tableClient(storage, options.tableName ?? TRANSFERS_BY_TIME_TABLE);
+      let owner: string | undefined;
       try {
         await ensureTable(table);
+        // Rows of an older version name no company: they are the owner's of the unprefixed keys.
+        owner = options.keyspace ? await options.keyspace.ownerId() : undefined;
       } catch (error) {
         throw storageError('reading failed transfers', error);
       }
@@ -38,7 +43,7 @@ export function tableFailedTransferSource(
       for (let offset = 0; offset <= lookbackDays + 1; offset += 1) {
         const day = utcDay(start - offset * DAY_MS);
         const pages = table
-          .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${day} and Status eq ${'Failed'}`, select: ['CustomerId', 'ErrorCode'] } })
+          .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${day} and Status eq ${'Failed'}`, select: ['CustomerId', 'ErrorCode', 'CompanyId'] } })
           .byPage({ maxPageSize: 1000 });
         const iterator = pages[Symbol.asyncIterator]();
         for (;;) {
@@ -51,7 +56,9 @@ export function tableFailedTransferSource(
           if (page.done) break;
           for (const entity of page.value) {
             const row = failedRowSchema.safeParse(entity);
-            if (row.success) yield { customerId: row.data.CustomerId, errorCode: row.data.ErrorCode ?? null };
+            if (!row.success) continue;
+            const companyId = row.data.CompanyId ?? owner;
+            yield { customerId: row.data.CustomerId, errorCode: row.data.ErrorCode ?? null, ...(companyId ? { companyId } : {}) };
           }
         }
       }

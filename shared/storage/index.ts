@@ -12,6 +12,7 @@ import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
 import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
 import type { CustomerLinkLister, CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
+import { CompanyKeyspace, companyLeases, companyLinks, companyState, companyTransfers, type CompanyRef, type CompanyScope } from './companies';
 
 export * from './types';
 export * from './connection';
@@ -23,10 +24,15 @@ export * from './queues';
 export * from './reconcileStore';
 export * from './failedTransfers';
 export * from './poisonQueue';
+export * from './companies';
 
 export interface Storage {
-  transfers: TransferStore;
-  links: CustomerLinkStore & CustomerLinkLister;
+  /**
+   * Transfers of every company (with `companies`: every record names its company, and each call may name one);
+   * `forCompany(...).transfers` is one company's.
+   */
+  transfers: TransferStore & TableTransferStore;
+  links: CustomerLinkStore & CustomerLinkLister & TableCustomerLinkStore;
   /** Reconciliation runs and reports (blob storage). */
   reconciliations: ReconcileRunStore;
   leases: LeaseStore;
@@ -41,11 +47,31 @@ export interface Storage {
   poisonQueue: PoisonQueue;
   /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
   ping(): Promise<void>;
+  /** Which company owns the keys without a company (shared/storage/companies.ts); undefined without `companies`. */
+  keyspace: CompanyKeyspace | undefined;
+  /** The stores as one company sees them (its keys, its state, its leases). */
+  forCompany(company: CompanyRef): CompanyStorage;
+}
+
+/** One company's rows: what the sync, the poll and the subscription timer of that company use. */
+export interface CompanyStorage {
+  company: CompanyScope;
+  transfers: TransferStore;
+  links: CustomerLinkStore & CustomerLinkLister;
+  /** Its watermark, poll checkpoint, subscription and outages. */
+  state: StateStore;
+  /** Its poll lease and customer leases. */
+  leases: LeaseStore;
 }
 
 export interface StorageOptions {
   /** How long ping waits for an answer; the SDK's own retries would otherwise take tens of seconds. */
   pingTimeoutMs?: number;
+  /**
+   * The configured companies, in order (Config.companies): rows are then keyed by company and customer, and every
+   * record read names its company. Without it (stores of no company: tools, tests) rows are keyed by customer.
+   */
+  companies?: readonly CompanyRef[];
 }
 
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
@@ -57,17 +83,41 @@ export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+  const state = new TableStateStore(storage);
+  const leases = new TableLeaseStore(storage);
+  const [first] = options.companies ?? [];
+  const keyspace = first ? new CompanyKeyspace(state, first.id) : undefined;
+  const names = new Map((options.companies ?? []).map((company) => [company.id, company.name]));
+  const transfers = new TableTransferStore(storage, { ...logging, ...(keyspace ? { companies: { keyspace, names } } : {}) });
+  const links = new TableCustomerLinkStore(storage, { ...logging, ...(keyspace ? { keyspace } : {}) });
+  const views = new Map<string, CompanyStorage>();
   return {
-    transfers: new TableTransferStore(storage, logging),
-    links: new TableCustomerLinkStore(storage, logging),
+    transfers,
+    links,
     reconciliations: new BlobReconcileRunStore(storage),
-    leases: new TableLeaseStore(storage),
-    state: new TableStateStore(storage),
+    leases,
+    state,
     syncQueue: createQueueSender(storage, SYNC_QUEUE),
     catchUpQueue: createQueueSender(storage, CATCH_UP_QUEUE),
-    failedTransfers: tableFailedTransferSource(storage),
+    failedTransfers: tableFailedTransferSource(storage, keyspace ? { keyspace } : {}),
     poisonQueue: storagePoisonQueue(storage),
     ping: () => pingStorage(storage, pingTimeoutMs),
+    keyspace,
+    forCompany(ref: CompanyRef): CompanyStorage {
+      const known = views.get(ref.id);
+      if (known) return known;
+      // A keyspace exists whenever companies are configured; a store of no company keys every company alike.
+      const company: CompanyScope = { id: ref.id, name: ref.name, keyspace: keyspace ?? new CompanyKeyspace(state, ref.id) };
+      const view: CompanyStorage = {
+        company,
+        transfers: companyTransfers(transfers, company),
+        links: companyLinks(links, company),
+        state: companyState(state, company),
+        leases: companyLeases(leases, company),
+      };
+      views.set(ref.id, view);
+      return view;
+    },
   };
 }
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
-import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkOwner, LinkState, PendingCreate } from './types';
+import { companyOfKey, type CompanyKeyspace, type CompanyLinkStore, type CompanyScope } from './companies';
+import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkedIds, LinkOwner, LinkState, PendingCreate } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
 const LINK_ROW_KEY = 'link';
@@ -30,12 +31,22 @@ export function ownerPartition(ipaasCustomerId: string): string {
   return `ipaas-${toTableKey(ipaasCustomerId)}`;
 }
 
-/** Whether two owners are the same Business Central customer (by id: a company joins the comparison when there are several). */
+/**
+ * Whether two owners are the same Business Central customer: the same id in the same company (a company copy keeps
+ * ids, so the same id in two companies is two customers). Owners read from a store that knows companies always
+ * name theirs; an owner without one is the company's that owns the rows without a company.
+ */
 export function sameOwner(a: LinkOwner, b: LinkOwner): boolean {
-  return customerKey(a.customerId) === customerKey(b.customerId);
+  return customerKey(a.customerId) === customerKey(b.customerId) && (a.companyId ?? '').toLowerCase() === (b.companyId ?? '').toLowerCase();
 }
 
-const ownerEntitySchema = z.looseObject({ CustomerId: z.string().min(1), CustomerNumber: z.string() });
+const ownerEntitySchema = z.looseObject({
+  CustomerId: z.string().min(1),
+  CustomerNumber: z.string(),
+  // Absent on reverse links written before several companies existed.
+  CompanyId: z.string().min(1).optional().catch(undefined),
+  CompanyName: z.string().min(1).optional().catch(undefined),
+});
 
 export interface LinkStoreOptions {
   /** Contract name by default; override only for isolation. */
@@ -43,6 +54,8 @@ export interface LinkStoreOptions {
   logger?: Logger;
   /** The claim of older links: rows per page (1,000) and pages per look-up (10); smaller only in tests. */
   backfill?: { pageSize?: number; pagesPerLookup?: number };
+  /** Which company owns the rows without a company prefix; with it every link and owner read carries its company. */
+  keyspace?: CompanyKeyspace;
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
@@ -50,6 +63,7 @@ const pendingCreatesSchema = z.array(z.object({ customerNumber: z.string(), emai
 
 export const customerLinkSchema = z.object({
   customerId: z.string().min(1),
+  companyId: z.string().min(1).optional(),
   ipaasCustomerId: z.string().min(1),
   customerNumber: z.string(),
   payloadHash: z.string(),
@@ -66,6 +80,7 @@ const linkEntitySchema = z.looseObject({
   CustomerNumber: z.string(),
   PayloadHash: z.string(),
   LastSyncedAt: isoTimestamp,
+  CompanyId: z.string().min(1).optional().catch(undefined),
   // Optional columns added later; a malformed one is dropped rather than discarding the link.
   AddressHash: z.string().min(1).optional().catch(undefined),
   SourceModifiedAt: isoTimestamp.optional().catch(undefined),
@@ -77,6 +92,7 @@ interface LinkEntity {
   partitionKey: string;
   rowKey: string;
   CustomerId: string;
+  CompanyId?: string;
   IpaasCustomerId: string;
   CustomerNumber: string;
   PayloadHash: string;
@@ -88,13 +104,15 @@ interface LinkEntity {
 }
 
 /** Business Central customer ↔ iPaaS.com customer, one row per customer in CustomerLinks. */
-export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister {
+export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLister, CompanyLinkStore {
   private readonly table: TableClient;
   private readonly logger: Logger;
+  private readonly keyspace: CompanyKeyspace | undefined;
 
   constructor(storage: StorageConnection, options: LinkStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? LINKS_TABLE);
     this.logger = options.logger ?? silentLogger;
+    this.keyspace = options.keyspace;
     this.backfillPageSize = options.backfill?.pageSize ?? BACKFILL_PAGE_SIZE;
     this.backfillPagesPerLookup = options.backfill?.pagesPerLookup ?? BACKFILL_PAGES_PER_LOOKUP;
   }
@@ -102,8 +120,28 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
   private readonly backfillPageSize: number;
   private readonly backfillPagesPerLookup: number;
 
-  async get(customerId: string): Promise<CustomerLink | null> {
-    const partitionKey = customerKey(customerId);
+  /** The customer's partition in a company (none: a store of no company, or the owner of the unprefixed rows). */
+  private async partitionOf(customerId: string, companyId: string | undefined): Promise<string> {
+    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
+    return prefix + customerKey(customerId);
+  }
+
+  /** The company of a row read from `partitionKey` (undefined without a keyspace). */
+  private async companyOfPartition(partitionKey: string): Promise<string | undefined> {
+    return this.keyspace ? this.keyspace.companyOf(partitionKey) : undefined;
+  }
+
+  /** A link read in a company's scope says so (older rows do not carry it). */
+  private withCompany(link: CustomerLink | null, companyId: string | undefined): CustomerLink | null {
+    return link && companyId ? { ...link, companyId } : link;
+  }
+
+  async get(customerId: string, company?: CompanyScope): Promise<CustomerLink | null> {
+    return this.getIn(customerId, company?.id);
+  }
+
+  private async getIn(customerId: string, companyId: string | undefined): Promise<CustomerLink | null> {
+    const partitionKey = await this.partitionOf(customerId, companyId);
     let entity: Record<string, unknown>;
     try {
       entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partitionKey, LINK_ROW_KEY));
@@ -111,11 +149,11 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       if (statusOf(error) === 404) return null;
       throw storageError('reading a customer link', error);
     }
-    return this.toLink(partitionKey, entity);
+    return this.withCompany(this.toLink(partitionKey, entity), companyId);
   }
 
-  async getState(customerId: string): Promise<LinkState> {
-    const partitionKey = customerKey(customerId);
+  async getState(customerId: string, company?: CompanyScope): Promise<LinkState> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     let link: CustomerLink | null = null;
     let lastAttemptedModifiedAt: string | null = null;
     let lastAttemptedMapping: string | null = null;
@@ -138,11 +176,11 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       if (statusOf(error) === 404) return { link: null, lastAttemptedModifiedAt: null, lastAttemptedMapping: null, pendingCreates: [] };
       throw storageError('reading a customer link', error);
     }
-    return { link, lastAttemptedModifiedAt, lastAttemptedMapping, pendingCreates };
+    return { link: this.withCompany(link, company?.id), lastAttemptedModifiedAt, lastAttemptedMapping, pendingCreates };
   }
 
-  async recordCreates(customerId: string, creates: readonly PendingCreate[]): Promise<void> {
-    const partitionKey = customerKey(customerId);
+  async recordCreates(customerId: string, creates: readonly PendingCreate[], company?: CompanyScope): Promise<void> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     try {
       if (creates.length === 0) {
         await withTable(this.table, () => this.table.deleteEntity(partitionKey, CREATE_ROW_KEY)).catch((error: unknown) => {
@@ -156,12 +194,13 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     }
   }
 
-  async recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string): Promise<void> {
+  async recordAttempt(customerId: string, sourceModifiedAt: string, mappingFingerprint?: string, company?: CompanyScope): Promise<void> {
+    const partitionKey = await this.partitionOf(customerId, company?.id);
     try {
       await withTable(this.table, () =>
         this.table.upsertEntity(
           {
-            partitionKey: customerKey(customerId),
+            partitionKey,
             rowKey: ATTEMPT_ROW_KEY,
             SourceModifiedAt: sourceModifiedAt,
             ...(mappingFingerprint ? { MappingFingerprint: mappingFingerprint } : {}),
@@ -195,6 +234,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     const etag = typeof entity.etag === 'string' ? entity.etag : undefined;
     return {
       customerId: row.CustomerId,
+      ...(row.CompanyId ? { companyId: row.CompanyId } : {}),
       ipaasCustomerId: row.IpaasCustomerId,
       customerNumber: row.CustomerNumber,
       payloadHash: row.PayloadHash,
@@ -295,7 +335,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     if (marker.complete) return true;
     const pages = this.table
       .listEntities<Record<string, unknown>>({
-        queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId', 'CustomerNumber', 'ClaimedIpaasCustomerId'] },
+        queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['PartitionKey', 'CustomerId', 'IpaasCustomerId', 'CustomerNumber', 'ClaimedIpaasCustomerId'] },
       })
       .byPage({ maxPageSize: this.backfillPageSize, ...(marker.continuation ? { continuationToken: marker.continuation } : {}) });
     const { value: page, done } = await pages.next();
@@ -305,7 +345,8 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId, CustomerNumber: customerNumber } = row;
       if (row.ClaimedIpaasCustomerId === ipaasCustomerId) continue;
       if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
-        owners.push({ ipaasCustomerId, owner: { customerId, customerNumber: typeof customerNumber === 'string' ? customerNumber : '' } });
+        const companyId = await this.companyOfPartition(String(row.partitionKey));
+        owners.push({ ipaasCustomerId, owner: { customerId, customerNumber: typeof customerNumber === 'string' ? customerNumber : '', ...(companyId ? { companyId } : {}) } });
       }
     }
     for (let start = 0; start < owners.length; start += BACKFILL_CONCURRENCY) {
@@ -360,11 +401,13 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
   /** A link saved before reverse links existed that points at `ipaasCustomerId` (a query: only until the claim of older links is done). */
   private async legacyOwner(ipaasCustomerId: string): Promise<LinkOwner | null> {
     const rows = this.table.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: odata`RowKey eq ${LINK_ROW_KEY} and IpaasCustomerId eq ${ipaasCustomerId}`, select: ['CustomerId', 'CustomerNumber'] },
+      queryOptions: { filter: odata`RowKey eq ${LINK_ROW_KEY} and IpaasCustomerId eq ${ipaasCustomerId}`, select: ['PartitionKey', 'CustomerId', 'CustomerNumber'] },
     });
     for await (const row of rows) {
       const parsed = ownerEntitySchema.safeParse(row);
-      if (parsed.success) return { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber };
+      if (!parsed.success) continue;
+      const companyId = await this.companyOfPartition(String(row.partitionKey));
+      return { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber, ...(companyId ? { companyId } : {}) };
     }
     return null;
   }
@@ -380,13 +423,22 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     const parsed = ownerEntitySchema.safeParse(entity);
     // An unreadable row names nobody: it is taken over like a stale one.
     if (!parsed.success) return { owner: { customerId: '(unreadable)', customerNumber: '' }, etag: entity.etag };
-    return { owner: { customerId: parsed.data.CustomerId, customerNumber: parsed.data.CustomerNumber }, etag: entity.etag };
+    // A reverse link written before several companies existed is the company's that owns the rows without a company.
+    const companyId = parsed.data.CompanyId ?? (this.keyspace ? await this.keyspace.ownerId() : undefined);
+    const owner: LinkOwner = {
+      customerId: parsed.data.CustomerId,
+      customerNumber: parsed.data.CustomerNumber,
+      ...(companyId ? { companyId } : {}),
+      ...(parsed.data.CompanyName ? { companyName: parsed.data.CompanyName } : {}),
+    };
+    return { owner, etag: entity.etag };
   }
 
   /** A reverse link is stale when its owner's link now points at another iPaaS.com customer (or it names nobody readable). */
   private async isStale(owner: LinkOwner, ipaasCustomerId: string): Promise<boolean> {
     if (owner.customerId === '(unreadable)') return true;
-    const link = await this.get(owner.customerId);
+    // The owner's own link, in its company.
+    const link = await this.getIn(owner.customerId, owner.companyId);
     return link !== null && link.ipaasCustomerId !== ipaasCustomerId;
   }
 
@@ -397,21 +449,41 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
       IpaasCustomerId: ipaasCustomerId,
       CustomerId: owner.customerId,
       CustomerNumber: owner.customerNumber,
+      ...(owner.companyId ? { CompanyId: owner.companyId } : {}),
+      ...(owner.companyName ? { CompanyName: owner.companyName } : {}),
     };
   }
 
-  async *listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>> {
+  /**
+   * Every link's ids, page by page. With a keyspace each carries its company (from its key); `company`: only
+   * that company's links.
+   */
+  async *listLinkedIds(company?: CompanyScope): AsyncIterable<LinkedIds[]> {
     await withTable(this.table, async () => undefined);
+    let owner: string | undefined;
+    try {
+      owner = this.keyspace ? await this.keyspace.ownerId() : undefined;
+    } catch (error) {
+      throw storageError('reading the company keys', error);
+    }
+    // Another company's partitions share its prefix: one range instead of the whole table.
+    const prefix = company && owner !== undefined && owner !== company.id ? `${company.id}|` : undefined;
+    const range = prefix ? ` and PartitionKey ge '${prefix}' and PartitionKey lt '${prefix.slice(0, -1)}}'` : '';
     const pages = this.table
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'`, select: ['CustomerId', 'IpaasCustomerId'] } })
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `RowKey eq '${LINK_ROW_KEY}'${range}`, select: ['PartitionKey', 'CustomerId', 'IpaasCustomerId'] } })
       .byPage({ maxPageSize: 1000 });
     try {
       for await (const page of pages) {
-        const ids: Array<{ customerId: string; ipaasCustomerId: string }> = [];
+        const ids: LinkedIds[] = [];
         for (const entity of page) {
           const { CustomerId: customerId, IpaasCustomerId: ipaasCustomerId } = entity;
           if (typeof customerId === 'string' && customerId !== '' && typeof ipaasCustomerId === 'string' && ipaasCustomerId !== '') {
-            ids.push({ customerId, ipaasCustomerId });
+            if (owner === undefined) {
+              ids.push({ customerId, ipaasCustomerId });
+              continue;
+            }
+            const companyId = companyOfKey(String(entity.partitionKey)) ?? owner;
+            if (!company || company.id === companyId) ids.push({ customerId, ipaasCustomerId, companyId });
           }
         }
         yield ids;
@@ -421,16 +493,17 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
     }
   }
 
-  async save(link: CustomerLink, options: { ifMatch?: string | null } = {}): Promise<void> {
+  async save(link: CustomerLink, options: { ifMatch?: string | null } = {}, company?: CompanyScope): Promise<void> {
     const checked = customerLinkSchema.safeParse(link);
     if (!checked.success) {
       const fields = [...new Set(checked.error.issues.map((issue) => issue.path.join('.')))].join(', ');
       throw new SyncError('StorageRejected', `Refusing to save an invalid customer link (bad ${fields})`, { transient: false });
     }
     const entity: LinkEntity = {
-      partitionKey: customerKey(link.customerId),
+      partitionKey: await this.partitionOf(link.customerId, company?.id ?? link.companyId),
       rowKey: LINK_ROW_KEY,
       CustomerId: link.customerId,
+      ...(link.companyId ? { CompanyId: link.companyId } : {}),
       IpaasCustomerId: link.ipaasCustomerId,
       CustomerNumber: link.customerNumber,
       PayloadHash: link.payloadHash,

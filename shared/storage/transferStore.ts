@@ -4,6 +4,7 @@ import { ERROR_CODES, SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { SOURCES } from '../messages';
 import { customerKey, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
+import type { CompanyKeyspace, CompanyNames, CompanyScope, CompanyTransferStore } from './companies';
 import {
   TRANSFER_STATUSES,
   type TransferAction,
@@ -39,6 +40,12 @@ export interface TransferStoreOptions {
   maxEmptyDays?: number;
   /** listRecent never looks further back than this. */
   maxDaysBack?: number;
+  /**
+   * Which company owns the rows without a company (written before several companies existed), and the
+   * configured names: with them every record read carries its company. Without them (a store of no company),
+   * records are read and written as they are.
+   */
+  companies?: { keyspace: CompanyKeyspace; names: CompanyNames };
 }
 
 const isoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
@@ -50,6 +57,8 @@ const optionalString = z.string().nullish().transform((value) => value ?? null);
 export const transferRecordSchema = z.object({
   transferId: z.string().min(1).max(200),
   customerId: z.string(),
+  companyId: z.string().min(1).max(100).optional(),
+  companyName: z.string().min(1).max(200).optional(),
   customerNumber: z.string().nullable(),
   source: z.enum(SOURCES),
   status: z.enum(TRANSFER_STATUSES),
@@ -69,6 +78,9 @@ export const transferRecordSchema = z.object({
 const transferEntitySchema = z.looseObject({
   TransferId: z.string().min(1),
   CustomerId: z.string(),
+  // Absent on rows written before several companies existed.
+  CompanyId: z.string().min(1).optional().catch(undefined),
+  CompanyName: z.string().min(1).optional().catch(undefined),
   CustomerNumber: optionalString,
   Source: z.enum(SOURCES),
   Status: z.enum(TRANSFER_STATUSES),
@@ -103,6 +115,8 @@ interface TransferEntity {
   rowKey: string;
   TransferId: string;
   CustomerId: string;
+  CompanyId?: string;
+  CompanyName?: string;
   CustomerNumber?: string;
   Source: string;
   Status: string;
@@ -141,15 +155,17 @@ function clampLimit(limit: number | undefined, fallback: number): number {
 }
 
 /** Transfer outcomes in Table Storage: by customer (CustomerTransfers) and by day (our index for cross-customer queries). */
-export class TableTransferStore implements TransferStore {
+export class TableTransferStore implements TransferStore, CompanyTransferStore {
   private readonly transfers: TableClient;
   private readonly byTime: TableClient;
   private readonly logger: Logger;
   private readonly clock: () => Date;
   private readonly maxEmptyDays: number;
   private readonly maxDaysBack: number;
+  private readonly companies: TransferStoreOptions['companies'];
 
   constructor(storage: StorageConnection, options: TransferStoreOptions = {}) {
+    this.companies = options.companies;
     this.transfers = tableClient(storage, options.tableName ?? TRANSFERS_TABLE);
     this.byTime = tableClient(storage, options.byTimeTableName ?? TRANSFERS_BY_TIME_TABLE);
     this.logger = options.logger ?? silentLogger;
@@ -168,11 +184,10 @@ export class TableTransferStore implements TransferStore {
     const rowKey = rowKeyFor(transfer.transferId, finishedMs);
     const columns = toColumns(transfer);
     try {
+      const partitionKey = (await this.prefixOf(transfer.companyId)) + customerKey(transfer.customerId);
       // Two tables cannot share a transaction; upserts with a stable key make a retried record() converge.
       await Promise.all([
-        withTable(this.transfers, () =>
-          this.transfers.upsertEntity<TransferEntity>({ partitionKey: customerKey(transfer.customerId), rowKey, ...columns }, 'Replace'),
-        ),
+        withTable(this.transfers, () => this.transfers.upsertEntity<TransferEntity>({ partitionKey, rowKey, ...columns }, 'Replace')),
         withTable(this.byTime, () => this.byTime.upsertEntity<TransferEntity>({ partitionKey: utcDay(finishedMs), rowKey, ...columns }, 'Replace')),
       ]);
     } catch (error) {
@@ -180,22 +195,33 @@ export class TableTransferStore implements TransferStore {
     }
   }
 
-  async listForCustomer(customerId: string, limit: number = DEFAULT_TRANSFER_LIMIT): Promise<TransferRecord[]> {
+  async listForCustomer(customerId: string, limit: number = DEFAULT_TRANSFER_LIMIT, company?: CompanyScope): Promise<TransferRecord[]> {
     const count = clampLimit(limit, DEFAULT_TRANSFER_LIMIT);
     try {
-      return await withTable(this.transfers, () => this.query(this.transfers, odata`PartitionKey eq ${customerKey(customerId)}`, count));
+      const partitionKey = (await this.prefixOf(company?.id)) + customerKey(customerId);
+      const owner = await this.ownerId();
+      return await withTable(this.transfers, () => this.query(this.transfers, odata`PartitionKey eq ${partitionKey}`, count, owner));
     } catch (error) {
       throw storageError('reading transfers', error);
     }
   }
 
-  async listRecent(options: { status?: TransferStatus; limit: number }): Promise<TransferRecord[]> {
+  async listRecent(options: { status?: TransferStatus; limit: number; company?: CompanyScope }): Promise<TransferRecord[]> {
     return (await this.listRecentPage(options)).transfers;
   }
 
-  async listRecentPage(options: { status?: TransferStatus; limit: number; after?: TransferCursor }): Promise<TransferPage> {
+  /** `company`: only that company's transfers (the day index holds every company's). */
+  async listRecentPage(options: { status?: TransferStatus; limit: number; after?: TransferCursor; company?: CompanyScope }): Promise<TransferPage> {
     const limit = clampLimit(options.limit, DEFAULT_TRANSFER_LIMIT);
     const { status, after } = options;
+    let owner: string | undefined;
+    let only: CompanyFilter | undefined;
+    try {
+      owner = await this.ownerId();
+      if (options.company) only = { id: options.company.id, owner: owner === options.company.id };
+    } catch (error) {
+      throw storageError('reading recent transfers', error);
+    }
     const results: Array<{ record: TransferRecord; day: string; rowKey: string }> = [];
     // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
     // With a cursor, its own day first (the rest of it), then older days.
@@ -212,7 +238,7 @@ export class TableTransferStore implements TransferStore {
         const count = Math.min(batchSize, this.maxDaysBack + 1 - offset);
         const days = Array.from({ length: count }, (_, index) => utcDay(start - (offset + index) * DAY_MS));
         const pages = await Promise.all(
-          days.map((day) => withTable(this.byTime, () => this.readDay(day, status, remaining, after && after.day === day ? after.rowKey : undefined))),
+          days.map((day) => withTable(this.byTime, () => this.readDay(day, status, remaining, after && after.day === day ? after.rowKey : undefined, owner, only))),
         );
         // Results are still taken strictly newest day first.
         for (const page of pages) {
@@ -239,10 +265,15 @@ export class TableTransferStore implements TransferStore {
     status: TransferStatus | undefined,
     limit: number,
     afterRowKey: string | undefined,
+    owner: string | undefined,
+    only: CompanyFilter | undefined,
   ): Promise<{ rows: Array<{ record: TransferRecord; day: string; rowKey: string }>; anyTransfers: boolean }> {
     const after = afterRowKey === undefined ? '' : odata` and RowKey gt ${afterRowKey}`;
-    const filter = (status ? odata`PartitionKey eq ${day} and Status eq ${status}` : odata`PartitionKey eq ${day}`) + after;
-    const rows = (await this.queryRows(this.byTime, filter, limit)).map((row) => ({ ...row, day }));
+    // Another company's rows always name it; the owner's older rows name none, so they are told apart here.
+    const company = only && !only.owner ? odata` and CompanyId eq ${only.id}` : '';
+    const filter = (status ? odata`PartitionKey eq ${day} and Status eq ${status}` : odata`PartitionKey eq ${day}`) + after + company;
+    const keep = only?.owner ? (record: TransferRecord) => record.companyId === only.id : undefined;
+    const rows = (await this.queryRows(this.byTime, filter, limit, owner, keep)).map((row) => ({ ...row, day }));
     // A continued day counts as busy: the cursor proves it had a transfer.
     if (rows.length > 0 || !status || afterRowKey !== undefined) return { rows, anyTransfers: rows.length > 0 || afterRowKey !== undefined };
     // No match for the status: the day only counts as empty when it had no transfer at all.
@@ -256,26 +287,49 @@ export class TableTransferStore implements TransferStore {
     return false;
   }
 
-  private async query(table: TableClient, filter: string, limit: number): Promise<TransferRecord[]> {
-    return (await this.queryRows(table, filter, limit)).map((row) => row.record);
+  private async query(table: TableClient, filter: string, limit: number, owner: string | undefined): Promise<TransferRecord[]> {
+    return (await this.queryRows(table, filter, limit, owner)).map((row) => row.record);
   }
 
-  private async queryRows(table: TableClient, filter: string, limit: number): Promise<Array<{ record: TransferRecord; rowKey: string }>> {
+  private async queryRows(
+    table: TableClient,
+    filter: string,
+    limit: number,
+    owner: string | undefined,
+    keep?: (record: TransferRecord) => boolean,
+  ): Promise<Array<{ record: TransferRecord; rowKey: string }>> {
     const results: Array<{ record: TransferRecord; rowKey: string }> = [];
     const pages = table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(MAX_TRANSFER_LIMIT, limit) });
     for await (const page of pages) {
       for (const entity of page) {
-        const record = this.fromEntity(table.tableName, entity);
-        if (record) results.push({ record, rowKey: String(entity.rowKey) });
+        const record = this.fromEntity(table.tableName, entity, owner);
+        if (record && (!keep || keep(record))) results.push({ record, rowKey: String(entity.rowKey) });
         if (results.length >= limit) return results;
       }
     }
     return results;
   }
 
-  private fromEntity(tableName: string, entity: Record<string, unknown>): TransferRecord | null {
+  /** '' for a store of no company and for the owner of the unprefixed keys; `{companyId}|` for the others. */
+  private async prefixOf(companyId: string | undefined): Promise<string> {
+    return companyId && this.companies ? this.companies.keyspace.prefix(companyId) : '';
+  }
+
+  private async ownerId(): Promise<string | undefined> {
+    return this.companies ? this.companies.keyspace.ownerId() : undefined;
+  }
+
+  private fromEntity(tableName: string, entity: Record<string, unknown>, owner: string | undefined): TransferRecord | null {
     const parsed = transferEntitySchema.safeParse(entity);
-    if (parsed.success) return fromColumns(parsed.data);
+    if (parsed.success) {
+      const record = fromColumns(parsed.data);
+      const names = this.companies?.names;
+      if (!names) return record;
+      // A row of an older version is the owner's; a row keeps the name it was written with when that company is no longer configured.
+      const companyId = record.companyId ?? owner;
+      if (!companyId) return record;
+      return { ...record, companyId, companyName: names.get(companyId) ?? record.companyName ?? companyId };
+    }
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))].join(', ');
     // Keys only: they are ids and times, never personal data.
     this.logger.warn(
@@ -310,6 +364,8 @@ function toColumns(transfer: TransferRecord): Omit<TransferEntity, 'partitionKey
   return {
     TransferId: transfer.transferId,
     CustomerId: transfer.customerId,
+    ...optional('CompanyId', transfer.companyId ?? null),
+    ...optional('CompanyName', transfer.companyName ?? null),
     ...optional('CustomerNumber', transfer.customerNumber),
     Source: transfer.source,
     Status: transfer.status,
@@ -332,6 +388,8 @@ function fromColumns(row: z.infer<typeof transferEntitySchema>): TransferRecord 
   return {
     transferId: row.TransferId,
     customerId: row.CustomerId,
+    ...(row.CompanyId ? { companyId: row.CompanyId } : {}),
+    ...(row.CompanyName ? { companyName: row.CompanyName } : {}),
     customerNumber: row.CustomerNumber,
     source: row.Source,
     status: row.Status,
@@ -346,6 +404,12 @@ function fromColumns(row: z.infer<typeof transferEntitySchema>): TransferRecord 
     durationMs: row.DurationMs,
     warnings: row.Warnings,
   };
+}
+
+/** Only one company's transfers; `owner`: it owns the rows that name no company. */
+interface CompanyFilter {
+  id: string;
+  owner: boolean;
 }
 
 const cursorSchema = z.object({

@@ -9,6 +9,12 @@ export type TransferAction = 'Created' | 'Updated' | 'Unchanged' | 'Filtered' | 
 export interface TransferRecord {
   transferId: string;
   customerId: string;
+  /**
+   * The Business Central company (GUID) and its configured name. Every record the app writes or answers has
+   * them; rows written before several companies existed read back as the company that owned them.
+   */
+  companyId?: string;
+  companyName?: string;
   customerNumber: string | null;
   source: SyncSource;
   status: TransferStatus;
@@ -28,6 +34,8 @@ export interface TransferRecord {
 /** The link between a Business Central customer and its iPaaS.com customer. */
 export interface CustomerLink {
   customerId: string;
+  /** The Business Central company of the customer; absent on rows written before several companies existed (theirs is the owner of the unprefixed keys). */
+  companyId?: string;
   ipaasCustomerId: string;
   customerNumber: string;
   /** Hash of the last payload sent (customer fields and addresses); equal hash means nothing to send. */
@@ -59,6 +67,10 @@ export interface LinkOwner {
   customerId: string;
   /** Its number when it claimed the iPaaS.com customer, for messages (EmailInUse names it). */
   customerNumber: string;
+  /** Its company: the same customer id in two companies is two customers (a store that knows companies always says). */
+  companyId?: string;
+  /** That company's name when it claimed the iPaaS.com customer, for messages (EmailInUse names it). */
+  companyName?: string;
 }
 
 export interface TransferStore {
@@ -131,9 +143,17 @@ export interface PendingCreate {
   sentAt: string;
 }
 
+/** A link reduced to its ids. */
+export interface LinkedIds {
+  customerId: string;
+  ipaasCustomerId: string;
+  /** Present when the store knows companies (shared/storage/companies.ts). */
+  companyId?: string;
+}
+
 /** Every link, page by page, reduced to the two ids (the reconciliation reads all of them). */
 export interface CustomerLinkLister {
-  listLinkedIds(): AsyncIterable<Array<{ customerId: string; ipaasCustomerId: string }>>;
+  listLinkedIds(): AsyncIterable<LinkedIds[]>;
 }
 
 /** A lease held in Table Storage; `token` proves ownership for release. */
@@ -180,6 +200,8 @@ export interface SendOptions {
 export interface FailedTransferRow {
   customerId: string;
   errorCode: ErrorCode | null;
+  /** The row's company, when the scan knows companies; absent on rows written before several companies existed, without a keyspace. */
+  companyId?: string;
 }
 
 /** Failed transfer rows, newest first, across customers (customers repeat); the iteration may stop early. */

@@ -8,6 +8,9 @@ import type { QueueSender, TransferRecord, TransferStore } from '../storage/type
 import { newSyncMessage, SOURCES, type SyncSource } from '../messages';
 import { enqueueCustomerPages } from './enqueuePages';
 
+/** The Business Central company a catch-up is about; absent on messages queued before several companies existed. */
+const companyIdField = z.string().regex(GUID_PATTERN, 'companyId must be a GUID').transform(normalizeGuid).optional();
+
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
 
@@ -31,6 +34,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
       )
       .min(1)
       .max(CUSTOMER_BATCH_SIZE),
+    companyId: companyIdField,
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
@@ -38,6 +42,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('collection'),
     resource: z.string().min(1).max(4096),
+    companyId: companyIdField,
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
@@ -45,6 +50,8 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('poll'),
     reason: z.string().max(200),
+    /** Absent: every company polls. */
+    companyId: companyIdField,
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
   }),
@@ -57,12 +64,14 @@ export type CustomersCatchUp = Extract<CatchUpMessage, { kind: 'customers' }>;
 export function newCustomerBatches(
   customers: ReadonlyArray<{ customerId: string; changeType: string }>,
   correlationId: string = randomUUID(),
+  companyId?: string,
 ): CatchUpMessage[] {
   const batches: CatchUpMessage[] = [];
   for (let start = 0; start < customers.length; start += CUSTOMER_BATCH_SIZE) {
     batches.push({
       kind: 'customers',
       customers: customers.slice(start, start + CUSTOMER_BATCH_SIZE).map(({ customerId, changeType }) => ({ customerId, changeType })),
+      ...(companyId ? { companyId } : {}),
       source: 'webhook',
       correlationId,
       enqueuedAt: new Date().toISOString(),
@@ -85,7 +94,9 @@ export async function expandCustomerBatch(
   await Promise.all([
     changed.length > 0
       ? deps.syncQueue.send(
-          changed.map((customer) => newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId })),
+          changed.map((customer) =>
+            newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId, companyId: message.companyId }),
+          ),
         )
       : undefined,
     recordDeletions(deps.transfers, deleted, message.source, (deps.clock ?? (() => new Date()))()),
@@ -125,12 +136,12 @@ function deletedTransfer(customerId: string, source: SyncSource, now: string): T
   };
 }
 
-export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID()): CatchUpMessage {
-  return { kind: 'collection', resource, source: 'webhook', correlationId, enqueuedAt: new Date().toISOString() };
+export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), companyId?: string): CatchUpMessage {
+  return { kind: 'collection', resource, ...(companyId ? { companyId } : {}), source: 'webhook', correlationId, enqueuedAt: new Date().toISOString() };
 }
 
-export function newPollCatchUp(reason: string, correlationId: string = randomUUID()): CatchUpMessage {
-  return { kind: 'poll', reason: reason.slice(0, 200), correlationId, enqueuedAt: new Date().toISOString() };
+export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), companyId?: string): CatchUpMessage {
+  return { kind: 'poll', reason: reason.slice(0, 200), ...(companyId ? { companyId } : {}), correlationId, enqueuedAt: new Date().toISOString() };
 }
 
 export interface CollectionCatchUpDependencies {
@@ -138,6 +149,8 @@ export interface CollectionCatchUpDependencies {
   syncQueue: QueueSender;
   logger: Logger;
   pageSize?: number;
+  /** The company whose customers these are: the messages name it. */
+  companyId?: string;
 }
 
 export interface CollectionCatchUpResult {
@@ -162,6 +175,7 @@ export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, 
     correlationId: message.correlationId,
     changeType: 'collection',
     label: 'catch-up',
+    ...(deps.companyId ? { companyId: deps.companyId } : {}),
   });
   return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
 }

@@ -26,6 +26,8 @@ export interface EnqueuePagesOptions {
   label: string;
   /** Progress carried over from an earlier, interrupted pass. */
   start?: Partial<Pick<PageProgress, 'pages' | 'customers' | 'enqueued' | 'newestMs'>>;
+  /** The company whose customers these are: every message names it. */
+  companyId?: string;
   /** Called once a page is durably enqueued; false stops the pass there (e.g. a lost lease). */
   afterPage?: (progress: PageProgress) => Promise<boolean>;
 }
@@ -62,6 +64,7 @@ export async function enqueueCustomerPages(
           newSyncMessage(customer.id, options.source, {
             correlationId: options.correlationId,
             snapshot: snapshotOf(customer),
+            companyId: options.companyId,
             ...(options.changeType ? { changeType: options.changeType } : {}),
           }),
         ),

@@ -34,6 +34,8 @@ export interface SubscriptionDependencies {
   clientState: string;
   renewWithinMs?: number;
   clock?: () => Date;
+  /** The company whose subscription this is (one per company): the catch-up poll after a create polls it alone. */
+  companyId?: string;
 }
 
 export interface EnsureSubscriptionResult {
@@ -130,7 +132,7 @@ export async function ensureSubscription(deps: SubscriptionDependencies): Promis
 
   let catchUpRequested = false;
   if (action === 'created') {
-    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`)]);
+    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`, undefined, deps.companyId)]);
     catchUpRequested = true;
   }
   const replaced = action === 'created' && (recorded !== null || deleted > 0);

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
 import type { QueueSender, TransferStore } from '../storage/types';
 import { newCollectionCatchUp, newCustomerBatches, recordDeletions } from './catchUp';
-import type { AcceptedNotification } from './notifications';
+import type { AcceptedNotification, CompanyNotifications } from './notifications';
+import type { CompanyRef } from '../storage/companies';
 
 export interface IngestDependencies {
   /** The customer-sync queue. */
@@ -44,22 +45,23 @@ export const DIRECT_ENQUEUE_LIMIT = 32;
 export async function ingestNotification(
   deps: IngestDependencies,
   plan: AcceptedNotification,
-  options: { correlationId?: string } = {},
+  options: { correlationId?: string; companyId?: string } = {},
 ): Promise<IngestResult> {
+  const companyId = options.companyId;
   const correlationId = options.correlationId ?? randomUUID();
   const clock = deps.clock ?? (() => new Date());
   const work: Array<Promise<unknown>> = [];
 
   const direct = plan.customers.length + plan.deleted.length <= DIRECT_ENQUEUE_LIMIT;
   if (direct && plan.customers.length > 0) {
-    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId }));
+    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId, companyId }));
     work.push(deps.syncQueue.send(messages));
   }
   if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', clock()));
   const batches = direct
     ? []
-    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId);
-  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId))];
+    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId, companyId);
+  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId, companyId))];
   if (catchUps.length > 0) work.push(deps.catchUpQueue.send(catchUps));
 
   // Wait for everything before answering, so a 503 never leaves work still running behind it.
@@ -82,6 +84,64 @@ export async function ingestNotification(
 }
 
 /** A manual transfer request (by id or, once resolved, by number): one customer-sync message with source `manual`. */
-export async function enqueueManualSync(syncQueue: QueueSender, customerId: string, correlationId: string = randomUUID()): Promise<void> {
-  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId })]);
+export async function enqueueManualSync(syncQueue: QueueSender, customerId: string, correlationId: string = randomUUID(), companyId?: string): Promise<void> {
+  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId, companyId })]);
+}
+
+export interface CompanyIngestDependencies {
+  syncQueue: QueueSender;
+  catchUpQueue: QueueSender;
+  logger: Logger;
+  /** Every configured company with its own history (deletions are recorded there) and log lines. */
+  companies: ReadonlyArray<{ ref: CompanyRef; transfers: TransferStore; logger: Logger }>;
+  /** Several companies configured: the reply then lists each company's counts. */
+  multiCompany: boolean;
+  clock?: () => Date;
+}
+
+export interface CompanyIngestResult extends IngestResult {
+  /** With several companies: entries naming a company this deployment does not serve (acknowledged, counted in `ignored` too). */
+  otherCompanies?: number;
+  /** With several companies: each named company's counts. */
+  companies?: Array<IngestResult & { companyId: string; companyName: string }>;
+}
+
+/**
+ * The webhook's use-case for a notification split by company: each company's part is made durable as
+ * ingestNotification does, its messages naming the company, all of them before the answer; any failure is
+ * rethrown (503: Business Central delivers the whole notification again, which the idempotent sync absorbs).
+ * With one company the reply is what it always was.
+ */
+export async function ingestCompanyNotifications(
+  deps: CompanyIngestDependencies,
+  plan: CompanyNotifications,
+  options: { correlationId?: string } = {},
+): Promise<CompanyIngestResult> {
+  const correlationId = options.correlationId ?? randomUUID();
+  const settled = await Promise.allSettled(
+    plan.companies.map(async ({ companyId, plan: part }) => {
+      const company = deps.companies.find((candidate) => candidate.ref.id === companyId);
+      if (!company) throw new Error(`company ${companyId} has no dependencies`);
+      const result = await ingestNotification(
+        { syncQueue: deps.syncQueue, catchUpQueue: deps.catchUpQueue, transfers: company.transfers, logger: company.logger, ...(deps.clock ? { clock: deps.clock } : {}) },
+        part,
+        { correlationId, companyId },
+      );
+      return { ...result, companyId, companyName: company.ref.name };
+    }),
+  );
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  const parts = settled.map((outcome) => (outcome as PromiseFulfilledResult<IngestResult & { companyId: string; companyName: string }>).value);
+  const total: IngestResult = { enqueued: 0, fannedOut: 0, catchUps: 0, deleted: 0, ignored: plan.ignored };
+  for (const part of parts) {
+    total.enqueued += part.enqueued;
+    total.fannedOut += part.fannedOut;
+    total.catchUps += part.catchUps;
+    total.deleted += part.deleted;
+    total.ignored += part.ignored;
+  }
+  if (!deps.multiCompany) return total;
+  if (plan.otherCompanies > 0) deps.logger.info(`webhook notification: ${plan.otherCompanies} entries of companies not configured acknowledged and ignored (correlation ${correlationId})`);
+  return { ...total, otherCompanies: plan.otherCompanies, companies: parts };
 }

@@ -112,6 +112,34 @@ function describeIssues(error: z.ZodError): string {
  * about what a valid body looks like. Only entries for this company's customers resource count.
  */
 export function planNotification(body: unknown, settings: { clientState: string; companyId: string }): NotificationPlan {
+  const plan = planCompanyNotifications(body, { clientState: settings.clientState, companyIds: [settings.companyId] });
+  if (plan.outcome !== 'accepted') return plan;
+  const [only] = plan.companies;
+  // Entries of another company are simply ignored here, as they always were.
+  return only ? { ...only.plan, ignored: plan.ignored } : { outcome: 'accepted', customers: [], collections: [], deleted: [], ignored: plan.ignored };
+}
+
+/** A notification split by company: one plan per configured company it names. */
+export interface CompanyNotifications {
+  outcome: 'accepted';
+  /** In the order of `companyIds`; a company the notification does not name is left out. */
+  companies: Array<{ companyId: string; plan: AcceptedNotification }>;
+  /** Entries acknowledged but not acted on: other resources, unknown change types and entries of companies not configured. */
+  ignored: number;
+  /** Of those, entries naming a company this deployment does not serve. */
+  otherCompanies: number;
+}
+
+/**
+ * As planNotification, for several companies of one environment: Business Central sends one subscription's
+ * entries per POST, but one URL serves every company's subscription, so a POST may carry several companies.
+ * Entries are routed by the company in `resource`; those of a company that is not configured are acknowledged
+ * and ignored (counted).
+ */
+export function planCompanyNotifications(
+  body: unknown,
+  settings: { clientState: string; companyIds: readonly string[] },
+): CompanyNotifications | { outcome: 'unauthorized' } | { outcome: 'invalid'; reason: string } {
   const envelope = z.looseObject({ value: z.array(z.unknown()) }).safeParse(body);
   if (!envelope.success) return { outcome: 'invalid', reason: 'Not a Business Central notification: expected an object with a "value" array' };
 
@@ -127,41 +155,65 @@ export function planNotification(body: unknown, settings: { clientState: string;
   const parsed = notificationBodySchema.safeParse(body);
   if (!parsed.success) return { outcome: 'invalid', reason: describeIssues(parsed.error) };
 
-  const companyId = normalizeGuid(settings.companyId);
-  const latest = new Map<string, { changeType: string; order: number; modifiedAt: number }>();
-  const collections = new Set<string>();
+  const companies = new Map<string, CompanyPass>(settings.companyIds.map((companyId) => [normalizeGuid(companyId), newPass()]));
   let ignored = 0;
+  let otherCompanies = 0;
 
   parsed.data.value.forEach((entry, order) => {
     const changeType = entry.changeType.trim().toLowerCase();
     const resource = parseResource(entry.resource);
-    if (resource.kind === 'other' || resource.companyId !== companyId) {
+    if (resource.kind === 'other') {
       ignored += 1;
+      return;
+    }
+    const pass = companies.get(resource.companyId);
+    if (!pass) {
+      ignored += 1;
+      otherCompanies += 1;
       return;
     }
     if (resource.kind === 'collection') {
       // Whatever the change type, a notification about the whole collection is answered by paging it.
-      collections.add(collectionResourcePath(entry.resource));
+      pass.collections.add(collectionResourcePath(entry.resource));
+      pass.named = true;
       return;
     }
     if (!['created', 'updated', 'deleted', 'collection'].includes(changeType)) {
       ignored += 1;
       return;
     }
+    pass.named = true;
     const modifiedAt = Date.parse(entry.lastModifiedDateTime ?? '');
-    const previous = latest.get(resource.customerId);
+    const previous = pass.latest.get(resource.customerId);
     const current = { changeType, order, modifiedAt: Number.isNaN(modifiedAt) ? Number.NEGATIVE_INFINITY : modifiedAt };
     // The latest change of an entity decides (created then deleted → deleted); ties go to the later entry.
-    if (!previous || current.modifiedAt >= previous.modifiedAt) latest.set(resource.customerId, current);
+    if (!previous || current.modifiedAt >= previous.modifiedAt) pass.latest.set(resource.customerId, current);
   });
 
+  const planned: CompanyNotifications['companies'] = [];
+  for (const [companyId, pass] of companies) if (pass.named) planned.push({ companyId, plan: planOf(pass) });
+  return { outcome: 'accepted', companies: planned, ignored, otherCompanies };
+}
+
+interface CompanyPass {
+  latest: Map<string, { changeType: string; order: number; modifiedAt: number }>;
+  collections: Set<string>;
+  /** Some entry of this company was accepted. */
+  named: boolean;
+}
+
+function newPass(): CompanyPass {
+  return { latest: new Map(), collections: new Set(), named: false };
+}
+
+function planOf(pass: CompanyPass): AcceptedNotification {
   const customers: CustomerChange[] = [];
   const deleted: string[] = [];
-  for (const [customerId, change] of latest) {
+  for (const [customerId, change] of pass.latest) {
     if (change.changeType === 'deleted') deleted.push(customerId);
     else customers.push({ customerId, changeType: change.changeType === 'created' ? 'created' : 'updated' });
   }
-  const all = [...collections];
+  const all = [...pass.collections];
   const fullPass = all.find(isFullPass);
-  return { outcome: 'accepted', customers, collections: fullPass ? [fullPass] : all, deleted, ignored };
+  return { outcome: 'accepted', customers, collections: fullPass ? [fullPass] : all, deleted, ignored: 0 };
 }

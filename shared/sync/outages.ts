@@ -64,6 +64,8 @@ export interface BreakerOptions {
   refreshMs?: number;
   /** How long a probe has the service to itself. Default 60 s. */
   probeWindowMs?: number;
+  /** Fields every ServiceOutage record carries besides its own (the company whose work is held: companyId, companyName). */
+  eventFields?: Readonly<Record<string, string>>;
 }
 
 export type Admission =
@@ -118,6 +120,7 @@ export class ServiceBreakers {
   private readonly refreshMs: number;
   private readonly probeWindowMs: number;
   private probes: Partial<Record<ServiceName, () => Promise<void>>>;
+  private readonly eventFields: Readonly<Record<string, string>>;
 
   constructor(
     private readonly store: StateStore,
@@ -132,6 +135,7 @@ export class ServiceBreakers {
     this.refreshMs = options.refreshMs ?? 10_000;
     this.probeWindowMs = options.probeWindowMs ?? 60_000;
     this.probes = options.probes ?? {};
+    this.eventFields = options.eventFields ?? {};
   }
 
   /** The services' own checks (the clients are built after the breakers, which their answers feed). */
@@ -219,7 +223,7 @@ export class ServiceBreakers {
       this.remember(service, null, null);
       entry.failures = 0;
       const downMs = this.clock() - Date.parse(state.since);
-      reportEvent(logger, SERVICE_OUTAGE_EVENT, { service, state: 'resumed', kind: state.kind, since: state.since, retryAt: null, downMs, message: null });
+      reportEvent(logger, SERVICE_OUTAGE_EVENT, { service, state: 'resumed', kind: state.kind, since: state.since, retryAt: null, downMs, message: null, ...this.eventFields });
     }
   }
 
@@ -259,7 +263,7 @@ export class ServiceBreakers {
         reportEvent(
           logger,
           SERVICE_OUTAGE_EVENT,
-          { service, state: 'onHold', kind, since: state.since, retryAt: state.retryAt, downMs: now - Date.parse(state.since), message: state.message },
+          { service, state: 'onHold', kind, since: state.since, retryAt: state.retryAt, downMs: now - Date.parse(state.since), message: state.message, ...this.eventFields },
           'warn',
         );
         return state;

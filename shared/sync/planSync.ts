@@ -57,6 +57,8 @@ export interface PlanDependencies {
   externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE, or another file for a dry run); the default file when absent. */
   mapping?: CustomerMapping;
+  /** The customer's company: its claims name it (the same id in another company is another customer). */
+  company?: { id: string; name: string };
 }
 
 /** The external id a customer would be linked with, and the key the link table remembers it by. */
@@ -155,7 +157,8 @@ export async function planTransfer(
   const link = knownLink !== undefined ? knownLink : await deps.links.get(entity.id);
   const externalId = plannedExternalId(deps.externalIds, entity, wanted);
   const addressHash = addressesHash(addresses);
-  const owner: LinkOwner = { customerId: entity.id, customerNumber: wanted.customerNumber };
+  // The owner names its company: the same customer id in another company is another customer.
+  const owner: LinkOwner = { customerId: entity.id, customerNumber: wanted.customerNumber, ...(deps.company ? { companyId: deps.company.id, companyName: deps.company.name } : {}) };
   // Creates of earlier attempts that no successful transfer has settled since.
   const pendingCreates = (options.pendingCreates ?? []).filter((create) => !link || Date.parse(create.sentAt) > Date.parse(link.lastSyncedAt));
   const work = (existing: IpaasCustomer | null, existingRecord: IpaasCustomerRecord | null, toAdd: IpaasAddressInput[], claimExisting = false, createWaitMs = 0): PlannedWork => ({
@@ -321,7 +324,8 @@ function numberKey(customerNumber: string): string {
 
 /** EmailInUse: the iPaaS.com customer (found by email, or the linked one) belongs to another Business Central customer. */
 export function emailInUseReason(ipaasCustomerId: string, emailAddress: string, holder: LinkOwner, byEmail: boolean): string {
-  const other = holder.customerNumber ? `Business Central customer ${holder.customerNumber}` : `another Business Central customer (${holder.customerId})`;
+  const company = holder.companyName ?? holder.companyId;
+  const other = `${holder.customerNumber ? `Business Central customer ${holder.customerNumber}` : `another Business Central customer (${holder.customerId})`}${company ? ` of company ${company}` : ''}`;
   const found = byEmail ? `iPaaS.com customer ${ipaasCustomerId}, the one with the email ${maskEmail(emailAddress)},` : `iPaaS.com customer ${ipaasCustomerId}`;
   return `${found} is already linked to ${other}; nothing was written (give one of them its own email)`;
 }

@@ -44,6 +44,8 @@ export interface PollDependencies {
   /** odata.maxpagesize; DEFAULT_POLL_PAGE_SIZE when absent. */
   pageSize?: number;
   clock?: () => Date;
+  /** The company polled: its messages name it (its watermark, checkpoint and lease are in `state` and `leases`). */
+  companyId?: string;
 }
 
 export type PollMode = 'incremental' | 'startFrom' | 'full';
@@ -132,6 +134,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
         source: 'poll',
         correlationId: `poll-${randomUUID()}`,
         label: 'poll',
+        ...(deps.companyId ? { companyId: deps.companyId } : {}),
         ...(checkpoint
           ? {
               start: {

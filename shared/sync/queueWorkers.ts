@@ -11,7 +11,9 @@ import type { ServiceName } from '../errors';
 import type { OutageState, ServiceBreakers } from './outages';
 import { retryNote, type RetrySchedule } from './retrySchedule';
 import { syncMessageSchema, type SyncMessage, type SyncSource } from '../messages';
-import { LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
+import { companyFields, LeaseBusyError, syncCustomer, type SyncDependencies } from './syncCustomer';
+import type { CompanyRef } from '../storage/companies';
+import { GUID_PATTERN, normalizeGuid } from '../guid';
 
 /** Transfers that cannot be tied to a customer (a message without a usable id) are filed under the nil GUID. */
 export const UNKNOWN_CUSTOMER_ID = '00000000-0000-0000-0000-000000000000';
@@ -41,6 +43,15 @@ function record(
     ...fields,
   };
   return transfers.record(transfer).then(() => transfer);
+}
+
+/**
+ * The company a customer-sync message names, read before the message is validated (a malformed message is
+ * recorded in its company when it names one); undefined when it names none.
+ */
+export function messageCompanyId(raw: unknown): string | undefined {
+  const candidate = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).companyId : undefined;
+  return typeof candidate === 'string' && GUID_PATTERN.test(candidate.trim()) ? normalizeGuid(candidate) : undefined;
 }
 
 /** Best effort to find who a malformed message was about, for the history. */
@@ -97,6 +108,7 @@ export async function handleSyncMessage(
     deps.logger.warn(`Invalid customer-sync message, recorded and dropped: ${issues}`);
     const transfer = await record(deps.transfers, {
       ...salvage(raw),
+      ...companyFields(deps.company),
       errorCode: 'InvalidMessage',
       errorMessage: `The queue message is not a valid customer-sync message (${issues})`,
       attempt: delivery.dequeueCount,
@@ -168,7 +180,16 @@ async function holdBack(
   const now = (deps.clock ?? (() => new Date()))().getTime();
   const retryAt = new Date(now + delayMs).toISOString();
   deps.logger.warn(
-    transferHoldLine({ customerId: message.customerId, source: message.source, service, kind: state.kind, retryAt, holds, correlationId: message.correlationId }),
+    transferHoldLine({
+      customerId: message.customerId,
+      ...companyFields(deps.company),
+      source: message.source,
+      service,
+      kind: state.kind,
+      retryAt,
+      holds,
+      correlationId: message.correlationId,
+    }),
   );
   return { held: true, customerId: message.customerId, service, retryAt, reason: 'outage' };
 }
@@ -179,7 +200,7 @@ async function holdBack(
  * the record states.
  */
 export async function handlePoisonMessage(
-  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: () => Date },
+  deps: { transfers: TransferStore; logger: Logger; retries?: RetrySchedule | undefined; clock?: () => Date; company?: CompanyRef | undefined },
   raw: unknown,
   maxDequeueCount: number,
 ): Promise<TransferRecord> {
@@ -188,9 +209,13 @@ export async function handlePoisonMessage(
   const known = target.customerId !== UNKNOWN_CUSTOMER_ID;
   const [last] = known ? await deps.transfers.listForCustomer(target.customerId, 1).catch(() => []) : [];
   const clock = deps.clock ?? (() => new Date());
-  const retry = known && deps.retries ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: clock().toISOString() }) : undefined;
+  const retry =
+    known && deps.retries
+      ? await deps.retries.scheduleAfter({ customerId: target.customerId, finishedAt: clock().toISOString(), ...(deps.company ? { companyId: deps.company.id } : {}) })
+      : undefined;
   const transfer = await record(deps.transfers, {
     ...target,
+    ...companyFields(deps.company),
     customerNumber: last?.customerNumber ?? null,
     errorCode: 'RetriesExhausted',
     errorMessage:

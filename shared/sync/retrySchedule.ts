@@ -6,6 +6,7 @@ import type { Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
 import { SYNC_STATE_TABLE } from '../storage/leaseStore';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
+import { companyOfKey, type CompanyKeyspace } from '../storage/companies';
 import { newSyncMessage } from '../messages';
 
 /**
@@ -29,6 +30,7 @@ const IN_FLIGHT_GUARD_MS = 60 * 60_000;
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)));
 const rowSchema = z.looseObject({
   CustomerId: z.string().min(1),
+  CompanyId: z.string().min(1).optional().catch(undefined),
   Step: z.union([z.number(), z.bigint()]).transform(Number).pipe(z.number().int().min(0)),
   NextAt: isoTime,
   FailedAt: isoTime,
@@ -38,6 +40,8 @@ const rowSchema = z.looseObject({
 
 export interface ScheduledRetry {
   customerId: string;
+  /** The customer's company (with a keyspace; a row of an older version is the owner's). */
+  companyId?: string;
   /** 0 for the first retry. */
   step: number;
   nextAt: string;
@@ -51,21 +55,38 @@ export interface ScheduledRetry {
 export interface RetryScheduleOptions {
   tableName?: string;
   clock?: () => Date;
+  /** With several companies: whose rows carry no company prefix (shared/storage/companies.ts). */
+  keyspace?: CompanyKeyspace;
 }
 
 export class RetrySchedule {
   private readonly table: TableClient;
   private readonly clock: () => Date;
+  private readonly keyspace: CompanyKeyspace | undefined;
 
   constructor(storage: StorageConnection, options: RetryScheduleOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
     this.clock = options.clock ?? (() => new Date());
+    this.keyspace = options.keyspace;
   }
 
-  async get(customerId: string): Promise<ScheduledRetry | null> {
+  /** The row of a customer in a company ('' prefix without a keyspace or for the owner of the unprefixed keys). */
+  private async rowKeyOf(customerId: string, companyId: string | undefined): Promise<string> {
+    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
+    return prefix + customerKey(customerId);
+  }
+
+  private async fromEntity(entity: Record<string, unknown>): Promise<ScheduledRetry | null> {
+    const retry = fromEntity(entity);
+    if (!retry || !this.keyspace || retry.companyId) return retry;
+    return { ...retry, companyId: companyOfKey(String(entity.rowKey)) ?? (await this.keyspace.ownerId()) };
+  }
+
+  async get(customerId: string, companyId?: string): Promise<ScheduledRetry | null> {
+    const rowKey = await this.rowKeyOf(customerId, companyId);
     try {
-      const entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(RETRY_PARTITION, customerKey(customerId)));
-      return fromEntity(entity);
+      const entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(RETRY_PARTITION, rowKey));
+      return await this.fromEntity(entity);
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw storageError('reading a scheduled retry', error);
@@ -77,16 +98,17 @@ export class RetrySchedule {
    * the timer started moves to the next step; any other (a newer change failing) starts over at the first.
    * Returns the retry scheduled, or null when the schedule is used up (the failure then stands).
    */
-  async scheduleAfter(failure: Pick<TransferRecord, 'customerId' | 'finishedAt'>): Promise<ScheduledRetry | null> {
-    const current = await this.get(failure.customerId);
+  async scheduleAfter(failure: Pick<TransferRecord, 'customerId' | 'finishedAt' | 'companyId'>): Promise<ScheduledRetry | null> {
+    const current = await this.get(failure.customerId, failure.companyId);
     const step = current?.enqueued ? current.step + 1 : 0;
     const minutes = RETRY_SCHEDULE_MINUTES[step];
     if (minutes === undefined) {
-      await this.remove(failure.customerId);
+      await this.remove(failure.customerId, failure.companyId);
       return null;
     }
     const retry: ScheduledRetry = {
       customerId: failure.customerId,
+      ...(failure.companyId ? { companyId: failure.companyId } : {}),
       step,
       nextAt: new Date(this.clock().getTime() + minutes * 60_000).toISOString(),
       failedAt: failure.finishedAt,
@@ -106,7 +128,7 @@ export class RetrySchedule {
         .byPage({ maxPageSize: Math.min(1000, limit) });
       for await (const page of pages) {
         for (const entity of page) {
-          const retry = fromEntity(entity);
+          const retry = await this.fromEntity(entity);
           if (retry) results.push(retry);
         }
         if (results.length >= limit) break;
@@ -124,9 +146,10 @@ export class RetrySchedule {
     return this.write(next, retry.etag);
   }
 
-  async remove(customerId: string): Promise<void> {
+  async remove(customerId: string, companyId?: string): Promise<void> {
+    const rowKey = await this.rowKeyOf(customerId, companyId);
     try {
-      await this.table.deleteEntity(RETRY_PARTITION, customerKey(customerId));
+      await this.table.deleteEntity(RETRY_PARTITION, rowKey);
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw storageError('deleting a scheduled retry', error);
@@ -136,8 +159,9 @@ export class RetrySchedule {
   private async write(retry: ScheduledRetry, etag?: string): Promise<boolean> {
     const entity = {
       partitionKey: RETRY_PARTITION,
-      rowKey: customerKey(retry.customerId),
+      rowKey: await this.rowKeyOf(retry.customerId, retry.companyId),
       CustomerId: retry.customerId,
+      ...(retry.companyId ? { CompanyId: retry.companyId } : {}),
       Step: retry.step,
       NextAt: retry.nextAt,
       FailedAt: retry.failedAt,
@@ -160,6 +184,7 @@ function fromEntity(entity: Record<string, unknown>): ScheduledRetry | null {
   const row = parsed.data;
   return {
     customerId: row.CustomerId,
+    ...(row.CompanyId ? { companyId: row.CompanyId } : {}),
     step: row.Step,
     nextAt: row.NextAt,
     failedAt: row.FailedAt,
@@ -173,6 +198,8 @@ export interface RetryRunDependencies {
   transfers: TransferStore;
   syncQueue: QueueSender;
   logger: Logger;
+  /** With several companies: each row's company's transfer history (absent: `transfers`). */
+  transfersOf?: (companyId: string | undefined) => TransferStore;
 }
 
 export interface RetryRunResult {
@@ -191,21 +218,24 @@ export async function runDueRetries(deps: RetryRunDependencies): Promise<RetryRu
   const result: RetryRunResult = { due: 0, enqueued: 0, stopped: 0 };
   for (const retry of await deps.schedule.due()) {
     result.due += 1;
-    const [latest] = await deps.transfers.listForCustomer(retry.customerId, 1);
+    const transfers = deps.transfersOf ? deps.transfersOf(retry.companyId) : deps.transfers;
+    const [latest] = await transfers.listForCustomer(retry.customerId, 1);
     const stillFailing = latest?.status === 'Failed' && latest.errorCode !== null && RETRYABLE_CODES.has(latest.errorCode);
     if (!stillFailing) {
-      await deps.schedule.remove(retry.customerId);
+      await deps.schedule.remove(retry.customerId, retry.companyId);
       result.stopped += 1;
       continue;
     }
     if (retry.enqueued) {
       // The retry ran and failed without reaching the poison queue again (its record is the latest): go on.
-      const next = await deps.schedule.scheduleAfter({ customerId: retry.customerId, finishedAt: latest.finishedAt });
+      const next = await deps.schedule.scheduleAfter({ customerId: retry.customerId, finishedAt: latest.finishedAt, ...(retry.companyId ? { companyId: retry.companyId } : {}) });
       if (!next) result.stopped += 1;
       continue;
     }
     if (!(await deps.schedule.markEnqueued(retry))) continue;
-    await deps.syncQueue.send([newSyncMessage(retry.customerId, 'replay', { correlationId: `retry-${retry.step + 1}-${retry.customerId}` })]);
+    await deps.syncQueue.send([
+      newSyncMessage(retry.customerId, 'replay', { correlationId: `retry-${retry.step + 1}-${retry.customerId}`, ...(retry.companyId ? { companyId: retry.companyId } : {}) }),
+    ]);
     result.enqueued += 1;
     deps.logger.info(`retry: customer ${retry.customerId} enqueued, automatic retry ${retry.step + 1} of ${RETRY_SCHEDULE_MINUTES.length}`);
   }

@@ -7,6 +7,7 @@ import { applyCustomerMapping, defaultCustomerMapping, type CustomerMapping } fr
 import type { CustomerLink, CustomerLinkStore, Lease, LeaseStore, LinkState, TransferRecord, TransferStore } from '../storage/types';
 import { reportTransfer } from '../telemetry';
 import type { SyncSource } from '../messages';
+import type { CompanyRef } from '../storage/companies';
 import { executePlan, type ExecutionOutcome } from './executePlan';
 import { planTransfer, type ExternalIdSettings } from './planSync';
 import { TransferLeases } from './transferLeases';
@@ -36,6 +37,10 @@ export interface SyncDependencies {
   externalIds?: ExternalIdSettings;
   /** The mapping collection (CUSTOMER_MAPPING_FILE); the shipped default file when absent. */
   mapping?: CustomerMapping;
+  /** The Business Central company the customer belongs to; its id and name go on every record and telemetry line. */
+  company?: CompanyRef;
+  /** Leases of the whole deployment (the email lease spans companies); `leases` when absent. */
+  sharedLeases?: LeaseStore;
 }
 
 export interface SyncRequest {
@@ -88,7 +93,12 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   let emailReserved = false;
   const reserveEmail = async (emailAddress: string): Promise<void> => {
     if (emailReserved) return;
-    const email = await acquireLease(deps, emailLeaseName(emailAddress), 'A transfer of another customer with the same email is running');
+    // Across companies: one iPaaS.com customer per email, whichever company the customers belong to.
+    const email = await acquireLease(
+      { ...deps, leases: deps.sharedLeases ?? deps.leases },
+      emailLeaseName(emailAddress),
+      'A transfer of another customer with the same email is running',
+    );
     emailReserved = true;
     leases.add(email.lease, email.acquiredAt);
   };
@@ -149,6 +159,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   const record: TransferRecord = {
     transferId: randomUUID(),
     customerId: request.customerId,
+    ...companyFields(deps.company),
     source: request.source,
     attempt: request.attempt,
     startedAt: started.toISOString(),
@@ -171,6 +182,11 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
   );
   if (failure !== undefined && (!(failure instanceof SyncError) || failure.transient)) throw failure;
   return record;
+}
+
+/** `companyId` and `companyName` of a record, when the sync knows its company. */
+export function companyFields(company: CompanyRef | undefined): Pick<TransferRecord, 'companyId' | 'companyName'> {
+  return company ? { companyId: company.id, companyName: company.name } : {};
 }
 
 /** The stack says where it broke; redact keeps any email or secret the message carried out of the log. */
@@ -224,6 +240,7 @@ function unchangedSinceLastAttempt(deps: SyncDependencies, request: SyncRequest,
   return {
     transferId: randomUUID(),
     customerId: request.customerId,
+    ...companyFields(deps.company),
     customerNumber: request.snapshot?.number || null,
     source: request.source,
     status: 'Skipped',

@@ -34,6 +34,10 @@ export interface E2EStartOptions {
   seedDemo?: boolean;
   /** Delay before the fake Business Central notifies subscriptions of a change (default 50 ms). */
   notifyDelayMs?: number;
+  /** The sandbox's companies: 1 (default) or 2 (CRONUS USA and CRONUS Canada, as `npm start` runs it). */
+  companies?: 1 | 2;
+  /** Keep storage and these fakes (a restart with other settings: `stop` first). */
+  keep?: { world: FakeWorld };
 }
 
 export interface TimedInvocation extends InvocationEvent {
@@ -95,11 +99,11 @@ export async function waitFor<T>(probe: () => T | undefined | null | false | Pro
  * Registers this file's msw server and cleans up after each test. Call at the top of a test file; `start`
  * starts a sandbox system (its own fakes) on a clean storage account, `stop` is called for you in afterEach.
  */
-export function useE2E(): { start(options?: E2EStartOptions): Promise<E2ESystem> } {
+export function useE2E(): { start(options?: E2EStartOptions): Promise<E2ESystem>; stop(): Promise<void> } {
   const server = startMockServer();
   let running: { system: RunningSystem; restoreEnv: () => void } | undefined;
 
-  afterEach(async () => {
+  const stop = async (): Promise<void> => {
     const current = running;
     running = undefined;
     if (!current) return;
@@ -111,12 +115,14 @@ export function useE2E(): { start(options?: E2EStartOptions): Promise<E2ESystem>
       current.restoreEnv();
       resetServices();
     }
-  });
+  };
+  afterEach(stop);
 
   return {
+    stop,
     async start(options = {}) {
-      if (running) throw new Error('useE2E: one system per test');
-      await resetStorage();
+      if (running) throw new Error('useE2E: one system per test (stop it first to start another)');
+      if (!options.keep) await resetStorage();
       const restoreEnv = snapshotEnv();
       const invocations: TimedInvocation[] = [];
       const logs: Array<{ level: LogLevel; message: string }> = [];
@@ -128,6 +134,8 @@ export function useE2E(): { start(options?: E2EStartOptions): Promise<E2ESystem>
           startAzurite: false,
           mockServer: server,
           seedDemo: options.seedDemo ?? false,
+          ...(options.companies ? { sandboxCompanies: options.companies } : {}),
+          ...(options.keep ? { world: options.keep.world } : {}),
           notifyDelayMs: options.notifyDelayMs ?? 50,
           overrides: { ...E2E_SETTINGS, ...options.settings },
           log: (level, message) => logs.push({ level, message }),

@@ -56,10 +56,10 @@ const FLEX_FORBIDDEN_SETTINGS = [
 
 /** The SubscriptionState line documented in docs/monitoring.md (the subscription timer emits it). */
 const SUBSCRIPTION_STATE_EVENT = 'SubscriptionState';
-const SUBSCRIPTION_STATE_FIELDS = ['action', 'subscriptionId', 'expirationDateTime'];
+const SUBSCRIPTION_STATE_FIELDS = ['action', 'subscriptionId', 'expirationDateTime', 'companyId', 'companyName'];
 /** The fields of a TimerRun record, checked against the type the code fills. */
 const TIMER_RUN_FIELDS = ['timer', 'outcome', 'durationMs', 'errorCode', 'message'] as const satisfies ReadonlyArray<keyof TimerRunEvent>;
-const SUBSCRIPTION_STATE_ACTIONS = ['Created', 'Renewed', 'Recreated', 'Unchanged', 'Disabled'];
+const SUBSCRIPTION_STATE_ACTIONS = ['Created', 'Renewed', 'Recreated', 'Unchanged', 'Disabled', 'Failed'];
 
 /** BC_TENANT_ID → bcTenantId: the Bicep parameter of an app setting. */
 const parameterOf = (setting: string): string =>
@@ -316,6 +316,9 @@ function transferEventFields(): string[] {
     {
       transferId: 't-1',
       customerId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      // Every record the app writes names its company.
+      companyId: 'b18aed47-c385-49d2-b954-dbdf8ad71780',
+      companyName: 'CRONUS USA, Inc.',
       customerNumber: 'C0001',
       source: 'webhook',
       status: 'Failed',
@@ -354,7 +357,17 @@ function reconciliationEventFields(): string[] {
 
 /** The fields a ServiceOutage line really has, from the code that writes it. */
 function serviceOutageFields(): string[] {
-  const line = serviceOutageLine({ service: 'ipaas', state: 'onHold', kind: 'auth', since: '2026-01-01T00:00:00.000Z', retryAt: null, downMs: 0, message: null });
+  const line = serviceOutageLine({
+    service: 'ipaas',
+    companyId: 'b18aed47-c385-49d2-b954-dbdf8ad71780',
+    companyName: 'CRONUS USA, Inc.',
+    state: 'onHold',
+    kind: 'auth',
+    since: '2026-01-01T00:00:00.000Z',
+    retryAt: null,
+    downMs: 0,
+    message: null,
+  });
   return Object.keys(JSON.parse(line.slice(SERVICE_OUTAGE_EVENT.length + 1)) as object);
 }
 
@@ -410,8 +423,10 @@ const workbookJson = (): unknown => {
   }
 };
 const required = requiredSettings();
+/** Required settings another setting replaces (exactly one of the pair is set): both are optional parameters in Bicep. */
+const ALTERNATIVES: Readonly<Record<string, string>> = { BC_COMPANY_ID: 'BC_COMPANIES' };
 /** What a deployment must provide: the Bicep parameters without default. */
-const requiredInAzure = requiredSettings({ IDENTITY_ENDPOINT: 'http://localhost:8081/msi/token' });
+const requiredInAzure = requiredSettings({ IDENTITY_ENDPOINT: 'http://localhost:8081/msi/token' }).filter((name) => !(name in ALTERNATIVES));
 const appSettingNames = settings.filter((name) => !isStorageSetting(name));
 const infraFiles = (): string[] => {
   const files: string[] = [];

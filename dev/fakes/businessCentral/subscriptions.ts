@@ -23,7 +23,10 @@ export interface FakeBcSubscription {
 export interface SubscriptionOptions {
   /** `{base}/{tenant}/{environment}/api/v2.0` */
   root: string;
+  /** The first company (whose `customersResource` this registry names). */
   companyId: string;
+  /** Whether a company of the environment has this id (subscriptions name any of them in `resource`). */
+  companyExists?: (companyId: string) => boolean;
   now: () => Date;
   rowVersions: RowVersions;
   /** Sends the handshake; global fetch by default, so msw handlers or a local server can answer it. */
@@ -194,9 +197,11 @@ export class SubscriptionRegistry {
     if (!path.startsWith('api/v2.0/')) path = `api/v2.0/${path}`;
     const match = /^api\/v2\.0\/companies\(([^)]*)\)\/([A-Za-z]+)$/u.exec(path);
     if (!match) throw badRequest(`The resource '${resource}' is not a valid subscription resource.`);
-    if (match[1]!.toLowerCase() !== this.options.companyId) throw badRequest(`The company in resource '${resource}' does not exist.`);
+    const companyId = match[1]!.replace(/^'|'$/gu, '').toLowerCase();
+    const exists = this.options.companyExists ? this.options.companyExists(companyId) : companyId === this.options.companyId;
+    if (!exists) throw badRequest(`The company in resource '${resource}' does not exist.`);
     if (match[2] !== 'customers') throw badRequest(`Subscriptions to '${match[2]!}' are not supported by this fake.`);
-    return this.customersResource;
+    return `/api/v2.0/companies(${companyId})/customers`;
   }
 
   /** Business Central calls `notificationUrl?validationToken=...` and requires 200 with the token as the body. */
