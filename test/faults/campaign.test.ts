@@ -259,8 +259,8 @@ async function slowIpaas(request: Request, body: Buffer, front: number): Promise
   if (attempt <= SLOW_CREATE_HANGS) {
     await new Promise<void>((resolve) => {
       if (request.signal.aborted) return resolve();
-      request.signal.addEventListener('abort', () => resolve(), { once: true });
-      setTimeout(resolve, 60_000);
+      const timer = setTimeout(resolve, 60_000);
+      request.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
     });
     return 'drop';
   }
@@ -385,7 +385,16 @@ function createOne(slow: boolean): FakeBcCustomer {
  * Delivers a notification as Business Central does: POST to the webhook (here: of a random live host, as a load
  * balancer would), tried again on no answer, 408, 429 and 5xx, a few times; then dropped (the poll covers it).
  */
-async function notify(changes: Array<{ id: string; changeType: 'created' | 'updated' }>, toHost?: number): Promise<void> {
+/** Notifications on their way (the campaign's end waits for them). */
+const deliveries = new Set<Promise<void>>();
+
+function notify(changes: Array<{ id: string; changeType: 'created' | 'updated' }>, toHost?: number): Promise<void> {
+  const delivery = deliver(changes, toHost).finally(() => deliveries.delete(delivery));
+  deliveries.add(delivery);
+  return delivery;
+}
+
+async function deliver(changes: Array<{ id: string; changeType: 'created' | 'updated' }>, toHost?: number): Promise<void> {
   const body = JSON.stringify({
     value: changes.map((change) => ({
       subscriptionId: 'fault-campaign',
@@ -616,7 +625,7 @@ beforeAll(async () => {
 afterAll(async () => {
   changing = false;
   killing = false;
-  await Promise.all([...restarts]);
+  await Promise.all([...deliveries, ...restarts]);
   await Promise.all(hosts.map((host) => host.stop()));
   for (const server of servers) await server.close();
   await proxy?.close();
