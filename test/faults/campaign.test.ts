@@ -557,13 +557,27 @@ function retryAfterOnce(): void {
 /** CAMPAIGN_PHASES=table,kills runs only those (with the initial load and the final wait), while working on one. */
 const onlyPhases = process.env.CAMPAIGN_PHASES?.split(',').map((name) => name.trim());
 
+/**
+ * The whole run's budget: a phase waits for convergence at most until it is spent (and a phase that would start
+ * later is skipped), so a product that never converges fails the campaign in bounded CI time.
+ */
+const CAMPAIGN_BUDGET_MS = 12 * 60_000;
+let campaignStarted = 0;
+const skippedPhases: string[] = [];
+
 async function phase(name: string, fault: string, run: () => Promise<void>, deadlineMs = 150_000): Promise<PhaseRecord | undefined> {
   if (onlyPhases && !['initial load', 'final'].includes(name) && !onlyPhases.includes(name)) return undefined;
+  campaignStarted ||= Date.now();
+  const left = campaignStarted + CAMPAIGN_BUDGET_MS - Date.now();
+  if (left <= 0) {
+    skippedPhases.push(name);
+    return undefined;
+  }
   const record: PhaseRecord = { name, fault, startedAt: Date.now(), faultEndedAt: 0, caughtUpAt: null };
   phases.push(record);
   await run();
   record.faultEndedAt = Date.now();
-  record.caughtUpAt = await waitCaughtUp(new Map(versions), deadlineMs);
+  record.caughtUpAt = await waitCaughtUp(new Map(versions), Math.max(10_000, Math.min(deadlineMs, campaignStarted + CAMPAIGN_BUDGET_MS - Date.now())));
   logs.add(`[campaign] phase ${name}: ${record.caughtUpAt === null ? 'NOT caught up' : `caught up ${((record.caughtUpAt - record.faultEndedAt) / 1000).toFixed(1)} s after the fault ended`}`);
   return record;
 }
@@ -682,7 +696,10 @@ it('runs the campaign: the initial load, each fault alone, then all of them toge
   await stopChanges();
   await phase('final', 'none: changes stopped, waiting for the last ones', () => Promise.resolve());
   await Promise.all([...restarts]);
-}, 900_000);
+  // Every phase ran (none skipped because the budget was spent), and after each, every change made before its
+  // faults ended reached iPaaS.com within the (generous) deadline: changes flow again by themselves.
+  expect({ skipped: skippedPhases, notCaughtUp: phases.filter((record) => record.caughtUpAt === null).map((record) => record.name) }).toEqual({ skipped: [], notCaughtUp: [] });
+}, CAMPAIGN_BUDGET_MS + 5 * 60_000);
 
 // ---- The checks ---------------------------------------------------------------------------------------------------------
 
