@@ -32,7 +32,7 @@ import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { loadFunctionApp } from '../../dev/host/loadApp';
 import { loadConfig, type Config } from '../../shared/config';
-import { TRANSFER_EVENT } from '../../shared/telemetry';
+import { parseTransferEventLine, TRANSFER_EVENT, type TransferEvent } from '../../shared/telemetry';
 import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startStorageProxy, STORAGE_SERVICES, totalOf, type PutMessage, type StorageProxy, type StorageService } from '../../dev/storageProxy';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
@@ -165,6 +165,8 @@ const stats = {
   kills: [] as Array<{ host: string; at: number; during: string }>,
   slowCreates: [] as string[],
   invocations: { failed: 0, total: 0, byFunction: new Map<string, number>() },
+  /** The last transfer each host reported per customer number. */
+  lastTransfer: new Map<string, TransferEvent>(),
 };
 
 /** When the campaign runs the kill loop, the next write of that host (by front) kills it. */
@@ -317,6 +319,8 @@ function newHost(index: number, env: NodeJS.ProcessEnv): HostChild {
       logEntries.push({ at: Date.now(), host: name, level, kind });
       const outage = kind === 'outage' ? parseOutageLine(line, `${name}#${host.starts}`) : null;
       if (outage) outageLines.push(outage);
+      const transfer = kind === 'transfer' ? parseTransferEventLine(line) : null;
+      if (transfer?.customerNumber) stats.lastTransfer.set(transfer.customerNumber, transfer);
     },
     onInvocation: (event) => {
       stats.invocations.total += 1;
@@ -381,13 +385,13 @@ function createOne(slow: boolean): FakeBcCustomer {
   return customer;
 }
 
+/** Notifications on their way (the campaign's end waits for them). */
+const deliveries = new Set<Promise<void>>();
+
 /**
  * Delivers a notification as Business Central does: POST to the webhook (here: of a random live host, as a load
  * balancer would), tried again on no answer, 408, 429 and 5xx, a few times; then dropped (the poll covers it).
  */
-/** Notifications on their way (the campaign's end waits for them). */
-const deliveries = new Set<Promise<void>>();
-
 function notify(changes: Array<{ id: string; changeType: 'created' | 'updated' }>, toHost?: number): Promise<void> {
   const delivery = deliver(changes, toHost).finally(() => deliveries.delete(delivery));
   deliveries.add(delivery);
@@ -455,14 +459,15 @@ const versionOfName = (name: string): number => Number(/ v(\d+)$/u.exec(name)?.[
 
 /**
  * Each Business Central customer against iPaaS.com, by the default mapping (No → CustomerNumber, Name → FirstName,
- * EMail → EmailAddress, one address when it has one). The second customer of a shared-email pair is expected to
- * be refused (never written over the first one's iPaaS.com customer), so it is checked for not being merged only.
+ * EMail → EmailAddress, one address when it has one). Of a shared-email pair, the customer that iPaaS.com holds
+ * (the one linked first) is compared; the other must be refused (EmailInUse), which the merge check judges.
  */
 function compare(atLeast?: Map<string, number>): Comparison {
   const byNumber = new Map(world.ipaas.customers().map((customer) => [customer.customerNumber, customer]));
   const emails = new Map<string, number>();
   for (const customer of world.ipaas.customers()) emails.set(customer.emailAddress.toLowerCase(), (emails.get(customer.emailAddress.toLowerCase()) ?? 0) + 1);
-  const refused = new Set(sharedEmailPairs.map(([, second]) => second));
+  // Of each pair, the one iPaaS.com does not hold (the first of the pair when it holds neither).
+  const refused = new Set(sharedEmailPairs.map(([first, second]) => (byNumber.has(second) && !byNumber.has(first) ? first : second)));
   const result: Comparison = { missing: [], stale: [], behind: [], duplicateEmails: [], duplicateAddresses: [] };
   for (const customer of customers) {
     if (refused.has(customer.number)) continue;
@@ -553,7 +558,6 @@ function retryAfterOnce(): void {
   world.ipaas.faults.add({ status: 429, retryAfterSeconds: 86_400, times: 1 });
 }
 
-/** Runs one phase: its faults, then waits until every change made before they ended is in iPaaS.com. */
 /** CAMPAIGN_PHASES=table,kills runs only those (with the initial load and the final wait), while working on one. */
 const onlyPhases = process.env.CAMPAIGN_PHASES?.split(',').map((name) => name.trim());
 
@@ -565,6 +569,7 @@ const CAMPAIGN_BUDGET_MS = 12 * 60_000;
 let campaignStarted = 0;
 const skippedPhases: string[] = [];
 
+/** Runs one phase: its faults, then waits until every change made before they ended is in iPaaS.com. */
 async function phase(name: string, fault: string, run: () => Promise<void>, deadlineMs = 150_000): Promise<PhaseRecord | undefined> {
   if (onlyPhases && !['initial load', 'final'].includes(name) && !onlyPhases.includes(name)) return undefined;
   campaignStarted ||= Date.now();
@@ -714,8 +719,11 @@ it('0 duplicated: no customer was created twice, no email is held twice, no addr
   expect({ createdTwice, duplicateEmails, duplicateAddresses }).toEqual({ createdTwice: [], duplicateEmails: [], duplicateAddresses: [] });
 });
 
-it('0 merged: no iPaaS.com customer was written with the data of a second Business Central customer', () => {
+it('0 merged: no iPaaS.com customer was written with the data of a second Business Central customer; of two with one email, the second ends EmailInUse', () => {
   expect(stats.merges).toEqual([]);
+  const held = new Set(world.ipaas.customers().map((customer) => customer.customerNumber));
+  const refused = sharedEmailPairs.map(([first, second]) => (held.has(first) ? second : first));
+  expect(refused.map((number) => [number, held.has(number), stats.lastTransfer.get(number)?.errorCode])).toEqual(refused.map((number) => [number, false, 'EmailInUse']));
 });
 
 /** Queue-trigger registrations of the app: the queues something reads. */
