@@ -1,5 +1,6 @@
 import { ErrorCode, SyncError, type OutageKind, type ServiceName } from '../errors';
 import { ConcurrencyLimiter } from './limiter';
+import { deadline } from './deadline';
 import { checkWriteGuard } from './writeGuard';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { operationName, serverOf, telemetryUrl, withDependencySpan } from '../observability';
@@ -170,12 +171,14 @@ export class HttpClient {
         ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
       },
     };
+    // The timeout covers the whole exchange, connecting and reading the body included; cleared once it has ended.
+    const timeout = deadline(this.options.timeoutMs);
     try {
       return await withDependencySpan(dependency, async (span) => {
         const init: RequestInit = {
           method: request.method,
           headers,
-          signal: AbortSignal.timeout(this.options.timeoutMs),
+          signal: timeout.signal,
           ...(body === undefined ? {} : { body }),
         };
         const response = await globalThis.fetch(request.url, init);
@@ -190,6 +193,7 @@ export class HttpClient {
         return { status: response.status, headers: response.headers, body: parseJson(text) };
       });
     } finally {
+      timeout.clear();
       this.options.onExchange?.({
         method: request.method,
         url: request.url,

@@ -6,6 +6,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential
 import { ConfigError, type StorageConfig } from '../config';
 import { SyncError } from '../errors';
 import { isGuid, normalizeGuid } from '../guid';
+import { deadline } from '../http/deadline';
 import { redact } from '../log';
 
 /**
@@ -33,15 +34,17 @@ const requestTimeoutPolicy: AdditionalPolicy = {
   policy: {
     name: 'storageRequestTimeout',
     // An abort signal rather than request.timeout: the SDK leaves that timer running after a failed
-    // request, keeping the process alive for its full length; AbortSignal.timeout's timer is unref'd.
+    // request, keeping the process alive for its full length. The deadline's timer is unref'd, and cleared
+    // once the attempt has ended (its body is read by then: these operations do not stream).
     sendRequest: async (request, next) => {
       const original = request.abortSignal;
-      const timeout = AbortSignal.timeout(STORAGE_REQUEST_TIMEOUT_MS);
-      if (original === undefined) request.abortSignal = timeout;
-      else if (original instanceof AbortSignal) request.abortSignal = AbortSignal.any([original, timeout]);
+      const timeout = deadline(STORAGE_REQUEST_TIMEOUT_MS);
+      if (original === undefined) request.abortSignal = timeout.signal;
+      else if (original instanceof AbortSignal) request.abortSignal = AbortSignal.any([original, timeout.signal]);
       try {
         return await next(request);
       } finally {
+        timeout.clear();
         // Restored for the next attempt, which gets a fresh timeout of its own.
         request.abortSignal = original;
       }

@@ -110,4 +110,24 @@ describe('HttpClient over a real socket', () => {
     expect((failure as SyncError).transient).toBe(true);
     expect((failure as SyncError).message).toBe('Test API GET /slow timed out after 300 ms');
   });
+
+  it('leaves no timeout behind once a request has ended: its signal never aborts afterwards', async () => {
+    server = await startServer((_request, response) => reply(response));
+    const signals: AbortSignal[] = [];
+    const realFetch = globalThis.fetch;
+    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      if (init?.signal) signals.push(init.signal);
+      return realFetch(input, init);
+    });
+    try {
+      const response = await client({ timeoutMs: 1_000 }).send({ method: 'GET', url: `${server.url}/quick` });
+      expect(response.status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+    // Timers run in the order they are due: once this one has run, a 1 s timeout left running would have fired.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(false);
+  });
 });
