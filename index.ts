@@ -30,6 +30,10 @@ import './functions/reconcileWorker';
 import './functions/reconcileTimer';
 import './functions/transferRetention';
 import './functions/retryTransfers';
+import './functions/outageWatch';
+import './functions/catchUpPoisonWorker';
+import './functions/reconcilePoisonWorker';
+import './functions/sweepPoisonQueues';
 
 // Application Insights, in Azure only: the SDK is loaded only then, at app start.
 startTelemetry(azureFunctions);

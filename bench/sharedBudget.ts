@@ -1,7 +1,7 @@
 /**
- * Bench section "budget": the Business Central request budget shared through Table Storage, as production builds
+ * Bench section "budget": the Business Central request budget shared through blob leases, as production builds
  * it (createBusinessCentralBudget: 5 slots, each spacing its calls 250 ms apart for 6,000 per 5 minutes).
- * Three "hosts" (three independent budgets and lease stores, as three instances have; in this one process) on
+ * Three "hosts" (three independent budgets and slot leases, as three instances have; in this one process) on
  * one Azurite call one stand-in service that serves 5 requests at once and answers 429 beyond, each call taking
  * BENCH_BC_LATENCY_MS (default 300 ms, so the 250 ms spacing does not bind). What 5 concurrent requests allow
  * is 5 / latency; the figures are the share of it the three hosts reach together (target ≥ 0.9) and the
@@ -9,9 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { freePort, startAzurite } from '../dev/azurite';
-import { createBusinessCentralBudget } from '../shared/businessCentral/client';
+import { BUDGET_LEASE_SECONDS, createBusinessCentralBudget } from '../shared/businessCentral/client';
 import { loadStorageConfig, type Config } from '../shared/config';
-import { TableLeaseStore } from '../shared/storage/leaseStore';
+import { BlobSlotLeases } from '../shared/storage/blobLeases';
 import { count, info, judged, type Figure } from './lib/stats';
 
 const SECTION = 'shared BC budget';
@@ -45,7 +45,7 @@ export async function sharedBudgetSection(log: (message: string) => void): Promi
       bcMaxConcurrent: LIMIT, ipaasMaxConcurrent: 10, bcSharedBudget: true,
     };
     const name = `bench-bc-budget-${randomUUID()}`;
-    const hosts = [0, 1, 2].map(() => createBusinessCentralBudget(http, new TableLeaseStore(storage), name));
+    const hosts = [0, 1, 2].map(() => createBusinessCentralBudget(http, new BlobSlotLeases(storage, name, BUDGET_LEASE_SECONDS)));
     // Each host takes a slot once first, so table creation is not timed.
     await Promise.all(hosts.map((host) => host.run(async () => undefined)));
     await new Promise((resolve) => setTimeout(resolve, 400));

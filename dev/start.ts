@@ -5,7 +5,7 @@
 import type { LogLevel } from '@azure/functions';
 import { SERVICE_LABELS } from '../shared/errors';
 import { companyRefsOf } from '../shared/config';
-import { parseTransferEventLine, parseTransferHoldLine, type TransferEvent } from '../shared/telemetry';
+import { parseTransferEventLine, parseServiceOutageLine, type TransferEvent } from '../shared/telemetry';
 import type { AzuritePorts } from './azurite';
 import { applyDemoDrift, CANADA_SCENARIOS, COPIED_ID, DEMO_SCENARIOS } from './sandbox/demoData';
 import type { FakeBcCompanyInfo } from './fakes/businessCentral';
@@ -53,12 +53,16 @@ function log(level: LogLevel, message: string): void {
     if (ofFirstCompany && transfer.customerNumber && awaitingFirstTransfer.delete(transfer.customerNumber) && awaitingFirstTransfer.size === 0) onDemoTransfersDone?.();
     return;
   }
-  const held = parseTransferHoldLine(message);
-  if (held) {
+  const outage = parseServiceOutageLine(message);
+  if (outage) {
     const time = new Date().toISOString().slice(11, 19);
-    console.log(
-      `${time}  transfer  ${held.customerId.slice(0, 8).padEnd(10)} on hold   ${SERVICE_LABELS[held.service]} ${held.kind}, next try ${held.retryAt.slice(11, 19)} (held ${held.holds}x, ${held.source})${severalCompanies && held.companyName ? `  ${held.companyName}` : ''}`,
-    );
+    const service = SERVICE_LABELS[outage.service];
+    const company = severalCompanies && outage.companyName ? `  ${outage.companyName}` : '';
+    const text =
+      outage.state === 'resumed'
+        ? `${service} answers again after ${Math.round(outage.downMs / 1000)} s; ${outage.waiting ?? 0} waiting customers resumed`
+        : `${service} on hold (${outage.kind})${outage.state === 'stillOnHold' ? `, still, ${outage.waiting ?? '?'} customers waiting` : ''}; next try ${outage.retryAt?.slice(11, 19) ?? '-'}`;
+    console.log(`${time}  outage    ${text}${company}`);
     return;
   }
   if (level === 'error' || level === 'critical' || level === 'warning' || verbose) {

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { LogLevel } from '@azure/functions';
 import { setupServer, type SetupServerApi } from 'msw/node';
 import { loadConfig } from '../shared/config';
-import { resetServices } from '../shared/services';
+import { offsetClock } from '../shared/clock';
+import { resetServices, useClock } from '../shared/services';
 import { startAzurite, type AzuritePorts, type RunningAzurite } from './azurite';
 import { createFakeWorld, type FakeWorld } from './fakes/world';
 import { startLocalHost, type InvocationEvent, type LocalHost, type LocalHostOptions } from './host/localHost';
@@ -73,6 +74,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   // The functions read their settings from the environment, as in Azure.
   Object.assign(process.env, settings);
   const config = loadConfig(process.env);
+  // A host whose clock is off (fault tests run several hosts, one of them ahead): every service of this process uses it.
+  useClock(offsetClock(clockOffsetMs(process.env)));
   resetServices();
 
   const stops: Array<() => Promise<void> | void> = [];
@@ -128,4 +131,18 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     await stop();
     throw error;
   }
+}
+
+/**
+ * LOCAL_CLOCK_OFFSET_MS (local host only): how far this host's clock is from the machine's, in milliseconds
+ * (positive: ahead). For fault tests that run several hosts on one storage account; 0 when unset.
+ */
+export function clockOffsetMs(env: Record<string, string | undefined>): number {
+  const raw = env.LOCAL_CLOCK_OFFSET_MS?.trim();
+  if (!raw) return 0;
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || Math.abs(offset) > 24 * 3600_000) {
+    throw new Error(`LOCAL_CLOCK_OFFSET_MS must be a whole number of milliseconds within a day either way, got "${raw}"`);
+  }
+  return offset;
 }

@@ -22,7 +22,7 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
     context.info(`catch-up poll requested: ${parsed.data.reason}`);
     const outcomes = await pollCompanies(
       services.companies.map((company) => company.work(context)),
-      { syncQueue: storage.syncQueue, startFrom: services.config.poll.startFrom, overlapMs: services.config.poll.overlapMs, companyId: parsed.data.companyId },
+      { syncQueue: storage.syncQueue, startFrom: services.config.poll.startFrom, overlapMs: services.config.poll.overlapMs, companyId: parsed.data.companyId, clock: services.clock },
     );
     const failure = combinedFailure(outcomes, 'catch-up poll');
     if (failure !== undefined) throw failure;
@@ -36,13 +36,13 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
   }
   const logger = company.logger(context);
   if (parsed.data.kind === 'customers') {
-    const result = await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: company.storage.transfers }, { ...parsed.data, companyId: company.ref.id });
+    const result = await expandCustomerBatch({ syncQueue: storage.syncQueue, transfers: company.storage.transfers, clock: services.clock }, { ...parsed.data, companyId: company.ref.id });
     logger.info(`catch-up: large notification batch: ${result.enqueued} enqueued, ${result.deleted} deletions recorded`);
     return;
   }
   try {
     const result = await runCollectionCatchUp(
-      { businessCentral: company.businessCentral, syncQueue: storage.syncQueue, logger, companyId: company.ref.id },
+      { businessCentral: company.businessCentral, syncQueue: storage.syncQueue, logger, companyId: company.ref.id, clock: services.clock },
       parsed.data,
     );
     logger.info(`catch-up: ${result.pages} pages, ${result.enqueued} customers enqueued`);

@@ -43,7 +43,7 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   }
   const correlationId = context.invocationId;
   try {
-    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id, services.clock);
   } catch (failure) {
     context.error(`manual sync: could not enqueue customer ${customerId}: ${describeError(failure)}`);
     return unavailable('StorageUnavailable', 'The request could not be queued; try again later');

@@ -49,7 +49,7 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
       if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
       return reply.status === 200 && withCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...routes.companyReply(company) } } : reply;
     }
-    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id);
+    await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id, services.clock);
   } catch (failure) {
     context.error(`manual sync by number: ${describeError(failure)}`);
     const transient = !(failure instanceof SyncError) || failure.transient;

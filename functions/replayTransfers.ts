@@ -60,6 +60,7 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
         poisonQueue: services.storage.poisonQueue,
         logger: context,
         correlationId,
+        clock: services.clock,
       },
       parsed.request,
     );

@@ -13,6 +13,7 @@ export async function retryTransfers(_timer: Timer, context: InvocationContext):
     transfersOf: (companyId) => (companyId ? services.company(companyId)?.storage.transfers : undefined) ?? services.companies[0]!.storage.transfers,
     syncQueue: storage.syncQueue,
     logger: context,
+    clock: services.clock,
   });
   if (result.due > 0) context.info(`retry: ${result.due} due, ${result.enqueued} enqueued, ${result.stopped} stopped (a later success or change)`);
 }

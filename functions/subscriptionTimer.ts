@@ -25,7 +25,7 @@ export async function subscriptionTimer(_timer: Timer, context: InvocationContex
     }
     const outcomes = await ensureSubscriptions(
       services.companies.map((company) => company.work(context)),
-      { catchUpQueue: storage.catchUpQueue, notificationUrl, clientState: config.webhook.clientState },
+      { catchUpQueue: storage.catchUpQueue, notificationUrl, clientState: config.webhook.clientState, clock: services.clock },
     );
     for (const { company, result, error } of outcomes) {
       if (!result) {

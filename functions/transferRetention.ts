@@ -4,8 +4,8 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 export async function transferRetention(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { purgeTransfersBefore }] = await Promise.all([import('../shared/services.js'), import('../shared/storage/retention.js')]);
-  const { config } = getServices();
-  const cutoff = new Date(Date.now() - config.retention.transferDays * 86_400_000);
+  const { config, clock } = getServices();
+  const cutoff = new Date(clock.now() - config.retention.transferDays * 86_400_000);
   const result = await purgeTransfersBefore(config.storage, cutoff);
   context.info(
     `retention: deleted ${result.transfers} transfers and ${result.index} index rows finished before ${result.cutoff}` +

@@ -68,6 +68,7 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
         syncQueue: services.storage.syncQueue,
         catchUpQueue: services.storage.catchUpQueue,
         logger: context,
+        clock: services.clock,
         companies: services.companies.map((company) => ({ ref: company.ref, transfers: company.storage.transfers, logger: company.logger(context) })),
         multiCompany: services.multiCompany,
       },

@@ -157,6 +157,9 @@ param ipaasMaxConcurrentRequests string = ''
 @description('SYNC_LEASE_SECONDS: how long one transfer holds its customer lease; empty means the app default (120).')
 param syncLeaseSeconds string = ''
 
+@description('OUTAGE_MAX_RETRY_AFTER_SECONDS: the longest a Retry-After may hold a service before it is probed again (30 to 86400); empty means the app default (900).')
+param outageMaxRetryAfterSeconds string = ''
+
 @description('CONSOLE_ACCESS: who may open the operator console: signed-in (Entra ID users through App Service Authentication; the app default in Azure), open or off.')
 @allowed([
   ''
@@ -539,6 +542,10 @@ var optionalAppSettings = [
   {
     name: 'SYNC_LEASE_SECONDS'
     value: syncLeaseSeconds
+  }
+  {
+    name: 'OUTAGE_MAX_RETRY_AFTER_SECONDS'
+    value: outageMaxRetryAfterSeconds
   }
   {
     name: 'CONSOLE_ACCESS'

@@ -162,6 +162,12 @@ const settingsSchema = z.object({
   BC_SHARED_BUDGET: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   IPAAS_MAX_CONCURRENT_REQUESTS: positiveInt(10),
   SYNC_LEASE_SECONDS: positiveInt(120),
+  OUTAGE_MAX_RETRY_AFTER_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(30, 'must be at least 30 seconds')
+    .max(86_400, 'must be at most 86400 seconds (a day: a hold must end long before a queue message expires)')
+    .default(900),
   CONSOLE_ACCESS: consoleAccessSetting,
   CUSTOMER_MAPPING_FILE: z.string().trim().optional(),
 });
@@ -233,6 +239,11 @@ export interface Config {
     bcSharedBudget: boolean;
   };
   sync: { leaseSeconds: number };
+  /**
+   * OUTAGE_MAX_RETRY_AFTER_SECONDS: the longest a service is held on a `Retry-After` before the breaker probes it
+   * again (a longer one is cut to this). Default 15 minutes.
+   */
+  outage: { maxRetryAfterMs: number };
   retention: { transferDays: number };
   /** The mapping collection CUSTOMER_MAPPING_FILE names (default: the shipped file), checked and compiled. */
   mapping: MappingConfig;
@@ -682,6 +693,7 @@ function toConfig(
       bcSharedBudget: s.BC_SHARED_BUDGET ? s.BC_SHARED_BUDGET === 'on' : inAzure,
     },
     sync: { leaseSeconds: s.SYNC_LEASE_SECONDS },
+    outage: { maxRetryAfterMs: s.OUTAGE_MAX_RETRY_AFTER_SECONDS * 1000 },
     retention: { transferDays: s.TRANSFER_RETENTION_DAYS },
     mapping,
     companies,

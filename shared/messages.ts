@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from './clock';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bcCustomerSchema, type BcCustomer } from './businessCentral/types';
@@ -33,6 +34,18 @@ export const syncMessageSchema = z
      * dequeue count starts again: an outage never drives a change into the poison queue.
      */
     holds: z.number().int().min(1).max(1_000_000).optional(),
+    /**
+     * On `customer-sync-poison` only: the RetriesExhausted record already written for this message (storage failed
+     * before its automatic retry was scheduled), so the next round writes the same row again instead of a second one.
+     */
+    exhausted: z
+      .object({
+        transferId: z.string().min(1).max(100),
+        finishedAt: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'finishedAt must be an ISO timestamp'),
+      })
+      .optional(),
+    /** On `customer-sync-poison` only: how many times storage failed its handling (the back-off's exponent). */
+    poisonDeferrals: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((message) => message.snapshot === undefined || message.snapshot.id === message.customerId, {
     message: 'snapshot.id must equal customerId',
@@ -62,7 +75,7 @@ export function snapshotOf(customer: BcCustomer): BcCustomer | undefined {
 export function newSyncMessage(
   customerId: string,
   source: SyncSource,
-  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined; companyId?: string | undefined } = {},
+  extra: { changeType?: string; correlationId?: string; snapshot?: BcCustomer | undefined; companyId?: string | undefined; clock?: Clock } = {},
 ): SyncMessage {
   return {
     customerId: customerId.toLowerCase(),
@@ -70,7 +83,7 @@ export function newSyncMessage(
     source,
     ...(extra.changeType ? { changeType: extra.changeType } : {}),
     correlationId: extra.correlationId ?? randomUUID(),
-    enqueuedAt: new Date().toISOString(),
+    enqueuedAt: isoNow(extra.clock ?? systemClock),
     ...(extra.snapshot ? { snapshot: extra.snapshot } : {}),
   };
 }
@@ -79,5 +92,7 @@ export function newSyncMessage(
 export const reconcileMessageSchema = z.object({
   runId: z.string().regex(/^[A-Za-z0-9-]{1,80}$/u, 'runId must be a reconciliation run id'),
   enqueuedAt: z.string().optional(),
+  /** How many times the message came back from reconcile-poison (handleReconcilePoison); absent at first. */
+  redriven: z.number().int().min(1).max(1_000).optional(),
 });
 export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;

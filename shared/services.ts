@@ -1,5 +1,7 @@
-import { companyOfBusinessCentralUrl, createBusinessCentralBudget, createBusinessCentralClients } from './businessCentral/client';
+import { BUDGET_LEASE_SECONDS, BUDGET_NAME, companyOfBusinessCentralUrl, createBusinessCentralBudget, createBusinessCentralClients } from './businessCentral/client';
+import { BlobSlotLeases } from './storage/blobLeases';
 import type { BusinessCentralApi } from './businessCentral/types';
+import { systemClock, type Clock } from './clock';
 import { loadConfig, type CompanyConfig, type Config } from './config';
 import { isGuid, normalizeGuid } from './guid';
 import { createIpaasClient } from './ipaas/client';
@@ -7,7 +9,7 @@ import type { IpaasApi } from './ipaas/types';
 import { deriveEmailKey, useEmailKey, type Logger } from './log';
 import { createStorage, type CompanyStorage, type Storage } from './storage';
 import type { CompanyRef } from './storage/companies';
-import { ServiceBreakers } from './sync/outages';
+import { ServiceBreakers, StorageOutageTracker } from './sync/outages';
 import { RetrySchedule } from './sync/retrySchedule';
 import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
@@ -58,6 +60,8 @@ export interface Services {
   breakers: ServiceBreakers;
   /** Automatic retries of transfers that exhausted their deliveries (persisted in SyncState). */
   retries: RetrySchedule;
+  /** The process's one clock: everything above takes its time from it. */
+  clock: Clock;
   syncDependencies(logger: Logger): SyncDependencies;
   reconcileDependencies(logger: Logger): ReconcileDependencies;
   /** Sends to the `reconcile` queue. */
@@ -67,58 +71,83 @@ export interface Services {
 }
 
 let cached: Services | undefined;
+let processClock: Clock = systemClock;
 
-export function buildServices(config: Config): Services {
+export interface ServiceOptions {
+  /** The process's clock; the machine's by default. */
+  clock?: Clock;
+}
+
+export function buildServices(config: Config, options: ServiceOptions = {}): Services {
+  const clock = options.clock ?? systemClock;
   // Email masks in logs and email digests in storage are keyed per deployment (docs/reliability.md, "Secrets").
   useEmailKey(deriveEmailKey(config.webhook.clientState));
   const refs: CompanyRef[] = config.companies.map((company) => ({ id: company.id, name: company.name }));
-  const storage = createStorage(config.storage, undefined, { companies: refs });
+  const storage = createStorage(config.storage, undefined, { companies: refs, clock });
   const multiCompany = config.companies.length > 1;
   const breakersOf = new Map<string, ServiceBreakers>();
-  // Each company its own breakers (their state in its own keys): one company's refused access never holds another's work.
+  // Table Storage is the deployment's: one StorageOutage line per change of state for the instance, not per company.
+  const storageOutage = new StorageOutageTracker(clock);
+  // Each company its own breakers (their state in its own keys, its own waiting room): one company's refused access never holds another's work.
   for (const company of config.companies) {
-    breakersOf.set(company.id, new ServiceBreakers(storage.forCompany({ id: company.id, name: company.name }).state, { eventFields: { companyId: company.id, companyName: company.name } }));
+    const companyStorage = storage.forCompany({ id: company.id, name: company.name });
+    breakersOf.set(
+      company.id,
+      new ServiceBreakers(companyStorage.state, {
+        clock,
+        maxRetryAfterMs: config.outage.maxRetryAfterMs,
+        waiting: companyStorage.waiting,
+        eventFields: { companyId: company.id, companyName: company.name },
+        storageOutage,
+      }),
+    );
   }
   const first = config.companies[0]!;
   // Every working answer tells the breaker its service is back (2xx, and 404: the service answered).
   const ok = (status: number | 'error') => status !== 'error' && ((status >= 200 && status < 300) || status === 404);
-  const bcClients = createBusinessCentralClients(
-    config.businessCentral,
-    config.companies.map((company) => company.id),
-    config.http,
-    {
-      onExchange: (exchange) => {
-        // A company's own request tells that company's breaker; an environment-level one (subscriptions) the
-        // only company, when there is one (with several, one company's refused access must not look like recovery).
-        const companyId = companyOfBusinessCentralUrl(exchange.url) ?? (multiCompany ? undefined : first.id);
-        if (companyId) breakersOf.get(companyId)?.observe('businessCentral', ok(exchange.status));
-      },
-      ...(config.http.bcSharedBudget ? { budget: createBusinessCentralBudget(config.http, storage.leases) } : {}),
+  const budget = config.http.bcSharedBudget
+    ? { budget: createBusinessCentralBudget(config.http, new BlobSlotLeases(config.storage, BUDGET_NAME, BUDGET_LEASE_SECONDS), { clock }) }
+    : {};
+  const bcOptions = {
+    sleep: clock.sleep,
+    onExchange: (exchange: { url: string; status: number | 'error' }) => {
+      // A company's own request tells that company's breaker; an environment-level one (subscriptions) the
+      // only company, when there is one (with several, one company's refused access must not look like recovery).
+      const companyId = companyOfBusinessCentralUrl(exchange.url) ?? (multiCompany ? undefined : first.id);
+      if (companyId) breakersOf.get(companyId)?.observe('businessCentral', ok(exchange.status));
     },
-  );
+    ...budget,
+  };
+  const companyIds = config.companies.map((company) => company.id);
+  const bcClients = createBusinessCentralClients(config.businessCentral, companyIds, config.http, bcOptions);
+  // The breakers' probes ask once (no retries in the process): one answer says whether the service is back.
+  const probeHttp = { ...config.http, maxAttempts: 1 };
+  const bcProbeClients = createBusinessCentralClients(config.businessCentral, companyIds, probeHttp, bcOptions);
   // One iPaaS.com client per distinct token: companies that share a token share its cap and its answers.
-  const ipaasClients = new Map<string, IpaasApi>();
+  const ipaasClients = new Map<string, { client: IpaasApi; probe: IpaasApi }>();
   const tokenUsers = new Map<string, string[]>();
   for (const company of config.companies) tokenUsers.set(company.ipaas.apiToken, [...(tokenUsers.get(company.ipaas.apiToken) ?? []), company.id]);
   for (const [token, users] of tokenUsers) {
-    ipaasClients.set(
-      token,
-      createIpaasClient({ ...config.ipaas, apiToken: token }, config.http, {
-        onExchange: (exchange) => {
-          for (const companyId of users) breakersOf.get(companyId)?.observe('ipaas', ok(exchange.status));
-        },
-      }),
-    );
+    const ipaasOptions = {
+      sleep: clock.sleep,
+      onExchange: (exchange: { status: number | 'error' }) => {
+        for (const companyId of users) breakersOf.get(companyId)?.observe('ipaas', ok(exchange.status));
+      },
+    };
+    ipaasClients.set(token, {
+      client: createIpaasClient({ ...config.ipaas, apiToken: token }, config.http, ipaasOptions),
+      probe: createIpaasClient({ ...config.ipaas, apiToken: token }, probeHttp, ipaasOptions),
+    });
   }
 
   const reconcileCompanies = new Map<string, CompanyReconcileDependencies>();
   const companies: CompanyServices[] = config.companies.map((company) => {
     const ref: CompanyRef = { id: company.id, name: company.name };
     const businessCentral = bcClients.get(company.id)!;
-    const ipaas = ipaasClients.get(company.ipaas.apiToken)!;
+    const { client: ipaas, probe: ipaasProbe } = ipaasClients.get(company.ipaas.apiToken)!;
     const companyStorage = storage.forCompany(ref);
     const breakers = breakersOf.get(company.id)!;
-    breakers.setProbes(serviceProbes(businessCentral, ipaas));
+    breakers.setProbes(serviceProbes(bcProbeClients.get(company.id)!, ipaasProbe));
     const logger = (base: Logger): Logger => (multiCompany ? companyLogger(base, company.name) : base);
     return {
       config: company,
@@ -128,7 +157,7 @@ export function buildServices(config: Config): Services {
       storage: companyStorage,
       breakers,
       logger,
-      holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue }),
+      holdDependencies: () => ({ breakers, syncQueue: storage.syncQueue, waiting: companyStorage.waiting }),
       syncDependencies: (base) => ({
         businessCentral,
         ipaas,
@@ -137,6 +166,7 @@ export function buildServices(config: Config): Services {
         leases: companyStorage.leases,
         logger: logger(base),
         leaseTtlMs: config.sync.leaseSeconds * 1000,
+        clock,
         writeTimeoutMs: config.http.timeoutMs,
         externalIds: { systemId: company.ipaas.systemId, source: config.ipaas.externalIdSource },
         mapping: company.mapping.mapping,
@@ -152,12 +182,20 @@ export function buildServices(config: Config): Services {
         runs: storage.reconciliations,
         syncQueue: storage.syncQueue,
         logger: logger(base),
+        clock,
         // A run over several companies reads each through its own clients, links and mapping, and sees every
         // company's links (one iPaaS.com customer belongs to one customer of any company).
         companyDeps: (companyId: string) => reconcileCompanies.get(companyId),
         allLinks: storage.links,
       }),
-      work: (base) => ({ ref, businessCentral, state: companyStorage.state, leases: companyStorage.leases, logger: logger(base) }),
+      work: (base) => ({
+        ref,
+        businessCentral,
+        state: companyStorage.state,
+        leases: companyStorage.leases,
+        logger: logger(base),
+        onHold: () => breakers.onHold(),
+      }),
     };
   });
   const [primary] = companies as [CompanyServices, ...CompanyServices[]];
@@ -189,7 +227,8 @@ export function buildServices(config: Config): Services {
     ipaas: primary.ipaas,
     storage,
     breakers: primary.breakers,
-    retries: new RetrySchedule(config.storage, storage.keyspace ? { keyspace: storage.keyspace } : {}),
+    clock,
+    retries: new RetrySchedule(config.storage, { clock, ...(storage.keyspace ? { keyspace: storage.keyspace } : {}) }),
     holdDependencies: () => primary.holdDependencies(),
     syncDependencies: (logger) => primary.syncDependencies(logger),
     reconcileDependencies: (logger) => primary.reconcileDependencies(logger),
@@ -224,8 +263,17 @@ export function serviceProbes(businessCentral: BusinessCentralApi, ipaas: IpaasA
 
 /** The process-wide services; a settings problem surfaces here as one ConfigError naming the setting. */
 export function getServices(): Services {
-  cached ??= buildServices(loadConfig(process.env));
+  cached ??= buildServices(loadConfig(process.env), { clock: processClock });
   return cached;
+}
+
+/**
+ * The clock every service of this process takes its time from (the local host may give a process a clock that
+ * runs ahead, for fault tests); forgets the services built with the previous one.
+ */
+export function useClock(clock: Clock): void {
+  processClock = clock;
+  cached = undefined;
 }
 
 /** Forget the built services (after the settings changed: tests, the local host). */

@@ -144,12 +144,15 @@ export interface TimerRunEvent {
   message: string | null;
 }
 
-/** Runs a timer's work and reports its outcome; a failure is reported and rethrown (the invocation fails). */
-export async function runTimer<T>(timer: string, logger: Logger, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs a timer's work and reports its outcome; a failure is reported and rethrown (the invocation fails). A timer
+ * that runs every few seconds (`quietSuccess`) reports only its failures, so it does not flood the logs.
+ */
+export async function runTimer<T>(timer: string, logger: Logger, work: () => Promise<T>, options: { quietSuccess?: boolean } = {}): Promise<T> {
   const started = Date.now();
   try {
     const result = await work();
-    reportEvent(logger, TIMER_EVENT, { timer, outcome: 'Succeeded', durationMs: Date.now() - started, errorCode: null, message: null } satisfies TimerRunEvent);
+    if (!options.quietSuccess) reportEvent(logger, TIMER_EVENT, { timer, outcome: 'Succeeded', durationMs: Date.now() - started, errorCode: null, message: null } satisfies TimerRunEvent);
     return result;
   } catch (failure) {
     const errorCode = failure instanceof SyncError ? failure.code : failure instanceof Error ? failure.name : 'Error';
@@ -160,8 +163,10 @@ export async function runTimer<T>(timer: string, logger: Logger, work: () => Pro
 }
 
 /**
- * One line when a service's work is put on hold or resumes, `ServiceOutage {json}` (the on-hold alert and
- * docs/reliability.md read it). `message` is the last failure, already redacted.
+ * One line per service per change of state, `ServiceOutage {json}` (the on-hold alert and docs/reliability.md read
+ * it): `onHold` when the breaker opens, `stillOnHold` every few minutes while it stays open (one instance writes
+ * it), `resumed` when it closes, with the number of customers that were waiting. Held messages write no line of
+ * their own. `message` is the last failure, already redacted.
  */
 export const SERVICE_OUTAGE_EVENT = 'ServiceOutage';
 
@@ -170,45 +175,61 @@ export interface ServiceOutageEvent {
   /** The company whose work is held (each company has its own hold). */
   companyId?: string;
   companyName?: string;
-  state: 'onHold' | 'resumed';
+  state: 'onHold' | 'stillOnHold' | 'resumed';
   kind: OutageKind;
   since: string;
   retryAt: string | null;
   downMs: number;
   message: string | null;
+  /** Openings so far: 1, plus one per failed probe. */
+  openings: number;
+  /** Customers waiting for the service (counted on `stillOnHold`, resumed on `resumed`); null when not known. */
+  waiting: number | null;
 }
 
 export function serviceOutageLine(event: ServiceOutageEvent): string {
   return `${SERVICE_OUTAGE_EVENT} ${JSON.stringify(event)}`;
 }
 
-/** One line per customer-sync message held back because a service is on hold, `TransferOnHold {json}`. */
-export const TRANSFER_HOLD_EVENT = 'TransferOnHold';
-
-export interface TransferHoldEvent {
-  customerId: string;
-  companyId?: string;
-  companyName?: string;
-  source: string;
-  service: ServiceName;
-  kind: OutageKind;
-  /** When the message comes back. */
-  retryAt: string;
-  /** How many times this change has been held so far. */
-  holds: number;
-  correlationId: string | null;
-}
-
-export function transferHoldLine(event: TransferHoldEvent): string {
-  return `${TRANSFER_HOLD_EVENT} ${JSON.stringify(event)}`;
-}
-
-export function parseTransferHoldLine(line: string): TransferHoldEvent | null {
-  const at = line.indexOf(`${TRANSFER_HOLD_EVENT} {`);
+export function parseServiceOutageLine(line: string): ServiceOutageEvent | null {
+  const at = line.indexOf(`${SERVICE_OUTAGE_EVENT} {`);
   if (at < 0) return null;
   try {
-    return JSON.parse(line.slice(at + TRANSFER_HOLD_EVENT.length + 1)) as TransferHoldEvent;
+    return JSON.parse(line.slice(at + SERVICE_OUTAGE_EVENT.length + 1)) as ServiceOutageEvent;
   } catch {
     return null;
   }
+}
+
+/**
+ * One line per process when Table Storage stops answering the workers and when it answers again,
+ * `StorageOutage {json}` (a line every few minutes while it lasts): held messages write none of their own.
+ * Storage cannot record its own outage, so each instance reports what it saw.
+ */
+export const STORAGE_OUTAGE_EVENT = 'StorageOutage';
+
+export interface StorageOutageEvent {
+  state: 'onHold' | 'stillOnHold' | 'resumed';
+  since: string;
+  downMs: number;
+  /** Messages this instance put back on the queue meanwhile. */
+  held: number;
+  message: string | null;
+}
+
+/**
+ * One record per last-line poison queue (`*-poison-poison`) where the sweeper found messages, `StrandedMessages
+ * {json}`: how many it found, moved back to the poison queue they came from, and left (could not move now). An
+ * alert counts them (docs/monitoring.md).
+ */
+export const STRANDED_MESSAGES_EVENT = 'StrandedMessages';
+
+export interface StrandedMessagesEvent {
+  queue: string;
+  returnedTo: string;
+  found: number;
+  moved: number;
+  left: number;
+  /** Why the sweep of this queue stopped early, redacted; null when it did not. */
+  error: string | null;
 }

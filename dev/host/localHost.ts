@@ -353,6 +353,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     timerRuns.set(name, run);
     return run;
   }
+  // Stoppers run in reverse: the schedules stop first, then the runs already under way are awaited, so no timer
+  // starts (and writes to storage) after stop() returned.
+  stoppers.push(async () => {
+    await Promise.all(timerRuns.values());
+  });
   if (options.listen?.timers !== false) {
     for (const registration of timerFunctions) {
       const trigger = triggerOf(registration);
@@ -361,9 +366,6 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (trigger.runOnStartup) void runTimer(registration);
     }
   }
-  stoppers.push(async () => {
-    await Promise.all(timerRuns.values());
-  });
 
   const byName = (name: string): Registration => {
     const registration = registrations.find((candidate) => candidate.metadata.name === name);

@@ -2,7 +2,8 @@
 // event name (TransferCompleted, TimerRun) with the fields in customDimensions (docs/monitoring.md says what
 // each alert means and what to do). Storage queue metrics cannot watch customer-sync-poison: Azure Storage
 // reports QueueMessageCount once an hour for the whole account, without a queue-name dimension. Every poison
-// message becomes a transfer with errorCode RetriesExhausted, so that record is the precise signal.
+// message becomes a transfer with errorCode RetriesExhausted, so that record is the precise signal; the poison
+// queues of the poison queues are counted by the sweeper that empties them (StrandedMessages).
 
 @description('Application Insights component the Function App logs to.')
 param applicationInsightsId string
@@ -70,14 +71,24 @@ traces
 | where tostring(r.timer) == "subscriptionTimer" and tostring(r.outcome) == "Succeeded"
 '''
 
-// A service put on hold (circuit breaker open): one ServiceOutage record each time it opens or a probe fails,
-// so at least one every 5 minutes while it lasts; the alert resolves itself once the service is back.
+// A service put on hold (circuit breaker open): one ServiceOutage record when it opens and one every 5 minutes
+// while it stays open (stillOnHold); the alert resolves itself once the service is back.
 var serviceOnHoldQuery = '''
 traces
 | where message == "ServiceOutage"
 | extend o = customDimensions
-| where tostring(o.state) == "onHold"
+| where tostring(o.state) in ("onHold", "stillOnHold")
 | extend service = tostring(o.service), reason = tostring(o.kind), companyName = tostring(o.companyName)
+'''
+
+// Messages found in a poison queue's own poison queue (*-poison-poison), where nothing triggers: the sweeper
+// moves them back and reports each queue where it found any (StrandedMessages), every 15 minutes.
+var strandedMessagesQuery = '''
+traces
+| where message == "StrandedMessages"
+| extend p = customDimensions
+| where toint(p.found) > 0
+| extend queue = tostring(p.queue)
 '''
 
 @description('Missing + Drifted customers in a completed reconciliation above which the drift alert fires.')
@@ -307,7 +318,7 @@ resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' 
   kind: 'LogAlert'
   properties: {
     displayName: 'Customer sync: Business Central or iPaaS.com on hold'
-    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage records with state onHold). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
+    description: 'A whole service failed (credentials refused, long throttling, or 5xx / timeouts that persist) and its transfers are on hold (ServiceOutage records with state onHold, then stillOnHold every 5 minutes). Nothing is lost: held transfers resume by themselves once the service answers. GET /api/health/details says which service, since when and what to do (e.g. renew IPAAS_API_TOKEN). See docs/reliability.md.'
     severity: 1
     enabled: true
     scopes: [
@@ -393,6 +404,54 @@ resource reconciliationDriftAlert 'Microsoft.Insights/scheduledQueryRules@2022-0
       ]
     }
     autoMitigate: false
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+  dependsOn: [
+    actionGroup
+  ]
+}
+
+resource strandedMessagesAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: 'alert-bcsync-stranded-messages-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Customer sync: messages left in a poison queue of a poison queue'
+    description: 'A poison reader failed 5 times on a message, which went to customer-sync-poison-poison, customer-catchup-poison-poison or reconcile-poison-poison (StrandedMessages records: found, moved back, left). The sweeper moves them back every 15 minutes. See docs/monitoring.md.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: strandedMessagesQuery
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'queue'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
     actions: {
       actionGroups: actionGroupIds
     }
@@ -580,6 +639,7 @@ output timerFailedAlertId string = timerFailedAlert.id
 output subscriptionSilentAlertId string = subscriptionSilentAlert.id
 output serviceOnHoldAlertId string = serviceOnHoldAlert.id
 output reconciliationDriftAlertId string = reconciliationDriftAlert.id
+output strandedMessagesAlertId string = strandedMessagesAlert.id
 output dailyCapAlertId string = dailyCapAlert.id
 output healthTestId string = healthTest.id
 output healthAlertId string = healthAlert.id

@@ -25,8 +25,13 @@ param vnetEnabled bool
 var queueNames = [
   'customer-sync'
   'customer-sync-poison'
+  'customer-sync-poison-poison'
   'customer-catchup'
+  'customer-catchup-poison'
+  'customer-catchup-poison-poison'
   'reconcile'
+  'reconcile-poison'
+  'reconcile-poison-poison'
 ]
 var tableNames = [
   'CustomerTransfers'
@@ -34,9 +39,11 @@ var tableNames = [
   'SyncState'
   'TransfersByTime'
 ]
-// Reconciliation reports (shared/storage/reconcileStore.ts).
+// Reconciliation reports (shared/storage/reconcileStore.ts); the shared Business Central budget's slots, held as
+// blob leases (shared/storage/blobLeases.ts).
 var containerNames = [
   'reconciliations'
+  'request-budget'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {

@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { StateStore } from '../storage/types';
@@ -61,7 +62,7 @@ export interface StatusDependencies {
   /** Every configured company with its state (absent: the first company's state alone, unnamed). */
   companies?: ReadonlyArray<{ id: string; name: string; state: Pick<StateStore, 'get'> }>;
   queueDepth(queue: 'sync' | 'poison'): Promise<number>;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStatus> {
@@ -100,7 +101,7 @@ export async function readSyncStatus(deps: StatusDependencies): Promise<SyncStat
     }),
   );
   return {
-    generatedAt: (deps.clock?.() ?? new Date()).toISOString(),
+    generatedAt: isoNow(deps.clock ?? systemClock),
     subscription: {
       managed: Boolean(deps.config.webhook.notificationUrl),
       schedule: deps.config.subscription.schedule,

@@ -143,7 +143,11 @@ export class HttpClient {
       });
     } catch (error) {
       if (slotTaken) throw error;
-      // The shared budget's storage failed before the request was sent: transient, nothing reached the service.
+      // Storage failing under the budget is an outage of storage (the worker holds the message for it, without
+      // spending a delivery); a wait for a slot that ran out is transient: the queue delivers the message again.
+      if (error instanceof SyncError && error.code === 'StorageUnavailable') {
+        throw new SyncError('StorageUnavailable', `${this.options.serviceName} request not sent: the shared request budget is unavailable (${error.message})`, { transient: true, cause: error });
+      }
       throw new SyncError(this.options.transientCode, `${this.options.serviceName} request not sent: the shared request budget is unavailable (${error instanceof Error ? error.message : String(error)})`, { transient: true });
     }
   }

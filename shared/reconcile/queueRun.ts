@@ -1,6 +1,8 @@
+import { isoNow, systemClock } from '../clock';
 import { describeError } from '../errors';
-import type { ReconcileMessage } from '../messages';
-import { advanceReconciliation, startReconciliation, type ReconcileDependencies, type StartResult } from './reconcile';
+import type { Logger } from '../log';
+import { reconcileMessageSchema, type ReconcileMessage } from '../messages';
+import { advanceReconciliation, cancelReconciliation, startReconciliation, type ReconcileDependencies, type StartResult } from './reconcile';
 import type { ReconcileTrigger } from './report';
 
 /** Sends a `reconcile` message, visible after `delaySeconds`. */
@@ -21,12 +23,12 @@ export async function beginQueuedReconciliation(
   const result = await startReconciliation(deps, options);
   if (!result.started) return result;
   try {
-    await schedule({ runId: result.runId, enqueuedAt: new Date().toISOString() }, 0);
+    await schedule({ runId: result.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, 0);
   } catch (error) {
     const stored = await deps.runs.readState(result.runId);
     if (stored) {
       const state = stored.value as Record<string, unknown>;
-      const now = new Date().toISOString();
+      const now = isoNow(deps.clock ?? systemClock);
       await deps.runs
         .writeState(result.runId, { ...state, status: 'Failed', finishedAt: now, updatedAt: now, error: `Not started: ${describeError(error)}` }, stored.etag)
         .catch(() => undefined);
@@ -47,7 +49,42 @@ export async function continueQueuedReconciliation(
   budgetMs: number = STEP_BUDGET_MS,
 ): Promise<string> {
   const result = await advanceReconciliation(deps, message.runId, { budgetMs, retryTransient: true });
-  if (result.outcome === 'continue') await schedule({ runId: message.runId, enqueuedAt: new Date().toISOString() }, 0);
-  if (result.outcome === 'retry') await schedule({ runId: message.runId, enqueuedAt: new Date().toISOString() }, Math.ceil(result.retryAfterMs / 1000));
+  if (result.outcome === 'continue') await schedule({ runId: message.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, 0);
+  if (result.outcome === 'retry') await schedule({ runId: message.runId, enqueuedAt: isoNow(deps.clock ?? systemClock) }, Math.ceil(result.retryAfterMs / 1000));
   return result.outcome;
+}
+
+/** Rounds of 5 deliveries a run's message may fail before the run is ended as Failed. */
+export const MAX_RECONCILE_REDRIVES = 5;
+const RECONCILE_REDRIVE_BASE_SECONDS = 5 * 60;
+const RECONCILE_REDRIVE_MAX_SECONDS = 60 * 60;
+
+/**
+ * reconcile-poison's reader: a run's message that failed 5 deliveries (its checkpoint blob or the queue failing)
+ * goes back to `reconcile` after 5, 10, 20, 40 and 60 minutes, and the run goes on from its checkpoint. After
+ * MAX_RECONCILE_REDRIVES rounds the run is ended as Failed with the reason, so it no longer blocks the next one
+ * and its report says what happened. Throws when storage refuses either, so the host delivers it again.
+ */
+export async function handleReconcilePoison(
+  deps: Pick<ReconcileDependencies, 'runs' | 'clock'> & { logger: Logger },
+  schedule: ReconcileScheduler,
+  raw: unknown,
+): Promise<'redriven' | 'ended' | 'dropped'> {
+  const parsed = reconcileMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    deps.logger.warn(`reconcile poison: dropped a message that is not a reconciliation message: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+    return 'dropped';
+  }
+  const { runId } = parsed.data;
+  const round = (parsed.data.redriven ?? 0) + 1;
+  if (round > MAX_RECONCILE_REDRIVES) {
+    const reason = `Failed: its queue messages kept failing (${MAX_RECONCILE_REDRIVES} rounds of deliveries); start a new run`;
+    const ended = await cancelReconciliation(deps, runId, reason);
+    deps.logger.error(`reconcile: run ${runId} ${ended ? 'ended as Failed' : 'was no longer running'}: ${reason}`);
+    return 'ended';
+  }
+  const delaySeconds = Math.min(RECONCILE_REDRIVE_MAX_SECONDS, RECONCILE_REDRIVE_BASE_SECONDS * 2 ** (round - 1));
+  await schedule({ runId, enqueuedAt: isoNow(deps.clock ?? systemClock), redriven: round }, delaySeconds);
+  deps.logger.warn(`reconcile: run ${runId}: its message failed its deliveries; it goes on from its checkpoint in ${delaySeconds} s (round ${round} of ${MAX_RECONCILE_REDRIVES})`);
+  return 'redriven';
 }

@@ -1,3 +1,4 @@
+import { dateOf, isoNow, systemClock, type Clock } from '../clock';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
@@ -69,7 +70,7 @@ export interface ReconcileDependencies {
   /** `customer-sync`, for `fix`. */
   syncQueue: QueueSender;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
   pageSize?: number;
   ipaasPagesPerStep?: number;
   staleAfterMs?: number;
@@ -132,7 +133,7 @@ export async function startReconciliation(
   deps: ReconcileDependencies,
   options: { fix: boolean; trigger: ReconcileTrigger; companies?: ReadonlyArray<{ id: string; name: string }> },
 ): Promise<StartResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const latest = await deps.runs.readLatest();
   if (latest) {
     const current = await readState(deps.runs, latest.value.runId);
@@ -251,12 +252,12 @@ function memoFor(memo: Memo, state: RunState): Memo {
  * Checkpoints are written under an ETag condition, so two workers never advance one run twice.
  */
 export async function advanceReconciliation(deps: ReconcileDependencies, runId: string, options: AdvanceOptions = {}): Promise<AdvanceResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = (): Date => dateOf(deps.clock ?? systemClock);
   const loaded = await readState(deps.runs, runId);
   if (!loaded) return { outcome: 'notFound' };
   let { state, etag } = loaded;
   if (state.status !== 'Running') return { outcome: 'notRunning', report: await readReport(deps, runId).then((report) => report ?? reportFromState(state)) };
-  const began = Date.now();
+  const began = (deps.clock ?? systemClock).now();
   const memo: Memo = {};
   let steps = 0;
   for (;;) {
@@ -306,7 +307,7 @@ export async function advanceReconciliation(deps: ReconcileDependencies, runId: 
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) return { outcome: 'continue', report: current };
     if (options.shouldStop?.()) return { outcome: 'continue', report: current };
-    if (options.budgetMs !== undefined && Date.now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
+    if (options.budgetMs !== undefined && (deps.clock ?? systemClock).now() - began >= options.budgetMs) return { outcome: 'continue', report: current };
   }
 }
 
@@ -433,7 +434,7 @@ async function businessCentralStep(runDeps: ReconcileDependencies, state: RunSta
   if (toFix.length > 0) {
     // Enqueued before the checkpoint: a repeated step enqueues them again, which the idempotent sync absorbs.
     const correlationId = `reconcile-${state.runId}`;
-    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId, companyId: company?.id })));
+    await deps.syncQueue.send(toFix.map((customerId) => newSyncMessage(customerId, 'reconcile', { correlationId, companyId: company?.id, ...(deps.clock ? { clock: deps.clock } : {}) })));
   }
   await deps.runs.writePart(state.runId, partName('bc', cursor.businessCentralParts), { counts, items, customerIds, ...(company ? { companyId: company.id } : {}) });
   cursor.businessCentralParts += 1;
@@ -516,7 +517,7 @@ async function finish(deps: ReconcileDependencies, state: RunState, memo: Memo, 
 export async function cancelReconciliation(deps: Pick<ReconcileDependencies, 'runs' | 'clock'>, runId: string, reason: string): Promise<boolean> {
   const loaded = await readState(deps.runs, runId);
   if (!loaded || loaded.state.status !== 'Running') return false;
-  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const now = isoNow(deps.clock ?? systemClock);
   const state: RunState = { ...loaded.state, status: 'Failed', finishedAt: now, updatedAt: now, error: reason };
   return (await deps.runs.writeState(runId, state, loaded.etag)) !== null;
 }

@@ -160,7 +160,7 @@ export function companyState(state: StateStore, company: CompanyScope): StateSto
   return {
     get: async (name, parse) => state.get(await key(name), parse),
     put: async (name, value, etag) => state.put(await key(name), value, etag),
-    delete: async (name) => state.delete(await key(name)),
+    delete: async (name, etag) => state.delete(await key(name), etag),
   };
 }
 

@@ -1,5 +1,6 @@
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock';
 import { ERROR_CODES } from '../errors';
 import { ensureTable, storageError, tableClient, type StorageConnection } from './connection';
 import { TRANSFERS_BY_TIME_TABLE, utcDay } from './transferStore';
@@ -23,10 +24,10 @@ const failedRowSchema = z.looseObject({
  */
 export function tableFailedTransferSource(
   storage: StorageConnection,
-  options: { lookbackDays?: number; clock?: () => Date; tableName?: string; keyspace?: CompanyKeyspace } = {},
+  options: { lookbackDays?: number; clock?: Clock; tableName?: string; keyspace?: CompanyKeyspace } = {},
 ): FailedTransferSource {
   const lookbackDays = options.lookbackDays ?? FAILED_TRANSFERS_LOOKBACK_DAYS;
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   return {
     async *scan() {
       const table = tableClient(storage, options.tableName ?? TRANSFERS_BY_TIME_TABLE);
@@ -39,7 +40,7 @@ export function tableFailedTransferSource(
         throw storageError('reading failed transfers', error);
       }
       // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
-      const start = clock().getTime() + DAY_MS;
+      const start = clock.now() + DAY_MS;
       for (let offset = 0; offset <= lookbackDays + 1; offset += 1) {
         const day = utcDay(start - offset * DAY_MS);
         const pages = table

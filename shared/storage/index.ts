@@ -1,6 +1,7 @@
 import type { Logger } from '../log';
+import type { Clock } from '../clock';
 import { SyncError } from '../errors';
-import { CATCH_UP_QUEUE, SYNC_QUEUE } from '../queueNames';
+import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../queueNames';
 import { ConfigError } from '../config';
 import { queueClient, statusOf, storageFailureDetail, tableClient, type StorageConnection } from './connection';
 import { SYNC_STATE_TABLE, TableLeaseStore } from './leaseStore';
@@ -10,6 +11,7 @@ import { tableFailedTransferSource } from './failedTransfers';
 import { createQueueSender } from './queues';
 import { TableStateStore } from './stateStore';
 import { TableTransferStore } from './transferStore';
+import { TableWaitingRoom, type WaitingRoom } from './waitingRoom';
 import { BlobReconcileRunStore, type ReconcileRunStore } from './reconcileStore';
 import type { CustomerLinkLister, CustomerLinkStore, FailedTransferSource, LeaseStore, PoisonQueue, QueueSender, StateStore, TransferStore } from './types';
 import { CompanyKeyspace, companyLeases, companyLinks, companyState, companyTransfers, type CompanyRef, type CompanyScope } from './companies';
@@ -24,6 +26,7 @@ export * from './queues';
 export * from './reconcileStore';
 export * from './failedTransfers';
 export * from './poisonQueue';
+export * from './waitingRoom';
 export * from './companies';
 
 export interface Storage {
@@ -39,12 +42,16 @@ export interface Storage {
   state: StateStore;
   /** Sends to `customer-sync`. */
   syncQueue: QueueSender;
+  /** Customers held while a service is on hold (shared/sync/outages.ts), resumed when it answers again. */
+  waiting: WaitingRoom;
   /** Sends to `customer-catchup` (large notifications, collections, catch-up polls). */
   catchUpQueue: QueueSender;
   /** Failed transfers across customers, newest first (what a replay scans). */
   failedTransfers: FailedTransferSource;
   /** `customer-sync-poison`, read and emptied by a replay. */
   poisonQueue: PoisonQueue;
+  /** Sends to `customer-sync-poison` (the poison worker puts a message back there, delayed, while storage fails). */
+  poisonSender: QueueSender;
   /** Proves tables and queues answer with our credentials (for the health route); rejects with a SyncError naming the failing part. */
   ping(): Promise<void>;
   /** Which company owns the keys without a company (shared/storage/companies.ts); undefined without `companies`. */
@@ -62,11 +69,15 @@ export interface CompanyStorage {
   state: StateStore;
   /** Its poll lease and customer leases. */
   leases: LeaseStore;
+  /** Its customers waiting for a service on hold (its own hold, its own waiting room). */
+  waiting: WaitingRoom;
 }
 
 export interface StorageOptions {
   /** How long ping waits for an answer; the SDK's own retries would otherwise take tens of seconds. */
   pingTimeoutMs?: number;
+  /** The process's clock (records, leases, retention windows). */
+  clock?: Clock;
   /**
    * The configured companies, in order (Config.companies): rows are then keyed by company and customer, and every
    * record read names its company. Without it (stores of no company: tools, tests) rows are keyed by customer.
@@ -83,12 +94,14 @@ export const DEFAULT_PING_TIMEOUT_MS = 5_000;
 export function createStorage(storage: StorageConnection, logger?: Logger, options: StorageOptions = {}): Storage {
   const logging = logger ? { logger } : {};
   const pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+  const clocked = options.clock ? { clock: options.clock } : {};
+  const syncQueue = createQueueSender(storage, SYNC_QUEUE);
   const state = new TableStateStore(storage);
-  const leases = new TableLeaseStore(storage);
+  const leases = new TableLeaseStore(storage, clocked);
   const [first] = options.companies ?? [];
   const keyspace = first ? new CompanyKeyspace(state, first.id) : undefined;
   const names = new Map((options.companies ?? []).map((company) => [company.id, company.name]));
-  const transfers = new TableTransferStore(storage, { ...logging, ...(keyspace ? { companies: { keyspace, names } } : {}) });
+  const transfers = new TableTransferStore(storage, { ...logging, ...clocked, ...(keyspace ? { companies: { keyspace, names } } : {}) });
   const links = new TableCustomerLinkStore(storage, { ...logging, ...(keyspace ? { keyspace } : {}) });
   const views = new Map<string, CompanyStorage>();
   return {
@@ -97,10 +110,12 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
     reconciliations: new BlobReconcileRunStore(storage),
     leases,
     state,
-    syncQueue: createQueueSender(storage, SYNC_QUEUE),
+    syncQueue,
+    waiting: new TableWaitingRoom(storage, syncQueue, clocked),
     catchUpQueue: createQueueSender(storage, CATCH_UP_QUEUE),
-    failedTransfers: tableFailedTransferSource(storage, keyspace ? { keyspace } : {}),
+    failedTransfers: tableFailedTransferSource(storage, { ...clocked, ...(keyspace ? { keyspace } : {}) }),
     poisonQueue: storagePoisonQueue(storage),
+    poisonSender: createQueueSender(storage, POISON_QUEUE),
     ping: () => pingStorage(storage, pingTimeoutMs),
     keyspace,
     forCompany(ref: CompanyRef): CompanyStorage {
@@ -114,6 +129,7 @@ export function createStorage(storage: StorageConnection, logger?: Logger, optio
         links: companyLinks(links, company),
         state: companyState(state, company),
         leases: companyLeases(leases, company),
+        waiting: new TableWaitingRoom(storage, syncQueue, { ...clocked, keyPrefix: () => company.keyspace.prefix(company.id) }),
       };
       views.set(ref.id, view);
       return view;

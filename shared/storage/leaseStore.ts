@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock';
 import { SyncError } from '../errors';
 import { statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
 import type { Lease, LeaseStore } from './types';
@@ -12,10 +13,10 @@ export interface LeaseStoreOptions {
   /** Contract name by default; override only for isolation. */
   tableName?: string;
   /**
-   * Milliseconds since the epoch: the expiry written into each lease (for people reading the row), and the expiry
-   * judged for rows written by earlier versions, or for every row with `expiryBy: 'clock'`.
+   * The expiry written into each lease (for people reading the row), and the expiry judged for rows written by
+   * earlier versions, or for every row with `expiryBy: 'clock'`.
    */
-  clock?: () => number;
+  clock?: Clock;
   /**
    * Who decides that a lease has expired: `storage` (default), by storage's own clock (the time since the row was
    * last written, as the reply to a read dates it), so instances whose clocks disagree still exclude each other;
@@ -58,12 +59,12 @@ interface CurrentLease {
  */
 export class TableLeaseStore implements LeaseStore {
   private readonly table: TableClient;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly expiryBy: 'storage' | 'clock';
 
   constructor(storage: StorageConnection, options: LeaseStoreOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.expiryBy = options.expiryBy ?? 'storage';
   }
 
@@ -77,7 +78,7 @@ export class TableLeaseStore implements LeaseStore {
     try {
       // A second round only when the row vanished between our read and our takeover.
       for (let round = 0; round < 2; round += 1) {
-        const now = this.clock();
+        const now = this.clock.now();
         const lease: Lease = { name, token: randomUUID(), expiresAt: new Date(now + ttlMs).toISOString() };
         const entity = this.entity(rowKey, lease, ttlMs);
         try {
@@ -115,7 +116,7 @@ export class TableLeaseStore implements LeaseStore {
         if (!current || current.token !== lease.token) return false;
         etag = current.etag;
       }
-      const expiresAt = new Date(this.clock() + ttlMs).toISOString();
+      const expiresAt = new Date(this.clock.now() + ttlMs).toISOString();
       const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }, ttlMs), 'Replace', { etag });
       lease.expiresAt = expiresAt;
       if (replaced.etag) lease.etag = replaced.etag;
@@ -158,7 +159,7 @@ export class TableLeaseStore implements LeaseStore {
     if (this.expiryBy === 'storage' && current.ttlMs !== undefined && Number.isFinite(current.writtenAtMs) && Number.isFinite(current.readAtMs)) {
       return current.readAtMs - current.writtenAtMs >= current.ttlMs;
     }
-    return current.expiresAtMs <= this.clock();
+    return current.expiresAtMs <= this.clock.now();
   }
 
   /** The row as it stands, or null when absent; an unreadable row counts as expired so it can be taken over. */

@@ -8,6 +8,20 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const DEFAULT_SEND_CONCURRENCY = 32;
 /** The longest a message can be kept invisible. */
 export const MAX_VISIBILITY_SECONDS = 7 * 24 * 3600;
+/** A message lives this long unless told otherwise (the service's default time-to-live). */
+export const DEFAULT_TIME_TO_LIVE_SECONDS = 7 * 24 * 3600;
+/** A delayed message becomes visible at least this long before it would expire. */
+export const EXPIRY_MARGIN_SECONDS = 3600;
+
+/**
+ * The longest delay a message of this time-to-live may be sent with: it must become visible well before it
+ * expires, or it would vanish unread the moment it shows (-1, never expiring, allows the full 7 days).
+ */
+export function longestDelaySeconds(timeToLiveSeconds: number | undefined): number {
+  if (timeToLiveSeconds === -1) return MAX_VISIBILITY_SECONDS;
+  const lifetime = timeToLiveSeconds ?? DEFAULT_TIME_TO_LIVE_SECONDS;
+  return Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, lifetime - EXPIRY_MARGIN_SECONDS));
+}
 /** The service hands out at most 32 messages per receive. */
 const MAX_RECEIVE_COUNT = 32;
 
@@ -84,7 +98,7 @@ async function sendTexts(
   timeToLive: number | undefined,
   delaySeconds?: number,
 ): Promise<void> {
-  const delay = delaySeconds === undefined ? 0 : Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+  const delay = delaySeconds === undefined ? 0 : Math.min(longestDelaySeconds(timeToLive), Math.max(0, Math.ceil(delaySeconds)));
   const options = {
     ...(timeToLive === undefined ? {} : { messageTimeToLive: timeToLive }),
     ...(delay > 0 ? { visibilityTimeout: delay } : {}),
@@ -210,10 +224,10 @@ export async function peekCount(storage: StorageConnection, queueName: string): 
   }
 }
 
-/** Sends one JSON message that becomes visible after `delaySeconds` (at most 7 days), e.g. a retry after a pause. */
+/** Sends one JSON message that becomes visible after `delaySeconds` (well before it expires), e.g. a retry after a pause. */
 export async function sendDelayed(storage: StorageConnection, queueName: string, message: unknown, delaySeconds: number): Promise<void> {
   const queue = queueClient(storage, queueName);
-  const visibilityTimeout = Math.max(0, Math.min(7 * 24 * 3600, Math.floor(delaySeconds)));
+  const visibilityTimeout = Math.max(0, Math.min(longestDelaySeconds(undefined), Math.floor(delaySeconds)));
   try {
     await withQueue(queue, () => queue.sendMessage(encodeMessage(message), visibilityTimeout > 0 ? { visibilityTimeout } : {}));
   } catch (error) {

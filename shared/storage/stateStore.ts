@@ -74,11 +74,15 @@ export class TableStateStore implements StateStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, etag?: string): Promise<boolean> {
     try {
-      await withTable(this.table, () => this.table.deleteEntity(STATE_PARTITION, toTableKey(key)));
+      await withTable(this.table, () => this.table.deleteEntity(STATE_PARTITION, toTableKey(key), etag === undefined ? {} : { etag }));
+      return true;
     } catch (error) {
-      if (statusOf(error) === 404) return;
+      const status = statusOf(error);
+      // Without an ETag, gone is as good as deleted; with one, the row read is no longer there as it was.
+      if (status === 404) return etag === undefined;
+      if (etag !== undefined && status === 412) return false;
       throw storageError(`deleting state "${key}"`, error);
     }
   }

@@ -1,5 +1,6 @@
 import { odata, type Edm, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../clock';
 import { ERROR_CODES, SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { SOURCES } from '../messages';
@@ -35,7 +36,7 @@ export interface TransferStoreOptions {
   byTimeTableName?: string;
   logger?: Logger;
   /** "Now" for listRecent's walk back over days. */
-  clock?: () => Date;
+  clock?: Clock;
   /** listRecent stops after this many consecutive days without any transfer. */
   maxEmptyDays?: number;
   /** listRecent never looks further back than this. */
@@ -159,7 +160,7 @@ export class TableTransferStore implements TransferStore, CompanyTransferStore {
   private readonly transfers: TableClient;
   private readonly byTime: TableClient;
   private readonly logger: Logger;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
   private readonly maxEmptyDays: number;
   private readonly maxDaysBack: number;
   private readonly companies: TransferStoreOptions['companies'];
@@ -169,7 +170,7 @@ export class TableTransferStore implements TransferStore, CompanyTransferStore {
     this.transfers = tableClient(storage, options.tableName ?? TRANSFERS_TABLE);
     this.byTime = tableClient(storage, options.byTimeTableName ?? TRANSFERS_BY_TIME_TABLE);
     this.logger = options.logger ?? silentLogger;
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
     this.maxEmptyDays = options.maxEmptyDays ?? 30;
     this.maxDaysBack = options.maxDaysBack ?? 400;
   }
@@ -225,7 +226,7 @@ export class TableTransferStore implements TransferStore, CompanyTransferStore {
     const results: Array<{ record: TransferRecord; day: string; rowKey: string }> = [];
     // Tomorrow first: a writer whose clock runs ahead may already have filed rows under the next day.
     // With a cursor, its own day first (the rest of it), then older days.
-    const start = after ? Date.parse(`${after.day}T00:00:00Z`) : this.clock().getTime() + DAY_MS;
+    const start = after ? Date.parse(`${after.day}T00:00:00Z`) : this.clock.now() + DAY_MS;
     let emptyDays = 0;
     // One day first (a busy day answers alone), then growing batches read in parallel for sparse history.
     let batchSize = 1;

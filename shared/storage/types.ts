@@ -183,7 +183,8 @@ export interface StateStore {
   get<T>(key: string, parse: (value: unknown) => T): Promise<{ value: T; etag: string } | null>;
   /** Writes; with `etag` only when unchanged since read (false on conflict), with `etag: null` only when absent. */
   put(key: string, value: unknown, etag?: string | null): Promise<boolean>;
-  delete(key: string): Promise<void>;
+  /** Deletes; with `etag` only the row as it was read (false when it changed or is gone). */
+  delete(key: string, etag?: string): Promise<boolean>;
 }
 
 /** Sends messages to a storage queue (JSON, base64-encoded as host.json declares). */

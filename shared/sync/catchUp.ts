@@ -1,3 +1,4 @@
+import { dateOf, isoNow, systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
@@ -13,6 +14,8 @@ const companyIdField = z.string().regex(GUID_PATTERN, 'companyId must be a GUID'
 
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp');
+/** How many times the message came back from customer-catchup-poison (handleCatchUpPoison); absent at first. */
+const redrivenCount = z.number().int().min(1).max(1_000_000).optional();
 
 /** Ids per `customers` message: about 22 KB encoded, well under the 64 KB queue message limit. */
 export const CUSTOMER_BATCH_SIZE = 250;
@@ -38,6 +41,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('collection'),
@@ -46,6 +50,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
     source: z.enum(SOURCES),
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('poll'),
@@ -54,6 +59,7 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
     companyId: companyIdField,
     correlationId: z.string().min(1).max(200),
     enqueuedAt: isoTime,
+    redriven: redrivenCount,
   }),
 ]);
 export type CatchUpMessage = z.infer<typeof catchUpMessageSchema>;
@@ -65,6 +71,7 @@ export function newCustomerBatches(
   customers: ReadonlyArray<{ customerId: string; changeType: string }>,
   correlationId: string = randomUUID(),
   companyId?: string,
+  clock: Clock = systemClock,
 ): CatchUpMessage[] {
   const batches: CatchUpMessage[] = [];
   for (let start = 0; start < customers.length; start += CUSTOMER_BATCH_SIZE) {
@@ -74,7 +81,7 @@ export function newCustomerBatches(
       ...(companyId ? { companyId } : {}),
       source: 'webhook',
       correlationId,
-      enqueuedAt: new Date().toISOString(),
+      enqueuedAt: isoNow(clock),
     });
   }
   return batches;
@@ -86,7 +93,7 @@ export function newCustomerBatches(
  * a repeated message is absorbed by the sync, a repeated `Deleted` row is merely shown twice).
  */
 export async function expandCustomerBatch(
-  deps: { syncQueue: QueueSender; transfers: TransferStore; clock?: () => Date },
+  deps: { syncQueue: QueueSender; transfers: TransferStore; clock?: Clock },
   message: CustomersCatchUp,
 ): Promise<{ enqueued: number; deleted: number }> {
   const changed = message.customers.filter((customer) => customer.changeType !== 'deleted');
@@ -95,11 +102,16 @@ export async function expandCustomerBatch(
     changed.length > 0
       ? deps.syncQueue.send(
           changed.map((customer) =>
-            newSyncMessage(customer.customerId, message.source, { changeType: customer.changeType, correlationId: message.correlationId, companyId: message.companyId }),
+            newSyncMessage(customer.customerId, message.source, {
+              changeType: customer.changeType,
+              correlationId: message.correlationId,
+              companyId: message.companyId,
+              ...(deps.clock ? { clock: deps.clock } : {}),
+            }),
           ),
         )
       : undefined,
-    recordDeletions(deps.transfers, deleted, message.source, (deps.clock ?? (() => new Date()))()),
+    recordDeletions(deps.transfers, deleted, message.source, dateOf(deps.clock ?? systemClock)),
   ]);
   return { enqueued: changed.length, deleted: deleted.length };
 }
@@ -136,12 +148,12 @@ function deletedTransfer(customerId: string, source: SyncSource, now: string): T
   };
 }
 
-export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), companyId?: string): CatchUpMessage {
-  return { kind: 'collection', resource, ...(companyId ? { companyId } : {}), source: 'webhook', correlationId, enqueuedAt: new Date().toISOString() };
+export function newCollectionCatchUp(resource: string, correlationId: string = randomUUID(), companyId?: string, clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'collection', resource, ...(companyId ? { companyId } : {}), source: 'webhook', correlationId, enqueuedAt: isoNow(clock) };
 }
 
-export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), companyId?: string): CatchUpMessage {
-  return { kind: 'poll', reason: reason.slice(0, 200), ...(companyId ? { companyId } : {}), correlationId, enqueuedAt: new Date().toISOString() };
+export function newPollCatchUp(reason: string, correlationId: string = randomUUID(), companyId?: string, clock: Clock = systemClock): CatchUpMessage {
+  return { kind: 'poll', reason: reason.slice(0, 200), ...(companyId ? { companyId } : {}), correlationId, enqueuedAt: isoNow(clock) };
 }
 
 export interface CollectionCatchUpDependencies {
@@ -151,6 +163,7 @@ export interface CollectionCatchUpDependencies {
   pageSize?: number;
   /** The company whose customers these are: the messages name it. */
   companyId?: string;
+  clock?: Clock;
 }
 
 export interface CollectionCatchUpResult {
@@ -176,6 +189,37 @@ export async function runCollectionCatchUp(deps: CollectionCatchUpDependencies, 
     changeType: 'collection',
     label: 'catch-up',
     ...(deps.companyId ? { companyId: deps.companyId } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   return { pages: result.pages, customers: result.customers, enqueued: result.enqueued };
+}
+
+/** The first wait before a catch-up message that failed its deliveries is tried again; doubled up to an hour. */
+const CATCH_UP_REDRIVE_BASE_SECONDS = 5 * 60;
+const CATCH_UP_REDRIVE_MAX_SECONDS = 60 * 60;
+
+export type CatchUpPoisonOutcome = { outcome: 'redriven'; round: number; delaySeconds: number } | { outcome: 'dropped'; reason: string };
+
+/**
+ * customer-catchup-poison's reader: a catch-up message that failed 5 deliveries (Business Central or storage
+ * failing for minutes) goes back to customer-catchup after 5, 10, 20, 40, then every 60 minutes, as long as it
+ * keeps failing: never given up (the scheduled poll covers the same changes meanwhile, but nothing relies on it).
+ * Only a message that is not a catch-up message at all is dropped, as catchUpWorker drops it. Throws when the
+ * queue refuses the message, so the host delivers it again (and, after 5, the sweeper brings it back).
+ */
+export async function handleCatchUpPoison(deps: { catchUpQueue: QueueSender; logger: Logger }, raw: unknown): Promise<CatchUpPoisonOutcome> {
+  const parsed = catchUpMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; ');
+    deps.logger.warn(`catch-up poison: dropped a message that is not a catch-up message (${reason})`);
+    return { outcome: 'dropped', reason };
+  }
+  const round = (parsed.data.redriven ?? 0) + 1;
+  const delaySeconds = Math.min(CATCH_UP_REDRIVE_MAX_SECONDS, CATCH_UP_REDRIVE_BASE_SECONDS * 2 ** Math.min(round - 1, 10));
+  await deps.catchUpQueue.send([{ ...parsed.data, redriven: Math.min(round, 1_000_000) }], { delaySeconds });
+  const line = `catch-up: a ${parsed.data.kind} message (correlation ${parsed.data.correlationId}) failed its deliveries; tried again in ${delaySeconds} s (round ${round})`;
+  // From the fourth round on it has failed for over an hour: an error, for the operator.
+  if (round > 3) deps.logger.error(line);
+  else deps.logger.warn(line);
+  return { outcome: 'redriven', round, delaySeconds };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { isoNow, systemClock, type Clock } from '../clock';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import { describeError, SyncError } from '../errors';
+import { describeError, SyncError, type ServiceName } from '../errors';
 import { redact, type Logger } from '../log';
 import type { CompanyRef } from '../storage/companies';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
@@ -22,6 +23,8 @@ export interface CompanyWork {
   state: StateStore;
   leases: LeaseStore;
   logger: Logger;
+  /** The first service this company's transfers need that is on hold now, or null (its breakers; the poll enqueues nothing meanwhile). */
+  onHold?: () => Promise<ServiceName | null>;
 }
 
 /** SyncState keys (per company) of the last poll and subscription check. */
@@ -70,7 +73,7 @@ export async function forEachCompany<T>(
   companies: readonly CompanyWork[],
   statusKey: string,
   work: (company: CompanyWork) => Promise<T>,
-  clock: () => Date = () => new Date(),
+  clock: Clock = systemClock,
 ): Promise<Array<CompanyOutcome<T>>> {
   return Promise.all(
     companies.map(async (company): Promise<CompanyOutcome<T>> => {
@@ -86,8 +89,8 @@ export async function forEachCompany<T>(
   );
 }
 
-async function recordStatus(company: CompanyWork, key: string, error: unknown, clock: () => Date): Promise<void> {
-  const at = clock().toISOString();
+async function recordStatus(company: CompanyWork, key: string, error: unknown, clock: Clock): Promise<void> {
+  const at = isoNow(clock);
   try {
     const previous = (await company.state.get(key, parseRunStatus))?.value ?? null;
     const status: RunStatus =
@@ -134,7 +137,7 @@ export interface PollAllOptions {
   /** Only this company (a catch-up poll asked for by its subscription check); all when absent. */
   companyId?: string | undefined;
   pageSize?: number;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 /** The poll of every company (or one), each from its own watermark. */
@@ -153,6 +156,7 @@ export function pollCompanies(companies: readonly CompanyWork[], options: PollAl
         startFrom: options.startFrom,
         ...(options.overlapMs !== undefined ? { overlapMs: options.overlapMs } : {}),
         companyId: company.ref.id,
+        ...(company.onHold ? { onHold: company.onHold } : {}),
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
       }),
@@ -164,7 +168,7 @@ export interface SubscribeAllOptions {
   catchUpQueue: QueueSender;
   notificationUrl: string;
   clientState: string;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 /** One subscription per company (same URL and clientState), created, renewed or re-created for each. */

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock';
 import type { CustomerPage } from '../businessCentral/types';
 import type { Logger } from '../log';
 import { snapshotOf, type SyncSource } from '../messages';
@@ -28,6 +29,8 @@ export interface EnqueuePagesOptions {
   start?: Partial<Pick<PageProgress, 'pages' | 'customers' | 'enqueued' | 'newestMs'>>;
   /** The company whose customers these are: every message names it. */
   companyId?: string;
+  /** The process's clock (each message's enqueuedAt). */
+  clock?: Clock;
   /** Called once a page is durably enqueued; false stops the pass there (e.g. a lost lease). */
   afterPage?: (progress: PageProgress) => Promise<boolean>;
 }
@@ -65,6 +68,7 @@ export async function enqueueCustomerPages(
             correlationId: options.correlationId,
             snapshot: snapshotOf(customer),
             companyId: options.companyId,
+            ...(options.clock ? { clock: options.clock } : {}),
             ...(options.changeType ? { changeType: options.changeType } : {}),
           }),
         ),

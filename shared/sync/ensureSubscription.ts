@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { z } from 'zod';
 import type { BcSubscription, BusinessCentralApi } from '../businessCentral/types';
 import { SyncError } from '../errors';
@@ -33,7 +34,7 @@ export interface SubscriptionDependencies {
   notificationUrl: string;
   clientState: string;
   renewWithinMs?: number;
-  clock?: () => Date;
+  clock?: Clock;
   /** The company whose subscription this is (one per company): the catch-up poll after a create polls it alone. */
   companyId?: string;
 }
@@ -62,7 +63,7 @@ const isNotFound = (error: unknown): boolean => error instanceof SyncError && er
  * while create and renew are in flight; the webhook answers that without waiting on anything here.
  */
 export async function ensureSubscription(deps: SubscriptionDependencies): Promise<EnsureSubscriptionResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const resource = deps.businessCentral.customersResource;
   const recordedState = await deps.state.get(SUBSCRIPTION_STATE_KEY, parseRecorded);
   const recorded = recordedState?.value ?? null;
@@ -109,7 +110,7 @@ export async function ensureSubscription(deps: SubscriptionDependencies): Promis
         ? `subscription ${recorded.subscriptionId} was gone (expired or deleted by Business Central); created ${active.subscriptionId}`
         : `subscription ${active.subscriptionId} created`,
     );
-  } else if (expiryOf(keep) - clock().getTime() <= (deps.renewWithinMs ?? DEFAULT_RENEW_WITHIN_MS)) {
+  } else if (expiryOf(keep) - clock.now() <= (deps.renewWithinMs ?? DEFAULT_RENEW_WITHIN_MS)) {
     const renewed = await renewWithRetry(deps, keep);
     active = renewed.subscription;
     action = renewed.recreated ? 'created' : 'renewed';
@@ -125,14 +126,14 @@ export async function ensureSubscription(deps: SubscriptionDependencies): Promis
     expirationDateTime: active.expirationDateTime,
     notificationUrl: deps.notificationUrl,
     resource,
-    updatedAt: clock().toISOString(),
+    updatedAt: isoNow(clock),
   };
   // Last writer wins: the timer is a singleton, and what we just read from Business Central is the truth.
   await deps.state.put(SUBSCRIPTION_STATE_KEY, value);
 
   let catchUpRequested = false;
   if (action === 'created') {
-    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`, undefined, deps.companyId)]);
+    await deps.catchUpQueue.send([newPollCatchUp(`subscription ${active.subscriptionId} created`, undefined, deps.companyId, clock)]);
     catchUpRequested = true;
   }
   const replaced = action === 'created' && (recorded !== null || deleted > 0);

@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { describeError, SyncError } from '../errors';
 import type { IpaasApi, IpaasCustomer } from '../ipaas/types';
 import { emailDigest, redact } from '../log';
@@ -16,7 +17,7 @@ export interface ExecuteDependencies {
   ipaas: IpaasApi;
   /** `claim` / `releaseClaim` (reverse links), when the store has them. */
   links: Pick<CustomerLinkStore, 'save' | 'claim' | 'releaseClaim' | 'recordCreates'>;
-  clock?: () => Date;
+  clock?: Clock;
   /**
    * Called before every write to iPaaS.com: throws when the sync may no longer write (for example, its
    * per-customer lease was lost). The real sync passes its lease check; nothing else needs one.
@@ -71,7 +72,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
   let action: 'Created' | 'Updated' | 'Unchanged' = plan.outcome === 'Unchanged' ? 'Unchanged' : 'Updated';
   // The iPaaS.com customer this transfer holds the reverse link of (claimed now, or before).
   let claimed: string | undefined = link?.claimedIpaasCustomerId;
-  const now = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   let pendingCreates = work.pendingCreates;
   let claimedNow: string | undefined;
   // IPAAS_ADDRESS_MODE=nested: the addresses travel inside the customer's create or update body, not one by one.
@@ -107,7 +108,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
       const createAddresses = nested ? (work.existing ? addressesToAdd(work.mappedAddresses, [], deps.mapping) : work.addresses) : [];
       await beforeWrite();
       // Remembered before it is sent: should its answer be lost, the next attempt recognises what it made.
-      const sent: PendingCreate = { customerNumber: wanted.customerNumber, emailDigest: emailDigest(wanted.emailAddress), sentAt: now().toISOString() };
+      const sent: PendingCreate = { customerNumber: wanted.customerNumber, emailDigest: emailDigest(wanted.emailAddress), sentAt: isoNow(clock) };
       pendingCreates = [...work.pendingCreates, sent].slice(-MAX_PENDING_CREATES);
       await deps.links.recordCreates?.(work.entity.id, pendingCreates);
       try {
@@ -171,7 +172,7 @@ export async function executePlan(deps: ExecuteDependencies, planned: PlannedSyn
     ipaasCustomerId: created.id,
     customerNumber: wanted.customerNumber,
     payloadHash: work.payloadHash,
-    lastSyncedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    lastSyncedAt: isoNow(deps.clock ?? systemClock),
     addressHash: work.addressHash,
     ...(sourceModifiedAt ? { sourceModifiedAt } : {}),
     ...(externalIdKey ? { externalIdKey } : {}),

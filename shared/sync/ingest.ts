@@ -1,3 +1,4 @@
+import { dateOf, systemClock, type Clock } from '../clock';
 import { newSyncMessage } from '../messages';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
@@ -13,7 +14,7 @@ export interface IngestDependencies {
   catchUpQueue: QueueSender;
   transfers: TransferStore;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export interface IngestResult {
@@ -49,19 +50,19 @@ export async function ingestNotification(
 ): Promise<IngestResult> {
   const companyId = options.companyId;
   const correlationId = options.correlationId ?? randomUUID();
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const work: Array<Promise<unknown>> = [];
 
   const direct = plan.customers.length + plan.deleted.length <= DIRECT_ENQUEUE_LIMIT;
   if (direct && plan.customers.length > 0) {
-    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId, companyId }));
+    const messages = plan.customers.map((change) => newSyncMessage(change.customerId, 'webhook', { changeType: change.changeType, correlationId, companyId, clock }));
     work.push(deps.syncQueue.send(messages));
   }
-  if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', clock()));
+  if (direct && plan.deleted.length > 0) work.push(recordDeletions(deps.transfers, plan.deleted, 'webhook', dateOf(clock)));
   const batches = direct
     ? []
-    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId, companyId);
-  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId, companyId))];
+    : newCustomerBatches([...plan.customers, ...plan.deleted.map((customerId) => ({ customerId, changeType: 'deleted' }))], correlationId, companyId, clock);
+  const catchUps = [...batches, ...plan.collections.map((resource) => newCollectionCatchUp(resource, correlationId, companyId, clock))];
   if (catchUps.length > 0) work.push(deps.catchUpQueue.send(catchUps));
 
   // Wait for everything before answering, so a 503 never leaves work still running behind it.
@@ -84,8 +85,14 @@ export async function ingestNotification(
 }
 
 /** A manual transfer request (by id or, once resolved, by number): one customer-sync message with source `manual`. */
-export async function enqueueManualSync(syncQueue: QueueSender, customerId: string, correlationId: string = randomUUID(), companyId?: string): Promise<void> {
-  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId, companyId })]);
+export async function enqueueManualSync(
+  syncQueue: QueueSender,
+  customerId: string,
+  correlationId: string = randomUUID(),
+  companyId?: string,
+  clock: Clock = systemClock,
+): Promise<void> {
+  await syncQueue.send([newSyncMessage(customerId, 'manual', { correlationId, companyId, clock })]);
 }
 
 export interface CompanyIngestDependencies {
@@ -96,7 +103,7 @@ export interface CompanyIngestDependencies {
   companies: ReadonlyArray<{ ref: CompanyRef; transfers: TransferStore; logger: Logger }>;
   /** Several companies configured: the reply then lists each company's counts. */
   multiCompany: boolean;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export interface CompanyIngestResult extends IngestResult {

@@ -1,7 +1,8 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BusinessCentralApi } from '../businessCentral/types';
-import { describeError, isTransient, SyncError } from '../errors';
+import { describeError, isTransient, SERVICE_LABELS, SyncError, type ServiceName } from '../errors';
 import type { Logger } from '../log';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
 import { enqueueCustomerPages } from './enqueuePages';
@@ -43,7 +44,13 @@ export interface PollDependencies {
   leaseTtlMs?: number;
   /** odata.maxpagesize; DEFAULT_POLL_PAGE_SIZE when absent. */
   pageSize?: number;
-  clock?: () => Date;
+  clock?: Clock;
+  /**
+   * The first service the transfers need that is on hold now (the breakers; shared/sync/outages.ts), or null. While
+   * one is, the poll enqueues nothing and keeps its watermark: the customers changed meanwhile are enqueued once,
+   * by the first poll after the outage, instead of at every poll into a queue that only holds them.
+   */
+  onHold?: () => Promise<ServiceName | null>;
   /** The company polled: its messages name it (its watermark, checkpoint and lease are in `state` and `leases`). */
   companyId?: string;
 }
@@ -101,6 +108,11 @@ const parseCheckpoint = (value: unknown): PollCheckpoint | null => {
  * times out midway is continued by the next one, not repeated (the sync is idempotent either way).
  */
 export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
+  const held = deps.onHold ? await deps.onHold() : null;
+  if (held) {
+    deps.logger.info(`poll skipped: ${SERVICE_LABELS[held]} is on hold; the watermark stays, so the first poll after the outage enqueues every change made meanwhile`);
+    return { outcome: 'skipped', reason: `${SERVICE_LABELS[held]} is on hold` };
+  }
   const leaseTtlMs = deps.leaseTtlMs ?? DEFAULT_POLL_LEASE_MS;
   const lease = await deps.leases.tryAcquire(POLL_LEASE, leaseTtlMs);
   if (!lease) {
@@ -116,7 +128,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
       ? { mode: checkpoint.mode, modifiedSince: checkpoint.modifiedSince }
       : pollWindow(previous ?? undefined, deps.startFrom, deps.overlapMs ?? DEFAULT_POLL_OVERLAP_MS);
     const { mode, modifiedSince } = window;
-    const startedAt = checkpoint?.startedAt ?? (deps.clock ?? (() => new Date()))().toISOString();
+    const startedAt = checkpoint?.startedAt ?? isoNow(deps.clock ?? systemClock);
     deps.logger.info(
       checkpoint
         ? `poll resumed: ${mode} pass begun ${checkpoint.startedAt}, ${checkpoint.pages} pages and ${checkpoint.enqueued} customers already enqueued`
@@ -135,6 +147,7 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
         correlationId: `poll-${randomUUID()}`,
         label: 'poll',
         ...(deps.companyId ? { companyId: deps.companyId } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
         ...(checkpoint
           ? {
               start: {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { Clock } from '../clock';
 import { ERROR_CODES, type ErrorCode } from '../errors';
 import { GUID_PATTERN, normalizeGuid } from '../guid';
 import type { Logger } from '../log';
@@ -100,6 +101,8 @@ export interface ReplayDependencies {
   /** Per-call cap; MAX_REPLAY_PER_CALL unless a test lowers it. */
   maxPerCall?: number;
   maxScannedRows?: number;
+  /** The process's clock (the re-enqueued messages' enqueuedAt). */
+  clock?: Clock;
 }
 
 export interface ReplayResult {
@@ -174,7 +177,7 @@ export async function replayTransfers(deps: ReplayDependencies, request: ReplayR
 
   const targets = uniqueTargets([...selected, ...poisonTargets]);
   if (!request.dryRun && targets.length > 0) {
-    await deps.syncQueue.send(targets.map((target) => newSyncMessage(target.customerId, 'replay', { correlationId, companyId: target.companyId })));
+    await deps.syncQueue.send(targets.map((target) => newSyncMessage(target.customerId, 'replay', { correlationId, companyId: target.companyId, ...(deps.clock ? { clock: deps.clock } : {}) })));
   }
   // Dead letters are removed only once their customers are durably back in customer-sync.
   for (let index = 0; index < poisonTaken.length; index += LATEST_CHECK_CONCURRENCY) {

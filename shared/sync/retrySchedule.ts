@@ -1,3 +1,4 @@
+import { isoNow, systemClock, type Clock } from '../clock';
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
@@ -22,7 +23,18 @@ import { newSyncMessage } from '../messages';
 
 /** Minutes after each failure: 1, 5, 15, 60, then every 6 hours for a day. */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 15, 60, 360, 720, 1080, 1440] as const;
-export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['RetriesExhausted', 'IpaasUnavailable', 'BusinessCentralUnavailable', 'ConcurrentSync']);
+/**
+ * Failures a later attempt can fix by itself: a remote service or Table Storage that did not answer, a lease
+ * conflict, a fault of this code that a redeployment fixes (InternalError). Validation and business rules are not.
+ */
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'RetriesExhausted',
+  'IpaasUnavailable',
+  'BusinessCentralUnavailable',
+  'ConcurrentSync',
+  'StorageUnavailable',
+  'InternalError',
+]);
 const RETRY_PARTITION = 'retry';
 /** While a retry runs, its row waits this long before the timer looks at the outcome. */
 const IN_FLIGHT_GUARD_MS = 60 * 60_000;
@@ -54,19 +66,19 @@ export interface ScheduledRetry {
 
 export interface RetryScheduleOptions {
   tableName?: string;
-  clock?: () => Date;
+  clock?: Clock;
   /** With several companies: whose rows carry no company prefix (shared/storage/companies.ts). */
   keyspace?: CompanyKeyspace;
 }
 
 export class RetrySchedule {
   private readonly table: TableClient;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
   private readonly keyspace: CompanyKeyspace | undefined;
 
   constructor(storage: StorageConnection, options: RetryScheduleOptions = {}) {
     this.table = tableClient(storage, options.tableName ?? SYNC_STATE_TABLE);
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
     this.keyspace = options.keyspace;
   }
 
@@ -99,28 +111,36 @@ export class RetrySchedule {
    * Returns the retry scheduled, or null when the schedule is used up (the failure then stands).
    */
   async scheduleAfter(failure: Pick<TransferRecord, 'customerId' | 'finishedAt' | 'companyId'>): Promise<ScheduledRetry | null> {
+    const next = await this.plan(failure);
+    await this.apply(failure.customerId, next, failure.companyId);
+    return next;
+  }
+
+  /** What scheduleAfter would write, read but not written (the poison handler records the failure first). */
+  async plan(failure: Pick<TransferRecord, 'customerId' | 'finishedAt' | 'companyId'>): Promise<ScheduledRetry | null> {
     const current = await this.get(failure.customerId, failure.companyId);
     const step = current?.enqueued ? current.step + 1 : 0;
     const minutes = RETRY_SCHEDULE_MINUTES[step];
-    if (minutes === undefined) {
-      await this.remove(failure.customerId, failure.companyId);
-      return null;
-    }
-    const retry: ScheduledRetry = {
+    if (minutes === undefined) return null;
+    return {
       customerId: failure.customerId,
       ...(failure.companyId ? { companyId: failure.companyId } : {}),
       step,
-      nextAt: new Date(this.clock().getTime() + minutes * 60_000).toISOString(),
+      nextAt: new Date(this.clock.now() + minutes * 60_000).toISOString(),
       failedAt: failure.finishedAt,
       enqueued: false,
     };
-    await this.write(retry);
-    return retry;
+  }
+
+  /** Writes a planned retry, or ends the customer's schedule (null: used up). */
+  async apply(customerId: string, next: ScheduledRetry | null, companyId?: string): Promise<void> {
+    if (next === null) await this.remove(customerId, companyId);
+    else await this.write(next);
   }
 
   /** Rows due now (oldest first, at most `limit`). */
   async due(limit = 500): Promise<ScheduledRetry[]> {
-    const now = this.clock().toISOString();
+    const now = isoNow(this.clock);
     const results: ScheduledRetry[] = [];
     try {
       const pages = this.table
@@ -142,7 +162,7 @@ export class RetrySchedule {
 
   /** Marks a retry as enqueued (ETag-guarded: false when someone else changed it first). */
   async markEnqueued(retry: ScheduledRetry): Promise<boolean> {
-    const next: ScheduledRetry = { ...retry, enqueued: true, nextAt: new Date(this.clock().getTime() + IN_FLIGHT_GUARD_MS).toISOString() };
+    const next: ScheduledRetry = { ...retry, enqueued: true, nextAt: new Date(this.clock.now() + IN_FLIGHT_GUARD_MS).toISOString() };
     return this.write(next, retry.etag);
   }
 
@@ -200,6 +220,8 @@ export interface RetryRunDependencies {
   logger: Logger;
   /** With several companies: each row's company's transfer history (absent: `transfers`). */
   transfersOf?: (companyId: string | undefined) => TransferStore;
+  /** The process's clock (the retry message's enqueuedAt); the schedule's rows follow the schedule's own. */
+  clock?: Clock;
 }
 
 export interface RetryRunResult {
@@ -234,7 +256,11 @@ export async function runDueRetries(deps: RetryRunDependencies): Promise<RetryRu
     }
     if (!(await deps.schedule.markEnqueued(retry))) continue;
     await deps.syncQueue.send([
-      newSyncMessage(retry.customerId, 'replay', { correlationId: `retry-${retry.step + 1}-${retry.customerId}`, ...(retry.companyId ? { companyId: retry.companyId } : {}) }),
+      newSyncMessage(retry.customerId, 'replay', {
+        correlationId: `retry-${retry.step + 1}-${retry.customerId}`,
+        ...(retry.companyId ? { companyId: retry.companyId } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      }),
     ]);
     result.enqueued += 1;
     deps.logger.info(`retry: customer ${retry.customerId} enqueued, automatic retry ${retry.step + 1} of ${RETRY_SCHEDULE_MINUTES.length}`);

@@ -1,3 +1,4 @@
+import { dateOf, systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import type { BusinessCentralApi, BcCustomer } from '../businessCentral/types';
 import { describeError, SyncError, type ErrorCode } from '../errors';
@@ -29,9 +30,14 @@ export interface SyncDependencies {
    * least that long (shared/sync/transferLeases.ts). A quarter of the lease's time when absent.
    */
   writeTimeoutMs?: number;
-  /** Monotonic milliseconds for the age of the leases held; performance.now() when absent. */
+  /**
+   * Monotonic milliseconds for the age of the leases held: the clock's when one is given (simulated time), else
+   * performance.now(), which no adjustment of the system time can move.
+   */
   leaseClock?: () => number;
-  clock?: () => Date;
+  /** Time for records, lease waits and the wait for a create in doubt (the process's clock; a simulated one in tests). */
+  clock?: Clock;
+  /** Overrides the clock's sleep (tests that count waits). */
   sleep?: (ms: number) => Promise<void>;
   /** IPAAS_SYSTEM_ID / IPAAS_EXTERNAL_ID_SOURCE; absent or without a system id: no UpdateExternalId calls. */
   externalIds?: ExternalIdSettings;
@@ -70,8 +76,8 @@ const LEASE_POLL_MS = 100;
  * concurrent or repeated deliveries, or a retry after a crash, never create a second iPaaS.com customer.
  */
 export async function syncCustomer(deps: SyncDependencies, request: SyncRequest): Promise<TransferRecord> {
-  const clock = deps.clock ?? (() => new Date());
-  const started = clock();
+  const clock = deps.clock ?? systemClock;
+  const started = dateOf(clock);
   let customerNumber: string | null = null;
   let outcome: Outcome;
   let failure: unknown;
@@ -86,7 +92,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     ttlMs: deps.leaseTtlMs,
     logger: deps.logger,
     ...(deps.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: deps.writeTimeoutMs }),
-    ...(deps.leaseClock ? { now: deps.leaseClock } : {}),
+    now: leaseClockOf(deps),
   });
   leases.add(held.lease, held.acquiredAt);
   // Taken by the planner before it matches a customer not linked yet by email, or creates (see reserveEmail).
@@ -119,7 +125,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       planTransfer({ ...deps, reserveEmail }, request.customerId, entity, link, {
         compareWithIpaas: request.source === 'reconcile',
         pendingCreates: state.pendingCreates ?? [],
-        now: clock(),
+        now: dateOf(clock),
         inDoubtMs,
       });
     let planned = await plan(2 * (deps.writeTimeoutMs ?? deps.leaseTtlMs / 4));
@@ -128,7 +134,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
       // An earlier create got no answer a moment ago and may still land in iPaaS.com: wait until it would have
       // (the leases are kept meanwhile), then look again, rather than send a second create.
       deps.logger.info(`customer ${request.customerId}: an earlier create got no answer; looking again in ${Math.ceil(waitMs / 1000)} s before creating`);
-      await (deps.sleep ?? defaultSleep)(waitMs);
+      await (deps.sleep ?? clock.sleep)(waitMs);
       planned = await plan(0);
     }
     const fence = () => leases.ensureWritable();
@@ -155,7 +161,7 @@ export async function syncCustomer(deps: SyncDependencies, request: SyncRequest)
     await leases.releaseAll();
   }
   if (busy) throw busy;
-  const finished = clock();
+  const finished = dateOf(clock);
   const record: TransferRecord = {
     transferId: randomUUID(),
     customerId: request.customerId,
@@ -266,17 +272,23 @@ export function emailLeaseName(emailAddress: string): string {
   return `email-${emailDigest(emailAddress)}`;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The monotonic milliseconds lease ages are measured on (see SyncDependencies.leaseClock). */
+function leaseClockOf(deps: SyncDependencies): () => number {
+  if (deps.leaseClock) return deps.leaseClock;
+  const clock = deps.clock;
+  return clock ? () => clock.now() : () => performance.now();
+}
 
 async function acquireLease(deps: SyncDependencies, name: string, busyMessage?: string): Promise<HeldLease> {
-  const sleep = deps.sleep ?? defaultSleep;
-  const deadline = Date.now() + (deps.leaseWaitMs ?? 15_000);
+  const clock = deps.clock ?? systemClock;
+  const sleep = deps.sleep ?? clock.sleep;
+  const deadline = clock.now() + (deps.leaseWaitMs ?? 15_000);
   for (;;) {
     // Taken before asking: the lease's TTL runs from no earlier than this.
-    const acquiredAt = (deps.leaseClock ?? (() => performance.now()))();
+    const acquiredAt = leaseClockOf(deps)();
     const lease = await deps.leases.tryAcquire(name, deps.leaseTtlMs);
     if (lease) return { lease, acquiredAt };
-    if (Date.now() >= deadline) {
+    if (clock.now() >= deadline) {
       throw new LeaseBusyError(busyMessage);
     }
     await sleep(LEASE_POLL_MS + Math.floor(Math.random() * LEASE_POLL_MS));

@@ -54,6 +54,10 @@ const EXPECTED: Registration[] = [
   { name: 'reconcileTimer', trigger: 'timerTrigger', on: 'schedule' },
   { name: 'transferRetention', trigger: 'timerTrigger', on: 'schedule' },
   { name: 'retryTransfers', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'outageWatch', trigger: 'timerTrigger', on: 'schedule' },
+  { name: 'catchUpPoisonWorker', trigger: 'queueTrigger', on: 'customer-catchup-poison' },
+  { name: 'reconcilePoisonWorker', trigger: 'queueTrigger', on: 'reconcile-poison' },
+  { name: 'sweepPoisonQueues', trigger: 'timerTrigger', on: 'schedule' },
 ];
 
 const byName = (a: Registration, b: Registration): number => a.name.localeCompare(b.name);

@@ -1,13 +1,13 @@
 /**
- * Three hosts (three Business Central clients, each with its own shared-budget object and lease store, as three
+ * Three hosts (three Business Central clients, each with its own shared-budget object and slot leases, as three
  * instances have; in one test process) on one Azurite against one Business Central fake that answers 429 to a
  * request arriving while 5 are in flight. Counts, not timings.
  */
 import { randomUUID } from 'node:crypto';
-import { createBusinessCentralBudget } from '../../shared/businessCentral/client';
+import { BUDGET_LEASE_SECONDS, budgetWaitMs, createBusinessCentralBudget } from '../../shared/businessCentral/client';
 import { loadConfig, loadStorageConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
-import { TableLeaseStore } from '../../shared/storage/leaseStore';
+import { BlobSlotLeases } from '../../shared/storage/blobLeases';
 import { startMockServer } from '../support/msw';
 import { harness } from './harness';
 
@@ -26,7 +26,8 @@ function setUp() {
 test('with the shared budget, three hosts calling at once get no 429 and never have more than 5 requests in flight', async () => {
   const { h, ids } = setUp();
   const name = `bc-budget-${randomUUID()}`;
-  const budgets = [0, 1, 2].map(() => createBusinessCentralBudget(h.config.http, new TableLeaseStore(storage), name));
+  // Production's wait bound (twice a 30 s timeout): 60 calls spaced 250 ms per slot queue for seconds here.
+  const budgets = [0, 1, 2].map(() => createBusinessCentralBudget({ ...h.config.http, timeoutMs: 30_000 }, new BlobSlotLeases(storage, name, BUDGET_LEASE_SECONDS)));
   // Retries off: a 429 would fail its call instead of being hidden by a retry.
   const clients = budgets.map((budget) => h.client({ http: { maxAttempts: 1 }, options: { budget } }));
   const results = await Promise.all(
@@ -60,6 +61,18 @@ test('when the budget cannot be taken (storage down), the call fails as transien
   expect((error as SyncError).transient).toBe(true);
   expect((error as SyncError).message).toContain('shared request budget is unavailable');
   expect(h.bc.requests.total).toBe(0);
+});
+
+test('when storage fails under the budget, the call fails as a storage outage (held by the worker, no delivery spent), nothing sent', async () => {
+  const { h, ids } = setUp();
+  const budget = { run: async () => Promise.reject(new SyncError('StorageUnavailable', 'Storage taking a request budget slot failed: HTTP 503', { transient: true })) };
+  const error = await h.client({ http: { maxAttempts: 1 }, options: { budget } }).getCustomer(ids[0]!).catch((caught: unknown) => caught);
+  expect(error).toMatchObject({ code: 'StorageUnavailable', transient: true });
+  expect(h.bc.requests.total).toBe(0);
+});
+
+test('a request waits for a slot at most twice HTTP_TIMEOUT_MS', () => {
+  expect(budgetWaitMs({ timeoutMs: 30_000 })).toBe(60_000);
 });
 
 test('BC_SHARED_BUDGET: off unless set outside Azure, on in Azure, and a wrong value is a clear error', () => {

@@ -246,7 +246,9 @@ describe('polling and subscriptions', () => {
       { timeoutMs: 15_000, description: "CRONUS Canada's hold" },
     );
     expect(health.service).toBe(`Business Central (${CANADA.name})`);
-    expect(system.logs.some((line) => line.message.includes('TransferOnHold') && line.message.includes(CANADA.id))).toBe(true);
+    // One ServiceOutage line names the company whose work is held (no line per held message).
+    expect(system.logs.some((line) => line.message.includes('ServiceOutage {') && line.message.includes('"onHold"') && line.message.includes(CANADA.id))).toBe(true);
+    expect(system.logs.some((line) => line.message.includes('ServiceOutage {') && line.message.includes(USA.id))).toBe(false);
     // The attempt that met the refusal is recorded as one to retry, never as a final failure.
     expect((await history(system, CANADA.id, held.id)).map((transfer) => [transfer.errorCode, transfer.errorMessage?.endsWith('(will be retried)')])).toEqual([
       ['BusinessCentralUnavailable', true],

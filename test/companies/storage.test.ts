@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { loadStorageConfig } from '../../shared/config';
 import { COMPANY_KEYS_STATE, createStorage, TableStateStore, type TransferRecord } from '../../shared/storage';
+import { isoNow } from '../../shared/clock';
 import { RetrySchedule } from '../../shared/sync/retrySchedule';
-import { resetStorage } from '../support/storage';
+import { fixedClock } from '../support/clock';
+import { SYNC_QUEUE } from '../../shared/queueNames';
+import { countMessages, queue, resetStorage } from '../support/storage';
 
 /** Rows keyed by company and customer; the company that served the deployment first keeps its unprefixed rows. */
 const US = { id: 'b18aed47-c385-49d2-b954-dbdf8ad71780', name: 'CRONUS USA, Inc.' };
@@ -99,11 +102,39 @@ test('the company recorded as the owner of the unprefixed rows keeps them when t
 
 test('scheduled retries belong to their company', async () => {
   const storage = createStorage(loadStorageConfig(), undefined, { companies: [US, CA] });
-  const clock = () => new Date('2026-05-01T00:00:00Z');
+  const clock = fixedClock('2026-05-01T00:00:00Z');
   const schedule = new RetrySchedule(loadStorageConfig(), { keyspace: storage.keyspace!, clock });
-  await schedule.scheduleAfter({ customerId: CUSTOMER, finishedAt: clock().toISOString(), companyId: CA.id });
-  await schedule.scheduleAfter({ customerId: CUSTOMER, finishedAt: clock().toISOString(), companyId: US.id });
-  const due = await new RetrySchedule(loadStorageConfig(), { keyspace: storage.keyspace!, clock: () => new Date('2026-05-01T01:00:00Z') }).due();
+  await schedule.scheduleAfter({ customerId: CUSTOMER, finishedAt: isoNow(clock), companyId: CA.id });
+  await schedule.scheduleAfter({ customerId: CUSTOMER, finishedAt: isoNow(clock), companyId: US.id });
+  const due = await new RetrySchedule(loadStorageConfig(), { keyspace: storage.keyspace!, clock: fixedClock('2026-05-01T01:00:00Z') }).due();
   expect(due.map((retry) => retry.companyId).sort()).toEqual([CA.id, US.id].sort());
   expect(await schedule.get(CUSTOMER, CA.id)).toMatchObject({ companyId: CA.id, step: 0 });
+});
+
+test('each company has its own waiting room: parking, counting and resuming one company never touches another', async () => {
+  const storage = createStorage(loadStorageConfig(), undefined, { companies: [US, CA] });
+  const message = (companyId: string) => ({ customerId: CUSTOMER, companyId, source: 'webhook' as const, correlationId: `c-${companyId}`, enqueuedAt: '2026-03-10T10:00:00.000Z' });
+  await storage.forCompany(US).waiting.park('ipaas', message(US.id));
+  await storage.forCompany(CA).waiting.park('ipaas', message(CA.id));
+  expect(await storage.forCompany(US).waiting.count('ipaas')).toBe(1);
+  expect(await storage.forCompany(CA).waiting.count('ipaas')).toBe(1);
+
+  expect(await storage.forCompany(CA).waiting.resume('ipaas')).toBe(1);
+  const [sent] = await queue(SYNC_QUEUE).receiveMessages({ numberOfMessages: 32 }).then((reply) => reply.receivedMessageItems);
+  expect(JSON.parse(Buffer.from(sent!.messageText, 'base64').toString('utf8'))).toMatchObject({ customerId: CUSTOMER, companyId: CA.id, holds: 1 });
+  expect(await countMessages(SYNC_QUEUE)).toBe(1);
+  expect(await storage.forCompany(CA).waiting.count('ipaas')).toBe(0);
+  // CRONUS USA's customer still waits for its own hold.
+  expect(await storage.forCompany(US).waiting.count('ipaas')).toBe(1);
+});
+
+test("a company's outage row is deleted only as it was read (the breaker's conditional close)", async () => {
+  const storage = createStorage(loadStorageConfig(), undefined, { companies: [US, CA] });
+  const state = storage.forCompany(CA).state;
+  await state.put('outage-ipaas', { openings: 1 });
+  const read = await state.get('outage-ipaas', (value) => value);
+  // Opened again meanwhile (another instance): the row read is no longer there as it was.
+  await state.put('outage-ipaas', { openings: 2 }, read!.etag);
+  expect(await state.delete('outage-ipaas', read!.etag)).toBe(false);
+  expect((await state.get('outage-ipaas', (value) => value))?.value).toEqual({ openings: 2 });
 });

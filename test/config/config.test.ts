@@ -71,6 +71,8 @@ describe('settings', () => {
     ['POLL_START_FROM', 'yesterday', 'ISO timestamp'],
     ['WEBHOOK_CLIENT_STATE', 'short', 'at least 16 characters'],
     ['HTTP_TIMEOUT_MS', 'ten', 'must be a number'],
+    ['OUTAGE_MAX_RETRY_AFTER_SECONDS', '10', 'at least 30 seconds'],
+    ['OUTAGE_MAX_RETRY_AFTER_SECONDS', '604800', 'at most 86400 seconds'],
   ])('a malformed %s is named with the reason', (name, value, reason) => {
     const message = problemFor({ ...valid, [name]: value });
     expect(message).toContain(name);
@@ -88,6 +90,8 @@ describe('settings', () => {
     expect(loadConfig({ ...valid, TRANSFER_RETENTION_DAYS: '30' }).retention.transferDays).toBe(30);
     expect(loadConfig(valid).poll.overlapMs).toBe(120_000);
     expect(loadConfig({ ...valid, POLL_OVERLAP_SECONDS: '12' }).poll.overlapMs).toBe(12_000);
+    expect(loadConfig(valid).outage.maxRetryAfterMs).toBe(15 * 60_000);
+    expect(loadConfig({ ...valid, OUTAGE_MAX_RETRY_AFTER_SECONDS: '120' }).outage.maxRetryAfterMs).toBe(120_000);
   });
 
   test('several problems are all named', () => {

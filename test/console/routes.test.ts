@@ -1,5 +1,5 @@
 import { ConfigError, loadConsoleAccess } from '../../shared/config';
-import { useE2E } from '../e2e/support';
+import { useE2E, waitFor } from '../e2e/support';
 
 /**
  * The console's routes over HTTP through the local host: the page and its two files with their security headers,
@@ -102,10 +102,16 @@ describe('GET /api/status', () => {
 
     await system.host.runTimer('subscriptionTimer');
     await system.host.runTimer('pollCustomers');
-    const after = (await http('/api/status')).body as {
-      subscription: { current: { subscriptionId: string; expirationDateTime: string; lastRenewedAt: string } };
-      poll: { watermark: string };
-    };
+    type Status = { subscription: { current: { subscriptionId: string; expirationDateTime: string; lastRenewedAt: string } }; poll: { watermark: string } };
+    // The new subscription's catch-up poll may hold the poll lease while the timer's poll runs (it then leaves the
+    // watermark to that one): wait until either has recorded it (a bound for a loaded machine).
+    const after = await waitFor(
+      async () => {
+        const status = (await http('/api/status')).body as Status;
+        return status.poll.watermark ? status : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the watermark of the first poll' },
+    );
     const subscription = system.sandbox!.world.businessCentral.subscriptions()[0]!;
     expect(after.subscription.current).toEqual({ subscriptionId: subscription.subscriptionId, expirationDateTime: subscription.expirationDateTime, lastRenewedAt: expect.any(String) });
     expect(Date.parse(after.poll.watermark)).not.toBeNaN();

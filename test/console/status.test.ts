@@ -1,6 +1,7 @@
 import { readSyncStatus, type StatusDependencies } from '../../shared/console/status';
 import { SUBSCRIPTION_STATE_KEY } from '../../shared/sync/ensureSubscription';
 import { POLL_WATERMARK_KEY } from '../../shared/sync/pollChanges';
+import { fixedClock } from '../support/clock';
 
 /** The status the console shows, from state rows as the timers write them, and when they are absent or broken. */
 const config: StatusDependencies['config'] = {
@@ -17,7 +18,7 @@ function stateOf(rows: Record<string, unknown>): StatusDependencies['state'] {
   };
 }
 
-const clock = () => new Date('2026-11-27T10:00:00Z');
+const clock = fixedClock('2026-11-27T10:00:00Z');
 
 test('reads the recorded subscription (expiry, last renewal) and the watermark; names no secret', async () => {
   const status = await readSyncStatus({

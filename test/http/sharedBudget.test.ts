@@ -1,12 +1,19 @@
 /**
- * Three "hosts" (three independent budgets, as three processes would have) on one Azurite against one
- * Business Central stand-in that answers 429 to a sixth concurrent request: counts, not timings.
+ * The shared request budget: three "hosts" (three independent budgets, as three processes would have) on one
+ * Azurite against one Business Central stand-in that answers 429 to a sixth concurrent request; slots held as
+ * blob leases, which storage expires, so a host whose clock runs ahead cannot take a slot early; every waiting
+ * request settles when storage fails; a wait is bounded and its storage operations grow with time, not with the
+ * number of waiting requests. Counts, not timings.
  */
 import { randomUUID } from 'node:crypto';
+import { offsetClock } from '../../shared/clock';
 import { loadStorageConfig } from '../../shared/config';
+import { SyncError } from '../../shared/errors';
 import { ConcurrencyLimiter } from '../../shared/http/limiter';
-import { SharedRequestBudget } from '../../shared/http/sharedBudget';
-import { TableLeaseStore } from '../../shared/storage/leaseStore';
+import { BudgetWaitTimeoutError, SharedRequestBudget } from '../../shared/http/sharedBudget';
+import { BlobSlotLeases, type SlotLease, type SlotLeases } from '../../shared/storage/blobLeases';
+import { ManualClock } from '../support/clock';
+import { seededRandom } from '../faults/support/simulation';
 
 const storage = loadStorageConfig(process.env);
 
@@ -33,8 +40,25 @@ function limitedService(limit: number) {
   return { call, counts };
 }
 
-function host(name: string) {
-  return new SharedRequestBudget({ name, slots: 5, leases: new TableLeaseStore(storage), leaseMs: 60_000, minIntervalMs: 0, idleReleaseMs: 20, pollMs: 10 });
+const slotLeases = (name: string) => new BlobSlotLeases(storage, name, 60);
+
+function host(name: string, options: Partial<ConstructorParameters<typeof SharedRequestBudget>[0]> = {}) {
+  return new SharedRequestBudget({ slots: 5, leases: slotLeases(name), minIntervalMs: 0, maxWaitMs: 60_000, idleReleaseMs: 20, pollMs: 10, ...options });
+}
+
+/** Slot leases that storage never grants (every slot held elsewhere), counting the attempts. */
+function takenEverywhere(): SlotLeases & { attempts: number } {
+  const leases = {
+    attempts: 0,
+    durationMs: 60_000,
+    acquire: async (): Promise<SlotLease | null> => {
+      leases.attempts += 1;
+      return null;
+    },
+    renew: async () => false,
+    release: async () => undefined,
+  };
+  return leases;
 }
 
 test('three hosts with 20 callers each never exceed 5 concurrent: no 429, every call served, and the slots used side by side', async () => {
@@ -42,9 +66,7 @@ test('three hosts with 20 callers each never exceed 5 concurrent: no 429, every 
   const hosts = [host(name), host(name), host(name)];
   const service = limitedService(5);
   const perHost = 60;
-  const statuses = await Promise.all(
-    hosts.flatMap((budget) => Array.from({ length: perHost }, () => budget.run(service.call))),
-  );
+  const statuses = await Promise.all(hosts.flatMap((budget) => Array.from({ length: perHost }, () => budget.run(service.call))));
   await Promise.all(hosts.map((budget) => budget.releaseAll()));
   expect(service.counts.throttled).toBe(0);
   expect(statuses.filter((status) => status === 200)).toHaveLength(3 * perHost);
@@ -62,34 +84,109 @@ test('without the shared budget, three hosts each limited to 5 locally overrun t
 });
 
 test('a slot is spaced by minIntervalMs (the per-5-minutes rate), counted through the clock it asks', async () => {
-  let now = 1_000_000;
+  const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
   const waits: number[] = [];
   const budget = new SharedRequestBudget({
-    name: `bc-rate-test-${randomUUID()}`,
     slots: 1,
-    leases: new TableLeaseStore(storage),
-    leaseMs: 60_000,
+    leases: slotLeases(`bc-rate-test-${randomUUID()}`),
     minIntervalMs: 250,
-    clock: () => now,
-    sleep: async (ms) => {
-      waits.push(ms);
-      now += ms;
-    },
+    maxWaitMs: 60_000,
+    clock: { now: clock.now, sleep: async (ms) => { waits.push(ms); await clock.sleep(ms); } },
   });
   for (let call = 0; call < 4; call += 1) await budget.run(async () => 'ok');
   await budget.releaseAll();
   expect(waits).toEqual([250, 250, 250]);
 });
 
-test('a slot whose lease nears its end goes back to the pool instead of serving another call', async () => {
-  let now = Date.now();
-  const leases = new TableLeaseStore(storage, { clock: () => now });
-  const name = `bc-expiry-test-${randomUUID()}`;
-  const budget = new SharedRequestBudget({ name, slots: 1, leases, leaseMs: 10_000, minIntervalMs: 0, clock: () => now });
-  await budget.run(async () => {
-    now += 6_000; // more than half the lease used by this call
+test('a slot held by one host cannot be taken by another whose clock runs 10 minutes ahead: storage expires leases, not clocks', async () => {
+  const name = `bc-skew-test-${randomUUID()}`;
+  const honest = new SharedRequestBudget({ slots: 1, leases: slotLeases(name), minIntervalMs: 0, maxWaitMs: 60_000 });
+  const ahead = new SharedRequestBudget({ slots: 1, leases: slotLeases(name), minIntervalMs: 0, maxWaitMs: 1_500, pollMs: 50, clock: offsetClock(10 * 60_000) });
+  let inFlight = 0;
+  let overlapped = false;
+  const call = async (hold: Promise<void>) => {
+    inFlight += 1;
+    if (inFlight > 1) overlapped = true;
+    await hold;
+    inFlight -= 1;
+  };
+  let finish!: () => void;
+  const holding = new Promise<void>((resolve) => (finish = resolve));
+  let started!: () => void;
+  const holds = new Promise<void>((resolve) => (started = resolve));
+  const first = honest.run(() => {
+    started();
+    return call(holding);
   });
-  expect(budget.heldSlots).toBe(0);
-  // Another host can take it at once.
-  expect(await leases.tryAcquire(`${name}-slot-0`, 10_000)).not.toBeNull();
+  // The honest host holds the only slot; the one ahead waits, and gives up at its bound instead of taking it over.
+  await holds;
+  await expect(ahead.run(() => call(Promise.resolve()))).rejects.toBeInstanceOf(BudgetWaitTimeoutError);
+  finish();
+  await first;
+  await honest.releaseAll();
+  await expect(ahead.run(() => call(Promise.resolve()))).resolves.toBeUndefined();
+  await ahead.releaseAll();
+  expect(overlapped).toBe(false);
+}, 60_000);
+
+test('every waiting request settles when storage fails: all of them reject with the storage error, none hangs', async () => {
+  const failure = new SyncError('StorageUnavailable', 'Storage taking a request budget slot failed: HTTP 503', { transient: true });
+  const leases: SlotLeases = {
+    durationMs: 60_000,
+    acquire: async () => Promise.reject(failure),
+    renew: async () => false,
+    release: async () => undefined,
+  };
+  const budget = new SharedRequestBudget({ slots: 5, leases, minIntervalMs: 0, maxWaitMs: 60_000, clock: new ManualClock(0) });
+  let ran = 0;
+  const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => budget.run(async () => void (ran += 1))));
+  expect(outcomes.map((outcome) => outcome.status)).toEqual(Array.from({ length: 8 }, () => 'rejected'));
+  for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toBe(failure);
+  expect(ran).toBe(0);
+  expect(budget.waiting).toBe(0);
+});
+
+test('a wait for a slot is bounded: after maxWaitMs the request fails (transient for the client), and the loop stops', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
+  const leases = takenEverywhere();
+  const budget = new SharedRequestBudget({ slots: 5, leases, minIntervalMs: 0, maxWaitMs: 60_000, clock, random: seededRandom(1) });
+  const started = clock.now();
+  await expect(budget.run(async () => 'never')).rejects.toBeInstanceOf(BudgetWaitTimeoutError);
+  expect(clock.now() - started).toBeGreaterThanOrEqual(60_000);
+  expect(budget.waiting).toBe(0);
+  const attempts = leases.attempts;
+  // Rounds back off from 50 ms to 1 s: about 70 rounds of 5 attempts in a minute, not one round every 50 ms.
+  expect(attempts).toBeLessThanOrEqual(5 * 80);
+  expect(attempts).toBeGreaterThan(0);
+});
+
+test('one polling loop per instance: twenty waiting requests cost the storage operations of one', async () => {
+  const attemptsFor = async (requests: number): Promise<number> => {
+    const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
+    const leases = takenEverywhere();
+    const budget = new SharedRequestBudget({ slots: 5, leases, minIntervalMs: 0, maxWaitMs: 30_000, clock, random: seededRandom(7) });
+    const outcomes = await Promise.allSettled(Array.from({ length: requests }, () => budget.run(async () => 'never')));
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    return leases.attempts;
+  };
+  const one = await attemptsFor(1);
+  const twenty = await attemptsFor(20);
+  expect(twenty).toBe(one);
+});
+
+test('blob slot leases: one holder at a time, renewed by its holder only, free again once released', async () => {
+  const name = `bc-slot-test-${randomUUID()}`;
+  const a = slotLeases(name);
+  const b = slotLeases(name);
+  const lease = await a.acquire(0);
+  expect(lease).not.toBeNull();
+  expect(await b.acquire(0)).toBeNull();
+  expect(await a.renew(lease!)).toBe(true);
+  expect(await b.renew({ index: 0, leaseId: randomUUID() })).toBe(false);
+  await a.release(lease!);
+  const again = await b.acquire(0);
+  expect(again).not.toBeNull();
+  expect(await a.renew(lease!)).toBe(false);
+  await b.release(again!);
+  expect(() => new BlobSlotLeases(storage, name, 90)).toThrow(RangeError);
 });

@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
-import { SERVICE_OUTAGE_EVENT, serviceOutageLine, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type TimerRunEvent } from '../../shared/telemetry';
+import { SERVICE_OUTAGE_EVENT, serviceOutageLine, STRANDED_MESSAGES_EVENT, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type StrandedMessagesEvent, type TimerRunEvent } from '../../shared/telemetry';
 import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { API_ERROR_CODES } from '../../shared/http/apiErrors';
@@ -367,9 +367,14 @@ function serviceOutageFields(): string[] {
     retryAt: null,
     downMs: 0,
     message: null,
+    openings: 1,
+    waiting: null,
   });
   return Object.keys(JSON.parse(line.slice(SERVICE_OUTAGE_EVENT.length + 1)) as object);
 }
+
+/** The fields of a StrandedMessages record (the type lists them; a new one added there must be added here). */
+const STRANDED_MESSAGES_FIELDS = Object.keys({ queue: '', returnedTo: '', found: 0, moved: 0, left: 0, error: null } satisfies StrandedMessagesEvent);
 
 /** Problems of one query: the prefix, the substring offset after it, and the fields it reads. */
 /** The structured records the queries may read, with the fields the code gives them (customDimensions). */
@@ -380,6 +385,7 @@ function telemetryEvents(transferFields: readonly string[]): Array<{ event: stri
     { event: TIMER_EVENT, variable: 'r', fields: TIMER_RUN_FIELDS },
     { event: RECONCILIATION_EVENT, variable: 'c', fields: reconciliationEventFields() },
     { event: SERVICE_OUTAGE_EVENT, variable: 'o', fields: serviceOutageFields() },
+    { event: STRANDED_MESSAGES_EVENT, variable: 'p', fields: STRANDED_MESSAGES_FIELDS },
   ];
 }
 
@@ -761,7 +767,7 @@ describe('queries on the log lines', () => {
   it('alert when a service is put on hold, in its own rule', () => {
     const source = read('infra/modules/alerts.bicep');
     const onHold = bicepMultilineStrings(source).find((query) => query.includes(`message == "${SERVICE_OUTAGE_EVENT}"`));
-    expect(onHold).toContain('tostring(o.state) == "onHold"');
+    expect(onHold).toContain('tostring(o.state) in ("onHold", "stillOnHold")');
     expect(source).toContain("resource serviceOnHoldAlert 'Microsoft.Insights/scheduledQueryRules");
   });
 

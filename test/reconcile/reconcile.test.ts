@@ -13,6 +13,7 @@ import { startMockServer } from '../support/msw';
 import { countMessages, queue, resetStorage } from '../support/storage';
 import { takeMessages } from '../triggers/harness';
 import { createReconcileFakes, person, processSyncQueue, reconcileDependencies, transfer } from './support';
+import { offsetClock } from '../../shared/clock';
 
 const config = loadConfig(process.env);
 const { bc, ipaas, handlers } = createReconcileFakes(config);
@@ -239,7 +240,7 @@ describe('resumable, one at a time', () => {
   test('a run without progress for longer than the stale limit no longer blocks a new one', async () => {
     const first = await startReconciliation(deps, { fix: false, trigger: 'http' });
     if (!first.started) throw new Error('not started');
-    const later = reconcileDependencies(config, storage, { clock: () => new Date(Date.now() + 31 * 60 * 1000) });
+    const later = reconcileDependencies(config, storage, { clock: offsetClock(31 * 60 * 1000) });
     const second = await startReconciliation(later, { fix: false, trigger: 'timer' });
     expect(second.started).toBe(true);
     expect(await readReport(deps, first.runId)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/Abandoned/u) });

@@ -188,11 +188,9 @@ describe('ping', () => {
   test('rejects with a transient StorageUnavailable error naming the part when storage does not answer', async () => {
     const port = await freePort();
     const storage = { connectionString: azuriteConnectionString({ blob: port, queue: port, table: port }) };
-    const started = Date.now();
     const error = await createStorage(storage, undefined, { pingTimeoutMs: 300 })
       .ping()
       .catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(SyncError);
     expect(error).toMatchObject({ code: 'StorageUnavailable', transient: true });
     expect((error as Error).message).toMatch(/^(Table|Queue) storage /u);

@@ -3,20 +3,19 @@ import { loadStorageConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { SYNC_STATE_TABLE, TableLeaseStore } from '../../shared/storage';
 import { resetStorage, testStorageConnectionString } from '../support/storage';
+import { fixedClock } from '../support/clock';
+import { offsetClock } from '../../shared/clock';
 
 const NAME = 'customer-f2a5738a-44e3-ea11-bb43-000d3a2feca1';
 
 /** A clock the test moves by hand, so expiry needs no waiting. */
-function manualClock(start = Date.parse('2026-03-10T10:00:00.000Z')) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
+const manualClock = () => fixedClock('2026-03-10T10:00:00.000Z');
 
 beforeEach(resetStorage);
 
 test('acquires a free lease with a token and an expiry ttl from now', async () => {
   const clock = manualClock();
-  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now, expiryBy: 'clock' });
+  const store = new TableLeaseStore(loadStorageConfig(), { clock, expiryBy: 'clock' });
   const lease = await store.tryAcquire(NAME, 60_000);
   expect(lease).not.toBeNull();
   expect(lease!.name).toBe(NAME);
@@ -46,7 +45,7 @@ test('ten concurrent contenders for a free lease: exactly one wins', async () =>
 
 test('ten concurrent contenders for an expired lease: exactly one takes it over', async () => {
   const clock = manualClock();
-  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now, expiryBy: 'clock' });
+  const store = new TableLeaseStore(loadStorageConfig(), { clock, expiryBy: 'clock' });
   const stale = await store.tryAcquire(NAME, 1_000);
   clock.advance(1_001);
   const results = await Promise.all(Array.from({ length: 10 }, () => store.tryAcquire(NAME, 60_000)));
@@ -57,7 +56,7 @@ test('ten concurrent contenders for an expired lease: exactly one takes it over'
 
 test('an expired lease is taken over; the old holder can then neither renew nor release it', async () => {
   const clock = manualClock();
-  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now, expiryBy: 'clock' });
+  const store = new TableLeaseStore(loadStorageConfig(), { clock, expiryBy: 'clock' });
   const old = await store.tryAcquire(NAME, 5_000);
   clock.advance(4_999);
   expect(await store.tryAcquire(NAME, 5_000)).toBeNull();
@@ -91,7 +90,7 @@ test('release frees the lease for the next contender; releasing twice is harmles
 
 test('renew extends the expiry so a contender is refused past the original one', async () => {
   const clock = manualClock();
-  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now, expiryBy: 'clock' });
+  const store = new TableLeaseStore(loadStorageConfig(), { clock, expiryBy: 'clock' });
   const lease = await store.tryAcquire(NAME, 5_000);
   clock.advance(4_000);
   expect(await store.renew(lease!, 5_000)).toBe(true);
@@ -145,7 +144,7 @@ test('a free lease costs one write to take, one to renew and one to release, wit
 
 test('a holder whose lease was taken over cannot release or renew it with its stale ETag, even after the new holder renewed', async () => {
   const clock = manualClock();
-  const store = new TableLeaseStore(loadStorageConfig(), { clock: clock.now, expiryBy: 'clock' });
+  const store = new TableLeaseStore(loadStorageConfig(), { clock, expiryBy: 'clock' });
   const old = await store.tryAcquire(NAME, 1_000);
   clock.advance(1_001);
   const taker = await store.tryAcquire(NAME, 60_000);
@@ -163,7 +162,7 @@ describe("expiry is judged by storage's clock, not the instances'", () => {
   test('an instance whose clock runs ahead cannot take a lease over early', async () => {
     const holder = new TableLeaseStore(loadStorageConfig());
     expect(await holder.tryAcquire(NAME, 60_000)).not.toBeNull();
-    const ahead = new TableLeaseStore(loadStorageConfig(), { clock: () => Date.now() + minutes(10) });
+    const ahead = new TableLeaseStore(loadStorageConfig(), { clock: offsetClock(minutes(10)) });
     expect(await ahead.tryAcquire(NAME, 60_000)).toBeNull();
   });
 
@@ -173,7 +172,7 @@ describe("expiry is judged by storage's clock, not the instances'", () => {
     expect(held).not.toBeNull();
     // Storage dates its replies to the second: 1.6 s is past 500 ms whatever the rounding.
     await new Promise((resolve) => setTimeout(resolve, 1_600));
-    const behind = new TableLeaseStore(loadStorageConfig(), { clock: () => Date.now() - minutes(10) });
+    const behind = new TableLeaseStore(loadStorageConfig(), { clock: offsetClock(-minutes(10)) });
     const taken = await behind.tryAcquire(NAME, 60_000);
     expect(taken).not.toBeNull();
     expect(await holder.renew(held!, 500)).toBe(false);

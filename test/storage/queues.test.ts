@@ -27,16 +27,12 @@ const message = (index: number): SyncMessage => ({
 
 beforeEach(resetStorage);
 
-test('sends 1,000 messages quickly, base64 JSON, each decoding to the original', async () => {
+// How fast is a bench figure (docs/performance.md), not a test's.
+test('sends 1,000 messages, base64 JSON, each decoding to the original', async () => {
   const storage = loadStorageConfig();
   const sender = createQueueSender(storage, SYNC_QUEUE);
   const messages = Array.from({ length: 1000 }, (_, index) => message(index));
-  const started = performance.now();
   await sender.send(messages);
-  const elapsedMs = Math.round(performance.now() - started);
-  console.info(`queue send: 1000 messages in ${elapsedMs} ms`);
-  // About 2 s on an idle 2-core machine (Azurite is the bottleneck); the bound only catches a gross regression.
-  expect(elapsedMs).toBeLessThan(25_000);
   expect(await peekCount(storage, SYNC_QUEUE)).toBe(1000);
 
   const [received] = await receiveMessages(storage, SYNC_QUEUE, 1, 30);
@@ -52,14 +48,15 @@ test('sends 1,000 messages quickly, base64 JSON, each decoding to the original',
 /** A stand-in queue whose sends take a few ms, to observe parallelism and failures deterministically. */
 function fakeQueue(options: { failAt?: number } = {}) {
   let inFlight = 0;
-  const stats = { maxInFlight: 0, attempted: 0, sent: [] as string[] };
+  const stats = { maxInFlight: 0, attempted: 0, sent: [] as string[], options: [] as Array<{ visibilityTimeout?: number; messageTimeToLive?: number }> };
   const queue = {
     name: `fake-${Math.random()}`,
     get url() {
       return `http://fake.test/${this.name}`;
     },
     createIfNotExists: async () => ({ succeeded: true }),
-    sendMessage: async (text: string) => {
+    sendMessage: async (text: string, sendOptions: { visibilityTimeout?: number; messageTimeToLive?: number } = {}) => {
+      stats.options.push(sendOptions);
       const index = stats.attempted++;
       inFlight += 1;
       stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
@@ -81,6 +78,18 @@ test('sends with bounded parallelism (32 by default) and every message exactly o
   const limited = fakeQueue();
   await new StorageQueueSender(limited.queue, { concurrency: 4 }).send(Array.from({ length: 50 }, (_, index) => message(index)));
   expect(limited.stats.maxInFlight).toBe(4);
+});
+
+test('a delayed message becomes visible an hour before it would expire, however long the delay asked for', async () => {
+  const { queue, stats } = fakeQueue();
+  await new StorageQueueSender(queue).send([message(1)], { delaySeconds: 7 * 24 * 3600 });
+  await new StorageQueueSender(queue, { messageTimeToLiveSeconds: 2 * 3600 }).send([message(2)], { delaySeconds: 3 * 3600 });
+  await new StorageQueueSender(queue).send([message(3)], { delaySeconds: 300 });
+  expect(stats.options).toEqual([
+    { visibilityTimeout: 7 * 24 * 3600 - 3600 },
+    { messageTimeToLive: 2 * 3600, visibilityTimeout: 3600 },
+    { visibilityTimeout: 300 },
+  ]);
 });
 
 test('one failed send rejects the call (transient, so the caller can answer 503) and no new sends start', async () => {

@@ -94,3 +94,16 @@ test('values that cannot be stored are refused before any write', async () => {
   await expect(store.put('nothing', undefined)).rejects.toBeInstanceOf(SyncError);
   expect(await store.get('huge', (v) => v)).toBeNull();
 });
+
+test('delete with an etag removes only the row as it was read: false once someone changed it', async () => {
+  const store = new TableStateStore(loadStorageConfig());
+  await store.put('outage-ipaas', { retryAt: 'a' });
+  const read = await store.get('outage-ipaas', (value) => value);
+  await store.put('outage-ipaas', { retryAt: 'b' }, read!.etag);
+  expect(await store.delete('outage-ipaas', read!.etag)).toBe(false);
+  expect((await store.get('outage-ipaas', (value) => value))?.value).toEqual({ retryAt: 'b' });
+  const current = await store.get('outage-ipaas', (value) => value);
+  expect(await store.delete('outage-ipaas', current!.etag)).toBe(true);
+  expect(await store.get('outage-ipaas', (value) => value)).toBeNull();
+  expect(await store.delete('outage-ipaas', current!.etag)).toBe(false);
+});

@@ -5,6 +5,7 @@ import { SyncError } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { TableTransferStore, TRANSFERS_BY_TIME_TABLE, TRANSFERS_TABLE, utcDay, type TransferRecord } from '../../shared/storage';
 import { resetStorage, testStorageConnectionString } from '../support/storage';
+import { fixedClock } from '../support/clock';
 
 const CUSTOMER_A = 'f2a5738a-44e3-ea11-bb43-000d3a2feca1';
 const CUSTOMER_B = '130bbd17-dbb9-4790-9b12-2b0e9c9d22c3';
@@ -183,7 +184,7 @@ describe('TableTransferStore.listRecent', () => {
   const day = (daysAgo: number, time = '10:00:00.000') => `${utcDay(NOW.getTime() - daysAgo * 86_400_000)}T${time}Z`;
 
   test('walks back over days, across customers, newest first', async () => {
-    const store = new TableTransferStore(loadStorageConfig(), { clock: () => NOW });
+    const store = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()) });
     const today1 = transfer({ customerId: CUSTOMER_A, finishedAt: day(0, '09:00:00.000') });
     const today2 = transfer({ customerId: CUSTOMER_B, finishedAt: day(0, '11:00:00.000') });
     const yesterday = transfer({ customerId: CUSTOMER_C, finishedAt: day(1) });
@@ -196,7 +197,7 @@ describe('TableTransferStore.listRecent', () => {
   });
 
   test('filters by status and stops at the limit', async () => {
-    const store = new TableTransferStore(loadStorageConfig(), { clock: () => NOW });
+    const store = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()) });
     const failed = (daysAgo: number, customerId: string) =>
       transfer({ customerId, finishedAt: day(daysAgo), status: 'Failed', action: null, errorCode: 'InvalidEmail', errorMessage: 'bad email' });
     const f0 = failed(0, CUSTOMER_A);
@@ -219,7 +220,7 @@ describe('TableTransferStore.listRecent', () => {
   });
 
   test('a status filter does not end the walk early while older days still have other transfers', async () => {
-    const store = new TableTransferStore(loadStorageConfig(), { clock: () => NOW, maxEmptyDays: 3 });
+    const store = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()), maxEmptyDays: 3 });
     // Daily successes keep every day non-empty; the only failure is 10 days back, beyond 3 "empty" days.
     const daily = Array.from({ length: 11 }, (_, daysAgo) => transfer({ finishedAt: day(daysAgo) }));
     const oldFailure = transfer({ finishedAt: day(10, '11:00:00.000'), status: 'Failed', action: null, errorCode: 'MissingName' });
@@ -228,19 +229,19 @@ describe('TableTransferStore.listRecent', () => {
   });
 
   test('stops after the configured run of days without any transfer, and never goes beyond maxDaysBack', async () => {
-    const store = new TableTransferStore(loadStorageConfig(), { clock: () => NOW, maxEmptyDays: 30, maxDaysBack: 100 });
+    const store = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()), maxEmptyDays: 30, maxDaysBack: 100 });
     const recent = transfer({ finishedAt: day(0) });
     const afterGap20 = transfer({ finishedAt: day(21) });
     const afterGap40 = transfer({ finishedAt: day(62) });
     await Promise.all([recent, afterGap20, afterGap40].map((record) => store.record(record)));
     expect((await store.listRecent({ limit: 10 })).map((r) => r.transferId)).toEqual([recent.transferId, afterGap20.transferId]);
 
-    const bounded = new TableTransferStore(loadStorageConfig(), { clock: () => NOW, maxEmptyDays: 1000, maxDaysBack: 30 });
+    const bounded = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()), maxEmptyDays: 1000, maxDaysBack: 30 });
     expect((await bounded.listRecent({ limit: 10 })).map((r) => r.transferId)).toEqual([recent.transferId, afterGap20.transferId]);
   });
 
   test('includes rows filed under tomorrow by a writer whose clock runs ahead', async () => {
-    const store = new TableTransferStore(loadStorageConfig(), { clock: () => NOW });
+    const store = new TableTransferStore(loadStorageConfig(), { clock: fixedClock(NOW.toISOString()) });
     const ahead = transfer({ finishedAt: `${utcDay(NOW.getTime() + 86_400_000)}T00:00:01.000Z` });
     await store.record(ahead);
     expect(await store.listRecent({ limit: 5 })).toStrictEqual([ahead]);

@@ -1,11 +1,11 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { CATCH_UP_QUEUE, POISON_QUEUE, RECONCILE_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
+import { ALL_QUEUES } from '../../shared/queueNames';
 import { forgetEnsuredResources } from '../../shared/storage/connection';
 
-/** The queues the local host's triggers read; it expects them to exist. */
-const TRIGGER_QUEUES = [SYNC_QUEUE, POISON_QUEUE, CATCH_UP_QUEUE, `${CATCH_UP_QUEUE}-poison`, RECONCILE_QUEUE, `${RECONCILE_QUEUE}-poison`];
+/** The queues the local host's triggers read (and their poison queues); it expects them to exist. */
+const TRIGGER_QUEUES = ALL_QUEUES;
 
 /** The current jest worker's Azurite account (set by setupEnv.ts). */
 export function testStorageConnectionString(): string {

@@ -21,6 +21,7 @@ import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { systemClock } from '../../shared/clock';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
@@ -174,8 +175,9 @@ describe('fencing', () => {
     expect(running).not.toBeNull();
     const queue = capturingQueue();
     const sleep = jest.fn(async () => {});
+    const clock = { now: systemClock.now, sleep };
     const result = await handleSyncMessage(
-      { ...deps, leaseWaitMs: 20_000, sleep, hold: { breakers: new ServiceBreakers(storage.state), syncQueue: queue } },
+      { ...deps, leaseWaitMs: 20_000, clock, hold: { breakers: new ServiceBreakers(storage.state), syncQueue: queue } },
       { customerId: customer.id, source: 'webhook', correlationId: 'c', enqueuedAt: new Date().toISOString() },
       { dequeueCount: 1 },
     );

@@ -24,6 +24,7 @@ import { SYNC_QUEUE } from '../../shared/queueNames';
 import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
+import { fixedClock } from '../support/clock';
 
 const spans = new InMemorySpanExporter();
 const records = new InMemoryLogRecordExporter();
@@ -120,9 +121,11 @@ describe('dependencies', () => {
 describe('transfers', () => {
   test('one TransferCompleted record per transfer, its fields as attributes, and the transfer metrics', async () => {
     const customer = person();
-    const enqueuedAt = new Date(Date.now() - 2_000).toISOString();
+    // Enqueued two seconds before the transfer's clock reads (a clock of the test's own, never the machine's).
+    const clock = fixedClock('2026-04-01T12:00:02.000Z');
+    const enqueuedAt = '2026-04-01T12:00:00.000Z';
     const logger: Logger & { lines: string[] } = { lines: [], info: (m) => logger.lines.push(m), warn: (m) => logger.lines.push(m), error: (m) => logger.lines.push(m) };
-    const transfer = await syncCustomer(syncDependencies(config, storage, { logger }), {
+    const transfer = await syncCustomer(syncDependencies(config, storage, { logger, clock }), {
       customerId: customer.id,
       source: 'webhook',
       correlationId: 'corr-42',
@@ -147,7 +150,8 @@ describe('transfers', () => {
       latencyMs: expect.any(Number),
       warnings: [],
     });
-    expect(events[0]!.attributes.latencyMs as number).toBeGreaterThanOrEqual(2_000);
+    expect(events[0]!.attributes.latencyMs).toBe(Date.parse(transfer.finishedAt) - Date.parse(enqueuedAt));
+    expect(transfer.finishedAt).toBe('2026-04-01T12:00:02.000Z');
     // In Azure the record replaces the JSON log line: one trace per transfer, not two.
     expect(logger.lines.filter((line) => line.includes(TRANSFER_EVENT))).toEqual([]);
     expect(JSON.stringify(events[0]!.attributes)).not.toContain(EMAIL);

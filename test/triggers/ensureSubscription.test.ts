@@ -37,7 +37,7 @@ function deps(overrides: Partial<SubscriptionDependencies> = {}): SubscriptionDe
     logger: silent,
     notificationUrl,
     clientState: CLIENT_STATE,
-    clock: () => new Date(now),
+    clock: { now: () => now, sleep: async () => {} },
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import { type SyncMessage } from '../../shared/messages';
 import { POLL_WATERMARK_KEY, pollChanges, type PollDependencies } from '../../shared/sync/pollChanges';
 import { takeMessages, useHarness } from './harness';
 import { SYNC_QUEUE } from '../../shared/queueNames';
+import { fixedClock } from '../support/clock';
 
 // Business Central's clock, moved by hand so lastModifiedDateTime values are far apart.
 let bcNow = Date.parse('2026-11-25T08:00:00.000Z');
@@ -146,4 +147,12 @@ test('the pollCustomers timer runs the use-case through the host', async () => {
   await harness.host().runTimer('pollCustomers');
   expect(await enqueuedIds()).toEqual(customers.map((customer) => customer.id).sort());
   expect(await watermark()).toBe(customers.at(-1)!.lastModifiedDateTime);
+});
+
+test("the poll's messages are dated by the clock it is given, not the machine's", async () => {
+  createCustomers(3);
+  await pollChanges(deps({ clock: fixedClock('2026-11-25T09:30:00.000Z') }));
+  const messages = (await takeMessages(SYNC_QUEUE)) as SyncMessage[];
+  expect(messages).toHaveLength(3);
+  expect(new Set(messages.map((message) => message.enqueuedAt))).toEqual(new Set(['2026-11-25T09:30:00.000Z']));
 });

@@ -218,16 +218,13 @@ describe('notifications', () => {
     }
   });
 
-  test('a 1,000-entry notification is acknowledged quickly, as 4 batch messages holding every customer once', async () => {
+  // Acknowledged with 4 writes instead of 1,000 (how fast is a bench figure: npm run bench -- --only ack).
+  test('a 1,000-entry notification is acknowledged as 4 batch messages holding every customer once', async () => {
     const ids = Array.from({ length: 1000 }, () => randomUUID());
     const payload = JSON.stringify({ value: ids.map((id) => notificationEntry(customerResource(id), 'updated')) });
-    const started = performance.now();
     const response = await postJson(harness.host(), WEBHOOK_PATH, payload);
-    const elapsed = performance.now() - started;
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ enqueued: 0, fannedOut: 1000, catchUps: 0, deleted: 0, ignored: 0, correlationId: expect.any(String) });
-    console.info(`webhook: 1,000-entry notification (${Math.round(payload.length / 1024)} KB) acknowledged in ${Math.round(elapsed)} ms`);
-    expect(elapsed).toBeLessThan(3_000);
     expect(await countMessages(CATCH_UP_QUEUE)).toBe(4);
 
     // The batches hold every customer once; expanding them is the catch-up worker's job (next test).
@@ -240,9 +237,7 @@ describe('notifications', () => {
 
   test(`up to ${DIRECT_ENQUEUE_LIMIT} customers are enqueued directly; more go through the catch-up worker`, async () => {
     const direct = Array.from({ length: DIRECT_ENQUEUE_LIMIT }, () => randomUUID());
-    const started = performance.now();
     const directResponse = await postJson(harness.host(), WEBHOOK_PATH, { value: direct.map((id) => notificationEntry(customerResource(id), 'updated')) });
-    console.info(`webhook: ${DIRECT_ENQUEUE_LIMIT}-entry notification enqueued directly and acknowledged in ${Math.round(performance.now() - started)} ms`);
     expect(await directResponse.json()).toMatchObject({ enqueued: DIRECT_ENQUEUE_LIMIT, fannedOut: 0 });
     expect(await countMessages(SYNC_QUEUE)).toBe(DIRECT_ENQUEUE_LIMIT);
     await takeMessages(SYNC_QUEUE);

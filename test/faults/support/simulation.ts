@@ -1,19 +1,14 @@
 import type { QueueSender, SendOptions } from '../../../shared/storage/types';
+import { ManualClock } from '../../support/clock';
 
 /**
  * Simulated time for outage runs: an hour of outage passes in a moment. Every component under test reads
  * this clock (clients' retry waits, leases, breakers, transfer times, the fake Business Central's change
  * times), and the queue below hides messages by it, as the storage queue hides them by wall-clock time.
  */
-export class SimulatedClock {
-  constructor(public now: number) {}
-
-  date = (): Date => new Date(this.now);
-  ms = (): number => this.now;
-  /** For HTTP clients' backoff: waiting is simulated time passing. */
-  sleep = async (ms: number): Promise<void> => {
-    this.now += Math.max(0, ms);
-  };
+export class SimulatedClock extends ManualClock {
+  /** Milliseconds since the epoch, for fakes that take a `() => number`. */
+  ms = (): number => this.time;
 }
 
 export interface SimulatedMessage {
@@ -35,6 +30,22 @@ export class SimulatedQueue implements QueueSender {
   readonly poison: unknown[] = [];
   sent = 0;
   delayedSends = 0;
+  /** Messages handed to a worker (the storage queue's Get Messages). */
+  received = 0;
+  /** Messages removed after processing (Delete Message), or moved to the poison queue. */
+  deleted = 0;
+  /** Sends, receives and deletes of each customer's messages. */
+  private readonly operations = new Map<string, number>();
+
+  /** Queue operations (send, receive, delete) spent on `customerId`'s messages so far. */
+  operationsFor(customerId: string): number {
+    return this.operations.get(customerId) ?? 0;
+  }
+
+  private count(body: unknown): void {
+    const customerId = typeof body === 'object' && body !== null && 'customerId' in body ? String(body.customerId) : '';
+    this.operations.set(customerId, (this.operations.get(customerId) ?? 0) + 1);
+  }
 
   constructor(private readonly clock: SimulatedClock) {}
 
@@ -43,22 +54,27 @@ export class SimulatedQueue implements QueueSender {
     if (delayMs > 0) this.delayedSends += messages.length;
     for (const body of messages) {
       this.sent += 1;
+      this.count(body);
       // As the service stores it: a JSON round trip, so nothing shares objects with the sender.
-      this.messages.push({ id: this.nextId++, body: JSON.parse(JSON.stringify(body)) as unknown, visibleAt: this.clock.now + delayMs, dequeueCount: 0 });
+      this.messages.push({ id: this.nextId++, body: JSON.parse(JSON.stringify(body)) as unknown, visibleAt: this.clock.time + delayMs, dequeueCount: 0 });
     }
   }
 
   /** The next visible message, taken (dequeue count incremented), or undefined. */
   take(): SimulatedMessage | undefined {
-    const visible = this.messages.filter((message) => message.visibleAt <= this.clock.now).sort((a, b) => a.visibleAt - b.visibleAt || a.id - b.id);
+    const visible = this.messages.filter((message) => message.visibleAt <= this.clock.time).sort((a, b) => a.visibleAt - b.visibleAt || a.id - b.id);
     const message = visible[0];
     if (!message) return undefined;
     message.dequeueCount += 1;
     message.visibleAt = Number.POSITIVE_INFINITY;
+    this.received += 1;
+    this.count(message.body);
     return message;
   }
 
   complete(message: SimulatedMessage): void {
+    this.deleted += 1;
+    this.count(message.body);
     this.messages.splice(this.messages.indexOf(message), 1);
   }
 
@@ -68,7 +84,7 @@ export class SimulatedQueue implements QueueSender {
       this.poison.push(message.body);
       return 'poison';
     }
-    message.visibleAt = this.clock.now + visibilityTimeoutMs;
+    message.visibleAt = this.clock.time + visibilityTimeoutMs;
     return 'retry';
   }
 
