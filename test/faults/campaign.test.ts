@@ -34,7 +34,9 @@ import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { loadFunctionApp } from '../../dev/host/loadApp';
 import { loadConfig, type Config } from '../../shared/config';
 import { parseTransferEventLine, TRANSFER_EVENT, type TransferEvent } from '../../shared/telemetry';
-import { SYNC_QUEUE } from '../../shared/queueNames';
+import { SWEPT_QUEUES, SYNC_QUEUE } from '../../shared/queueNames';
+import { SERVICES } from '../../shared/errors';
+import { buildServices } from '../../shared/services';
 import { startStorageProxy, STORAGE_SERVICES, totalOf, type PutMessage, type StorageProxy, type StorageService } from '../../dev/storageProxy';
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial, type Verdict } from '../../dev/fakes/serve';
 import { HostChild } from '../../dev/host/childProcess';
@@ -133,6 +135,8 @@ interface OutageLine {
   process: string;
   event: 'ServiceOutage' | 'StorageOutage';
   service: string;
+  /** The company whose work a ServiceOutage holds (each company has its own hold). */
+  company: string;
   state: string;
 }
 const outageLines: OutageLine[] = [];
@@ -298,12 +302,13 @@ function parseOutageLine(line: string, process: string): OutageLine | null {
   const match = /\b(ServiceOutage|StorageOutage) (\{.*\})\s*$/u.exec(line);
   if (!match) return null;
   try {
-    const fields = JSON.parse(match[2]!) as { service?: unknown; state?: unknown };
+    const fields = JSON.parse(match[2]!) as { service?: unknown; state?: unknown; companyId?: unknown };
     return {
       at: Date.now(),
       process,
       event: match[1] as OutageLine['event'],
       service: typeof fields.service === 'string' ? fields.service : 'storage',
+      company: typeof fields.companyId === 'string' ? fields.companyId : '',
       state: String(fields.state),
     };
   } catch {
@@ -728,36 +733,53 @@ it('0 merged: no iPaaS.com customer was written with the data of a second Busine
   expect(refused.map((number) => [number, held.has(number), stats.lastTransfer.get(number)?.errorCode])).toEqual(refused.map((number) => [number, false, 'EmailInUse']));
 });
 
-/** Queue-trigger registrations of the app: the queues something reads. */
-function queuesWithReader(): Set<string> {
-  return new Set(
-    loadFunctionApp(ROOT)
-      .flatMap((registration) => Object.values(registration.metadata.bindings))
-      .filter((binding) => binding.direction === 'in' && binding.type === 'queueTrigger' && typeof binding.queueName === 'string')
-      .map((binding) => String(binding.queueName)),
-  );
+/**
+ * The queues something reads: those of a queue trigger, and the last-line poison queues, which the
+ * sweepPoisonQueues timer empties back into the poison queue they came from (and an alert counts).
+ */
+function queuesWithReader(): Map<string, string> {
+  const readers = new Map<string, string>();
+  for (const registration of loadFunctionApp(ROOT)) {
+    for (const binding of Object.values(registration.metadata.bindings)) {
+      if (binding.direction === 'in' && binding.type === 'queueTrigger' && typeof binding.queueName === 'string') readers.set(String(binding.queueName), registration.metadata.name);
+    }
+  }
+  for (const { from } of SWEPT_QUEUES) if (!readers.has(from)) readers.set(from, 'sweepPoisonQueues (timer)');
+  return readers;
 }
 
-let queueReport: Array<{ name: string; messages: number; reader: boolean }> = [];
+let queueReport: Array<{ name: string; messages: number; reader: string | null }> = [];
+/** Work parked or held at the end: customers in a waiting room, services still on hold (per company). */
+let heldReport: { waiting: Array<{ company: string; service: string; customers: number }>; onHold: string[] } = { waiting: [], onHold: [] };
 
-it('0 stranded: every queue of the account that holds a message has a reader', async () => {
+it('0 stranded: every queue of the account that holds a message has a reader; no customer is left in a waiting room, no service on hold', async () => {
   const service = QueueServiceClient.fromConnectionString(testStorageConnectionString());
   const readers = queuesWithReader();
   queueReport = [];
   for await (const queue of service.listQueues()) {
     const properties = await service.getQueueClient(queue.name).getProperties();
-    queueReport.push({ name: queue.name, messages: properties.approximateMessagesCount ?? 0, reader: readers.has(queue.name) });
+    queueReport.push({ name: queue.name, messages: properties.approximateMessagesCount ?? 0, reader: readers.get(queue.name) ?? null });
   }
-  expect(queueReport.filter((queue) => queue.messages > 0 && !queue.reader)).toEqual([]);
+  // The app's own view of its storage (the same account, read directly): each company's waiting room and holds.
+  const app = buildServices(config);
+  heldReport = { waiting: [], onHold: [] };
+  for (const company of app.companies) {
+    for (const name of SERVICES) {
+      const customers = await company.storage.waiting.count(name);
+      if (customers > 0) heldReport.waiting.push({ company: company.ref.name, service: name, customers });
+    }
+    for (const outage of await company.breakers.report()) heldReport.onHold.push(`${company.ref.name}: ${outage.service} since ${outage.since}`);
+  }
+  expect({ withoutReader: queueReport.filter((queue) => queue.messages > 0 && !queue.reader), ...heldReport }).toEqual({ withoutReader: [], waiting: [], onHold: [] });
 });
 
 /** Where the outage lines break "one line per change of state": an `onHold` while already on hold, a `resumed` or `stillOnHold` while not. */
 function outageLineProblems(): string[] {
   const problems: string[] = [];
-  // A service's state is shared by every instance (one row); storage's is each process's own.
+  // A service's state is shared by every instance (one row per company); storage's is each process's own.
   const onHold = new Map<string, boolean>();
   for (const line of outageLines) {
-    const key = line.event === 'ServiceOutage' ? `ServiceOutage ${line.service}` : `StorageOutage ${line.process}`;
+    const key = line.event === 'ServiceOutage' ? `ServiceOutage ${line.service}${line.company ? ` of ${line.company}` : ''}` : `StorageOutage ${line.process}`;
     const held = onHold.get(key) ?? false;
     if (line.state === 'onHold' && held) problems.push(`${key}: onHold again without resumed (${line.process})`);
     if ((line.state === 'resumed' || line.state === 'stillOnHold') && !held) problems.push(`${key}: ${line.state} while not on hold (${line.process})`);
@@ -852,7 +874,9 @@ afterAll(() => {
       `  lost ${comparison.missing.length + comparison.stale.length} (missing ${comparison.missing.length}${listed(comparison.missing)}, stale ${comparison.stale.length}${listed(comparison.stale)}); ` +
         `duplicated ${createdTwice} (created twice; ${triedTwice} numbers with more than one create request), emails held twice ${comparison.duplicateEmails.length}, ` +
         `addresses twice ${comparison.duplicateAddresses.length}${listed(comparison.duplicateAddresses)}; merged ${stats.merges.length}${listed(stats.merges.map((merge) => `${merge.from}→${merge.to}`))}`,
-      `  stranded: ${queueReport.filter((queue) => queue.messages > 0 && !queue.reader).map((queue) => `${queue.name} (${queue.messages})`).join(', ') || '0'}; queues: ${queueReport.map((queue) => `${queue.name}${queue.reader ? '' : ' (no reader)'} ${queue.messages}`).join(', ')}`,
+      `  stranded: ${queueReport.filter((queue) => queue.messages > 0 && !queue.reader).map((queue) => `${queue.name} (${queue.messages})`).join(', ') || '0'} in queues without a reader, ` +
+        `${heldReport.waiting.reduce((sum, entry) => sum + entry.customers, 0)} customers in waiting rooms, ${heldReport.onHold.length} services on hold${listed(heldReport.onHold)}; ` +
+        `queues: ${queueReport.map((queue) => `${queue.name}${queue.reader ? '' : ' (no reader)'} ${queue.messages}`).join(', ')}`,
       `  kills ${stats.kills.length} (${stats.kills.map((kill) => `${kill.host}: ${kill.during}`).join('; ')}), unexpected exits ${hosts.reduce((sum, host) => sum + host.unexpectedExits, 0)}`,
       `  slow creates ${stats.slowCreates.length}; notifications: ${stats.notifications.delivered} delivered, ${stats.notifications.retried} retries, ${stats.notifications.dropped} dropped, 4xx ${stats.notifications.refusedWith4xx.length}`,
       `  storage: ${STORAGE_SERVICES.map((service) => `${service} ${totalOf(storage.byOperation, (key) => key.startsWith(`${service} `))} requests (${storage.refused[service] ?? 0} refused)`).join(', ')}`,
