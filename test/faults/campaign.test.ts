@@ -832,8 +832,19 @@ function windowOf(record: PhaseRecord): [number, number] {
   return [record.startedAt, record.caughtUpAt ?? record.faultEndedAt];
 }
 
+/** The customer-sync messages the queue stored between `from` and `to` (a put refused during a queue outage stored nothing). */
 function sendsIn(from: number, to: number): PutMessage[] {
-  return proxy.puts.filter((message) => message.at >= from && message.at < to && message.queue === SYNC_QUEUE);
+  return proxy.puts.filter((message) => message.at >= from && message.at < to && message.queue === SYNC_QUEUE && !message.refused);
+}
+
+/** What the sends of a phase were: by source, put back after a hold, delayed. */
+function sendKinds(sends: readonly PutMessage[]): string {
+  const kinds = new Map<string, number>();
+  for (const message of sends) {
+    const kind = `${String(message.body?.source ?? '?')}${message.body?.holds !== undefined ? ' held' : ''}${message.delaySeconds > 0 ? ' delayed' : ''}`;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ');
 }
 
 afterAll(() => {
@@ -873,6 +884,7 @@ afterAll(() => {
       '  | phase | fault | caught up after | outage lines | hold lines | warnings | customer-sync sends | customers | sends per customer |',
       '  | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map((row) => `  | ${row.phase} | ${row.fault} | ${row.caughtUp} | ${row.outageLines} | ${row.holdLines} | ${row.warnings} | ${row.sends} | ${row.customers} | ${row.sendsPerCustomer} |`),
+      `  sends by kind: ${phases.map((record) => `${record.name}: ${sendKinds(sendsIn(...windowOf(record)))}`).join('; ')}`,
       `  lost ${comparison.missing.length + comparison.stale.length} (missing ${comparison.missing.length}${listed(comparison.missing)}, stale ${comparison.stale.length}${listed(comparison.stale)}); ` +
         `duplicated ${createdTwice} (created twice; ${triedTwice} numbers with more than one create request), emails held twice ${comparison.duplicateEmails.length}, ` +
         `addresses twice ${comparison.duplicateAddresses.length}${listed(comparison.duplicateAddresses)}; merged ${stats.merges.length}${listed(stats.merges.map((merge) => `${merge.from}→${merge.to}`))}`,
