@@ -34,7 +34,8 @@ const hourLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: 
 
 /** A stacked bar per hour, drawn here in SVG: no chart library, no request anywhere. */
 export function transferChart(buckets: HourBucket[], totals: Record<string, number>): Element {
-  const width = 720;
+  // Wide: the chart has the page's full width (console/app.css), so it fills it without being tall.
+  const width = 960;
   const height = 220;
   const left = 40;
   const bottom = 28;

@@ -15,7 +15,7 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   // Checked here, not with a {id:guid} route constraint: a malformed id is a 400 (README, HTTP API), not a 404.
   if (!isGuid(customerId)) return apiError('InvalidCustomerId', 'id must be a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301');
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
+  const [{ getServices }, { companyDryRun, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/dryRun.js'),
     import('../shared/sync/ingest.js'),
@@ -37,9 +37,7 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   // Replies name the company when a route named one or several are configured; with one company they are as always.
   const withCompany = named !== undefined || services.multiCompany;
   if (dryRun) {
-    const reply = await dryRunSync(company.syncDependencies(context), customerId);
-    if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
-    return reply.status === 200 && withCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...routes.companyReply(company) } } : reply;
+    return companyDryRun(company, context, customerId, withCompany);
   }
   const correlationId = context.invocationId;
   try {

@@ -17,7 +17,7 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     return apiError('InvalidCustomerNumber', `number must have 1 to ${MAX_NUMBER_LENGTH} characters`);
   }
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { dryRunSync, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
+  const [{ getServices }, { companyDryRun, INVALID_DRY_RUN, parseDryRunFlag }, { enqueueManualSync }, routes] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/sync/dryRun.js'),
     import('../shared/sync/ingest.js'),
@@ -45,9 +45,7 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
     if (!customer) return apiError('CustomerNotFound', `No Business Central customer has this number${withCompany ? ` in ${company.ref.name}` : ''}`);
     customerId = customer.id;
     if (dryRun) {
-      const reply = await dryRunSync(company.syncDependencies(context), customerId);
-      if (reply.status !== 200) context.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
-      return reply.status === 200 && withCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...routes.companyReply(company) } } : reply;
+      return await companyDryRun(company, context, customerId, withCompany);
     }
     await enqueueManualSync(services.storage.syncQueue, customerId, correlationId, company.ref.id, services.clock);
   } catch (failure) {

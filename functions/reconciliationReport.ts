@@ -15,7 +15,7 @@ export async function reconciliationReportHttp(request: HttpRequest, context: In
   const format = request.query.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') return apiError('InvalidParameter', 'format must be json or csv');
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { readReport, readReportCsv }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/reconcile.js')]);
+  const [{ getServices }, { readReport, readReportCsv }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/reportReading.js')]);
   try {
     const { storage } = getServices();
     const deps = { runs: storage.reconciliations };

@@ -145,8 +145,8 @@ export function withoutDistroFunctionsHook(): Plugin {
 }
 
 /**
- * The operator console (console/) ships inside the bundle, compiled: shared/console/compiled.ts, which compiles it
- * when run from sources, is replaced by the compiled strings. The console function imports it on its first request,
+ * The operator console (console/) ships inside the bundle, compiled: shared/console/compiled.ts, which from sources
+ * serves what the local host provides, is replaced by the compiled strings. The console function imports it on its first request,
  * so the strings sit in a chunk of their own, not in what a cold start loads.
  */
 export function compiledConsole(): Plugin {
@@ -154,7 +154,7 @@ export function compiledConsole(): Plugin {
     name: 'compiled-console',
     setup(bundle) {
       bundle.onLoad({ filter: /[\\/]shared[\\/]console[\\/]compiled\.ts$/ }, () => ({
-        contents: `export function compiledConsoleAssets() { return ${JSON.stringify(buildConsoleAssets())}; }`,
+        contents: `export function provideConsoleAssets() {}\nexport function compiledConsoleAssets() { return ${JSON.stringify(buildConsoleAssets())}; }`,
         loader: 'js',
       }));
     },

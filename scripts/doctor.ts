@@ -7,7 +7,7 @@
  * API descriptions document.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { helpOrUsageError, readCommandLine, runAsProcess } from './cli';
 import type { Environment } from '../shared/config';
 import { describeError } from '../shared/errors';
 import { ConfigError, loadConfig } from '../shared/config';
@@ -38,22 +38,9 @@ export interface DoctorIo {
 }
 
 export async function main(argv: readonly string[], io: DoctorIo): Promise<number> {
-  let values: { json?: boolean; sandbox?: boolean; help?: boolean; 'suggest-paths'?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { json: { type: 'boolean' }, sandbox: { type: 'boolean' }, 'suggest-paths': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    io.err(`doctor: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const command = readCommandLine(argv, { json: { type: 'boolean' }, sandbox: { type: 'boolean' }, 'suggest-paths': { type: 'boolean' } }, (flags) => ({ kind: 'run', flags }));
+  if (command.kind !== 'run') return helpOrUsageError('doctor', command, USAGE, io) ?? 2;
+  const values = command.flags;
   let env = io.env;
   let allowLocalWebhook = false;
   let stopSandbox: (() => void) | undefined;
@@ -110,11 +97,5 @@ async function suggestPaths(env: DoctorIo['env'], io: DoctorIo): Promise<number>
 
 if (require.main === module) {
   const env = resolveSettings(path.resolve(__dirname, '..'));
-  main(process.argv.slice(2), { env, out: (text) => console.log(text), err: (text) => console.error(text) }).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`doctor failed: ${describeError(error)}`);
-      process.exit(1);
-    },
-  );
+  runAsProcess('doctor', () => main(process.argv.slice(2), { env, out: (text) => console.log(text), err: (text) => console.error(text) }), 1);
 }

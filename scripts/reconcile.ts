@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { companyFlag, helpOrUsageError, readCommandLine, runAsProcess, type CommandLine } from './cli';
 import { SingleBar } from 'cli-progress';
 import { ConfigError, loadConfig } from '../shared/config';
 import { describeError } from '../shared/errors';
@@ -53,33 +53,20 @@ signed in with \`az login\` to read its function key); otherwise against the san
 Exit code: 0 everything in sync, 1 something is not, 2 the reconciliation could not run.
 `;
 
-export type ParsedCommand =
-  | { kind: 'help' }
-  | { kind: 'run'; fix: boolean; local: boolean; out: { file: string; format: 'json' | 'csv' } | undefined; company?: string }
-  | { kind: 'usageError'; message: string };
+export type ParsedCommand = CommandLine<{ fix: boolean; local: boolean; out: { file: string; format: 'json' | 'csv' } | undefined; company?: string }>;
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: { fix?: boolean; out?: string; help?: boolean; local?: boolean; company?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { fix: { type: 'boolean' }, out: { type: 'string' }, local: { type: 'boolean' }, company: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
-  let out: { file: string; format: 'json' | 'csv' } | undefined;
-  if (values.out !== undefined) {
-    const extension = path.extname(values.out).toLowerCase();
-    if (extension !== '.json' && extension !== '.csv') return { kind: 'usageError', message: `--out ${values.out}: the file name must end in .json or .csv` };
-    out = { file: values.out, format: extension === '.json' ? 'json' : 'csv' };
-  }
-  const company = values.company?.trim();
-  if (values.company !== undefined && !company) return { kind: 'usageError', message: '--company needs a company GUID or name' };
-  return { kind: 'run', fix: values.fix ?? false, local: values.local ?? false, out, ...(company ? { company } : {}) };
+  return readCommandLine(argv, { fix: { type: 'boolean' }, out: { type: 'string' }, local: { type: 'boolean' }, company: { type: 'string' } }, (values) => {
+    let out: { file: string; format: 'json' | 'csv' } | undefined;
+    if (values.out !== undefined) {
+      const extension = path.extname(values.out).toLowerCase();
+      if (extension !== '.json' && extension !== '.csv') return { kind: 'usageError', message: `--out ${values.out}: the file name must end in .json or .csv` };
+      out = { file: values.out, format: extension === '.json' ? 'json' : 'csv' };
+    }
+    const company = companyFlag(values.company);
+    if ('error' in company) return { kind: 'usageError', message: company.error };
+    return { kind: 'run', fix: values.fix ?? false, local: values.local ?? false, out, ...company };
+  });
 }
 
 // ---- Output -------------------------------------------------------------------------------------------------
@@ -296,14 +283,7 @@ export async function main(
   deps: { azdValues?: AzdValues; functionKey?: FunctionKeyReader } = {},
 ): Promise<number> {
   const command = parseCommandLine(argv);
-  if (command.kind === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (command.kind === 'usageError') {
-    console.error(`reconcile: ${command.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (command.kind !== 'run') return helpOrUsageError('reconcile', command, USAGE) ?? 2;
   let settings: Record<string, string>;
   try {
     settings = resolveSettings(ROOT);
@@ -365,14 +345,6 @@ export async function main(
   return outOfSyncCount(outcome.report.counts) === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`reconcile failed: ${describeError(error)}`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAsProcess('reconcile', () => main(process.argv.slice(2)), 2);
 
 export { silentLogger };

@@ -4,7 +4,7 @@
  * Azurite unless asked with --local). See docs/reliability.md.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { helpOrUsageError, readCommandLine, runAsProcess, type CommandLine } from './cli';
 import { ConfigError, companyRefsOf, type StorageConfig } from '../shared/config';
 import { ERROR_CODES, describeError } from '../shared/errors';
 import { consoleLogger } from '../shared/log';
@@ -43,48 +43,30 @@ Examples:
   npm run replay -- --customer 3f2504e0-4f89-11d3-9a0c-0305e82c3301 --customer 5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f
 `;
 
-export type ParsedCommand = { kind: 'help' } | { kind: 'run'; body: Record<string, unknown>; local: boolean } | { kind: 'usageError'; message: string };
+export type ParsedCommand = CommandLine<{ body: Record<string, unknown>; local: boolean }>;
 
 /** Flags → the replay route's JSON body; the route's own validation then applies to both. */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let values: {
-    customer?: string[];
-    'error-code'?: string;
-    all?: boolean;
-    'include-poison'?: boolean;
-    'dry-run'?: boolean;
-    local?: boolean;
-    help?: boolean;
-    company?: string;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        customer: { type: 'string', multiple: true },
-        'error-code': { type: 'string' },
-        all: { type: 'boolean' },
-        'include-poison': { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        local: { type: 'boolean' },
-        company: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
-  const body: Record<string, unknown> = {};
-  if (values.customer) body.customerIds = values.customer;
-  if (values['error-code'] !== undefined) body.errorCode = values['error-code'];
-  if (values.all) body.all = true;
-  if (values['include-poison']) body.includePoisonQueue = true;
-  if (values['dry-run']) body.dryRun = true;
-  if (values.company !== undefined) body.company = values.company;
-  return { kind: 'run', body, local: values.local === true };
+  const options = {
+    customer: { type: 'string', multiple: true },
+    'error-code': { type: 'string' },
+    all: { type: 'boolean' },
+    'include-poison': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    local: { type: 'boolean' },
+    company: { type: 'string' },
+  } as const;
+  return readCommandLine(argv, options, (values) => {
+    const body: Record<string, unknown> = {};
+    if (values.customer) body.customerIds = values.customer;
+    if (values['error-code'] !== undefined) body.errorCode = values['error-code'];
+    if (values.all) body.all = true;
+    if (values['include-poison']) body.includePoisonQueue = true;
+    if (values['dry-run']) body.dryRun = true;
+    // The route's own validation judges the company (and everything else) for both.
+    if (values.company !== undefined) body.company = values.company;
+    return { kind: 'run', body, local: values.local === true };
+  });
 }
 
 /** The lines printed after a run. */
@@ -104,14 +86,7 @@ export function formatResult(result: ReplayResult): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommandLine(argv);
-  if (command.kind === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (command.kind === 'usageError') {
-    console.error(`replay: ${command.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (command.kind !== 'run') return helpOrUsageError('replay', command, USAGE) ?? 2;
   const parsed = parseReplayRequest(command.body);
   if (!parsed.ok) {
     // The route's wording names body fields; say it in flags here.
@@ -166,12 +141,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`replay failed: ${describeError(error)}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsProcess('replay', () => main(process.argv.slice(2)), 1);

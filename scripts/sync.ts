@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { companyFlag, helpOrUsageError, readCommandLine, runAsProcess, type CommandLine } from './cli';
 import { ConfigError, loadConfig, type Environment } from '../shared/config';
 import { describeError, SyncError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
@@ -45,34 +45,28 @@ export interface SyncIo {
   cwd?: string;
 }
 
-type Parsed =
-  | { kind: 'help' }
-  | { kind: 'usageError'; message: string }
-  | { kind: 'run'; target: string; dryRun: boolean; json: boolean; mapping?: string; company?: string };
+type Parsed = CommandLine<{ target: string; dryRun: boolean; json: boolean; mapping?: string; company?: string }>;
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, mapping: { type: 'string' }, company: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) return { kind: 'help' };
-    if (positionals.length !== 1) return { kind: 'usageError', message: 'give exactly one customer id or number' };
-    const target = (positionals[0] ?? '').trim();
-    if (target === '' || target.length > 100) return { kind: 'usageError', message: 'the customer id or number must have 1 to 100 characters' };
-    const mapping = values.mapping?.trim();
-    if (values.mapping !== undefined && !mapping) return { kind: 'usageError', message: '--mapping needs a file' };
-    if (mapping && values['dry-run'] !== true) {
-      return { kind: 'usageError', message: '--mapping works with --dry-run only: a real transfer uses the deployed mapping (CUSTOMER_MAPPING_FILE)' };
-    }
-    const company = values.company?.trim();
-    if (values.company !== undefined && !company) return { kind: 'usageError', message: '--company needs a company GUID or name' };
-    return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true, ...(mapping ? { mapping } : {}), ...(company ? { company } : {}) };
-  } catch (error) {
-    return { kind: 'usageError', message: error instanceof Error ? error.message : String(error) };
-  }
+  const options = { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, mapping: { type: 'string' }, company: { type: 'string' } } as const;
+  return readCommandLine(
+    argv,
+    options,
+    (values, positionals) => {
+      if (positionals.length !== 1) return { kind: 'usageError', message: 'give exactly one customer id or number' };
+      const target = (positionals[0] ?? '').trim();
+      if (target === '' || target.length > 100) return { kind: 'usageError', message: 'the customer id or number must have 1 to 100 characters' };
+      const mapping = values.mapping?.trim();
+      if (values.mapping !== undefined && !mapping) return { kind: 'usageError', message: '--mapping needs a file' };
+      if (mapping && values['dry-run'] !== true) {
+        return { kind: 'usageError', message: '--mapping works with --dry-run only: a real transfer uses the deployed mapping (CUSTOMER_MAPPING_FILE)' };
+      }
+      const company = companyFlag(values.company);
+      if ('error' in company) return { kind: 'usageError', message: company.error };
+      return { kind: 'run', target, dryRun: values['dry-run'] === true, json: values.json === true, ...(mapping ? { mapping } : {}), ...company };
+    },
+    true,
+  );
 }
 
 export function formatPlan(plan: SyncPlan, mappingFile?: string): string {
@@ -103,14 +97,7 @@ export function formatTransfer(transfer: TransferRecord): string {
 
 export async function main(argv: readonly string[], io: SyncIo): Promise<number> {
   const command = parseCommandLine(argv);
-  if (command.kind === 'help') {
-    io.out(USAGE);
-    return 0;
-  }
-  if (command.kind === 'usageError') {
-    io.err(`sync: ${command.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (command.kind !== 'run') return helpOrUsageError('sync', command, USAGE, io) ?? 2;
   // Another mapping file (relative to the current folder), checked as at start before anything else happens.
   let mapping: CustomerMapping | undefined;
   if (command.mapping) {
@@ -192,11 +179,5 @@ export async function main(argv: readonly string[], io: SyncIo): Promise<number>
 
 if (require.main === module) {
   const env = resolveSettings(path.resolve(__dirname, '..'));
-  main(process.argv.slice(2), { env, out: (text) => console.log(text), err: (text) => console.error(text) }).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`sync failed: ${describeError(error)}`);
-      process.exit(1);
-    },
-  );
+  runAsProcess('sync', () => main(process.argv.slice(2), { env, out: (text) => console.log(text), err: (text) => console.error(text) }), 1);
 }

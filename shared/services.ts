@@ -16,7 +16,7 @@ import type { HoldDependencies } from './sync/queueWorkers';
 import type { SyncDependencies } from './sync/syncCustomer';
 import type { CompanyWork } from './sync/companyRuns';
 import { RECONCILE_QUEUE } from './queueNames';
-import type { CompanyReconcileDependencies, ReconcileDependencies } from './reconcile/reconcile';
+import type { CompanyReconcileDependencies, ReconcileDependencies } from './reconcile/runState';
 import type { ReconcileScheduler } from './reconcile/queueRun';
 import { sendDelayed } from './storage/queues';
 

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import { serveConsoleFromSources } from '../consoleFromSources';
 import type { Registration } from './functionsCoreStub';
 
 const CORE_MODULE = '@azure/functions-core';
@@ -35,6 +36,8 @@ export function loadFunctionApp(root: string): Registration[] {
   installCoreStub();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const stub = require(CORE_MODULE) as typeof import('./functionsCoreStub');
+  // From sources the console is compiled here, on the dev side (the build embeds it in the bundle).
+  serveConsoleFromSources();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(path.join(root, 'index'));
   const functionFiles = readdirSync(path.join(root, 'functions')).filter((file) => /\.(ts|js)$/u.test(file) && !file.endsWith('.d.ts'));

@@ -185,7 +185,7 @@ export class HttpClient {
           signal: timeout.signal,
           ...(body === undefined ? {} : { body }),
         };
-        const response = await globalThis.fetch(request.url, init);
+        const response = await timeout.bound(globalThis.fetch(request.url, init));
         status = response.status;
         span.setAttribute('http.response.status_code', response.status);
         // 404 is an answer the clients expect (a deleted customer), not a failed call.
@@ -193,7 +193,7 @@ export class HttpClient {
           span.setStatus({ code: SpanStatusCode.ERROR });
           span.setAttribute('error.type', String(response.status));
         }
-        const text = await response.text();
+        const text = await timeout.bound(response.text());
         return { status: response.status, headers: response.headers, body: parseJson(text) };
       });
     } finally {

@@ -2,7 +2,8 @@ import { isoNow, systemClock } from '../clock';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { reconcileMessageSchema, type ReconcileMessage } from '../messages';
-import { advanceReconciliation, cancelReconciliation, startReconciliation, type ReconcileDependencies, type StartResult } from './reconcile';
+import { advanceReconciliation, cancelReconciliation, startReconciliation, type StartResult } from './lifecycle';
+import type { ReconcileDependencies } from './runState';
 import type { ReconcileTrigger } from './report';
 
 /** Sends a `reconcile` message, visible after `delaySeconds`. */

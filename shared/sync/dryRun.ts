@@ -1,5 +1,8 @@
+import { companyReply } from '../companyRoutes';
 import { describeError, SyncError } from '../errors';
 import { apiError, type ApiResponse } from '../http/apiErrors';
+import type { Logger } from '../log';
+import type { CompanyServices } from '../services';
 import { planSync, type PlanDependencies, type SyncPlan } from './planSync';
 
 /** `dryRun` query value: absent or "false"/"0" → false, "true"/"1"/"" (bare `?dryRun`) → true, anything else invalid. */
@@ -34,4 +37,14 @@ export async function dryRunSync(
     }
     return apiError(businessCentral ? 'BusinessCentralRejected' : 'IpaasRejected', `The dry run was refused: ${describeError(error)}`);
   }
+}
+
+/**
+ * The dry run of one customer of `company`, as the manual sync routes answer it (by id and by number): the plan, with
+ * the company named when `nameCompany` (a route named one, or several are configured); a refusal as dryRunSync says.
+ */
+export async function companyDryRun(company: CompanyServices, logger: Logger, customerId: string, nameCompany: boolean) {
+  const reply = await dryRunSync(company.syncDependencies(logger), customerId);
+  if (reply.status !== 200) logger.warn(`dry run of customer ${customerId}: answered ${reply.status}`);
+  return reply.status === 200 && nameCompany ? { ...reply, jsonBody: { ...reply.jsonBody, ...companyReply(company) } } : reply;
 }

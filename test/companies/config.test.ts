@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../shared/config';
+import { loadConfig } from '../../shared/config';
+import { configProblem } from '../support/config';
 import { TEST_SETTINGS } from '../support/settings';
 
 const US = 'b18aed47-c385-49d2-b954-dbdf8ad71780';
@@ -6,15 +7,7 @@ const CA = 'c2d4e6f8-0a1b-4c3d-8e5f-6a7b8c9d0e1f';
 const base = { ...TEST_SETTINGS, AzureWebJobsStorage: 'UseDevelopmentStorage=true', BC_COMPANY_ID: undefined } as Record<string, string | undefined>;
 const companies = (entries: unknown): Record<string, string | undefined> => ({ ...base, BC_COMPANIES: JSON.stringify(entries) });
 
-function problemFor(env: Record<string, string | undefined>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemFor = configProblem;
 
 describe('BC_COMPANIES and BC_COMPANY_ID', () => {
   test('BC_COMPANY_ID alone is one company named by its id (no name is invented), with the global settings', () => {

@@ -1,19 +1,12 @@
-import { ConfigError, loadConfig, loadStorageConfig, scheduleSetting } from '../../shared/config';
+import { loadConfig, loadStorageConfig, scheduleSetting } from '../../shared/config';
 import { ClientAssertionCredential, ClientSecretCredential } from '@azure/identity';
 import { createBusinessCentralCredential, tokenExchangeAudience } from '../../shared/businessCentral/client';
+import { configProblem } from '../support/config';
 import { TEST_SETTINGS } from '../support/settings';
 
 const valid = { ...TEST_SETTINGS, AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
 
-function problemFor(env: Record<string, string | undefined>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemFor = configProblem;
 
 describe('settings', () => {
   test('a complete environment loads with defaults applied', () => {

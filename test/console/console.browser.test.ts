@@ -9,7 +9,7 @@ import { chromiumPath, isCI, launchChromium, type RunningBrowser } from './brows
 /**
  * The operator console in a real browser (the system's Chromium through playwright-core) against the local
  * Functions host with the sandbox, on free ports: the seed scenarios' outcomes, search, dry run, sync now,
- * replay of a fixed customer, keyboard and phone width, no third-party request. Screenshots go to docs/console/
+ * replay of a fixed customer, schedules in words, services on hold, keyboard and phone width, no third-party request. Screenshots go to docs/console/
  * with UPDATE_CONSOLE_SCREENSHOTS=1 (else to a temporary folder).
  */
 const executable = chromiumPath();
@@ -63,7 +63,7 @@ describeBrowser('operator console in Chromium', () => {
     await running?.close();
   });
 
-  test('shows the seed scenarios, searches, syncs, replays a fixed customer; keyboard, phone width, no third-party request', async () => {
+  test('shows the seed scenarios, searches, syncs, replays a fixed customer, a service on hold; keyboard, phone width, no third-party request', async () => {
     const system = await demoSystem();
     const origin = new URL(system.url).origin;
     const context = await running.browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -100,6 +100,11 @@ describeBrowser('operator console in Chromium', () => {
     await expect(page.locator('#card-subscription [data-field="renewed"] time').count()).resolves.toBe(1);
     await expect(page.locator('#card-poll [data-field="watermark"] time').count()).resolves.toBe(1);
     await expect(page.locator('#card-hold').textContent()).resolves.toContain('none');
+    // Schedules in words, the NCRONTAB in the tooltip (the test's timers never fire: 1 January, midnight).
+    const pollSchedule = page.locator('#card-poll [data-field="poll-schedule"] .schedule');
+    await expect(pollSchedule.textContent()).resolves.toBe('At 00:00, on day 1 of the month, only in January (UTC)');
+    await expect(pollSchedule.getAttribute('title')).resolves.toBe('NCRONTAB 0 0 0 1 1 *');
+    await expect(page.locator('#card-subscription [data-field="subscription-schedule"] .schedule').getAttribute('data-ncrontab')).resolves.toBe('0 0 0 1 1 *');
 
     // The demo customers' outcomes: 4 succeeded (10000, 10040, 10060, 10080), 1 skipped (10010),
     // 4 failed (10020 DuplicateCustomerNumber, 10030 MissingEmail, 10050 InvalidEmail, 10070 DuplicateEmail).
@@ -118,6 +123,13 @@ describeBrowser('operator console in Chromium', () => {
     await expect(group('MissingEmail').locator('.resolution').textContent()).resolves.toContain('Ensure the email field is present in Microsoft Dynamics 365 before syncing.');
     await expect(group('InvalidEmail').textContent()).resolves.toContain('10050');
     await expect(group('InvalidEmail').locator('.resolution').textContent()).resolves.toContain('follows the format user@example.com');
+    // The chart's panel is as tall as the chart: no empty space under it beside a long list of failures.
+    const slack = await page.evaluate<number>(`(() => {
+      const section = document.getElementById('activity').getBoundingClientRect();
+      const content = [...document.getElementById('activity').children].reduce((sum, child) => sum + child.getBoundingClientRect().height, 0);
+      return section.height - content;
+    })()`);
+    expect(slack).toBeLessThan(64);
     await shot(page, 'overview');
 
     // Keyboard: the first Tab reaches the skip link; every control has an accessible name.
@@ -198,6 +210,29 @@ describeBrowser('operator console in Chromium', () => {
     await expect(page.locator('#reconciliation-body').textContent()).resolves.toMatch(/DuplicateEmail/u);
     await page.evaluate("document.getElementById('reconciliation').scrollIntoView()");
     await shot(page, 'reconciliation', false);
+
+    // Services on hold: iPaaS.com refuses the key; the next transfer holds its work, and the card says what and what to do.
+    const newcomer = system.world.businessCentral.upsertCustomer({ type: 'Person', displayName: 'Key Expired', email: 'key.expired@contoso.example' });
+    system.world.ipaas.faults.add({ status: 401 });
+    expect((await system.http(`/api/customers/${newcomer.id}/sync`, { method: 'POST' })).status).toBe(202);
+    await waitFor(
+      async () => {
+        const health = await system.http('/api/health/details');
+        return Array.isArray((health.body as { onHold?: unknown[] }).onHold);
+      },
+      { description: 'iPaaS.com on hold', timeoutMs: 30_000 },
+    );
+    await page.click('#refresh-now');
+    await page.waitForSelector('#card-hold li');
+    const hold = page.locator('#card-hold li').first();
+    await expect(hold.locator('strong').textContent()).resolves.toBe('iPaaS.com');
+    await expect(hold.locator('.badge').textContent()).resolves.toBe('auth');
+    await expect(hold.locator('.hint').textContent()).resolves.toContain('IPAAS_API_TOKEN');
+    await expect(hold.locator('time').count()).resolves.toBeGreaterThanOrEqual(1);
+    await expect(page.locator('#card-health > p .badge').textContent()).resolves.toBe('degraded');
+    await page.evaluate("document.getElementById('overview').scrollIntoView()");
+    await shot(page, 'on-hold', false);
+    system.world.ipaas.faults.clear();
 
     // Phone width: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -4,7 +4,10 @@
  * Without it, anyone can send the header, so the console refuses everyone and says how to turn sign-in on.
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
+import { serveConsoleFromSources } from '../../dev/consoleFromSources';
 import { consoleHttp } from '../../functions/console';
+
+serveConsoleFromSources();
 
 const SPOOFED = { 'x-ms-client-principal-id': '00000000-0000-0000-0000-000000000001', 'x-ms-client-principal-name': 'admin@contoso.example' };
 const request = (asset: string | undefined, headers: Record<string, string> = {}) =>

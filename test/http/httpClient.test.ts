@@ -111,6 +111,19 @@ describe('HttpClient over a real socket', () => {
     expect((failure as SyncError).message).toBe('Test API GET /slow timed out after 300 ms');
   });
 
+  it('gives up at its timeout even when the fetch never hears the abort (a signal lost on its way)', async () => {
+    // A fetch that ignores its signal: what an exchange looks like when the abort is not forwarded to the request.
+    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(() => new Promise<Response>(() => undefined));
+    try {
+      const failure = await client({ timeoutMs: 200 }).send({ method: 'GET', url: 'http://127.0.0.1:9/deaf' }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(SyncError);
+      expect((failure as SyncError).transient).toBe(true);
+      expect((failure as SyncError).message).toBe('Test API GET /deaf timed out after 200 ms');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('leaves no timeout behind once a request has ended: its signal never aborts afterwards', async () => {
     server = await startServer((_request, response) => reply(response));
     const signals: AbortSignal[] = [];

@@ -4,9 +4,11 @@
  * provisioned, secrets come only from Key Vault, no storage key appears anywhere, the package azd uploads
  * is exactly the built bundle, and every KQL query reads the log lines the code really writes.
  */
-import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { parse } from 'yaml';
+import { appBundleOptions, compiledConsole } from '../../scripts/bundle';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, loadConfig, SETTING_NAMES } from '../../shared/config';
 import { SERVICE_OUTAGE_EVENT, serviceOutageLine, STRANDED_MESSAGES_EVENT, TIMER_EVENT, TRANSFER_EVENT, transferEventLine, type StrandedMessagesEvent, type TimerRunEvent } from '../../shared/telemetry';
 import { emptyCounts, RECONCILIATION_EVENT, runEventLine } from '../../shared/reconcile';
@@ -682,8 +684,19 @@ describe('azure.yaml and .funcignore', () => {
       'dist/chunks/chunk-ABCD1234.mjs.map',
     ].filter((file) => !isPackaged(patterns, file, false));
     if (excluded.length > 0) throw new Error(`.funcignore excludes ${describeList(excluded)}, which the app needs at run time`);
-    if (existsSync(path.join(ROOT, 'dist'))) expect(packagedFiles(patterns)).toContain(String(main));
   });
+
+  it('keep every file the build really writes (built here in memory: tests run before `npm run build`)', async () => {
+    const outdir = path.join(ROOT, 'dist');
+    const options = appBundleOptions(path.join(ROOT, 'index.ts'), outdir);
+    const result = await build({ ...options, write: false, plugins: [...(options.plugins ?? []), compiledConsole()] });
+    const written = result.outputFiles.map((file) => path.relative(ROOT, file.path).split(path.sep).join('/'));
+    const main: unknown = (JSON.parse(read('package.json')) as { main?: unknown }).main;
+    expect(written).toContain(main);
+    expect(written.some((file) => file.startsWith('dist/chunks/'))).toBe(true);
+    const excluded = written.filter((file) => !isPackaged(patterns, file, false));
+    if (excluded.length > 0) throw new Error(`.funcignore excludes ${describeList(excluded)}, which \`npm run build\` writes and the app loads`);
+  }, 120_000);
 
   it('exclude node_modules contents but not the folder by name (azd rejects that with remoteBuild: false)', () => {
     const folderRule = matchIgnore(patterns, 'node_modules', true);

@@ -1,25 +1,27 @@
 import { http, HttpResponse } from 'msw';
-import { FakeIpaas } from '../../dev/fakes/ipaas';
+import { FAKE_IPAAS_ROUTES, FakeIpaas } from '../../dev/fakes/ipaas';
 import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { createIpaasClient, type IpaasClientOptions } from '../../shared/ipaas/client';
-import { ipaasRoutePattern } from '../../shared/ipaas/paths';
 import type { IpaasAddressInput } from '../../shared/ipaas/types';
 import { startMockServer } from '../support/msw';
 
 const config = loadConfig(process.env);
 const fake = new FakeIpaas(config.ipaas);
 const server = startMockServer(...fake.handlers);
-/** The paths of the API notes, written out here (not taken from the client's table). */
+/**
+ * The documented paths as msw patterns: the fake's own route table (written from the API notes, never from the
+ * client), so a client that builds a wrong URL finds no stub and fails.
+ */
 const IPAAS_PATHS = {
-  searchCustomers: '/customers/v2/Customers',
-  customer: '/customers/v2/Customer/{id}',
-  createCustomer: '/customers/v2/Customer',
-  customerAddresses: '/customers/v2/Customer/{id}/Addresses',
-  addCustomerAddress: '/customers/v2/Customer/{id}/Address',
-  updateExternalId: '/customers/v2/External/UpdateExternalId',
+  searchCustomers: FAKE_IPAAS_ROUTES.customers,
+  customer: FAKE_IPAAS_ROUTES.customer,
+  createCustomer: FAKE_IPAAS_ROUTES.createCustomer,
+  customerAddresses: FAKE_IPAAS_ROUTES.addresses,
+  addCustomerAddress: FAKE_IPAAS_ROUTES.address,
+  updateExternalId: FAKE_IPAAS_ROUTES.updateExternalId,
 } as const;
-const route = (template: (typeof IPAAS_PATHS)[keyof typeof IPAAS_PATHS]) => ipaasRoutePattern(config.ipaas.apiBaseUrl, template);
+const route = (pattern: (typeof IPAAS_PATHS)[keyof typeof IPAAS_PATHS]): string => `${config.ipaas.apiBaseUrl.replace(/\/+$/u, '')}${pattern}`;
 
 const EMAIL = 'robert.townes@contoso.com';
 const TOKEN = config.ipaas.apiToken;

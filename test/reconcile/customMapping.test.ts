@@ -9,15 +9,14 @@ import path from 'node:path';
 import { loadConfig } from '../../shared/config';
 import { compileMapping, defaultCustomerMapping, type MappingFile } from '../../shared/mapping';
 import { SYNC_QUEUE } from '../../shared/queueNames';
-import { advanceReconciliation, reconcileSelect, startReconciliation, type ReconcileReport } from '../../shared/reconcile';
+import { reconcileSelect } from '../../shared/reconcile';
 import { createStorage } from '../../shared/storage';
 import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import { startMockServer } from '../support/msw';
-import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
 import { takeMessages } from '../triggers/harness';
-import { createReconcileFakes, person, reconcileDependencies } from './support';
+import { createReconcileFakes, person, resetReconcileWorld, runToEnd, reconcileDependencies } from './support';
 
 const DEFAULT_DOCUMENT = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'mappings', 'customer-to-ipaas.json'), 'utf8')) as MappingFile;
 
@@ -44,20 +43,8 @@ const storage = createStorage(config.storage);
 const deps = reconcileDependencies(config, storage, { mapping: custom });
 const syncDeps = syncDependencies(config, storage, { mapping: custom });
 
-beforeEach(async () => {
-  await resetStorage();
-  ipaas.reset();
-  for (const customer of bc.customers()) bc.deleteCustomer(customer.id);
-  bc.resetRequests();
-});
+beforeEach(() => resetReconcileWorld({ bc, ipaas }));
 
-async function runToEnd(fix = false): Promise<ReconcileReport> {
-  const started = await startReconciliation(deps, { fix, trigger: 'command' });
-  if (!started.started) throw new Error('a run is already running');
-  const result = await advanceReconciliation(deps, started.runId);
-  if (result.outcome !== 'completed') throw new Error(`run ended ${result.outcome}`);
-  return result.report;
-}
 
 test('$select holds every property the mapping reads: the address ones only when an expression reads Addresses', () => {
   expect(reconcileSelect(defaultCustomerMapping())).toEqual(['id', 'number', 'displayName', 'type', 'email', 'blocked', 'lastModifiedDateTime']);
@@ -75,7 +62,7 @@ test('companies the custom filter admits are Missing, and fix transfers them; a 
   const personCustomer = person(bc, '30000', 'Robert Townes', { city: 'Atlanta', country: 'US' });
   await syncCustomer(syncDeps, { customerId: personCustomer.id, source: 'manual', correlationId: 'test', attempt: 1 });
 
-  const first = await runToEnd(true);
+  const first = await runToEnd(deps, true);
   expect(first.counts).toMatchObject({ InSync: 1, Missing: 1, Filtered: 0 });
   expect(first.items).toEqual([
     expect.objectContaining({
@@ -97,7 +84,7 @@ test('companies the custom filter admits are Missing, and fix transfers them; a 
   for (const message of messages) await handleSyncMessage(syncDeps, message, { dequeueCount: 1 });
   expect(ipaas.customers().find((customer) => customer.customerNumber === '30010')).toMatchObject({ company: 'Adatum Corporation', comment: 'Customer in Oslo' });
 
-  const second = await runToEnd();
+  const second = await runToEnd(deps);
   expect(second.counts).toMatchObject({ InSync: 2, Missing: 0, Drifted: 0, Filtered: 0 });
 });
 
@@ -112,7 +99,7 @@ test('drift in a field only the custom mapping writes is reported: an edited Com
   ipaas.editCustomer(editedId, { comment: 'edited by hand in iPaaS.com' });
   bc.updateCustomer(moved.id, { city: 'Bergen' });
 
-  const report = await runToEnd();
+  const report = await runToEnd(deps);
   expect(report.counts).toMatchObject({ Drifted: 2, InSync: 0 });
   const byId = new Map(report.items.map((item) => [item.customerId, item]));
   expect(byId.get(edited.id)).toMatchObject({ category: 'Drifted', changes: [{ field: 'Comment', from: 'edited by hand in iPaaS.com', to: 'Customer in Atlanta' }] });

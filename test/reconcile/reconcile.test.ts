@@ -6,13 +6,12 @@ import {
   readReport,
   readReportCsv,
   startReconciliation,
-  type ReconcileReport,
 } from '../../shared/reconcile';
 import { createStorage } from '../../shared/storage';
 import { startMockServer } from '../support/msw';
-import { countMessages, queue, resetStorage } from '../support/storage';
+import { countMessages, queue } from '../support/storage';
 import { takeMessages } from '../triggers/harness';
-import { createReconcileFakes, person, processSyncQueue, reconcileDependencies, transfer } from './support';
+import { createReconcileFakes, person, resetReconcileWorld, runToEnd, processSyncQueue, reconcileDependencies, transfer } from './support';
 import { offsetClock } from '../../shared/clock';
 
 const config = loadConfig(process.env);
@@ -21,21 +20,7 @@ startMockServer(...handlers);
 const storage = createStorage(config.storage);
 const deps = reconcileDependencies(config, storage);
 
-beforeEach(async () => {
-  await resetStorage();
-  ipaas.reset();
-  bc.faults.clear();
-  for (const customer of bc.customers()) bc.deleteCustomer(customer.id);
-  bc.resetRequests();
-});
-
-async function runToEnd(fix = false): Promise<ReconcileReport> {
-  const started = await startReconciliation(deps, { fix, trigger: 'command' });
-  if (!started.started) throw new Error('a run is already running');
-  const result = await advanceReconciliation(deps, started.runId);
-  if (result.outcome !== 'completed') throw new Error(`run ended ${result.outcome}`);
-  return result.report;
-}
+beforeEach(() => resetReconcileWorld({ bc, ipaas }));
 
 /** Every category, each produced the way it happens in practice. */
 async function seedEveryCategory() {
@@ -80,7 +65,7 @@ async function seedEveryCategory() {
 describe('reconciliation categories (both fakes, several pages of each)', () => {
   test('every Business Central customer lands in exactly one category, with field changes for Drifted', async () => {
     const seeded = await seedEveryCategory();
-    const report = await runToEnd();
+    const report = await runToEnd(deps);
 
     expect(report.status).toBe('Completed');
     expect(report.counts).toEqual({ InSync: 1, Missing: 2, Drifted: 1, Unlinked: 2, DuplicateEmail: 1, Invalid: 1, Filtered: 1, Orphaned: 1 });
@@ -111,7 +96,7 @@ describe('reconciliation categories (both fakes, several pages of each)', () => 
     await seedEveryCategory();
     bc.resetRequests();
     const before = { ...ipaas.requests };
-    const report = await runToEnd();
+    const report = await runToEnd(deps);
 
     const listRequests = bc.requestLog.filter((request) => request.kind === 'list');
     expect(listRequests).toHaveLength(Math.ceil(bc.customers().length / 3));
@@ -125,7 +110,7 @@ describe('reconciliation categories (both fakes, several pages of each)', () => 
 
   test('the report is kept as JSON and CSV, and the latest run answers for "latest"', async () => {
     await seedEveryCategory();
-    const report = await runToEnd();
+    const report = await runToEnd(deps);
     expect(await readReport(deps, 'latest')).toEqual(report);
     expect(await readReport(deps, report.runId)).toEqual(report);
     const csv = await readReportCsv(deps, 'latest');
@@ -149,7 +134,7 @@ describe('fix', () => {
     ipaas.deleteCustomer((await storage.links.get(deletedThere.id))?.ipaasCustomerId ?? '');
     person(bc, '20040', 'Adatum Corporation', { type: 'Company' });
 
-    const first = await runToEnd(true);
+    const first = await runToEnd(deps, true);
     expect(first.counts).toMatchObject({ InSync: 1, Drifted: 1, Missing: 2, Filtered: 1 });
     expect(first.enqueued).toBe(3);
     const messages = await takeMessages(SYNC_QUEUE);
@@ -159,7 +144,7 @@ describe('fix', () => {
     await storage.syncQueue.send(messages);
     expect(await processSyncQueue(config, storage)).toBe(3);
 
-    const second = await runToEnd();
+    const second = await runToEnd(deps);
     expect(second.counts).toMatchObject({ InSync: 4, Drifted: 0, Missing: 0, Filtered: 1 });
     expect(outOfSyncCount(second.counts)).toBe(0);
     expect(second.items).toEqual([]);
@@ -168,7 +153,7 @@ describe('fix', () => {
 
   test('without fix nothing is enqueued', async () => {
     person(bc, '20020', 'Nestor Wilke');
-    const report = await runToEnd(false);
+    const report = await runToEnd(deps, false);
     expect(report.counts.Missing).toBe(1);
     expect(report.enqueued).toBe(0);
     await queue(SYNC_QUEUE).createIfNotExists();
@@ -179,7 +164,7 @@ describe('fix', () => {
 describe('resumable, one at a time', () => {
   test('a run interrupted half-way resumes from its checkpoint and ends with the same report', async () => {
     await seedEveryCategory();
-    const reference = await runToEnd();
+    const reference = await runToEnd(deps);
 
     const started = await startReconciliation(deps, { fix: false, trigger: 'http' });
     if (!started.started) throw new Error('not started');

@@ -6,10 +6,11 @@ import type { Config } from '../../shared/config';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
 import { SYNC_QUEUE } from '../../shared/queueNames';
-import type { ReconcileDependencies } from '../../shared/reconcile';
+import { advanceReconciliation, startReconciliation, type ReconcileDependencies, type ReconcileReport } from '../../shared/reconcile';
 import type { Storage } from '../../shared/storage';
 import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
+import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
 import { takeMessages } from '../triggers/harness';
 
@@ -28,6 +29,24 @@ export function createReconcileFakes(config: Config, ipaasPageSize = 3) {
   });
   const ipaas = new FakeIpaas({ apiBaseUrl: config.ipaas.apiBaseUrl, apiToken: config.ipaas.apiToken, pageSize: ipaasPageSize });
   return { entra, bc, ipaas, handlers: [...entra.handlers, ...bc.handlers, ...ipaas.handlers] };
+}
+
+/** A clean start for each test: empty storage, no customer on either side, no fault, no request counted. */
+export async function resetReconcileWorld(fakes: Pick<ReturnType<typeof createReconcileFakes>, 'bc' | 'ipaas'>): Promise<void> {
+  await resetStorage();
+  fakes.ipaas.reset();
+  fakes.bc.faults.clear();
+  for (const customer of fakes.bc.customers()) fakes.bc.deleteCustomer(customer.id);
+  fakes.bc.resetRequests();
+}
+
+/** One whole run, started and advanced in-process until it completes (the command's way). */
+export async function runToEnd(deps: ReconcileDependencies, fix = false): Promise<ReconcileReport> {
+  const started = await startReconciliation(deps, { fix, trigger: 'command' });
+  if (!started.started) throw new Error('a run is already running');
+  const result = await advanceReconciliation(deps, started.runId);
+  if (result.outcome !== 'completed') throw new Error(`run ended ${result.outcome}`);
+  return result.report;
 }
 
 export function reconcileDependencies(config: Config, storage: Storage, overrides: Partial<ReconcileDependencies> = {}): ReconcileDependencies {

@@ -46,6 +46,12 @@ export interface FakeIpaasExternalId {
   internalId: string;
 }
 
+/*
+ * The service's own records, in the wire's snake_case. They look like shared/ipaas/wire.ts on purpose and are kept
+ * apart on purpose: this is what the API notes say iPaaS.com stores and answers, written independently of what the
+ * client expects, so a client that reads or sends a wrong field fails against this fake (test/fakes/independence.test.ts
+ * keeps the fake from importing the client's wire code).
+ */
 export interface StoredCustomer {
   id: number;
   customer_number: string;

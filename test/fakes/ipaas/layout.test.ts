@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { importsOf } from '../../support/imports';
 import { FAKE_IPAAS_ROUTES } from '../../../dev/fakes/ipaas';
 import { IpaasRefusal } from '../../../dev/fakes/ipaas/errors';
 import { FAKE_IPAAS_SUBSCRIPTIONS, IpaasStore } from '../../../dev/fakes/ipaas/store';
@@ -7,21 +8,13 @@ import { FAKE_IPAAS_SUBSCRIPTIONS, IpaasStore } from '../../../dev/fakes/ipaas/s
 const root = join(__dirname, '..', '..', '..');
 const fakeFiles = ['dev/fakes/ipaas.ts', ...readdirSync(join(root, 'dev/fakes/ipaas')).map((name) => `dev/fakes/ipaas/${name}`)];
 
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(root, file), 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)[^;]*?from\s+'([^']+)'/gmu)].map((match) => match[1] ?? '');
-}
-
 describe('the iPaaS.com fake, split by concern', () => {
-  it('never imports the client: its routes and bodies come from the API notes, so a wrong client path fails a test', () => {
-    // Its API descriptions too come from its own routes and models, never from the client's contract or the doctor.
-    const clientImports = fakeFiles.flatMap((file) => importsOf(file).filter((from) => /shared\/(ipaas\/(paths|wire|client|contract)|doctor\/\w+)$/u.test(from)).map((from) => `${file} → ${from}`));
-    expect(clientImports).toEqual([]);
+  it('is split into its front, routes, store, errors and description (test/fakes/independence.test.ts: none of them reaches the client)', () => {
     expect(fakeFiles).toEqual(expect.arrayContaining(['dev/fakes/ipaas/routes.ts', 'dev/fakes/ipaas/store.ts', 'dev/fakes/ipaas/errors.ts', 'dev/fakes/ipaas/description.ts']));
   });
 
   it('keeps the store free of HTTP: no msw import, refusals are values with status and code', () => {
-    expect(importsOf('dev/fakes/ipaas/store.ts').filter((from) => from === 'msw')).toEqual([]);
+    expect(importsOf('dev/fakes/ipaas/store.ts').filter((found) => found.specifier.startsWith('msw'))).toEqual([]);
     const store = new IpaasStore(() => new Date('2026-01-02T03:04:05Z'), FAKE_IPAAS_SUBSCRIPTIONS);
     store.createCustomer({ customer_number: 'C-1', email_address: 'a@contoso.example' });
     let refusal: unknown;
