@@ -5,6 +5,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The multi-instance fault campaign runs on its own (`npm run faults`, jest.faults.config.js): it starts three
+  // hosts as processes and must not share the machine with the rest of the suite.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/campaign\\.test\\.ts$'],
   transform: {
     '^.+\\.(t|j|mj)s$': swc,
   },

@@ -2,7 +2,7 @@
  * `npm run bench`: performance figures for this machine, each next to its target (docs/performance.md).
  *
  * The product runs as it does under `npm start`: the local Functions host with the app's own registrations
- * (bench/product.ts, a child process), the real Azurite queues and tables (started here in memory on free
+ * (dev/host/child.ts, a child process), the real Azurite queues and tables (started here in memory on free
  * ports), and Business Central, Entra ID and iPaaS.com fakes served by this process on their own sockets
  * with a simulated latency per API call. Request counts come from the fakes' counters.
  *
@@ -22,12 +22,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, startAzurite } from '../dev/azurite';
-import { createTlsMaterial } from './lib/fakeServices';
+import { createTlsMaterial } from '../dev/fakes/serve';
 import { lastLogLine, log, machine } from './lib/machine';
 import { startProduct, type ProductProcess } from './lib/productProcess';
 import type { BenchContext, BenchOptions, BenchSection } from './lib/sections';
 import { elapsed, failedFigure, info, renderMarkdown, renderTable, seconds, type Figure } from './lib/stats';
-import { startStorageCounter } from './lib/storageCounter';
+import { startStorageProxy } from '../dev/storageProxy';
 import { childEnvironment, startBenchWorld } from './lib/world';
 import { ackSection } from './sections/ack';
 import { budgetSection } from './sections/budget';
@@ -153,13 +153,14 @@ async function main(): Promise<void> {
             clientState: randomBytes(24).toString('base64url'),
           });
           cleanups.push(() => world.close());
-          const storageCounter = await startStorageCounter(azurite);
+          // Queue and table only: the counts are those of the transfers' own storage transactions.
+          const storageCounter = await startStorageProxy(azurite.ports, { services: ['queue', 'table'] });
           cleanups.push(() => storageCounter.close());
           Object.assign(context, { tls, azurite, world, storageCounter });
         }
         if (productNeed && !context.product) {
           log(`starting the host with queue listeners${productNeed === 'countedProduct' ? ', storage through the counting proxy' : ''}`);
-          const extra: Record<string, string> = productNeed === 'countedProduct' ? { AzureWebJobsStorage: context.storageCounter!.connectionString } : {};
+          const extra: Record<string, string> = productNeed === 'countedProduct' ? { AzureWebJobsStorage: context.storageCounter!.connectionString() } : {};
           const product = await startProduct(childEnvironment(context.world!, context.tls!, extra));
           cleanups.push(() => product.stop());
           context.product = product;

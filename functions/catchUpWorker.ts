@@ -22,7 +22,7 @@ export async function catchUpWorker(message: unknown, context: InvocationContext
     context.info(`catch-up poll requested: ${parsed.data.reason}`);
     const outcomes = await pollCompanies(
       services.companies.map((company) => company.work(context)),
-      { syncQueue: storage.syncQueue, startFrom: services.config.poll.startFrom, companyId: parsed.data.companyId, clock: services.clock },
+      { syncQueue: storage.syncQueue, startFrom: services.config.poll.startFrom, overlapMs: services.config.poll.overlapMs, companyId: parsed.data.companyId, clock: services.clock },
     );
     const failure = combinedFailure(outcomes, 'catch-up poll');
     if (failure !== undefined) throw failure;

@@ -17,7 +17,7 @@ export async function pollCustomers(timer: Timer, context: InvocationContext): P
     if (timer.isPastDue) context.info('poll: running late (a scheduled run was missed)');
     const outcomes = await pollCompanies(
       services.companies.map((company) => company.work(context)),
-      { syncQueue: services.storage.syncQueue, startFrom: services.config.poll.startFrom, clock: services.clock },
+      { syncQueue: services.storage.syncQueue, startFrom: services.config.poll.startFrom, overlapMs: services.config.poll.overlapMs, clock: services.clock },
     );
     for (const outcome of outcomes) {
       if (outcome.result?.outcome === 'leaseLost') context.warn(`poll${services.multiCompany ? ` of ${outcome.company.name}` : ''}: lost the poll lease midway; the next run repeats the window`);

@@ -106,6 +106,9 @@ param subscriptionSchedule string = ''
 @description('POLL_START_FROM: ISO timestamp the first poll starts from; empty means a full initial load.')
 param pollStartFrom string = ''
 
+@description('POLL_OVERLAP_SECONDS: how far before its watermark each poll reads again; empty means the app default (120).')
+param pollOverlapSeconds string = ''
+
 @description('RECONCILE_SCHEDULE: NCRONTAB (UTC) of a scheduled reconciliation (report only); empty means none.')
 param reconcileSchedule string = ''
 
@@ -471,6 +474,10 @@ var optionalAppSettings = [
   {
     name: 'POLL_START_FROM'
     value: pollStartFrom
+  }
+  {
+    name: 'POLL_OVERLAP_SECONDS'
+    value: pollOverlapSeconds
   }
   {
     name: 'RECONCILE_SCHEDULE'

@@ -70,7 +70,8 @@ export interface Config {
     addressCollection: string;
   };
   webhook: { clientState: string; notificationUrl: string | undefined };
-  poll: { schedule: string; startFrom: string | undefined };
+  /** `overlapMs`: how far before its watermark a poll reads again (POLL_OVERLAP_SECONDS, default 2 minutes). */
+  poll: { schedule: string; startFrom: string | undefined; overlapMs: number };
   subscription: { schedule: string };
   /** RECONCILE_SCHEDULE; undefined: no scheduled reconciliation. */
   reconcile: { schedule: string | undefined };
@@ -176,7 +177,7 @@ function toConfig(
       addressCollection: s.IPAAS_ADDRESS_COLLECTION,
     },
     webhook: { clientState: s.WEBHOOK_CLIENT_STATE, notificationUrl: webhookDisabled ? undefined : webhookNotificationUrl(s.WEBHOOK_NOTIFICATION_URL, websiteHostname) },
-    poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM },
+    poll: { schedule: s.POLL_SCHEDULE, startFrom: s.POLL_START_FROM, overlapMs: s.POLL_OVERLAP_SECONDS * 1000 },
     subscription: { schedule: s.SUBSCRIPTION_SCHEDULE },
     reconcile: { schedule: s.RECONCILE_SCHEDULE },
     http: {

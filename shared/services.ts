@@ -3,6 +3,7 @@ import { BlobSlotLeases } from './storage/blobLeases';
 import type { BusinessCentralApi } from './businessCentral/types';
 import { systemClock, type Clock } from './clock';
 import { loadConfig, type CompanyConfig, type Config } from './config';
+import { SERVICES } from './errors';
 import { isGuid, normalizeGuid } from './guid';
 import { createIpaasClient } from './ipaas/client';
 import type { IpaasApi } from './ipaas/types';
@@ -188,14 +189,11 @@ export function buildServices(config: Config, options: ServiceOptions = {}): Ser
         companyDeps: (companyId: string) => reconcileCompanies.get(companyId),
         allLinks: storage.links,
       }),
-      work: (base) => ({
-        ref,
-        businessCentral,
-        state: companyStorage.state,
-        leases: companyStorage.leases,
-        logger: logger(base),
-        onHold: () => breakers.onHold(),
-      }),
+      work: (base) => {
+        const companyLogger = logger(base);
+        // The run's own logger: a probe of this call that closes a breaker writes its `resumed` line there.
+        return { ref, businessCentral, state: companyStorage.state, leases: companyStorage.leases, logger: companyLogger, onHold: () => breakers.onHold(SERVICES, companyLogger) };
+      },
     };
   });
   const [primary] = companies as [CompanyServices, ...CompanyServices[]];

@@ -1,31 +1,4 @@
-import type { HostSettings } from '../../dev/host/hostSettings';
 import type { PollResult } from '../../shared/sync/pollChanges';
-import type { TransferEvent } from '../../shared/telemetry';
-
-/** Parent → bench/product.ts */
-export type ProductCommand = { type: 'runTimer'; id: number; name: string } | { type: 'stats'; id: number } | { type: 'stop' };
-
-/** bench/product.ts → parent */
-export type ProductMessage =
-  | { type: 'ready'; url: string; queues: HostSettings['queues'] }
-  | { type: 'failed'; message: string }
-  /** TransferCompleted events, each with the product's time (Date.now()) when it was logged; sent in batches. */
-  | { type: 'transfers'; arrivals: Array<{ at: number; event: TransferEvent }> }
-  | { type: 'log'; level: string; message: string }
-  | { type: 'timerDone'; id: number; error?: string }
-  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; cpuMs: number; invocations: InvocationTotals; logBytes: number; logLines: number };
-
-/**
- * Function executions the host ran, as Flex Consumption bills them: `count` executions, `busyMs` the wall time
- * during which at least one execution was active (what on-demand GB-seconds are measured on), `sumMs` the sum
- * of the executions' own durations (the busy time had they run one at a time).
- */
-export interface InvocationTotals {
-  count: number;
-  byFunction: Record<string, number>;
-  busyMs: number;
-  sumMs: number;
-}
 
 /** bench/initialLoad.ts → parent */
 export type InitialLoadMessage =

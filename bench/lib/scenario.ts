@@ -7,9 +7,10 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import type { RunningAzurite } from '../../dev/azurite';
 import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import type { TransferEvent } from '../../shared/telemetry';
-import type { ProductProcess, TransferArrival } from './productProcess';
-import type { InvocationTotals } from './protocol';
-import { countsBetween, type StorageCounter, type StorageCounts } from './storageCounter';
+import type { TransferArrival } from '../../dev/host/childProcess';
+import type { ProductProcess } from './productProcess';
+import type { InvocationTotals } from '../../dev/host/childProtocol';
+import { countsBetween, type StorageProxy, type StorageCounts } from '../../dev/storageProxy';
 import { count, elapsed, info, judged, sleep, type Figure } from './stats';
 import type { BenchWorld } from './world';
 
@@ -102,7 +103,7 @@ export interface ScenarioResult {
 /** Runs `act` and returns what the product did meanwhile: storage transactions, executions, log bytes. */
 export async function observed<T>(
   product: ProductProcess,
-  counter: StorageCounter | undefined,
+  counter: StorageProxy | undefined,
   act: () => Promise<T>,
 ): Promise<{ value: T; storage?: StorageCounts; invocations: InvocationTotals; logBytes: number; cpuMs: number }> {
   const storageBefore = counter?.snapshot();
@@ -130,7 +131,7 @@ export async function notifiedScenario(
   product: ProductProcess,
   customers: readonly FakeBcCustomer[],
   changeType: 'created' | 'updated',
-  counter?: StorageCounter,
+  counter?: StorageProxy,
   timeoutMs = 2 * 60_000,
 ): Promise<ScenarioResult> {
   const ids = new Set(customers.map((customer) => customer.id));

@@ -1,7 +1,7 @@
 import type { RunningAzurite } from '../../dev/azurite';
-import type { TlsMaterial } from './fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import type { ProductProcess } from './productProcess';
-import type { StorageCounter } from './storageCounter';
+import type { StorageProxy } from '../../dev/storageProxy';
 import type { Figure } from './stats';
 import type { BenchWorld } from './world';
 
@@ -32,7 +32,7 @@ export interface BenchContext {
   /** needs 'product' or 'countedProduct': the local Functions host with queue listeners, shared by consecutive sections of the same need. */
   product?: ProductProcess;
   /** needs 'countedProduct': counts the storage transactions of `product`, which reaches Azurite through it. */
-  storageCounter?: StorageCounter;
+  storageCounter?: StorageProxy;
 }
 
 /**
@@ -48,7 +48,7 @@ export interface BenchSection {
   title: string;
   /**
    * 'none': nothing started; 'world': Azurite and the fakes; 'product': also the local host with queue listeners;
-   * 'countedProduct': the same host reaching storage through a counting proxy (bench/lib/storageCounter.ts), which
+   * 'countedProduct': the same host reaching storage through a counting proxy (dev/storageProxy.ts), which
    * costs CPU, so timed sections use 'product'.
    */
   needs: 'none' | 'world' | 'product' | 'countedProduct';

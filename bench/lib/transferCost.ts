@@ -1,7 +1,7 @@
 /** Storage transactions and Azure cost per transfer of a counted scenario (docs/performance.md, "Cost of a million transfers"). */
 import { costPerMillion, dollars, type CostBreakdown, type PerTransfer } from './cost';
 import type { ScenarioResult } from './scenario';
-import { totalOf, type StorageCounts } from './storageCounter';
+import { totalOf, type StorageCounts } from '../../dev/storageProxy';
 import { count, info, judged, ratio, type Figure } from './stats';
 
 /** Table names → what they hold, for the breakdown of storage transactions. */

@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../../shared/config';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
 import { sandboxSettings } from '../../dev/settings';
 import { TWO_COMPANY_IPAAS_SUBSCRIPTIONS } from '../../dev/sandbox/demoData';
-import { serveFake, type ServedFake, type TlsMaterial } from './fakeServices';
+import { serveFakes, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
 
 /** Fakes served on their own sockets plus the settings that point the product at them. */
 export interface BenchWorld {
@@ -25,7 +25,7 @@ export interface BenchWorldOptions {
 const NEUTRALIZED = ['POLL_START_FROM', 'WEBHOOK_NOTIFICATION_URL', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__queueServiceUri'];
 
 export async function startBenchWorld(options: BenchWorldOptions): Promise<BenchWorld> {
-  const [bc, entra, ipaas] = await Promise.all([serveFake(), serveFake(options.tls), serveFake()]);
+  const [bc, entra, ipaas] = await Promise.all([serveFakes(), serveFakes({ tls: options.tls }), serveFakes()]);
   const servers: ServedFake[] = [bc, entra, ipaas];
   const settings: Record<string, string> = {
     // Two companies, as `npm start` runs: the measured customers are CRONUS USA's; CRONUS Canada (empty) shows

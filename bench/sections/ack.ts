@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RunningAzurite } from '../../dev/azurite';
-import type { TlsMaterial } from '../lib/fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import { log } from '../lib/machine';
 import { startProduct } from '../lib/productProcess';
 import { clearQueues, notificationBody, postNotification } from '../lib/scenario';
@@ -15,7 +15,7 @@ import { childEnvironment, type BenchWorld } from '../lib/world';
 async function measureAck(world: BenchWorld, tls: TlsMaterial, azurite: RunningAzurite): Promise<Figure[]> {
   const section = 'webhook ack';
   log('webhook acknowledgement: starting the host without queue listeners');
-  const product = await startProduct(childEnvironment(world, tls, { BENCH_LISTEN_QUEUES: 'false' }));
+  const product = await startProduct(childEnvironment(world, tls, { HOST_CHILD_QUEUES: 'false' }));
   const figures: Figure[] = [];
   try {
     const bodies = (size: number) => notificationBody(world, Array.from({ length: size }, () => randomUUID()), 'updated');

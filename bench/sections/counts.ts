@@ -7,17 +7,17 @@ import path from 'node:path';
 import { deployedInstanceMemoryMb, dollars, PRICES } from '../lib/cost';
 import { log } from '../lib/machine';
 import type { ProductProcess } from '../lib/productProcess';
-import type { InvocationTotals } from '../lib/protocol';
+import type { InvocationTotals } from '../../dev/host/childProtocol';
 import { counts, countsSince, createPerson, notifiedScenario, observed, outcomesOf, perCustomerFigures, type ScenarioResult } from '../lib/scenario';
 import type { BenchSection } from '../lib/sections';
-import { countsBetween, totalOf, type StorageCounter, type StorageCounts } from '../lib/storageCounter';
+import { countsBetween, totalOf, type StorageProxy, type StorageCounts } from '../../dev/storageProxy';
 import { count, info, judged, sleep, type Figure } from '../lib/stats';
 import { costFigures, STORAGE_LATENCY_MS } from '../lib/transferCost';
 import type { BenchWorld } from '../lib/world';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-async function measureCounts(world: BenchWorld, product: ProductProcess, counter: StorageCounter | undefined, latencyMs: number): Promise<Figure[]> {
+async function measureCounts(world: BenchWorld, product: ProductProcess, counter: StorageProxy | undefined, latencyMs: number): Promise<Figure[]> {
   const figures: Figure[] = [];
   const memoryMb = deployedInstanceMemoryMb(ROOT);
   const companies = world.config.companies.length;
@@ -155,7 +155,7 @@ function idlePollCost(run: { storage?: StorageCounts; invocations: InvocationTot
 }
 
 /** Storage transactions of an idle, warm instance: the queue triggers' empty polls over a few seconds. */
-async function idlePolling(product: ProductProcess, counter: StorageCounter): Promise<Figure> {
+async function idlePolling(product: ProductProcess, counter: StorageProxy): Promise<Figure> {
   const seconds = 10;
   // Let the listeners back off fully first, as they do after the last message.
   await sleep(3000);

@@ -15,7 +15,7 @@ import { createStorage } from '../../shared/storage';
 import { newSyncMessage } from '../../shared/messages';
 import { bundleBenchEntry } from '../lib/bundle';
 import { findChildPid, processCpuMs } from '../lib/cpu';
-import type { TlsMaterial } from '../lib/fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import { cpuMsOfThisProcess, log } from '../lib/machine';
 import { runReportingChild, type ProductProcess } from '../lib/productProcess';
 import type { FloorMessage } from '../lib/protocol';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningAzurite } from '../../dev/azurite';
 import { bundleBenchEntry } from '../lib/bundle';
-import type { TlsMaterial } from '../lib/fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import { log } from '../lib/machine';
 import { runInitialLoad } from '../lib/productProcess';
 import { clearQueues, createPerson } from '../lib/scenario';

@@ -12,7 +12,7 @@ import { log } from '../lib/machine';
 import type { ProductProcess } from '../lib/productProcess';
 import { createPerson, notificationBody, postNotification } from '../lib/scenario';
 import type { BenchSection } from '../lib/sections';
-import { countsBetween, totalOf, type StorageCounter, type StorageCounts } from '../lib/storageCounter';
+import { countsBetween, totalOf, type StorageProxy, type StorageCounts } from '../../dev/storageProxy';
 import { count, failedFigure, info, sleep, type Figure } from '../lib/stats';
 import type { BenchWorld } from '../lib/world';
 
@@ -28,7 +28,7 @@ const describe = (storage: StorageCounts): string =>
     .map(([key, value]) => `${key} ${value}`)
     .join(', ') || 'none';
 
-async function measureOutage(world: BenchWorld, product: ProductProcess, counter: StorageCounter | undefined, signal: AbortSignal): Promise<Figure[]> {
+async function measureOutage(world: BenchWorld, product: ProductProcess, counter: StorageProxy | undefined, signal: AbortSignal): Promise<Figure[]> {
   if (!counter) return [failedFigure(SECTION, 'run', '', 'needs the storage counter')];
   const ipaas = world.world.ipaas.faults;
   const latencyMs = ipaas.latencyMs;

@@ -7,7 +7,7 @@ import type { RunningAzurite } from '../../dev/azurite';
 import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import { createStorage } from '../../shared/storage';
 import { bundleBenchEntry } from '../lib/bundle';
-import type { TlsMaterial } from '../lib/fakeServices';
+import type { TlsMaterial } from '../../dev/fakes/serve';
 import { log } from '../lib/machine';
 import { runReportingChild } from '../lib/productProcess';
 import type { ReconcileBenchMessage } from '../lib/protocol';

@@ -5,6 +5,7 @@ import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit, ty
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
 import type { BindingInfo, Registration } from './functionsCoreStub';
+import { applyClockOffset } from './clockOffset';
 import { pollingDelay } from './queuePolling';
 import { loadHostSettings, type HostSettings } from './hostSettings';
 import { loadFunctionApp } from './loadApp';
@@ -77,6 +78,8 @@ function resolveSetting(value: string): string {
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  // Before the app loads: a test may run this host's clock ahead of the others' (LOCAL_HOST_CLOCK_OFFSET_MS).
+  applyClockOffset();
   const settings = loadHostSettings(options.root);
   const processingVisibility = processingVisibilitySeconds();
   const registrations = loadFunctionApp(options.root);

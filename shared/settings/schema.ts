@@ -123,6 +123,12 @@ export const settingsSchema = z.object({
     .refine(isIsoTimestamp, 'must be an ISO timestamp such as 2026-01-01T00:00:00Z (a date-time needs its zone, Z or +01:00)')
     .refine((value) => !isIsoTimestamp(value) || Date.parse(value) <= Date.now() + 24 * 3600_000, 'must not be in the future')
     .optional(),
+  POLL_OVERLAP_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(86_400, 'must be at most 86400 seconds (a day)')
+    .default(120),
   RECONCILE_SCHEDULE: z
     .string()
     .trim()

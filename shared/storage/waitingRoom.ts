@@ -14,7 +14,8 @@ import type { QueueSender } from './types';
  * cost does not grow with the outage's length, and a second change of the same customer during the outage
  * overwrites the first row instead of adding a message. When the service answers again the breaker resumes them
  * all: one customer-sync message each (the sync reads the customer again, so the latest change is the one sent),
- * the row deleted only once its message is on the queue.
+ * the row claimed first (of several instances resuming at once, one sends it) and deleted only once its message is
+ * on the queue.
  */
 export interface WaitingRoom {
   /** Parks a held change (one table write; a repeat for the same customer replaces it). */
@@ -40,6 +41,8 @@ export interface WaitingRoomOptions {
 const PARTITION_PREFIX = 'waiting-';
 const PAGE_SIZE = 1000;
 const DELETE_CONCURRENCY = 16;
+/** How long a resume's claim on a row keeps other resumes off it (far longer than sending a page takes). */
+const CLAIM_MS = 2 * 60_000;
 
 interface WaitingEntity {
   partitionKey: string;
@@ -47,6 +50,8 @@ interface WaitingEntity {
   CustomerId: string;
   Message: string;
   ParkedAt: string;
+  /** Set by a resume that claimed the row (see `claim`); a park replaces the row without it. */
+  ResumingUntil?: string;
 }
 
 export class TableWaitingRoom implements WaitingRoom {
@@ -99,11 +104,14 @@ export class TableWaitingRoom implements WaitingRoom {
         .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } })
         .byPage({ maxPageSize: PAGE_SIZE });
       for await (const page of pages) {
-        const rows = page.map((entity) => ({ entity, message: messageOf(entity) }));
+        const limiter = new ConcurrencyLimiter(DELETE_CONCURRENCY);
+        // Several instances resume at once (the one that closed the breaker, every instance's outage timer): each
+        // row goes to the queue from the one instance whose claim on it succeeded.
+        const claimed = (await Promise.all(page.map((entity) => limiter.run(() => this.claim(entity))))).filter((entity) => entity !== null);
+        const rows = claimed.map((entity) => ({ entity, message: messageOf(entity) }));
         const valid = rows.filter((row): row is { entity: typeof row.entity; message: SyncMessage } => row.message !== null);
         // Durably on the queue first; only then are the rows deleted (a crash in between sends some twice, harmlessly).
         if (valid.length > 0) await this.syncQueue.send(valid.map((row) => heldOnceMore(row.message)));
-        const limiter = new ConcurrencyLimiter(DELETE_CONCURRENCY);
         await Promise.all(rows.map((row) => limiter.run(() => this.deleteRow(row.entity))));
         const unreadable = rows.length - valid.length;
         if (unreadable > 0) logger.warn(`${unreadable} unreadable waiting rows for ${service} were removed (the next poll covers their customers)`);
@@ -117,14 +125,16 @@ export class TableWaitingRoom implements WaitingRoom {
   }
 
   async resumeCustomer(service: ServiceName, customerId: string): Promise<boolean> {
-    let entity: Record<string, unknown> & { etag: string };
+    let read: Record<string, unknown> & { etag: string };
     const partitionKey = await this.partition(service);
     try {
-      entity = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partitionKey, customerKey(customerId)));
+      read = await withTable(this.table, () => this.table.getEntity<Record<string, unknown>>(partitionKey, customerKey(customerId)));
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw storageError('reading a waiting customer', error);
     }
+    const entity = await this.claim(read);
+    if (!entity) return false;
     const message = messageOf(entity);
     if (message) await this.syncQueue.send([heldOnceMore(message)]);
     await this.deleteRow(entity);
@@ -144,6 +154,32 @@ export class TableWaitingRoom implements WaitingRoom {
       throw storageError(`counting the customers waiting for ${service}`, error);
     }
     return count;
+  }
+
+  /**
+   * Claims a row for this resume: a conditional write (the row as it was read) that marks it resuming for
+   * CLAIM_MS. null when another resume holds a live claim on it, or it changed or went meanwhile (claimed,
+   * deleted, or parked again: the newer row is resumed by whoever reads it next). A claim left by a process that
+   * died expires, so the row is resumed by the next round (at worst twice, never lost). Returns the row with
+   * the claim's ETag, so the delete after the send removes exactly this claim.
+   */
+  private async claim(entity: Record<string, unknown>): Promise<(Record<string, unknown> & { etag: string }) | null> {
+    const now = this.clock.now();
+    const until = typeof entity.ResumingUntil === 'string' ? Date.parse(entity.ResumingUntil) : Number.NaN;
+    if (until > now) return null;
+    const etag = typeof entity.etag === 'string' ? entity.etag : undefined;
+    if (!etag) return null;
+    const partitionKey = String(entity.partitionKey);
+    const rowKey = String(entity.rowKey);
+    try {
+      const claimed = await this.table.updateEntity({ partitionKey, rowKey, ResumingUntil: new Date(now + CLAIM_MS).toISOString() }, 'Merge', { etag });
+      if (!claimed.etag) return null;
+      return { ...entity, etag: claimed.etag };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 412) return null;
+      throw storageError('claiming a waiting customer', error);
+    }
   }
 
   /** Deletes the row as it was read: a customer parked again meanwhile keeps its newer row. */

@@ -132,6 +132,8 @@ export function combinedFailure<T>(outcomes: ReadonlyArray<CompanyOutcome<T>>, w
 export interface PollAllOptions {
   syncQueue: QueueSender;
   startFrom?: string | undefined;
+  /** How far before its watermark each poll reads again (POLL_OVERLAP_SECONDS); the poll's default when absent. */
+  overlapMs?: number;
   /** Only this company (a catch-up poll asked for by its subscription check); all when absent. */
   companyId?: string | undefined;
   pageSize?: number;
@@ -152,6 +154,7 @@ export function pollCompanies(companies: readonly CompanyWork[], options: PollAl
         state: company.state,
         logger: company.logger,
         startFrom: options.startFrom,
+        ...(options.overlapMs !== undefined ? { overlapMs: options.overlapMs } : {}),
         companyId: company.ref.id,
         ...(company.onHold ? { onHold: company.onHold } : {}),
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),

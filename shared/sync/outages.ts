@@ -205,9 +205,10 @@ export class ServiceBreakers {
    * Whether work that needs `services` may run now; when not, how long to hold it. A service whose hold has
    * ended is probed first (by this instance, unless another one is probing it already), so the message is never
    * the probe: it runs only once every service it needs answers. Read failures keep what was last known (an
-   * outage is never forgotten because its row could not be read); with nothing known they throw.
+   * outage is never forgotten because its row could not be read); with nothing known they throw. `logger`: the
+   * invocation's, which writes the `resumed` line when this call's probe closes a breaker.
    */
-  async admit(services: readonly ServiceName[] = SERVICES): Promise<Admission> {
+  async admit(services: readonly ServiceName[] = SERVICES, logger: Logger = this.logger): Promise<Admission> {
     const due: ServiceName[] = [];
     let hold: { service: ServiceName; state: OutageState; waitMs: number } | undefined;
     for (const service of services) {
@@ -220,15 +221,15 @@ export class ServiceBreakers {
     // Held by one service: nothing is claimed for another (its probe waits for the timer or the next message).
     if (hold) return { admitted: false, service: hold.service, state: hold.state, delayMs: this.spread(hold.waitMs), sentinel: false };
     for (const service of due) {
-      const outcome = await this.probe(service);
+      const outcome = await this.probe(service, logger);
       if (outcome.open) return { admitted: false, service, state: outcome.state, delayMs: this.spread(outcome.delayMs), sentinel: outcome.probed };
     }
     return { admitted: true };
   }
 
   /** The first of `services` that is on hold now (probing a service whose hold has ended), or null. */
-  async onHold(services: readonly ServiceName[] = SERVICES): Promise<ServiceName | null> {
-    const admission = await this.admit(services);
+  async onHold(services: readonly ServiceName[] = SERVICES, logger: Logger = this.logger): Promise<ServiceName | null> {
+    const admission = await this.admit(services, logger);
     return admission.admitted ? null : admission.service;
   }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isoNow, systemClock, type Clock } from '../clock';
-import { describeError, SyncError } from '../errors';
+import { describeError, SERVICES, SyncError } from '../errors';
 import type { Logger } from '../log';
 import { reportTransfer } from '../telemetry';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
@@ -129,7 +129,7 @@ export async function handleSyncMessage(
   if (hold) {
     let admission: Admission;
     try {
-      admission = await hold.breakers.admit();
+      admission = await hold.breakers.admit(SERVICES, deps.logger);
     } catch (error) {
       if (isStorageOutage(error)) return holdForStorage(deps, hold, message, error);
       throw error;

@@ -56,6 +56,8 @@ describe('settings', () => {
     ['POLL_START_FROM', '2999-01-01T00:00:00Z', 'must not be in the future'],
     ['TRANSFER_RETENTION_DAYS', '0', 'at least 1 day'],
     ['TRANSFER_RETENTION_DAYS', 'ninety', 'must be a number of days'],
+    ['POLL_OVERLAP_SECONDS', '0', 'at least 1 second'],
+    ['POLL_OVERLAP_SECONDS', '1.5', 'whole number of seconds'],
     ['AZURE_AUTHORITY_HOST', 'http://login.local', 'must be an https URL'],
     ['POLL_SCHEDULE', '*/5 * * * *', 'six-field NCRONTAB'],
     ['SUBSCRIPTION_SCHEDULE', 'hourly', 'six-field NCRONTAB'],
@@ -79,6 +81,8 @@ describe('settings', () => {
     }
     expect(loadConfig(valid).retention.transferDays).toBe(90);
     expect(loadConfig({ ...valid, TRANSFER_RETENTION_DAYS: '30' }).retention.transferDays).toBe(30);
+    expect(loadConfig(valid).poll.overlapMs).toBe(120_000);
+    expect(loadConfig({ ...valid, POLL_OVERLAP_SECONDS: '12' }).poll.overlapMs).toBe(12_000);
     expect(loadConfig(valid).outage.maxRetryAfterMs).toBe(15 * 60_000);
     expect(loadConfig({ ...valid, OUTAGE_MAX_RETRY_AFTER_SECONDS: '120' }).outage.maxRetryAfterMs).toBe(120_000);
   });

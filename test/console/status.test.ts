@@ -6,7 +6,7 @@ import { fixedClock } from '../support/clock';
 /** The status the console shows, from state rows as the timers write them, and when they are absent or broken. */
 const config: StatusDependencies['config'] = {
   webhook: { clientState: 'a-client-state-of-16+', notificationUrl: 'https://app.example/api/webhooks/business-central' },
-  poll: { schedule: '0 */5 * * * *', startFrom: undefined },
+  poll: { schedule: '0 */5 * * * *', startFrom: undefined, overlapMs: 120_000 },
   subscription: { schedule: '0 0 * * * *' },
 };
 

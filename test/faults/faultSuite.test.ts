@@ -7,18 +7,16 @@
  * latest transfer, iPaaS.com holds exactly one customer per email with Business Central's latest data, and
  * every poison message became exactly one RetriesExhausted transfer.
  *
- * How the kill works: the worker (support/workerProcess.ts: the local Functions host, queue listeners on)
- * runs as a child process. Its settings point Business Central, Entra ID (https, self-signed certificate
+ * How the kill works: the worker (the local Functions host, queue listeners on) runs as a child process
+ * (dev/host/child.ts, started by dev/host/childProcess.ts). Its settings point Business Central, Entra ID (https, self-signed certificate
  * trusted through NODE_EXTRA_CA_CERTS) and iPaaS.com at small servers in this process that answer with the
- * fakes' msw handlers (support/gateway.ts), so the fakes' state outlives the worker. The iPaaS.com server,
+ * fakes' msw handlers (dev/fakes/serve.ts), so the fakes' state outlives the worker. The iPaaS.com server,
  * after the fake stored a customer, SIGKILLs the worker instead of answering, then starts a new one. The
  * message the dead worker held reappears after LOCAL_HOST_PROCESSING_VISIBILITY_SECONDS, when its
  * per-customer lease (SYNC_LEASE_SECONDS) has expired; the new worker finds the customer by email and links it.
  *
  * Part of `npm test`; alone: `npx jest test/faults/faultSuite.test.ts` (about 80 s here; needs the openssl CLI).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { freePort } from '../../dev/azurite';
 import type { FakeBcCustomer } from '../../dev/fakes/businessCentral';
 import { createFakeWorld, type FakeWorld } from '../../dev/fakes/world';
@@ -27,16 +25,16 @@ import { ERROR_CODES, type ErrorCode } from '../../shared/errors';
 import { emailKey } from '../../shared/mapping/email';
 import { tableClient, TRANSFERS_TABLE } from '../../shared/storage';
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
-import { selfSignedCertificate, startFakeServer, type FakeServer, type GatewayExchange, type TlsMaterial } from './support/gateway';
+import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
+import { HostChild } from '../../dev/host/childProcess';
 import { countMessages, resetAllStorage } from './support/inProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
-import type { WorkerMessage } from './support/workerProcess';
+import type { HostChildMessage } from '../../dev/host/childProtocol';
 
 // Kept before the console is captured, so the summary reaches the terminal.
 const print = console.log.bind(console);
 
 const VALID_CUSTOMERS = 300;
-const WORKER_ENTRY = path.join(__dirname, 'support', 'workerProcess.ts');
 const QUEUES = [SYNC_QUEUE, CATCH_UP_QUEUE, POISON_QUEUE, `${CATCH_UP_QUEUE}-poison`];
 /** Codes that only say "try again": a latest transfer with one of them is not a final outcome. */
 const TRANSIENT_CODES = new Set<ErrorCode>(['BusinessCentralUnavailable', 'IpaasUnavailable', 'ConcurrentSync', 'StorageUnavailable']);
@@ -78,7 +76,6 @@ interface Stats {
   kills: number;
   killedEmails: string[];
   killedNumbers: string[];
-  workerStarts: number;
   unexpectedExits: number;
   invocations: { syncOk: number; syncFailed: number; poisonOk: number; poisonFailed: number; catchUp: number; http: number };
   webhookDeliveries: number;
@@ -97,7 +94,6 @@ const stats: Stats = {
   kills: 0,
   killedEmails: [],
   killedNumbers: [],
-  workerStarts: 0,
   unexpectedExits: 0,
   invocations: { syncOk: 0, syncFailed: 0, poisonOk: 0, poisonFailed: 0, catchUp: 0, http: 0 },
   webhookDeliveries: 0,
@@ -117,86 +113,7 @@ const issuedTokens = new Set<string>();
 /** Kill the worker right after iPaaS.com stored a customer, before the worker hears back (so before the link is saved). */
 const killPlan = { armed: false, afterCreates: 0 };
 
-class WorkerProcess {
-  private child: ChildProcess | undefined;
-  private expectingExit = false;
-  private exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly port: number,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { env: this.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    this.child = child;
-    this.expectingExit = false;
-    stats.workerStarts += 1;
-    const capture = (stream: string) => (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.add(`[worker ${stream}] ${line}`);
-    };
-    child.stdout?.on('data', capture('stdout'));
-    child.stderr?.on('data', capture('stderr'));
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        if (!this.expectingExit) stats.unexpectedExits += 1;
-        resolve();
-      }),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the worker process did not start within 60 s')), 60_000);
-      child.on('message', (raw: unknown) => {
-        const message = raw as WorkerMessage;
-        if (message.type === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        } else if (message.type === 'log') {
-          logs.add(`[worker host ${message.level}] ${message.message}`);
-        } else if (message.type === 'invocation') {
-          count(message);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`the worker process exited before it was ready (code ${code}, signal ${signal})`));
-      });
-    });
-  }
-
-  /** SIGKILL: no cleanup, no goodbye, exactly like a crashed or recycled host. */
-  kill(): void {
-    this.expectingExit = true;
-    this.child?.kill('SIGKILL');
-  }
-
-  async restartAfterKill(): Promise<void> {
-    await this.exited;
-    await this.start();
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.expectingExit = true;
-    this.child?.send({ type: 'stop' });
-    let timer: NodeJS.Timeout | undefined;
-    const stopped = await Promise.race([this.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
-    clearTimeout(timer);
-    if (!stopped) {
-      this.child?.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-}
-
-function count(event: Extract<WorkerMessage, { type: 'invocation' }>): void {
+function count(event: Extract<HostChildMessage, { type: 'invocation' }>): void {
   const { invocations } = stats;
   if (event.functionName === 'syncWorker') {
     stats.syncMs.push(event.durationMs);
@@ -209,13 +126,13 @@ function count(event: Extract<WorkerMessage, { type: 'invocation' }>): void {
   else invocations.http += 1;
 }
 
-let servers: FakeServer[] = [];
+let servers: ServedFake[] = [];
 let tls: TlsMaterial | undefined;
-let worker: WorkerProcess;
+let worker: HostChild;
 let restarting: Promise<void> = Promise.resolve();
 let restoreConsole: () => void = () => {};
 
-function observeIpaas({ request, response, body, durationMs }: GatewayExchange): 'send' | 'drop' {
+function observeIpaas({ request, response, body, durationMs }: Exchange): 'send' | 'drop' {
   stats.ipaasCalls += 1;
   if (!response || response.type === 'error') {
     stats.faults.ipaasHang += 1;
@@ -236,14 +153,14 @@ function observeIpaas({ request, response, body, durationMs }: GatewayExchange):
       stats.killedEmails.push(email);
       stats.killedNumbers.push(String(created.customer_number ?? ''));
       worker.kill();
-      restarting = worker.restartAfterKill();
+      restarting = worker.restart();
       return 'drop';
     }
   }
   return 'send';
 }
 
-function observeBusinessCentral({ response, durationMs }: GatewayExchange): 'send' {
+function observeBusinessCentral({ response, durationMs }: Exchange): 'send' {
   stats.gatewayMs.push(durationMs);
   stats.bcCalls += 1;
   if (response?.status === 503) stats.faults.bc503 += 1;
@@ -251,7 +168,7 @@ function observeBusinessCentral({ response, durationMs }: GatewayExchange): 'sen
   return 'send';
 }
 
-function observeEntra({ request, response }: GatewayExchange): 'send' {
+function observeEntra({ request, response }: Exchange): 'send' {
   if (response && response.type !== 'error' && request.url.includes('/oauth2/v2.0/token')) {
     void response
       .clone()
@@ -425,7 +342,7 @@ beforeAll(async () => {
   restoreConsole = logs.captureConsole();
   await resetAllStorage();
   // Each fake on a server of its own in this process; Entra ID over https, as the identity library requires.
-  const [bcPort, ipaasPort, entraPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [bcPort, ipaasPort, entraPort] = [await freePort(), await freePort(), await freePort()];
   config = {
     ...baseConfig,
     businessCentral: { ...baseConfig.businessCentral, apiBaseUrl: `http://127.0.0.1:${bcPort}/v2.0`, authorityHost: `https://127.0.0.1:${entraPort}` },
@@ -433,30 +350,33 @@ beforeAll(async () => {
   };
   world = createFakeWorld(config);
   seedBusinessCentral();
-  tls = selfSignedCertificate();
+  tls = createTlsMaterial();
   servers = [
-    await startFakeServer(world.businessCentral.handlers, { port: bcPort, decide: observeBusinessCentral }),
-    await startFakeServer(world.ipaas.handlers, { port: ipaasPort, decide: observeIpaas }),
-    await startFakeServer(world.entra.handlers, { port: entraPort, tls, decide: observeEntra }),
+    await serveFakes({ handlers: world.businessCentral.handlers, port: bcPort, decide: observeBusinessCentral }),
+    await serveFakes({ handlers: world.ipaas.handlers, port: ipaasPort, decide: observeIpaas }),
+    await serveFakes({ handlers: world.entra.handlers, port: entraPort, tls, decide: observeEntra }),
   ];
-  worker = new WorkerProcess(workerPort!, {
-    ...process.env,
-    ...WORKER_SETTINGS,
-    BC_API_BASE_URL: config.businessCentral.apiBaseUrl,
-    AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
-    IPAAS_API_BASE_URL: config.ipaas.apiBaseUrl,
-    // The fake iPaaS.com's Business Central subscription: customers are linked by external id (their number).
-    IPAAS_SYSTEM_ID: '1207',
-    NODE_EXTRA_CA_CERTS: tls.certFile,
-    FAULT_WORKER_PORT: String(workerPort),
-  });
+  worker = new HostChild(
+    {
+      ...process.env,
+      ...WORKER_SETTINGS,
+      BC_API_BASE_URL: config.businessCentral.apiBaseUrl,
+      AZURE_AUTHORITY_HOST: config.businessCentral.authorityHost,
+      IPAAS_API_BASE_URL: config.ipaas.apiBaseUrl,
+      // The fake iPaaS.com's Business Central subscription: customers are linked by external id (their number).
+      IPAAS_SYSTEM_ID: '1207',
+      NODE_EXTRA_CA_CERTS: tls.certFile,
+      HOST_CHILD_LOGS: 'all',
+    },
+    { name: 'worker', onLog: (line) => logs.add(line), onInvocation: count, onUnexpectedExit: () => (stats.unexpectedExits += 1) },
+  );
   await worker.start();
 }, 90_000);
 
 afterAll(async () => {
   await worker?.stop();
-  for (const server of servers) await server.stop();
-  tls?.remove();
+  for (const server of servers) await server.close();
+  tls?.dispose();
   restoreConsole();
 }, 30_000);
 
@@ -592,7 +512,7 @@ it('every customer ends with a terminal transfer, iPaaS.com holds exactly one cu
         `Business Central ${stats.bcCalls} calls: 503 ${faults.bc503}, 429 ${faults.bc429})`,
       `  retries: every faulted call was tried again, in the process or through one of ${stats.invocations.syncFailed} queue redeliveries ` +
         `(sync invocations that threw); ${stats.webhookRetries} webhook deliveries repeated`,
-      `  kills: ${stats.kills} (worker started ${stats.workerStarts} times, unexpected exits ${stats.unexpectedExits})`,
+      `  kills: ${stats.kills} (worker started ${worker.starts} times, unexpected exits ${stats.unexpectedExits})`,
       `  poison: ${stats.invocations.poisonOk} messages, ${retriesExhausted} RetriesExhausted transfers`,
       `  on hold: ${logs.lines.filter((line) => line.includes('ServiceOutage ')).length} outage lines (held messages write none of their own)`,
       `  duplicates=${duplicates} lost=${lost} stale=${stale}`,

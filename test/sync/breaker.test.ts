@@ -154,6 +154,28 @@ test('with no traffic at all, the timer probes the service once its hold ends an
   expect(logger.events().map((event) => event.state)).toEqual(['onHold', 'resumed']);
 });
 
+test('a breaker closed by a message (its admit probes the service) writes the resumed line through that invocation\'s logger', async () => {
+  // As in production: the breakers have no logger of their own (a Functions process has none; each invocation does).
+  const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
+  const ipaas = service('ipaas');
+  const breaker = breakers(clock, { probes: { ipaas: ipaas.probe } });
+  const opening = collectingLogger();
+  await breaker.failed(outage('ipaas', 'throttled', 30_000), opening);
+  ipaas.control.up = true;
+  clock.advance(30_000);
+  const message = collectingLogger();
+  expect(await breaker.admit(['ipaas'], message)).toEqual({ admitted: true });
+  expect(ipaas.control.probes).toBe(1);
+  expect(opening.events().map((event) => event.state)).toEqual(['onHold']);
+  expect(message.events()).toEqual([expect.objectContaining({ service: 'ipaas', state: 'resumed' })]);
+  // The poll's check (onHold) likewise.
+  await breaker.failed(outage('ipaas', 'throttled', 30_000), opening);
+  clock.advance(30_000);
+  const poll = collectingLogger();
+  expect(await breaker.onHold(['ipaas'], poll)).toBeNull();
+  expect(poll.events().map((event) => event.state)).toEqual(['resumed']);
+});
+
 test('a message needing both services is held for the one still held, without claiming the probe of the other', async () => {
   const clock = new ManualClock(Date.parse('2026-03-10T10:00:00Z'));
   const bc = service('businessCentral');

@@ -1,17 +1,28 @@
 /**
- * The process under test for `npm run bench`: the project's local Functions host with the app's own
- * registrations, its settings from the environment (the bench points them at the fakes it serves and at
- * Azurite). Runs as a child of bench/run.ts and talks to it over IPC: it reports every TransferCompleted
- * event and runs timers on request. Not part of the deployable app.
+ * The local Functions host in a process of its own, driven by its parent over IPC: the bench's product under
+ * measure and the fault tests' hosts (which kill it with SIGKILL mid-transfer and start it again). The app's own
+ * registrations and host.json, its settings from the environment (the parent points them at the fakes it serves
+ * and at Azurite). Not part of the deployable app. Started by dev/host/childProcess.ts.
+ *
+ * Environment (beside the app's settings):
+ *   HOST_CHILD_PORT    HTTP port, 0 (default) for any free one (reported in `ready`)
+ *   HOST_CHILD_QUEUES  `false`: no queue listeners (default on)
+ *   HOST_CHILD_TIMERS  `true`: timers on their schedules (default off; the parent may run them with `runTimer`)
+ *   HOST_CHILD_LOGS    `all`: every log line goes to the parent; default `problems` (warnings and errors: the
+ *                      sync's info lines would cost more than the work a bench measures)
  */
 import path from 'node:path';
 import type { LogLevel } from '@azure/functions';
-import { startLocalHost } from '../dev/host/localHost';
-import { parseTransferEventLine, type TransferEvent } from '../shared/telemetry';
-import type { InvocationTotals, ProductCommand, ProductMessage } from './lib/protocol';
+import { parseTransferEventLine, type TransferEvent } from '../../shared/telemetry';
+import { startLocalHost } from './localHost';
+import type { HostChildCommand, HostChildMessage, InvocationTotals } from './childProtocol';
 
-const send = (message: ProductMessage): void => {
-  process.send?.(message);
+const send = (message: HostChildMessage): void => {
+  try {
+    process.send?.(message);
+  } catch {
+    // The parent is gone; nothing to report to.
+  }
 };
 
 /** Busy time: wall time with at least one execution active, from each execution's [end - duration, end]. */
@@ -43,7 +54,9 @@ function invocationTracker(): { record(durationMs: number, functionName: string)
 }
 
 async function main(): Promise<void> {
-  const listenQueues = process.env.BENCH_LISTEN_QUEUES !== 'false';
+  const port = Number(process.env.HOST_CHILD_PORT ?? '0');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`HOST_CHILD_PORT must be a port number (0 for any), got "${process.env.HOST_CHILD_PORT}"`);
+  const allLogs = process.env.HOST_CHILD_LOGS === 'all';
   const invocations = invocationTracker();
   // Bytes of the app's own log lines at Information and above (what Application Insights ingests from the app).
   let logBytes = 0;
@@ -60,10 +73,13 @@ async function main(): Promise<void> {
     pending = [];
   };
   const host = await startLocalHost({
-    root: path.resolve(__dirname, '..'),
-    port: 0,
-    listen: { queues: listenQueues, timers: false },
-    onInvocation: (event) => invocations.record(event.durationMs, event.functionName),
+    root: path.resolve(__dirname, '..', '..'),
+    port,
+    listen: { queues: process.env.HOST_CHILD_QUEUES !== 'false', timers: process.env.HOST_CHILD_TIMERS === 'true' },
+    onInvocation: (event) => {
+      invocations.record(event.durationMs, event.functionName);
+      send({ type: 'invocation', functionName: event.functionName, succeeded: event.succeeded, durationMs: event.durationMs });
+    },
     log: (level: LogLevel, message: string) => {
       if (level !== 'trace' && level !== 'debug') {
         logBytes += Buffer.byteLength(message);
@@ -74,12 +90,23 @@ async function main(): Promise<void> {
         pending.push({ at: Date.now(), event });
         flushTimer ??= setTimeout(flush, 20);
       }
-      // Only problems travel back; the sync's info lines would cost more than the work measured.
-      else if (level === 'error' || level === 'critical' || level === 'warning') send({ type: 'log', level, message: message.slice(0, 500) });
+      const problem = level === 'error' || level === 'critical' || level === 'warning';
+      if (allLogs || (!event && problem)) send({ type: 'log', level, message: allLogs ? message : message.slice(0, 500) });
     },
   });
+  const stop = (): void => {
+    host
+      .stop()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(flushTimer);
+        flush();
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', stop);
   process.on('message', (raw: unknown) => {
-    const command = raw as ProductCommand;
+    const command = raw as HostChildCommand;
     if (command.type === 'runTimer') {
       host
         .runTimer(command.name)
@@ -89,14 +116,12 @@ async function main(): Promise<void> {
       const usage = process.resourceUsage();
       send({ type: 'stats', id: command.id, maxRssBytes: usage.maxRSS * 1024, rssBytes: process.memoryUsage().rss, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, invocations: invocations.totals(), logBytes, logLines });
     } else if (command.type === 'stop') {
-      host
-        .stop()
-        .catch(() => undefined)
-        .finally(() => process.exit(0));
+      stop();
     }
   });
+  // Without the parent there is nobody to stop us.
   process.on('disconnect', () => process.exit(0));
-  send({ type: 'ready', url: host.url, queues: host.settings.queues });
+  send({ type: 'ready', url: host.url, port: host.port, queues: host.settings.queues });
 }
 
 main().catch((error: unknown) => {
