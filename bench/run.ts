@@ -144,7 +144,7 @@ async function main(): Promise<void> {
           cleanups.push(() => tls.dispose());
           const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
           log(`starting Azurite in memory on ports ${ports.blob}/${ports.queue}/${ports.table}`);
-          const azurite = await startAzurite({ ports, accounts: ['benchload', 'benchreconcile'] });
+          const azurite = await startAzurite({ ports });
           cleanups.push(() => azurite.stop());
           const world = await startBenchWorld({
             tls,
