@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { appBundleOptions, CHUNK_DIR, ENTRY_FILE } from '../../scripts/bundle';
+import { appBundleOptions, CHUNK_DIR, ENTRY_FILE, loadedAtStart } from '../../scripts/bundle';
 import { percentile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -75,10 +75,10 @@ export function measureColdStart(app: string, minimal: string, runs: number): Co
   return { appMs, minimalMs, appP50, minimalP50, ratio: appP50 / minimalP50 };
 }
 
-/** Bytes of JavaScript in the built app: the entry alone (what a cold start loads) and every file. */
-export function bundleSizes(entry: string): { entryBytes: number; totalBytes: number; files: number } {
+/** Bytes of JavaScript in the built app: what a cold start loads (the entry and its static imports) and every file. */
+export function bundleSizes(entry: string): { startBytes: number; startFiles: number; totalBytes: number; files: number } {
   const dir = path.dirname(entry);
   const files = [entry, ...readdirSync(path.join(dir, CHUNK_DIR)).filter((file) => file.endsWith('.mjs')).map((file) => path.join(dir, CHUNK_DIR, file))];
-  const sizes = files.map((file) => statSync(file).size);
-  return { entryBytes: sizes[0] ?? 0, totalBytes: sizes.reduce((sum, size) => sum + size, 0), files: files.length };
+  const atStart = loadedAtStart(entry);
+  return { startBytes: atStart.bytes, startFiles: atStart.files, totalBytes: files.reduce((sum, file) => sum + statSync(file).size, 0), files: files.length };
 }
