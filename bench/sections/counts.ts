@@ -33,7 +33,9 @@ async function measureCounts(world: BenchWorld, product: ProductProcess, counter
   log('request counts: new customers (no address) via webhook');
   const plain = Array.from({ length: 20 }, () => createPerson(world, false));
   const created = await notifiedScenario(world, product, plain, 'created', counter);
-  figures.push(...perCustomerFigures('webhook, new (no address)', created, { bc: 1, ipaas: 3 }));
+  // iPaaS.com: the search by email (match before create), the search by number (CustomerNumber must be unique in
+  // iPaaS.com: the spec's Duplicate CustomerNumber rule, its test scenario 2), the create, the external id link.
+  figures.push(...perCustomerFigures('webhook, new (no address)', created, { bc: 1, ipaas: 4 }));
 
   log('request counts: new customers with an address via webhook');
   const addressed = Array.from({ length: 20 }, () => createPerson(world, true));
