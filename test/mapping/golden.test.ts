@@ -15,6 +15,7 @@ import { seedDemoData } from '../../dev/sandbox/demoData';
 import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 const GOLDEN_FILE = path.join(__dirname, 'golden', 'ipaas-requests.json');
 
@@ -95,7 +96,7 @@ async function sandboxRun(): Promise<Step[]> {
 }
 
 const PERSON: FakeBcCustomerInput = { id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', number: '10000', displayName: 'Robert Townes', type: 'Person', email: 'robert.townes@contoso.example' };
-const ADDRESS: FakeBcCustomerInput = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 
 async function scenario(name: string, customer: FakeBcCustomerInput, prepare: () => void = () => undefined): Promise<Step[]> {
   await freshWorld();

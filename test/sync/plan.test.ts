@@ -9,6 +9,7 @@ import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 /**
  * One planner, two executors: for every scenario the dry run's plan is what the real sync then does, and the
@@ -21,7 +22,7 @@ const { businessCentral: bc, ipaas } = world;
 const storage = createStorage(config.storage);
 const deps = syncDependencies(config, storage);
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 const EMAIL = 'robert.townes@contoso.example';
 
 function person(overrides: FakeBcCustomerInput = {}) {

@@ -14,6 +14,7 @@ import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
@@ -30,7 +31,7 @@ const deps = dependencies();
 
 const webhook = (customerId: string, overrides: Partial<SyncRequest> = {}): SyncRequest => ({ customerId, source: 'webhook', correlationId: 'test', attempt: 1, ...overrides });
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 let serial = 0;
 function person(overrides: FakeBcCustomerInput = {}) {
   serial += 1;

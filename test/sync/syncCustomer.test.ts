@@ -9,6 +9,7 @@ import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 const config = loadConfig(process.env);
 const world = createFakeWorld(config);
@@ -35,7 +36,7 @@ function person(overrides: FakeBcCustomerInput = {}) {
   });
 }
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 
 beforeEach(async () => {
   await resetStorage();
