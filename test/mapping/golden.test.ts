@@ -6,24 +6,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../shared/config';
-import { createStorage } from '../../shared/storage';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { createFakeWorld } from '../../dev/fakes/world';
 import { seedDemoData } from '../../dev/sandbox/demoData';
-import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 const GOLDEN_FILE = path.join(__dirname, 'golden', 'ipaas-requests.json');
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-const server = startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, server, bc, ipaas, storage } = syncWorld();
 const deps = syncDependencies(config, storage);
 
 interface CapturedRequest {
