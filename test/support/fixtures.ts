@@ -1,4 +1,5 @@
 import { bcCustomerSchema, type BcCustomer } from '../../shared/businessCentral/types';
+import type { CustomerLink } from '../../shared/storage';
 
 /**
  * Robert Townes (10000), the seed's example customer, as Business Central's customers entity returns it
@@ -37,3 +38,15 @@ export function bcCustomerEntity(overrides: Partial<BcCustomer> = {}): BcCustome
 
 /** Robert Townes's address, as the fake Business Central takes a customer's address properties. */
 export const ATLANTA_ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+
+/** A link of that customer (its id in the reply above) to iPaaS.com customer 4711, with `overrides`. */
+export function customerLink(overrides: Partial<CustomerLink> = {}): CustomerLink {
+  return {
+    customerId: BC_CUSTOMER_REPLY.id,
+    ipaasCustomerId: '4711',
+    customerNumber: '10000',
+    payloadHash: 'sha256:1f2e3d',
+    lastSyncedAt: '2026-03-10T10:00:00.000Z',
+    ...overrides,
+  };
+}
