@@ -4,10 +4,10 @@ import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors';
 import type { Logger } from '../log';
-import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
+import { statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
 import { SYNC_STATE_TABLE } from '../storage/leaseStore';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { companyOfKey, type CompanyKeyspace } from '../storage/companies';
+import { companyCustomerKey, companyOfKey, type CompanyKeyspace } from '../storage/companies';
 import { newSyncMessage } from '../messages';
 
 /**
@@ -84,8 +84,7 @@ export class RetrySchedule {
 
   /** The row of a customer in a company ('' prefix without a keyspace or for the owner of the unprefixed keys). */
   private async rowKeyOf(customerId: string, companyId: string | undefined): Promise<string> {
-    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
-    return prefix + customerKey(customerId);
+    return companyCustomerKey(this.keyspace, customerId, companyId);
   }
 
   private async fromEntity(entity: Record<string, unknown>): Promise<ScheduledRetry | null> {
