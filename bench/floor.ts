@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
 import { loadHostSettings } from '../dev/host/hostSettings';
-import { BUSINESS_CENTRAL_SCOPE } from '../shared/businessCentral/client';
+import { BUSINESS_CENTRAL_SCOPE } from '../shared/businessCentral/credentials';
 import { loadConfig } from '../shared/config';
 import { DEFAULT_IPAAS_PATHS, IPAAS_EXTERNAL_ID_TABLE, IPAAS_QUERY, ipaasUrl } from '../shared/ipaas/paths';
 import { customerInputToWire, externalIdToWire } from '../shared/ipaas/wire';

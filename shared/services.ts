@@ -1,4 +1,5 @@
-import { BUDGET_LEASE_SECONDS, BUDGET_NAME, companyOfBusinessCentralUrl, createBusinessCentralBudget, createBusinessCentralClients } from './businessCentral/client';
+import { BUDGET_LEASE_SECONDS, BUDGET_NAME, createBusinessCentralBudget } from './businessCentral/budget';
+import { companyOfBusinessCentralUrl, createBusinessCentralClients } from './businessCentral/client';
 import { BlobSlotLeases } from './storage/blobLeases';
 import type { BusinessCentralApi } from './businessCentral/types';
 import { systemClock, type Clock } from './clock';

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { freePort, startAzurite } from '../../dev/azurite';
-import { BUDGET_LEASE_SECONDS, createBusinessCentralBudget } from '../../shared/businessCentral/client';
+import { BUDGET_LEASE_SECONDS, createBusinessCentralBudget } from '../../shared/businessCentral/budget';
 import { loadStorageConfig, type Config } from '../../shared/config';
 import { BlobSlotLeases } from '../../shared/storage/blobLeases';
 import type { BenchSection } from '../lib/sections';

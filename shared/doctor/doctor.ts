@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import { BUSINESS_CENTRAL_SCOPE, createBusinessCentralClient, createBusinessCentralCredential } from '../businessCentral/client';
+import { createBusinessCentralClient } from '../businessCentral/client';
+import { BUSINESS_CENTRAL_SCOPE, createBusinessCentralCredential } from '../businessCentral/credentials';
 import type { BusinessCentralApi } from '../businessCentral/types';
 import { ConfigError, loadConfig, loadStorageConfig, type CompanyConfig, type Config, type Environment } from '../config';
 import { describeError, SyncError } from '../errors';

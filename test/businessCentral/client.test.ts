@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw';
 import { SyncError } from '../../shared/errors';
-import { describeBusinessCentralError } from '../../shared/businessCentral/client';
+import { describeBusinessCentralError } from '../../shared/businessCentral/errors';
 import { startMockServer } from '../support/msw';
 import { TEST_SETTINGS } from '../support/settings';
 import { collect, harness, NOTIFICATION_URL, rejectionOf } from './harness';

@@ -4,7 +4,7 @@
  * request arriving while 5 are in flight. Counts, not timings.
  */
 import { randomUUID } from 'node:crypto';
-import { BUDGET_LEASE_SECONDS, budgetWaitMs, createBusinessCentralBudget } from '../../shared/businessCentral/client';
+import { BUDGET_LEASE_SECONDS, budgetWaitMs, createBusinessCentralBudget } from '../../shared/businessCentral/budget';
 import { loadConfig, loadStorageConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { BlobSlotLeases } from '../../shared/storage/blobLeases';

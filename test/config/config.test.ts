@@ -1,6 +1,6 @@
 import { loadConfig, loadStorageConfig, scheduleSetting } from '../../shared/config';
 import { ClientAssertionCredential, ClientSecretCredential } from '@azure/identity';
-import { createBusinessCentralCredential, tokenExchangeAudience } from '../../shared/businessCentral/client';
+import { createBusinessCentralCredential, tokenExchangeAudience } from '../../shared/businessCentral/credentials';
 import { configProblem } from '../support/config';
 import { TEST_SETTINGS } from '../support/settings';
 
