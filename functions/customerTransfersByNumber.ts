@@ -1,8 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { apiError, unavailable } from '../shared/http/apiErrors';
-import type { Services } from '../shared/services';
-
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 const MAX_NUMBER_LENGTH = 100;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -21,16 +19,11 @@ export async function customerTransfersByNumber(request: HttpRequest, context: I
   const rawLimit = request.query.get('limit');
   const limit = rawLimit === null ? DEFAULT_LIMIT : /^\d{1,4}$/u.test(rawLimit.trim()) ? Number(rawLimit.trim()) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return apiError('InvalidParameter', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-  let services: Services;
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const routes = await import('../shared/companyRoutes.js');
-  try {
-    const { getServices } = await import('../shared/services.js');
-    services = getServices();
-  } catch (failure) {
-    context.error(`customer transfers by number: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const [routes, { getServices }] = await Promise.all([import('../shared/companyRoutes.js'), import('../shared/services.js')]);
+  const loaded = loadOrNotConfigured(getServices, context, 'customer transfers by number');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   const named = request.params.company;
   const choice = named !== undefined ? routes.companyFromRoute(services, named) : routes.companyForNumber(services);
   if (!choice.ok) return choice.response;

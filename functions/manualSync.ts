@@ -1,9 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
 import { isGuid, normalizeGuid } from '../shared/guid';
-import { apiError, unavailable } from '../shared/http/apiErrors';
-import type { Services } from '../shared/services';
-
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 /**
  * Manual transfer by Business Central id (the seed's "Microsoft Dynamics 365 Customer ID"); `?dryRun=true` plans
  * only. Also serves `companies/{company}/customers/{id}/sync` (functions/companyManualSync.ts); without a company
@@ -23,13 +21,9 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
-  let services: Services;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`manual sync: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'manual sync');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   const named = request.params.company;
   const choice = named !== undefined ? routes.companyFromRoute(services, named) : await routes.companyForCustomerId(services, customerId);
   if (!choice.ok) return choice.response;
@@ -48,11 +42,7 @@ export async function manualSync(request: HttpRequest, context: InvocationContex
   }
   company.logger(context).info(`manual sync queued for customer ${customerId}`);
   // Location points at where the outcome will appear.
-  return {
-    status: 202,
-    jsonBody: { customerId, ...(withCompany ? routes.companyReply(company) : {}), queued: true, correlationId },
-    headers: { Location: routes.transfersLocation(customerId, withCompany ? company : undefined) },
-  };
+  return routes.queuedReply(customerId, company, withCompany, correlationId);
 }
 
 app.http('manualSync', {

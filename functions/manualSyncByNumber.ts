@@ -1,8 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, SyncError } from '../shared/errors';
-import { apiError, unavailable } from '../shared/http/apiErrors';
-import type { Services } from '../shared/services';
-
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 /** Longer than any Business Central customer number (Code[20]) with room; anything beyond is not a number. */
 const MAX_NUMBER_LENGTH = 100;
 
@@ -25,13 +23,9 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
   ]);
   const dryRun = parseDryRunFlag(request.query.get('dryRun'));
   if (dryRun === 'invalid') return INVALID_DRY_RUN();
-  let services: Services;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`manual sync by number: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'manual sync by number');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   const named = request.params.company;
   const choice = named !== undefined ? routes.companyFromRoute(services, named) : routes.companyForNumber(services);
   if (!choice.ok) return choice.response;
@@ -56,11 +50,8 @@ export async function manualSyncByNumber(request: HttpRequest, context: Invocati
       : apiError('BusinessCentralRejected', `Business Central rejected the lookup: ${describeError(failure)}`);
   }
   company.logger(context).info(`manual sync queued for customer ${customerId} (by number)`);
-  return {
-    status: 202,
-    jsonBody: { customerId, ...(withCompany ? routes.companyReply(company) : {}), queued: true, correlationId },
-    headers: { Location: routes.transfersLocation(customerId, withCompany ? company : undefined) },
-  };
+  // Location points at where the outcome will appear.
+  return routes.queuedReply(customerId, company, withCompany, correlationId);
 }
 
 app.http('manualSyncByNumber', {

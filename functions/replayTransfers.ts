@@ -1,8 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
-import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
-import { apiError, unavailable } from '../shared/http/apiErrors';
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 
 /** 1,000 GUIDs with JSON punctuation are about 40 KB; anything far larger is not a replay request. */
 export const MAX_REPLAY_BODY_BYTES = 256 * 1024;
@@ -32,13 +31,9 @@ export async function replayTransfersHttp(request: HttpRequest, context: Invocat
   const parsed = parseReplayRequest(body);
   if (!parsed.ok) return apiError('InvalidBody', parsed.error);
 
-  let services: Services;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`replay: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'replay');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   let company: string | undefined;
   if (parsed.request.company !== undefined) {
     const choice = companyFromRoute(services, parsed.request.company);

@@ -1,6 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 
-/** Every minute: enqueues the automatic retries that are due (1, 5, 15, 60 minutes, then every 6 hours for a day). */
+/** Every minute: enqueues the automatic retries that are due (1, 5, 15, 60 minutes, then 6, 12, 18, 24 hours after each failure). */
 export async function retryTransfers(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
   const [{ getServices }, { runDueRetries }] = await Promise.all([import('../shared/services.js'), import('../shared/sync/retrySchedule.js')]);

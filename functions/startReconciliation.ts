@@ -1,9 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError, isTransient } from '../shared/errors';
-import { apiError, unavailable } from '../shared/http/apiErrors';
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 import { readLimitedBody } from '../shared/http/body';
-import type { Services } from '../shared/services';
-
 const MAX_BODY_BYTES = 4 * 1024;
 
 /** `{}`, `{ "fix": boolean }` and/or `{ "company": "<GUID or name>" }`; null for anything else. */
@@ -43,13 +41,9 @@ export async function startReconciliationHttp(request: HttpRequest, context: Inv
     import('../shared/reconcile/queueRun.js'),
     import('../shared/companyRoutes.js'),
   ]);
-  let services: Services;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`reconcile: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'reconcile');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   let companies = services.multiCompany ? services.companies : undefined;
   if (parsed.company !== undefined) {
     const choice = companyFromRoute(services, parsed.company);

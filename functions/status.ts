@@ -1,6 +1,6 @@
 import { app, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
-import { unavailable } from '../shared/http/apiErrors';
+import { loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 import { POISON_QUEUE, SYNC_QUEUE } from '../shared/queueNames';
 
 /** GET /api/status: the webhook subscription and polling watermark of every company, and queue depths (read-only, function key). */
@@ -11,13 +11,9 @@ export async function statusHttp(_request: unknown, context: InvocationContext):
     import('../shared/services.js'),
     import('../shared/storage/index.js'),
   ]);
-  let services: ReturnType<typeof getServices>;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`status: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; GET /api/health/details names what is missing', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'status', 'The service is not configured; GET /api/health/details names what is missing');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   try {
     const { config, storage } = services;
     const status = await readSyncStatus({

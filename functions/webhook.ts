@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { describeError } from '../shared/errors';
-import type { Services } from '../shared/services';
 import { readLimitedBody } from '../shared/http/body';
-import { apiError, unavailable } from '../shared/http/apiErrors';
+import { apiError, loadOrNotConfigured, unavailable } from '../shared/http/apiErrors';
 
 /** Business Central's tokens are short; a longer one is not a genuine handshake. */
 export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
@@ -44,13 +43,9 @@ export async function businessCentralWebhook(request: HttpRequest, context: Invo
     import('../shared/sync/ingest.js'),
     import('../shared/sync/notifications.js'),
   ]);
-  let services: Services;
-  try {
-    services = getServices();
-  } catch (failure) {
-    context.error(`webhook: settings are not usable: ${describeError(failure)}`);
-    return unavailable('NotConfigured', 'The service is not configured; try again later', 60);
-  }
+  const loaded = loadOrNotConfigured(getServices, context, 'webhook');
+  if (!loaded.ok) return loaded.response;
+  const services = loaded.value;
   // One URL serves every company's subscription: entries are routed by the company in their resource.
   const plan = planCompanyNotifications(body, { clientState: services.config.webhook.clientState, companyIds: services.companies.map((company) => company.ref.id) });
   if (plan.outcome === 'unauthorized') {

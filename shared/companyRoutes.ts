@@ -84,3 +84,12 @@ export function companyReply(company: CompanyServices): { companyId: string; com
 export function transfersLocation(customerId: string, company: CompanyServices | undefined): string {
   return company ? `/api/companies/${company.ref.id}/customers/${customerId}/transfers` : `/api/customers/${customerId}/transfers`;
 }
+
+/** The 202 of a queued manual sync: the customer (and its company when the reply names one), and where its transfers appear. */
+export function queuedReply(customerId: string, company: CompanyServices, withCompany: boolean, correlationId: string): { status: 202; jsonBody: Record<string, unknown>; headers: Record<string, string> } {
+  return {
+    status: 202,
+    jsonBody: { customerId, ...(withCompany ? companyReply(company) : {}), queued: true, correlationId },
+    headers: { Location: transfersLocation(customerId, withCompany ? company : undefined) },
+  };
+}

@@ -1,8 +1,10 @@
 /**
  * The one error shape of every HTTP route: `{ "error": { "code": "...", "message": "..." } }`.
  * `code` is stable (clients branch on it); `message` is for people and may change.
- * The table below is documented in docs/api.md; the agreement test keeps the two equal.
+ * The table below is documented in README.md ("HTTP API"); the agreement test keeps the two equal.
  */
+import { describeError } from '../errors';
+
 export const API_ERROR_CODES = {
   InvalidCustomerId: 400,
   InvalidCustomerNumber: 400,
@@ -49,4 +51,22 @@ export function apiError(code: ApiErrorCode, message: string, headers: Record<st
 /** 503 with Retry-After: the caller may simply try again later. */
 export function unavailable(code: 'NotConfigured' | 'StorageUnavailable' | 'BusinessCentralUnavailable', message: string, retryAfterSeconds = 30): ApiResponse {
   return apiError(code, message, { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/**
+ * What a route needs from the settings (`load`, e.g. getServices), or the 503 NotConfigured answer, logged as
+ * `<what>: settings are not usable: ...`, when they cannot be loaded.
+ */
+export function loadOrNotConfigured<T>(
+  load: () => T,
+  logger: { error(message: string): void },
+  what: string,
+  message = 'The service is not configured; try again later',
+): { ok: true; value: T } | { ok: false; response: ApiResponse } {
+  try {
+    return { ok: true, value: load() };
+  } catch (failure) {
+    logger.error(`${what}: settings are not usable: ${describeError(failure)}`);
+    return { ok: false, response: unavailable('NotConfigured', message, 60) };
+  }
 }

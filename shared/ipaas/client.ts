@@ -145,6 +145,15 @@ export function createIpaasClient(
     );
   }
 
+  /** The list's `X-Pagination` header (absent: undefined); a header that cannot be read is the service refusing the list. */
+  function paginationOf(response: HttpResponse, request: HttpRequest): ReturnType<typeof parsePaginationHeader> {
+    try {
+      return parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
+    } catch (error) {
+      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
+    }
+  }
+
   function notFound(request: HttpRequest, what: string): SyncError {
     return new SyncError('IpaasRejected', `${SERVICE} ${request.method} ${pathOf(request.url)} answered 404: ${what}`, { status: 404 });
   }
@@ -171,12 +180,7 @@ export function createIpaasClient(
       }
       const pageItems = parse(schema, response, request);
       items.push(...pageItems);
-      let pagination;
-      try {
-        pagination = parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
-      } catch (error) {
-        throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
-      }
+      const pagination = paginationOf(response, request);
       if (!pagination || page >= pagination.totalPages || pageItems.length === 0) return { found: true, items };
       if (pagination.currentPage !== undefined && pagination.currentPage !== page) {
         // The service ignored pageNumber: following further would only repeat the same page.
@@ -235,12 +239,7 @@ export function createIpaasClient(
       throw notFound(request, 'the customer list endpoint was not found (check IPAAS_PATHS listCustomers)');
     }
     const customers = parse(customerListWireSchema, response, request).map(customerFromWire);
-    let pagination;
-    try {
-      pagination = parsePaginationHeader(response.headers.get(IPAAS_PAGINATION_HEADER));
-    } catch (error) {
-      throw new SyncError('IpaasRejected', `${SERVICE} GET ${pathOf(request.url)}: ${(error as Error).message}`, { status: response.status });
-    }
+    const pagination = paginationOf(response, request);
     if (!pagination) {
       // Without the header only a single page can be trusted: later pages would repeat it if pageNumber were ignored.
       if (pageNumber === 1) return { customers, pageNumber, totalPages: customers.length > 0 ? 1 : 0 };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { normalizeGuid } from '../guid';
+import { customerKey } from './keys';
+import { storageError } from './storageErrors';
 import type {
   CustomerLink,
   CustomerLinkLister,
@@ -93,6 +95,15 @@ export class CompanyKeyspace {
     }
     throw new Error(`${COMPANY_KEYS_STATE} could not be read or recorded`);
   }
+}
+
+/**
+ * A customer's key in a company: `{companyId}|` before the customer key, or nothing without a keyspace, without a
+ * company, or for the owner of the unprefixed keys. A keyspace that cannot be read is a storage error.
+ */
+export async function companyCustomerKey(keyspace: CompanyKeyspace | undefined, customerId: string, companyId: string | undefined): Promise<string> {
+  const prefix = companyId && keyspace ? await keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
+  return prefix + customerKey(customerId);
 }
 
 /** Where a company's rows are read and written, and how the rows of other companies and of older versions are told apart. */

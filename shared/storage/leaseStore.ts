@@ -109,13 +109,8 @@ export class TableLeaseStore implements LeaseStore {
     checkTtl(ttlMs);
     const rowKey = toTableKey(lease.name);
     try {
-      let etag = lease.etag;
-      if (etag === undefined) {
-        const current = await this.read(rowKey);
-        // Still ours even when past expiry, as long as nobody took it over meanwhile.
-        if (!current || current.token !== lease.token) return false;
-        etag = current.etag;
-      }
+      const etag = await this.etagOf(lease, rowKey);
+      if (etag === null) return false;
       const expiresAt = new Date(this.clock.now() + ttlMs).toISOString();
       const replaced = await this.table.updateEntity(this.entity(rowKey, { ...lease, expiresAt }, ttlMs), 'Replace', { etag });
       lease.expiresAt = expiresAt;
@@ -131,18 +126,24 @@ export class TableLeaseStore implements LeaseStore {
   async release(lease: Lease): Promise<void> {
     const rowKey = toTableKey(lease.name);
     try {
-      let etag = lease.etag;
-      if (etag === undefined) {
-        const current = await this.read(rowKey);
-        if (!current || current.token !== lease.token) return;
-        etag = current.etag;
-      }
+      const etag = await this.etagOf(lease, rowKey);
+      if (etag === null) return;
       await this.table.deleteEntity(LEASE_PARTITION, rowKey, { etag });
     } catch (error) {
       // 412: taken over after our read; 404: already gone. Either way it is no longer ours to release.
       if (statusOf(error) === 412 || statusOf(error) === 404) return;
       throw storageError('releasing a lease', error);
     }
+  }
+
+  /**
+   * The ETag to write the lease's row with: the one we hold, else the row's own while it still carries our token
+   * (still ours even when past expiry, as long as nobody took it over meanwhile); null when it is no longer ours.
+   */
+  private async etagOf(lease: Lease, rowKey: string): Promise<string | null> {
+    if (lease.etag !== undefined) return lease.etag;
+    const current = await this.read(rowKey);
+    return current && current.token === lease.token ? current.etag : null;
   }
 
   private entity(rowKey: string, lease: Lease, ttlMs: number): LeaseEntity {

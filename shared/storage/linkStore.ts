@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SyncError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { customerKey, statusOf, storageError, tableClient, toTableKey, withTable, type StorageConnection } from './connection';
-import { companyOfKey, type CompanyKeyspace, type CompanyLinkStore, type CompanyScope } from './companies';
+import { companyCustomerKey, companyOfKey, type CompanyKeyspace, type CompanyLinkStore, type CompanyScope } from './companies';
 import type { CustomerLink, CustomerLinkLister, CustomerLinkStore, LinkedIds, LinkOwner, LinkState, PendingCreate } from './types';
 
 export const LINKS_TABLE = 'CustomerLinks';
@@ -122,8 +122,7 @@ export class TableCustomerLinkStore implements CustomerLinkStore, CustomerLinkLi
 
   /** The customer's partition in a company (none: a store of no company, or the owner of the unprefixed rows). */
   private async partitionOf(customerId: string, companyId: string | undefined): Promise<string> {
-    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
-    return prefix + customerKey(customerId);
+    return companyCustomerKey(this.keyspace, customerId, companyId);
   }
 
   /** The company of a row read from `partitionKey` (undefined without a keyspace). */

@@ -25,6 +25,9 @@ export const CUSTOMER_BATCH_SIZE = 250;
  * `poll`: run the polling use-case now (after a subscription was re-created, notifications may have been missed).
  * `customers`: fan a large notification's customers out into customer-sync messages (one write instead of hundreds in the webhook).
  */
+/** The fields every catch-up message carries: its company (absent: the first company's, or for `poll` every company), correlation, enqueue time, redeliveries. */
+const envelope = { companyId: companyIdField, correlationId: z.string().min(1).max(200), enqueuedAt: isoTime, redriven: redrivenCount };
+
 export const catchUpMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('customers'),
@@ -37,29 +40,20 @@ export const catchUpMessageSchema = z.discriminatedUnion('kind', [
       )
       .min(1)
       .max(CUSTOMER_BATCH_SIZE),
-    companyId: companyIdField,
+    ...envelope,
     source: z.enum(SOURCES),
-    correlationId: z.string().min(1).max(200),
-    enqueuedAt: isoTime,
-    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('collection'),
     resource: z.string().min(1).max(4096),
-    companyId: companyIdField,
+    ...envelope,
     source: z.enum(SOURCES),
-    correlationId: z.string().min(1).max(200),
-    enqueuedAt: isoTime,
-    redriven: redrivenCount,
   }),
   z.object({
     kind: z.literal('poll'),
     reason: z.string().max(200),
-    /** Absent: every company polls. */
-    companyId: companyIdField,
-    correlationId: z.string().min(1).max(200),
-    enqueuedAt: isoTime,
-    redriven: redrivenCount,
+    /** `companyId` absent: every company polls. */
+    ...envelope,
   }),
 ]);
 export type CatchUpMessage = z.infer<typeof catchUpMessageSchema>;

@@ -45,7 +45,7 @@ export interface OutageReport extends OutageState {
   action: string;
 }
 
-/** Where held customers wait while a service is on hold (shared/sync/waiting.ts). */
+/** Where held customers wait while a service is on hold (shared/storage/waitingRoom.ts). */
 export interface WaitingCustomers {
   /** Sends every customer waiting for `service` back to the queue; returns how many. */
   resume(service: ServiceName, logger: Logger): Promise<number>;

@@ -4,24 +4,24 @@ import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors';
 import type { Logger } from '../log';
-import { customerKey, statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
+import { statusOf, storageError, tableClient, withTable, type StorageConnection } from '../storage/connection';
 import { SYNC_STATE_TABLE } from '../storage/leaseStore';
 import type { QueueSender, TransferRecord, TransferStore } from '../storage/types';
-import { companyOfKey, type CompanyKeyspace } from '../storage/companies';
+import { companyCustomerKey, companyOfKey, type CompanyKeyspace } from '../storage/companies';
 import { newSyncMessage } from '../messages';
 
 /**
  * Automatic retries of failed transfers whose cause may have gone away (a customer-specific 5xx, a lease
  * conflict, a crash loop): after a message exhausted its deliveries (RetriesExhausted), the customer is
- * tried again 1, 5, 15 and 60 minutes later, then every 6 hours for a day: faster than iPaaS.com's own
- * integration (10·a·(a+1) minutes). The schedule is a row per customer in SyncState (partition `retry`),
+ * tried again 1, 5, 15 and 60 minutes, then 6, 12, 18 and 24 hours after the previous failure (about 2½ days
+ * in all): faster at first than iPaaS.com's own integration (10·a·(a+1) minutes). The schedule is a row per customer in SyncState (partition `retry`),
  * so it survives restarts and is shared by instances; each retry is a `replay` transfer in the customer's
  * history, and the RetriesExhausted record says when the next one is due. A later success or a newer
  * change stops it (the retry timer looks at the customer's latest transfer first). Final failures
  * (validation, business rules) are never scheduled: only a change of the customer fixes those.
  */
 
-/** Minutes after each failure: 1, 5, 15, 60, then every 6 hours for a day. */
+/** Minutes after each failure (the previous retry's, for every retry after the first): 1, 5, 15, 60 minutes, then 6, 12, 18, 24 hours. */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 15, 60, 360, 720, 1080, 1440] as const;
 /**
  * Failures a later attempt can fix by itself: a remote service or Table Storage that did not answer, a lease
@@ -84,8 +84,7 @@ export class RetrySchedule {
 
   /** The row of a customer in a company ('' prefix without a keyspace or for the owner of the unprefixed keys). */
   private async rowKeyOf(customerId: string, companyId: string | undefined): Promise<string> {
-    const prefix = companyId && this.keyspace ? await this.keyspace.prefix(companyId).catch((error: unknown) => Promise.reject(storageError('reading the company keys', error))) : '';
-    return prefix + customerKey(customerId);
+    return companyCustomerKey(this.keyspace, customerId, companyId);
   }
 
   private async fromEntity(entity: Record<string, unknown>): Promise<ScheduledRetry | null> {

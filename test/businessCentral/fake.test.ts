@@ -51,6 +51,7 @@ describe('state API', () => {
   test('upsertCustomer fills every API v2.0 field with Business Central defaults', () => {
     const h = harness(server);
     const customer = h.bc.upsertCustomer({ displayName: 'Robert Townes', type: 'Person' });
+    // Spelled out here on purpose, not taken from the fake's own defaults: the test states what Business Central returns.
     expect(customer).toEqual({
       '@odata.etag': expect.stringMatching(/^W\/"[A-Za-z0-9+/=]+"$/u),
       id: expect.stringMatching(/^[0-9a-f-]{36}$/u),

@@ -1,39 +1,23 @@
 import { SANDBOX_COMPANIES } from '../../dev/settings';
-import type { TransferRecord } from '../../shared/storage/types';
 import { useE2E, waitFor } from '../e2e/support';
-import { chromiumPath, isCI, launchChromium, type RunningBrowser } from '../console/browser';
+import { describeInBrowser, startDemo } from '../support/browser';
 
 /**
  * The operator console with two companies (the sandbox of `npm start`), in Chromium: the company selector scopes
  * every panel, the subscription and watermark cards list each company, a customer number is looked up in the
  * chosen company, and a company whose poll fails says so.
  */
-const executable = chromiumPath();
-if (!executable && isCI()) throw new Error('Chromium is missing: the console browser tests need it in CI (apt-get install -y chromium, or CHROMIUM_PATH).');
-const describeBrowser = executable ? describe : describe.skip;
-
 const e2e = useE2E();
 jest.setTimeout(120_000);
 
 const { usa: USA, canada: CANADA } = SANDBOX_COMPANIES;
 
-describeBrowser('console with several companies', () => {
-  let running: RunningBrowser;
-  beforeAll(async () => {
-    running = await launchChromium(executable!);
-  }, 90_000);
-  afterAll(async () => {
-    await running?.close();
-  });
+describeInBrowser('console with several companies', (browser) => {
 
   test('a company selector on every panel; cards per company; customers by number in the chosen company', async () => {
-    const system = await e2e.start({ companies: 2, seedDemo: true });
-    await system.system.host.runTimer('subscriptionTimer');
-    await system.system.host.runTimer('pollCustomers');
-    // The nine demo customers of CRONUS USA and the two of CRONUS Canada.
-    await waitFor(async () => ((await system.http('/api/transfers?limit=100')).body as { transfers: TransferRecord[] }).transfers.length >= 11, { timeoutMs: 30_000 });
+    const system = await startDemo(e2e, { companies: 2, transfers: 11, description: 'the nine demo transfers of CRONUS USA and the two of CRONUS Canada' });
 
-    const context = await running.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

@@ -2,9 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import type { TransferRecord } from '../../shared/storage/types';
 import { useE2E, waitFor, type E2ESystem } from '../e2e/support';
-import { chromiumPath, isCI, launchChromium, type RunningBrowser } from './browser';
+import { describeInBrowser, startDemo } from '../support/browser';
 
 /**
  * The operator console in a real browser (the system's Chromium through playwright-core) against the local
@@ -12,15 +11,6 @@ import { chromiumPath, isCI, launchChromium, type RunningBrowser } from './brows
  * replay of a fixed customer, schedules in words, services on hold, keyboard and phone width, no third-party request. Screenshots go to docs/console/
  * with UPDATE_CONSOLE_SCREENSHOTS=1 (else to a temporary folder).
  */
-const executable = chromiumPath();
-if (!executable && isCI()) {
-  throw new Error('Chromium is missing: the console browser tests need it in CI. Install it with `apt-get install -y chromium` (.ci/run does) or set CHROMIUM_PATH.');
-}
-if (!executable) {
-  console.warn('Skipping the console browser tests: no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH). In CI this is a failure.');
-}
-const describeBrowser = executable ? describe : describe.skip;
-
 const ROOT = path.resolve(__dirname, '../..');
 const SHOTS = process.env.UPDATE_CONSOLE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/console') : path.join(tmpdir(), 'console-screenshots');
 
@@ -32,19 +22,7 @@ const IDS = {
   sam: '7c3e0d4a-3f5b-4a7c-9d8e-9f0a1b2c3d40', // 10030, no email
 };
 
-async function demoSystem(): Promise<E2ESystem> {
-  const system = await e2e.start({ seedDemo: true });
-  await system.system.host.runTimer('subscriptionTimer');
-  await system.system.host.runTimer('pollCustomers');
-  await waitFor(
-    async () => {
-      const result = await system.http('/api/transfers?limit=100');
-      return (result.body as { transfers: TransferRecord[] }).transfers.length >= 9;
-    },
-    { description: 'the nine demo transfers', timeoutMs: 20_000 },
-  );
-  return system;
-}
+const demoSystem = (): Promise<E2ESystem> => startDemo(e2e, { transfers: 9, description: 'the nine demo transfers' });
 
 async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -53,20 +31,12 @@ async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
-describeBrowser('operator console in Chromium', () => {
-  let running: RunningBrowser;
-
-  beforeAll(async () => {
-    running = await launchChromium(executable!);
-  }, 90_000);
-  afterAll(async () => {
-    await running?.close();
-  });
+describeInBrowser('operator console in Chromium', (browser) => {
 
   test('shows the seed scenarios, searches, syncs, replays a fixed customer, a service on hold; keyboard, phone width, no third-party request', async () => {
     const system = await demoSystem();
     const origin = new URL(system.url).origin;
-    const context = await running.browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const context = await browser().newContext({ viewport: { width: 1280, height: 720 } });
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));

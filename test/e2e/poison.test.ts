@@ -40,6 +40,8 @@ test('five failed deliveries, then customer-sync-poison and a Failed RetriesExha
     description: "the poison worker's invocation to end",
   });
   expect(invocations.filter((event) => event.functionName === 'syncWorker').map((event) => event.succeeded)).toEqual([false, false, false, false, false]);
+  // The poison worker records RetriesExhausted before it schedules the retry: its invocation ends a moment after the record appears.
+  await waitFor(() => invocations.some((event) => event.functionName === 'poisonWorker'), { timeoutMs: 30_000, description: "the poison worker's invocation" });
   expect(invocations.filter((event) => event.functionName === 'poisonWorker')).toEqual([expect.objectContaining({ succeeded: true })]);
   expect(world.ipaas.customers()).toEqual([]);
   // Visible through the cross-customer query too.

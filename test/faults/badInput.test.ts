@@ -11,7 +11,7 @@ import { createStorage, encodeMessage, type TransferRecord } from '../../shared/
 import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 import { UNKNOWN_CUSTOMER_ID } from '../../shared/sync/queueWorkers';
 import { TEST_SETTINGS } from '../support/settings';
-import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';
+import { emailNeedles, findLeaks, secretNeedles, tokenNeedles } from './support/leaks';
 import { countMessages, postJson, putRaw, queue, request, useInProcessSystem } from './support/inProcess';
 
 const system = useInProcessSystem({ hostEnv: { AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:00' } });
@@ -455,7 +455,7 @@ describe('logs of this file', () => {
   it('hold no secret, no issued token and no raw email of the test data', () => {
     const needles = [
       ...secretNeedles(),
-      ...[...system.issuedTokens].map((value, index) => ({ label: `Entra access token #${index + 1}`, value })),
+      ...tokenNeedles(system.issuedTokens),
       ...emailNeedles([...testEmails].filter((email) => email.includes('@') && /\.[^.@\s]+\s*$/u.test(email))),
     ];
     expect(system.logs.lines.length).toBeGreaterThan(50);

@@ -44,6 +44,7 @@ import { HostChild } from '../../dev/host/childProcess';
 import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
 import { ROOT, resetAllStorage } from './support/inProcess';
 import { testStorageConnectionString } from '../support/storage';
+import { seededRandom } from './support/simulation';
 
 // Kept before anything captures the console, so the summary reaches the terminal.
 const print = console.log.bind(console);
@@ -106,17 +107,7 @@ const FAULTS = {
 
 // ---- Deterministic randomness ----------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(26);
+const random = seededRandom(26);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -28,7 +28,7 @@ import { CATCH_UP_QUEUE, POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueName
 import { createTlsMaterial, serveFakes, type Exchange, type ServedFake, type TlsMaterial } from '../../dev/fakes/serve';
 import { HostChild } from '../../dev/host/childProcess';
 import { countMessages, resetAllStorage } from './support/inProcess';
-import { emailNeedles, findLeaks, LogCapture, secretNeedles } from './support/leaks';
+import { emailNeedles, findLeaks, LogCapture, secretNeedles, tokenNeedles } from './support/leaks';
 import type { HostChildMessage } from '../../dev/host/childProtocol';
 
 // Kept before the console is captured, so the summary reaches the terminal.
@@ -528,7 +528,7 @@ it('the logs of the worker and of this process hold no secret, no issued token a
   expect(issuedTokens.size).toBeGreaterThan(0);
   const needles = [
     ...secretNeedles(),
-    ...[...issuedTokens].map((value, index) => ({ label: `Entra access token #${index + 1}`, value })),
+    ...tokenNeedles(issuedTokens),
     ...emailNeedles(allEmails),
   ];
   expect(findLeaks(logs.lines, needles)).toEqual([]);

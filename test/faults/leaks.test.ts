@@ -8,7 +8,7 @@ import { loadStorageConfig } from '../../shared/config';
 import { maskEmail, redact } from '../../shared/log';
 import { createStorage } from '../../shared/storage';
 import { TEST_SETTINGS } from '../support/settings';
-import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';
+import { emailNeedles, findLeaks, secretNeedles, tokenNeedles } from './support/leaks';
 import { useInProcessSystem } from './support/inProcess';
 
 const system = useInProcessSystem({ hostEnv: { AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:00' } });
@@ -108,7 +108,7 @@ describe('a remote service that echoes personal data and secrets in its errors',
     const needles = [
       ...secretNeedles(),
       ...emailNeedles(emails),
-      ...[...system.issuedTokens].map((value, index) => ({ label: `Entra access token #${index + 1}`, value })),
+      ...tokenNeedles(system.issuedTokens),
       { label: 'quoted local part', value: 'echo quoted' },
     ];
     expect(findLeaks(stored.map((record) => record.errorMessage ?? ''), needles)).toEqual([]);

@@ -12,7 +12,7 @@ import {
 } from '../../shared/sync/replay';
 import { formatResult, main as replayCli, parseCommandLine } from '../../scripts/replay';
 import { silentLogger } from '../../shared/log';
-import { emailNeedles, findLeaks, secretNeedles } from './support/leaks';
+import { emailNeedles, findLeaks, secretNeedles, tokenNeedles } from './support/leaks';
 import { countMessages, postJson, putRaw, queue, useInProcessSystem } from './support/inProcess';
 import { POISON_QUEUE, SYNC_QUEUE } from '../../shared/queueNames';
 
@@ -368,7 +368,7 @@ describe('logs of this file', () => {
   it('hold no secret, no issued token and no raw email of the test data', () => {
     const needles = [
       ...secretNeedles(),
-      ...[...system.issuedTokens].map((value, index) => ({ label: `Entra access token #${index + 1}`, value })),
+      ...tokenNeedles(system.issuedTokens),
       ...emailNeedles(['replay.person@example.com']),
     ];
     expect(system.logs.lines.length).toBeGreaterThan(0);

@@ -1,4 +1,3 @@
-import { bcCustomerSchema, type BcCustomer } from '../../shared/businessCentral/types';
 import {
   addressesToAdd,
   applyCustomerMapping,
@@ -10,31 +9,9 @@ import {
   payloadHash,
   validateCustomer,
 } from '../../shared/mapping';
+import { bcCustomerEntity } from '../support/fixtures';
 
-/** The customer entity as Business Central returns it (docs/external-apis.md, "The customers entity"). */
-function entity(overrides: Partial<BcCustomer> = {}): BcCustomer {
-  return bcCustomerSchema.parse({
-    '@odata.etag': 'W/"JzQ0O0VnQUFBQUo3QlRFQU1BQXdBREFBQUFBQTExOzE0MjcyNTI0NTg3MDsn"',
-    id: 'f2a5738a-44e3-ea11-bb43-000d3a2feca1',
-    number: '10000',
-    displayName: 'Robert Townes',
-    type: 'Person',
-    addressLine1: '192 Market Square',
-    addressLine2: '',
-    city: 'Atlanta',
-    state: 'GA',
-    country: 'US',
-    postalCode: '31772',
-    phoneNumber: '',
-    email: 'robert.townes@contoso.com',
-    website: '',
-    taxLiable: true,
-    currencyCode: 'USD',
-    blocked: ' ',
-    lastModifiedDateTime: '2026-11-25T07:38:44.293Z',
-    ...overrides,
-  });
-}
+const entity = bcCustomerEntity;
 
 // Removing a rule of the mapping collection turns these red (tried, see the list in test/sync/syncCustomer.test.ts):
 // the filter → 'type "Company" is filtered out'; a field row → 'No → CustomerNumber, Name → FirstName, EMail → EmailAddress'

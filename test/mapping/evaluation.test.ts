@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bcCustomerSchema, type BcCustomer } from '../../shared/businessCentral/types';
 import { loadConfig } from '../../shared/config';
 import { addressesToAdd, applyCustomerMapping, compileMapping, defaultCustomerMapping, type CustomerMapping, type MappingFile } from '../../shared/mapping';
 import { createStorage } from '../../shared/storage';
@@ -10,6 +9,7 @@ import { createFakeWorld } from '../../dev/fakes/world';
 import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
 import { syncDependencies } from '../support/sync';
+import { bcCustomerEntity } from '../support/fixtures';
 
 const DEFAULT_DOCUMENT = JSON.parse(readFileSync(path.resolve(__dirname, '../../mappings/customer-to-ipaas.json'), 'utf8')) as MappingFile;
 
@@ -24,23 +24,7 @@ function mappingWith(entries: Array<Record<string, unknown>>, changes: Partial<M
   return compileMapping({ ...DEFAULT_DOCUMENT, fields, ...changes }, 'test.json');
 }
 
-function entity(overrides: Partial<BcCustomer> = {}): BcCustomer {
-  return bcCustomerSchema.parse({
-    id: 'f2a5738a-44e3-ea11-bb43-000d3a2feca1',
-    number: '10000',
-    displayName: 'Robert Townes',
-    type: 'Person',
-    addressLine1: '192 Market Square',
-    city: 'Atlanta',
-    state: 'GA',
-    country: 'US',
-    postalCode: '31772',
-    email: 'robert.townes@contoso.com',
-    blocked: ' ',
-    lastModifiedDateTime: '2026-11-25T07:38:44.293Z',
-    ...overrides,
-  });
-}
+const entity = bcCustomerEntity;
 
 describe('Field, Static and Formula on the customer', () => {
   const mapping = mappingWith([

@@ -6,23 +6,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../shared/config';
-import { createStorage } from '../../shared/storage';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { createFakeWorld } from '../../dev/fakes/world';
 import { seedDemoData } from '../../dev/sandbox/demoData';
-import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 const GOLDEN_FILE = path.join(__dirname, 'golden', 'ipaas-requests.json');
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-const server = startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, server, bc, ipaas, storage } = syncWorld();
 const deps = syncDependencies(config, storage);
 
 interface CapturedRequest {
@@ -95,7 +88,7 @@ async function sandboxRun(): Promise<Step[]> {
 }
 
 const PERSON: FakeBcCustomerInput = { id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', number: '10000', displayName: 'Robert Townes', type: 'Person', email: 'robert.townes@contoso.example' };
-const ADDRESS: FakeBcCustomerInput = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 
 async function scenario(name: string, customer: FakeBcCustomerInput, prepare: () => void = () => undefined): Promise<Step[]> {
   await freshWorld();

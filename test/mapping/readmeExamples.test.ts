@@ -4,15 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../shared/config';
 import { compileMapping, type CustomerMapping, type MappingFile } from '../../shared/mapping';
-import { createStorage } from '../../shared/storage';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
-import { createFakeWorld } from '../../dev/fakes/world';
 import { seedDemoData } from '../../dev/sandbox/demoData';
-import { startMockServer } from '../support/msw';
 import { resetStorage } from '../support/storage';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -26,11 +22,7 @@ function example(name: string): CustomerMapping {
   return compileMapping({ ...DEFAULT_DOCUMENT, ...changes }, `README example ${name}`);
 }
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, bc, ipaas, storage } = syncWorld();
 
 async function runSandbox(mapping: CustomerMapping): Promise<Map<string, string>> {
   await resetStorage();

@@ -1,18 +1,11 @@
 import { TableClient } from '@azure/data-tables';
 import { loadStorageConfig } from '../../shared/config';
-import { LINKS_TABLE, TableCustomerLinkStore, type CustomerLink } from '../../shared/storage';
+import { LINKS_TABLE, TableCustomerLinkStore } from '../../shared/storage';
+import { BC_CUSTOMER_REPLY, customerLink } from '../support/fixtures';
 import { resetStorage, testStorageConnectionString, withoutEtag } from '../support/storage';
 
-const CUSTOMER = 'f2a5738a-44e3-ea11-bb43-000d3a2feca1';
-
-const link = (overrides: Partial<CustomerLink> = {}): CustomerLink => ({
-  customerId: CUSTOMER,
-  ipaasCustomerId: '4711',
-  customerNumber: '10000',
-  payloadHash: 'sha256:1f2e3d',
-  lastSyncedAt: '2026-03-10T10:00:00.000Z',
-  ...overrides,
-});
+const CUSTOMER = BC_CUSTOMER_REPLY.id;
+const link = customerLink;
 
 const raw = () => TableClient.fromConnectionString(testStorageConnectionString(), LINKS_TABLE, { allowInsecureConnection: true });
 

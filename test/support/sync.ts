@@ -1,9 +1,11 @@
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
-import type { Config } from '../../shared/config';
+import { loadConfig, type Config } from '../../shared/config';
 import { createIpaasClient } from '../../shared/ipaas/client';
 import { silentLogger } from '../../shared/log';
-import type { Storage } from '../../shared/storage';
+import { createStorage, type Storage } from '../../shared/storage';
 import type { SyncDependencies } from '../../shared/sync/syncCustomer';
+import { createFakeWorld } from '../../dev/fakes/world';
+import { startMockServer } from './msw';
 
 const noWait = async (): Promise<void> => {};
 
@@ -21,4 +23,15 @@ export function syncDependencies(config: Config, storage: Storage, overrides: Pa
     externalIds: { systemId: config.ipaas.systemId, source: config.ipaas.externalIdSource },
     ...overrides,
   };
+}
+
+/**
+ * A sync test file's world: the settings (the test environment plus `env`), the fakes served by this file's msw
+ * server, and the Azurite stores. Call at the top of the file.
+ */
+export function syncWorld(env: Record<string, string> = {}) {
+  const config = loadConfig({ ...process.env, ...env });
+  const world = createFakeWorld(config);
+  const server = startMockServer(...world.handlers);
+  return { config, world, server, bc: world.businessCentral, ipaas: world.ipaas, storage: createStorage(config.storage) };
 }

@@ -7,6 +7,7 @@ import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import { startMockServer } from '../support/msw';
 import { syncDependencies } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 /**
  * IPAAS_ADDRESS_MODE=nested against a tenant that keeps addresses as the customer's collection (no address
@@ -24,7 +25,7 @@ const storage = createStorage(config.storage);
 const deps = syncDependencies(config, storage);
 const request = (customerId: string): SyncRequest => ({ customerId, source: 'manual', correlationId: 'test', attempt: 1 });
 
-const ATLANTA = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ATLANTA = ATLANTA_ADDRESS;
 function person(overrides: FakeBcCustomerInput = {}) {
   return bc.upsertCustomer({ number: '10000', displayName: 'Robert Townes', type: 'Person', email: 'robert.townes@contoso.example', ...ATLANTA, ...overrides });
 }

@@ -7,24 +7,17 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { delay, getResponse, http } from 'msw';
-import { loadConfig } from '../../shared/config';
 import { advanceReconciliation, startReconciliation } from '../../shared/reconcile';
 import { createStorage, LINKS_TABLE, ownerPartition, TableCustomerLinkStore } from '../../shared/storage';
 import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { planSync } from '../../shared/sync/planSync';
 import { syncCustomer, type SyncRequest } from '../../shared/sync/syncCustomer';
-import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { startMockServer } from '../support/msw';
 import { resetStorage, testStorageConnectionString } from '../support/storage';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { reconcileDependencies } from '../reconcile/support';
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-const server = startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, server, bc, ipaas, storage } = syncWorld();
 const deps = syncDependencies(config, storage);
 const EMAIL = 'shared.mailbox@contoso.example';
 

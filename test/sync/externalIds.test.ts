@@ -1,20 +1,13 @@
 import { http } from 'msw';
 import { loadConfig } from '../../shared/config';
 import type { Logger } from '../../shared/log';
-import { createStorage } from '../../shared/storage';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { parseTransferEventLine } from '../../shared/telemetry';
-import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { startMockServer } from '../support/msw';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { resetStorage } from '../support/storage';
 
-const config = loadConfig({ ...process.env, IPAAS_SYSTEM_ID: '1207' });
-const world = createFakeWorld(config);
-const server = startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, server, bc, ipaas, storage } = syncWorld({ IPAAS_SYSTEM_ID: '1207' });
 
 const lines: Array<{ level: 'info' | 'warn'; line: string }> = [];
 const logger: Logger = {

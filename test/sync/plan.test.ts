@@ -1,27 +1,20 @@
-import { loadConfig } from '../../shared/config';
-import { createStorage } from '../../shared/storage';
 import type { TransferRecord } from '../../shared/storage/types';
 import { ALREADY_IN_IPAAS, planSync, type SyncPlan } from '../../shared/sync/planSync';
 import { syncCustomer } from '../../shared/sync/syncCustomer';
-import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { startMockServer } from '../support/msw';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
 /**
  * One planner, two executors: for every scenario the dry run's plan is what the real sync then does, and the
  * dry run itself writes nothing (no iPaaS.com write, no transfer row, no link change).
  */
-const config = loadConfig({ ...process.env, IPAAS_SYSTEM_ID: '1207' });
-const world = createFakeWorld(config);
-startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, bc, ipaas, storage } = syncWorld({ IPAAS_SYSTEM_ID: '1207' });
 const deps = syncDependencies(config, storage);
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 const EMAIL = 'robert.townes@contoso.example';
 
 function person(overrides: FakeBcCustomerInput = {}) {

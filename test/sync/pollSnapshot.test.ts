@@ -1,26 +1,20 @@
 import { createBusinessCentralClient } from '../../shared/businessCentral/client';
 import { bcCustomerSchema } from '../../shared/businessCentral/types';
-import { loadConfig } from '../../shared/config';
 import { silentLogger } from '../../shared/log';
-import { createStorage, decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type LeaseStore, type QueueSender } from '../../shared/storage';
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type LeaseStore, type QueueSender } from '../../shared/storage';
 import { MAX_SNAPSHOT_CHARS, snapshotOf, syncMessageSchema, type SyncMessage } from '../../shared/messages';
 import { DEFAULT_POLL_PAGE_SIZE, pollChanges } from '../../shared/sync/pollChanges';
 import { handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
 import { createIpaasClient } from '../../shared/ipaas/client';
-import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
 import type { FakeIpaasRequestCounts } from '../../dev/fakes/ipaas';
-import { startMockServer } from '../support/msw';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
+const { config, bc, ipaas, storage } = syncWorld();
 const noWait = async (): Promise<void> => {};
-const storage = createStorage(config.storage);
 const bcClient = createBusinessCentralClient(config.businessCentral, config.http, { sleep: noWait });
 
 function dependencies(overrides: Partial<SyncDependencies> = {}): SyncDependencies {
@@ -30,7 +24,7 @@ const deps = dependencies();
 
 const webhook = (customerId: string, overrides: Partial<SyncRequest> = {}): SyncRequest => ({ customerId, source: 'webhook', correlationId: 'test', attempt: 1, ...overrides });
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 let serial = 0;
 function person(overrides: FakeBcCustomerInput = {}) {
   serial += 1;

@@ -1,20 +1,13 @@
-import { loadConfig } from '../../shared/config';
 import { SyncError } from '../../shared/errors';
 import { silentLogger } from '../../shared/log';
-import { createStorage } from '../../shared/storage';
 import { handlePoisonMessage, handleSyncMessage } from '../../shared/sync/queueWorkers';
 import { syncCustomer, type SyncDependencies, type SyncRequest } from '../../shared/sync/syncCustomer';
-import { createFakeWorld } from '../../dev/fakes/world';
 import type { FakeBcCustomerInput } from '../../dev/fakes/businessCentral';
-import { startMockServer } from '../support/msw';
-import { syncDependencies } from '../support/sync';
+import { syncDependencies, syncWorld } from '../support/sync';
 import { resetStorage } from '../support/storage';
+import { ATLANTA_ADDRESS } from '../support/fixtures';
 
-const config = loadConfig(process.env);
-const world = createFakeWorld(config);
-startMockServer(...world.handlers);
-const { businessCentral: bc, ipaas } = world;
-const storage = createStorage(config.storage);
+const { config, bc, ipaas, storage } = syncWorld();
 
 function dependencies(overrides: Partial<SyncDependencies> = {}): SyncDependencies {
   return syncDependencies(config, storage, overrides);
@@ -35,7 +28,7 @@ function person(overrides: FakeBcCustomerInput = {}) {
   });
 }
 
-const ADDRESS = { addressLine1: '192 Market Square', city: 'Atlanta', state: 'GA', country: 'US', postalCode: '31772', phoneNumber: '+1 404 555 0100' };
+const ADDRESS = ATLANTA_ADDRESS;
 
 beforeEach(async () => {
   await resetStorage();

@@ -14,6 +14,7 @@ import {
   subscriptionWireSchema,
 } from '../../shared/ipaas/wire';
 import { notificationBodySchema, notificationEntrySchema } from '../../shared/sync/notifications';
+import { BC_CUSTOMER_REPLY } from '../support/fixtures';
 
 /**
  * Read only what you use: every schema that validates a reply of Business Central or iPaaS.com (or a
@@ -70,30 +71,7 @@ const IPAAS_ADDRESS = {
 const IPAAS_ADDRESS_READ = ['id', 'address_1', 'address_2', 'city', 'region', 'country', 'postal_code', 'phone_number', 'is_primary_billing', 'is_primary_shipping'];
 // iPaaS.com's SubscriptionGetAllResponse: id and type are int64.
 const IPAAS_SUBSCRIPTION = { id: 1207, type: 41, name: 'Business Central', description: 'Microsoft Dynamics 365 Business Central', value: '', attached_items_count: 3, image_url: null };
-const BC_CUSTOMER = {
-  '@odata.etag': 'W/"JzQ0O0VnQUFBQUo3QlRFQU1BQXdBREFBQUFBQTsxMjM0NTsn"',
-  id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
-  number: '10000',
-  displayName: 'Robert Townes',
-  type: 'Person',
-  addressLine1: '192 Market Square',
-  addressLine2: '',
-  city: 'Atlanta',
-  state: 'GA',
-  country: 'US',
-  postalCode: '31772',
-  phoneNumber: '+1 404 555 0100',
-  email: 'robert.townes@contoso.example',
-  website: '',
-  salespersonCode: 'PS',
-  balanceDue: 0,
-  creditLimit: 0,
-  taxLiable: false,
-  taxAreaId: '00000000-0000-0000-0000-000000000000',
-  currencyId: '00000000-0000-0000-0000-000000000000',
-  blocked: ' ',
-  lastModifiedDateTime: '2026-11-25T07:38:44.293Z',
-};
+const BC_CUSTOMER = BC_CUSTOMER_REPLY;
 const BC_SUBSCRIPTION = {
   '@odata.etag': 'W/"JzE5OzE0ODc0NTY3MTU2NjQ2NDQ1NjExOzAwOyc="',
   subscriptionId: 'f1b1b6b2d0c34f6f8b1a',

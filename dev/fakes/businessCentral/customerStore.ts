@@ -6,7 +6,10 @@ import type { FieldKind, FilterableEntity } from './odataFilter';
 
 export type BcBlocked = ' ' | 'Ship' | 'Invoice' | 'All';
 
-/** Every property of the API v2.0 customers entity, as Business Central returns it. */
+/**
+ * Every property of the API v2.0 customers entity, as Business Central returns it. Like shared/businessCentral/types.ts
+ * on purpose, kept apart on purpose: written from docs/external-apis.md, never from the client's schema.
+ */
 export interface FakeBcCustomer {
   '@odata.etag': string;
   id: string;

@@ -47,6 +47,11 @@ export function secretNeedles(env: Record<string, string | undefined> = process.
     .filter((needle) => needle.value.length >= 8);
 }
 
+/** The access tokens the fake Entra ID issued during the run. */
+export function tokenNeedles(tokens: Iterable<string>): Needle[] {
+  return [...tokens].map((value, index) => ({ label: `Entra access token #${index + 1}`, value }));
+}
+
 /** Each address as written and percent-encoded (as it would appear in a logged URL). Very short strings are not searched: they would match innocent text. */
 export function emailNeedles(emails: Iterable<string>): Needle[] {
   const needles: Needle[] = [];
