@@ -26,11 +26,10 @@ import { loadConfig } from '../shared/config';
 import { DEFAULT_IPAAS_PATHS, IPAAS_EXTERNAL_ID_TABLE, IPAAS_QUERY, ipaasUrl } from '../shared/ipaas/paths';
 import { customerInputToWire, externalIdToWire } from '../shared/ipaas/wire';
 import { queueClient, tableClient } from '../shared/storage/connection';
+import { runAsBenchChild, type Send } from './lib/childEntry';
 import type { FloorMessage } from './lib/protocol';
 
-const send = (message: FloorMessage): void => {
-  process.send?.(message);
-};
+type Done = Extract<FloorMessage, { type: 'done' }>;
 
 /** A counting semaphore: at most `limit` operations at once, as the product's clients cap each service. */
 function limiter(limit: number): <T>(operation: () => Promise<T>) => Promise<T> {
@@ -48,7 +47,7 @@ function limiter(limit: number): <T>(operation: () => Promise<T>) => Promise<T> 
   };
 }
 
-async function main(): Promise<void> {
+async function main(send: Send<Done>): Promise<void> {
   const input = JSON.parse(readFileSync(process.env.BENCH_FLOOR_INPUT ?? '', 'utf8')) as { warmup: string[]; measured: string[] };
   const config = loadConfig(process.env);
   const host = loadHostSettings(path.resolve(__dirname, '..'));
@@ -194,10 +193,4 @@ async function main(): Promise<void> {
   });
 }
 
-main()
-  .then(() => process.disconnect?.())
-  .catch((error: unknown) => {
-    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
-    process.exitCode = 1;
-    process.disconnect?.();
-  });
+runAsBenchChild<Done>(main);

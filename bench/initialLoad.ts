@@ -11,11 +11,10 @@ import { createStorage, peekCount, queueClient } from '../shared/storage';
 import { SYNC_QUEUE } from '../shared/queueNames';
 import { pollChanges } from '../shared/sync/pollChanges';
 import { watchMemory } from './lib/memory';
-import type { ChildProgress, InitialLoadMessage } from './lib/protocol';
+import { runAsBenchChild, type Send } from './lib/childEntry';
+import type { InitialLoadMessage } from './lib/protocol';
 
-const send = (message: InitialLoadMessage | ChildProgress): void => {
-  process.send?.(message);
-};
+type Done = Extract<InitialLoadMessage, { type: 'done' }>;
 
 async function sampleMessageBytes(storage: ReturnType<typeof loadConfig>['storage']): Promise<{ max: number; mean: number }> {
   const peeked = await queueClient(storage, SYNC_QUEUE).peekMessages({ numberOfMessages: 32 });
@@ -23,7 +22,7 @@ async function sampleMessageBytes(storage: ReturnType<typeof loadConfig>['storag
   return { max: Math.max(0, ...sizes), mean: sizes.length === 0 ? 0 : Math.round(sizes.reduce((sum, size) => sum + size, 0) / sizes.length) };
 }
 
-async function main(): Promise<void> {
+async function main(send: Send<Done>): Promise<void> {
   const config = loadConfig(process.env);
   const businessCentral = createBusinessCentralClient(config.businessCentral, config.http);
   const storage = createStorage(config.storage);
@@ -71,10 +70,4 @@ async function main(): Promise<void> {
   });
 }
 
-main()
-  .then(() => process.disconnect?.())
-  .catch((error: unknown) => {
-    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
-    process.exitCode = 1;
-    process.disconnect?.();
-  });
+runAsBenchChild<Done>(main);

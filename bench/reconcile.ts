@@ -11,13 +11,12 @@ import { silentLogger } from '../shared/log';
 import { advanceReconciliation, startReconciliation } from '../shared/reconcile';
 import { createStorage } from '../shared/storage';
 import { watchMemory } from './lib/memory';
-import type { ChildProgress, ReconcileBenchMessage } from './lib/protocol';
+import { runAsBenchChild, type Send } from './lib/childEntry';
+import type { ReconcileBenchMessage } from './lib/protocol';
 
-const send = (message: ReconcileBenchMessage | ChildProgress): void => {
-  process.send?.(message);
-};
+type Done = Extract<ReconcileBenchMessage, { type: 'done' }>;
 
-async function main(): Promise<void> {
+async function main(send: Send<Done>): Promise<void> {
   const config = loadConfig(process.env);
   const storage = createStorage(config.storage);
   const deps = {
@@ -57,10 +56,4 @@ async function main(): Promise<void> {
   });
 }
 
-main()
-  .then(() => process.disconnect?.())
-  .catch((error: unknown) => {
-    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
-    process.exitCode = 1;
-    process.disconnect?.();
-  });
+runAsBenchChild<Done>(main);

@@ -7,20 +7,26 @@ export const UNSCHEDULED = '0 0 0 1 1 *';
 /** A scheduled reconciliation (report only; `fix` stays an operator's decision). Skipped while a run is running. */
 export async function reconcileTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   // Modules beyond the registration load on the first invocation (docs/performance.md, cold start).
-  const [{ getServices }, { beginQueuedReconciliation }] = await Promise.all([import('../shared/services.js'), import('../shared/reconcile/queueRun.js')]);
-  const services = getServices();
-  if (!services.config.reconcile.schedule) {
-    context.info('reconcile: RECONCILE_SCHEDULE is not set; no scheduled reconciliation');
-    return;
-  }
-  const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, {
-    fix: false,
-    trigger: 'timer',
-    // With several companies: every company, each counted on its own.
-    ...(services.multiCompany ? { companies: services.companies.map((company) => company.ref) } : {}),
+  const [{ getServices }, { beginQueuedReconciliation }, { runTimer }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/reconcile/queueRun.js'),
+    import('../shared/telemetry.js'),
+  ]);
+  await runTimer('reconcileTimer', context, async () => {
+    const services = getServices();
+    if (!services.config.reconcile.schedule) {
+      context.info('reconcile: RECONCILE_SCHEDULE is not set; no scheduled reconciliation');
+      return;
+    }
+    const result = await beginQueuedReconciliation(services.reconcileDependencies(context), services.reconcileScheduler, {
+      fix: false,
+      trigger: 'timer',
+      // With several companies: every company, each counted on its own.
+      ...(services.multiCompany ? { companies: services.companies.map((company) => company.ref) } : {}),
+    });
+    if (result.started) context.info(`reconcile: scheduled run ${result.runId} started`);
+    else context.info(`reconcile: scheduled run skipped, ${result.runningRunId} is still running`);
   });
-  if (result.started) context.info(`reconcile: scheduled run ${result.runId} started`);
-  else context.info(`reconcile: scheduled run skipped, ${result.runningRunId} is still running`);
 }
 
 app.timer('reconcileTimer', {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { appBundleOptions, compiledConsole, ENTRY_FILE } from './bundle';
+import { appBundleOptions, compiledConsole, ENTRY_FILE, loadedAtStart } from './bundle';
 
 const root = path.resolve(__dirname, '..');
 
@@ -22,10 +22,10 @@ async function main(): Promise<void> {
   const options = appBundleOptions(path.join(root, 'index.ts'), path.join(root, 'dist'));
   const result = await build({ ...options, plugins: [...(options.plugins ?? []), compiledConsole()] });
   const outputs = Object.entries(result.metafile?.outputs ?? {}).filter(([file]) => file.endsWith('.mjs'));
-  const entry = outputs.find(([file]) => file.endsWith(`dist/${ENTRY_FILE}`));
+  const atStart = loadedAtStart(path.join(root, 'dist', ENTRY_FILE));
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
   const total = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);
-  console.log(`dist/${ENTRY_FILE} built: ${kib(entry?.[1].bytes ?? 0)} loaded at start, ${kib(total)} in ${outputs.length} files in all (source maps beside them)`);
+  console.log(`dist/${ENTRY_FILE} built: ${kib(atStart.bytes)} in ${atStart.files} files loaded at start, ${kib(total)} in ${outputs.length} files in all (source maps beside them)`);
 }
 
 main().catch((error: unknown) => {

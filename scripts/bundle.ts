@@ -188,3 +188,20 @@ export function appBundleOptions(entry: string, outdir: string, options: { sourc
     logLevel: 'warning',
   };
 }
+
+/**
+ * The files a cold start loads: `entry` and every chunk it imports statically (`import … from "./chunks/…"`,
+ * transitively), with their sizes. Chunks reached only through `import()` load on first use and are not counted.
+ */
+export function loadedAtStart(entry: string): { files: number; bytes: number } {
+  const seen = new Map<string, number>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    const source = readFileSync(file, 'utf8');
+    seen.set(file, Buffer.byteLength(source));
+    // Static imports as esbuild writes them (`import{a as b}from"./x.mjs"`, `import"./x.mjs"`), never `import(`.
+    for (const match of source.matchAll(/(?:^|[;\s}])import\s*(?:[^"'(;]*?from\s*)?["'](\.{1,2}\/[^"']+)["']/gu)) visit(path.resolve(path.dirname(file), match[1]!));
+  };
+  visit(path.resolve(entry));
+  return { files: seen.size, bytes: [...seen.values()].reduce((sum, size) => sum + size, 0) };
+}

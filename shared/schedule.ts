@@ -1,8 +1,7 @@
-import { Cron } from 'croner';
-
 /**
  * Timer schedules, apart from the rest of the settings: the timer registrations read them when the app
- * starts, and the settings schema (zod) is loaded only on first use.
+ * starts, and the settings schema (zod) is loaded only on first use. Nothing here loads a library: this is on
+ * the cold start's path (docs/performance.md, "Cold start").
  */
 export const DEFAULT_POLL_SCHEDULE = '0 */5 * * * *';
 export const DEFAULT_SUBSCRIPTION_SCHEDULE = '0 0 * * * *';
@@ -45,17 +44,11 @@ function isNcrontabField(text: string, field: (typeof NCRONTAB_FIELDS)[number]):
   });
 }
 
-/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first (and croner, which runs it locally, agrees). */
+/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
 export function isNcrontab(expression: string): boolean {
   const fields = expression.trim().split(/\s+/u);
   if (fields.length !== 6) return false;
-  if (!fields.every((field, index) => isNcrontabField(field, NCRONTAB_FIELDS[index]!))) return false;
-  try {
-    new Cron(expression, { paused: true });
-    return true;
-  } catch {
-    return false;
-  }
+  return fields.every((field, index) => isNcrontabField(field, NCRONTAB_FIELDS[index]!));
 }
 
 /** A timer schedule for registration time; invalid values fall back to the default and are reported by loadConfig. */

@@ -24,7 +24,7 @@ export interface BenchContext {
   log(message: string): void;
   /** Aborted when the section passes its deadline: waits and child processes it started stop. */
   signal: AbortSignal;
-  /** needs 'world' or 'product': Azurite in memory (accounts devstoreaccount1, benchload and benchreconcile). */
+  /** needs 'world' or 'product': Azurite in memory (the load and reconcile sections start one of their own). */
   azurite?: RunningAzurite;
   /** needs 'world' or 'product': the fakes on their own sockets, at options.latencyMs. */
   world?: BenchWorld;

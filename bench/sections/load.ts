@@ -1,15 +1,16 @@
 /**
  * Section "load": the initial load. 100,000 customers in a fake Business Central; the production pollChanges,
  * bundled like the app (bench/initialLoad.ts) and run with plain node in its own process, so its peak RSS is the
- * poller's alone. It enqueues into a separate Azurite account.
+ * poller's alone. It enqueues into an Azurite of its own, stopped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import type { RunningAzurite } from '../../dev/azurite';
 import { bundleBenchEntry } from '../lib/bundle';
 import type { TlsMaterial } from '../../dev/fakes/serve';
 import { log } from '../lib/machine';
+import { withOwnAzurite } from '../lib/ownAzurite';
 import { runInitialLoad } from '../lib/productProcess';
-import { clearQueues, createPerson } from '../lib/scenario';
+import { createPerson } from '../lib/scenario';
 import type { BenchOptions, BenchSection } from '../lib/sections';
 import { count, elapsed, failedFigure, info, judged, megabytes, seconds, type Figure } from '../lib/stats';
 import { childEnvironment, startBenchWorld } from '../lib/world';
@@ -18,7 +19,7 @@ async function measureLoad(options: BenchOptions, tls: TlsMaterial, azurite: Run
   const section = `initial load ${options.loadCustomers.toLocaleString('en-US')}`;
   const world = await startBenchWorld({
     tls,
-    storageConnectionString: azurite.connectionString('benchload'),
+    storageConnectionString: azurite.connectionString(),
     latencyMs: options.loadLatencyMs,
     clientState: randomBytes(24).toString('base64url'),
   });
@@ -50,7 +51,6 @@ async function measureLoad(options: BenchOptions, tls: TlsMaterial, azurite: Run
     return figures;
   } finally {
     await world.close();
-    await clearQueues(azurite, 'benchload');
   }
 }
 
@@ -59,5 +59,5 @@ export const loadSection: BenchSection = {
   title: 'initial load',
   needs: 'world',
   deadlineMs: 15 * 60_000,
-  run: (context) => measureLoad(context.options, context.tls!, context.azurite!, context.signal),
+  run: (context) => withOwnAzurite('initial load', (azurite) => measureLoad(context.options, context.tls!, azurite, context.signal)),
 };

@@ -9,6 +9,7 @@ import { createStorage } from '../../shared/storage';
 import { bundleBenchEntry } from '../lib/bundle';
 import type { TlsMaterial } from '../../dev/fakes/serve';
 import { log } from '../lib/machine';
+import { withOwnAzurite } from '../lib/ownAzurite';
 import { runReportingChild } from '../lib/productProcess';
 import type { ReconcileBenchMessage } from '../lib/protocol';
 import { counts, countsSince, createPerson, describeOperations } from '../lib/scenario';
@@ -25,7 +26,7 @@ async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite
   const section = `reconcile ${total.toLocaleString('en-US')} vs ${total.toLocaleString('en-US')}`;
   const world = await startBenchWorld({
     tls,
-    storageConnectionString: azurite.connectionString('benchreconcile'),
+    storageConnectionString: azurite.connectionString(),
     latencyMs: options.latencyMs,
     clientState: randomBytes(24).toString('base64url'),
   });
@@ -60,7 +61,7 @@ async function measureReconcile(options: BenchOptions, tls: TlsMaterial, azurite
       const gone = ipaas.seedCustomer({ customerNumber: `O-${index}`, firstName: 'Deleted in Business Central', emailAddress: `gone.${index}@contoso.example` });
       links.push({ customerId: randomUUID(), ipaasCustomerId: gone.id, customerNumber: `O-${index}` });
     }
-    const storage = createStorage({ connectionString: azurite.connectionString('benchreconcile') });
+    const storage = createStorage({ connectionString: azurite.connectionString() });
     let next = 0;
     const now = new Date().toISOString();
     // Seeding only: a save that times out on a loaded machine is tried again.
@@ -108,5 +109,5 @@ export const reconcileSection: BenchSection = {
   title: 'reconcile',
   needs: 'world',
   deadlineMs: 30 * 60_000,
-  run: (context) => measureReconcile(context.options, context.tls!, context.azurite!, context.signal),
+  run: (context) => withOwnAzurite('reconcile', (azurite) => measureReconcile(context.options, context.tls!, azurite, context.signal)),
 };

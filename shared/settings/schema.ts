@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { GUID_PATTERN } from '../guid';
 import { DEFAULT_IPAAS_ADDRESS_COLLECTION, IPAAS_ADDRESS_MODES } from '../ipaas/paths';
+import { Cron } from 'croner';
 import { DEFAULT_POLL_SCHEDULE, DEFAULT_SUBSCRIPTION_SCHEDULE, isNcrontab } from '../schedule';
 import { consoleAccessSetting } from './consoleAccess';
 import { isNone } from './webhookUrl';
@@ -63,7 +64,17 @@ const ncrontab = (fallback: string) =>
     .string()
     .trim()
     .default(fallback)
-    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 */5 * * * *"');
+    .refine(runnableNcrontab, 'must be a six-field NCRONTAB expression such as "0 */5 * * * *"');
+/** NCRONTAB (the Functions timer's rules) that croner, which runs the timers locally, takes too. */
+function runnableNcrontab(expression: string): boolean {
+  if (!isNcrontab(expression)) return false;
+  try {
+    new Cron(expression, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const positiveInt = (fallback: number) =>
   z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
 
@@ -132,7 +143,7 @@ export const settingsSchema = z.object({
   RECONCILE_SCHEDULE: z
     .string()
     .trim()
-    .refine(isNcrontab, 'must be a six-field NCRONTAB expression such as "0 0 2 * * *" (daily at 02:00 UTC), or unset for no scheduled reconciliation')
+    .refine(runnableNcrontab, 'must be a six-field NCRONTAB expression such as "0 0 2 * * *" (daily at 02:00 UTC), or unset for no scheduled reconciliation')
     .optional(),
   TRANSFER_RETENTION_DAYS: z.coerce
     .number({ error: 'must be a number of days' })

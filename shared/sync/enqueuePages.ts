@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { CustomerPage } from '../businessCentral/types';
+import type { BcCustomer, CustomerPage } from '../businessCentral/types';
 import type { Logger } from '../log';
 import { snapshotOf, type SyncSource } from '../messages';
 import type { QueueSender } from '../storage/types';
@@ -13,6 +13,8 @@ export interface PageProgress {
   customers: number;
   /** Distinct customers enqueued. */
   enqueued: number;
+  /** Customers not enqueued because an earlier pass enqueued the same change (`alreadyEnqueued`). */
+  repeatsSkipped: number;
   /** Newest lastModifiedDateTime seen, epoch ms (-Infinity when none). */
   newestMs: number;
   /** Where the pass goes on after the page just enqueued; undefined after the last page. */
@@ -31,6 +33,8 @@ export interface EnqueuePagesOptions {
   companyId?: string;
   /** The process's clock (each message's enqueuedAt). */
   clock?: Clock;
+  /** True for a customer an earlier pass already enqueued as it is now (the poll's overlap): it is not sent again. */
+  alreadyEnqueued?: (customer: BcCustomer) => boolean;
   /** Called once a page is durably enqueued; false stops the pass there (e.g. a lost lease). */
   afterPage?: (progress: PageProgress) => Promise<boolean>;
 }
@@ -53,14 +57,20 @@ export async function enqueueCustomerPages(
     pages: options.start?.pages ?? 0,
     customers: options.start?.customers ?? 0,
     enqueued: options.start?.enqueued ?? 0,
+    repeatsSkipped: 0,
     newestMs: options.start?.newestMs ?? Number.NEGATIVE_INFINITY,
     nextLink: undefined,
   };
   let customersBefore = progress.customers;
   for await (const page of pages) {
     progress.customers += page.customers.length;
-    const fresh = page.customers.filter((customer) => !seen.has(customer.id));
+    let fresh = page.customers.filter((customer) => !seen.has(customer.id));
     fresh.forEach((customer) => seen.add(customer.id));
+    if (options.alreadyEnqueued) {
+      const before = fresh.length;
+      fresh = fresh.filter((customer) => !options.alreadyEnqueued!(customer));
+      progress.repeatsSkipped += before - fresh.length;
+    }
     for (let start = 0; start < fresh.length; start += SEND_SLICE) {
       const slice = fresh.slice(start, start + SEND_SLICE);
       await deps.syncQueue.send(

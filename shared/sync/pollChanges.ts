@@ -6,6 +6,8 @@ import { describeError, isTransient, SERVICE_LABELS, SyncError, type ServiceName
 import type { Logger } from '../log';
 import type { LeaseStore, QueueSender, StateStore } from '../storage/types';
 import { enqueueCustomerPages } from './enqueuePages';
+import { OVERLAP_KEYS_MAX, overlapKey, OverlapTracker } from './pollOverlap';
+import type { CustomerPage } from '../businessCentral/types';
 
 export const POLL_LEASE = 'poll';
 export const POLL_WATERMARK_KEY = 'pollWatermark';
@@ -24,6 +26,8 @@ export const DEFAULT_POLL_PAGE_SIZE = 10_000;
 
 const watermarkSchema = z.object({
   lastModifiedDateTime: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO timestamp'),
+  /** Keys of the customers already enqueued whose change lies in the overlap (shared/sync/pollOverlap.ts); unreadable reads as none. */
+  overlapKeys: z.array(z.string()).max(OVERLAP_KEYS_MAX).optional().catch(undefined),
 });
 export type PollWatermark = z.infer<typeof watermarkSchema>;
 /** A corrupt watermark reads as none (a full pass is safe, merely slower) rather than blocking every poll. */
@@ -136,18 +140,23 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
     );
 
     const pageSize = deps.pageSize ?? DEFAULT_POLL_PAGE_SIZE;
+    const overlapMs = deps.overlapMs ?? DEFAULT_POLL_OVERLAP_MS;
+    // The customers the last poll enqueued within this poll's overlap: the same changes are not enqueued again.
+    const enqueuedBefore = mode === 'incremental' ? new Set(stored?.value?.overlapKeys ?? []) : new Set<string>();
+    const overlap = new OverlapTracker(overlapMs, Date.parse(startedAt));
     let leaseLost = false;
     let result;
     try {
       const pages = deps.businessCentral.listCustomerPages(
         checkpoint ? { resumeFrom: checkpoint.nextLink, pageSize } : { ...(modifiedSince ? { modifiedSince } : {}), pageSize },
       );
-      result = await enqueueCustomerPages({ syncQueue: deps.syncQueue, logger: deps.logger }, pages, {
+      result = await enqueueCustomerPages({ syncQueue: deps.syncQueue, logger: deps.logger }, noting(pages, overlap), {
         source: 'poll',
         correlationId: `poll-${randomUUID()}`,
         label: 'poll',
         ...(deps.companyId ? { companyId: deps.companyId } : {}),
         ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(enqueuedBefore.size > 0 ? { alreadyEnqueued: (customer) => enqueuedBefore.has(overlapKey(customer)) } : {}),
         ...(checkpoint
           ? {
               start: {
@@ -193,10 +202,11 @@ export async function pollChanges(deps: PollDependencies): Promise<PollResult> {
     // Never past the start of the pass: a customer changed after its page was read would otherwise be skipped.
     const candidateMs = Math.min(result.newestMs, Date.parse(startedAt));
     const candidate = Number.isFinite(candidateMs) ? new Date(candidateMs).toISOString() : null;
-    const watermark = candidate ? await advanceWatermark(deps.state, candidate) : previous;
+    const watermark = candidate ? await advanceWatermark(deps.state, candidate, overlap.keysFor(candidate)) : previous;
     if (checkpoint || result.pages > 1) await deps.state.delete(POLL_CHECKPOINT_KEY);
     const advanced = watermark !== previous;
-    deps.logger.info(`poll finished: ${result.pages} pages, ${result.customers} customers, ${result.enqueued} enqueued, watermark ${watermark ?? '(none)'}`);
+    const repeats = result.repeatsSkipped > 0 ? ` (${result.repeatsSkipped} in the overlap already enqueued by the last poll)` : '';
+    deps.logger.info(`poll finished: ${result.pages} pages, ${result.customers} customers, ${result.enqueued} enqueued${repeats}, watermark ${watermark ?? '(none)'}`);
     return { outcome: 'polled', mode, modifiedSince, pages: result.pages, customers: result.customers, enqueued: result.enqueued, watermark, advanced, resumed: checkpoint !== null };
   } finally {
     await deps.leases.release(lease).catch(() => undefined);
@@ -209,13 +219,35 @@ function pollWindow(watermark: string | undefined, startFrom: string | undefined
   return { mode: 'full', modifiedSince: null };
 }
 
-/** Moves the watermark forward to `candidate`, never backwards, safe against a concurrent writer (ETag). Returns the stored value. */
-async function advanceWatermark(state: StateStore, candidate: string): Promise<string> {
+/** Every customer of the pages, noted (for the next poll's overlap) as it passes. */
+async function* noting(pages: AsyncIterable<CustomerPage>, overlap: OverlapTracker): AsyncIterable<CustomerPage> {
+  for await (const page of pages) {
+    for (const customer of page.customers) overlap.note(customer);
+    yield page;
+  }
+}
+
+/**
+ * Moves the watermark forward to `candidate`, never backwards, safe against a concurrent writer (ETag), with the keys
+ * of the customers enqueued within the overlap before it. At an unchanged watermark, keys not stored yet (a change
+ * committed late with an older timestamp) are added. Returns the stored watermark.
+ */
+async function advanceWatermark(state: StateStore, candidate: string, overlapKeys: string[]): Promise<string> {
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = await state.get(POLL_WATERMARK_KEY, parseWatermark);
-    if (current?.value && Date.parse(current.value.lastModifiedDateTime) >= Date.parse(candidate)) return current.value.lastModifiedDateTime;
-    const value: PollWatermark = { lastModifiedDateTime: candidate };
-    if (await state.put(POLL_WATERMARK_KEY, value, current ? current.etag : null)) return candidate;
+    let value: PollWatermark = { lastModifiedDateTime: candidate, ...(overlapKeys.length > 0 ? { overlapKeys } : {}) };
+    if (current?.value) {
+      const stored = current.value;
+      const storedMs = Date.parse(stored.lastModifiedDateTime);
+      if (storedMs > Date.parse(candidate)) return stored.lastModifiedDateTime;
+      if (storedMs === Date.parse(candidate)) {
+        const known = new Set(stored.overlapKeys ?? []);
+        const added = overlapKeys.filter((key) => !known.has(key));
+        if (added.length === 0 || known.size >= OVERLAP_KEYS_MAX) return stored.lastModifiedDateTime;
+        value = { lastModifiedDateTime: stored.lastModifiedDateTime, overlapKeys: [...known, ...added].slice(0, OVERLAP_KEYS_MAX) };
+      }
+    }
+    if (await state.put(POLL_WATERMARK_KEY, value, current ? current.etag : null)) return value.lastModifiedDateTime;
   }
   throw new SyncError('StorageUnavailable', 'The poll watermark kept changing during the update; the next run advances it', { transient: true });
 }

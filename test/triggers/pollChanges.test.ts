@@ -65,10 +65,11 @@ test('the next run asks only for changes since the watermark minus a 2-minute ov
   const since = new Date(Date.parse(third!.lastModifiedDateTime) - 2 * MINUTE).toISOString();
   expect(result).toMatchObject({ outcome: 'polled', mode: 'incremental', modifiedSince: since, advanced: true });
   expect(listUrls()[0]).toContain(`$filter=lastModifiedDateTime gt ${since}`);
-  // third lies inside the overlap and comes again (harmless: the sync is idempotent); second does not.
+  // third lies inside the overlap but the last poll enqueued that very change: it is not enqueued again; second is outside.
   const ids = await enqueuedIds();
-  expect(ids).toEqual([updated.id, third!.id].sort());
+  expect(ids).toEqual([updated.id]);
   expect(ids).not.toContain(second!.id);
+  expect(result).toMatchObject({ enqueued: 1, customers: 2 });
   expect(await watermark()).toBe(updated.lastModifiedDateTime);
 });
 
@@ -77,12 +78,45 @@ test('no newer change: only the overlap is re-read and the watermark stays', asy
   await pollChanges(deps());
   await takeMessages(SYNC_QUEUE);
   bcNow += 60 * MINUTE;
-  const result = await pollChanges(deps());
-  expect(result).toMatchObject({ outcome: 'polled', enqueued: 1, advanced: false });
-  const ids = await enqueuedIds();
-  expect(ids).toEqual([newest!.id]);
-  expect(ids).not.toContain(older!.id);
+  const log = logger();
+  const result = await pollChanges(deps({ logger: log }));
+  // The overlap returns newest again, the change the last poll enqueued: nothing is enqueued, poll after poll.
+  expect(result).toMatchObject({ outcome: 'polled', customers: 1, enqueued: 0, advanced: false });
+  expect(await enqueuedIds()).toEqual([]);
+  expect(log.lines.join('\n')).toContain('1 in the overlap already enqueued by the last poll');
+  expect(await pollChanges(deps())).toMatchObject({ outcome: 'polled', enqueued: 0 });
+  expect(await enqueuedIds()).not.toContain(older!.id);
   expect(await watermark()).toBe(newest!.lastModifiedDateTime);
+});
+
+test('a change committed late, its timestamp inside the overlap, is enqueued once: the next poll knows it', async () => {
+  const [, newest] = createCustomers(2);
+  await pollChanges(deps());
+  await takeMessages(SYNC_QUEUE);
+  // Business Central commits it now, stamped one minute before the watermark.
+  const saved = bcNow;
+  bcNow = Date.parse(newest!.lastModifiedDateTime) - MINUTE;
+  const late = harness.bc.upsertCustomer({ type: 'Person', displayName: 'Late', email: 'late@example.com' });
+  bcNow = saved + 10 * MINUTE;
+  expect(await pollChanges(deps())).toMatchObject({ customers: 2, enqueued: 1, advanced: false });
+  expect(await enqueuedIds()).toEqual([late.id]);
+  expect(await pollChanges(deps())).toMatchObject({ customers: 2, enqueued: 0 });
+  // Changed again (a new timestamp): enqueued, whatever the keys say.
+  bcNow += MINUTE;
+  const changed = harness.bc.updateCustomer(late.id, { displayName: 'Late, renamed' });
+  expect(await pollChanges(deps())).toMatchObject({ enqueued: 1, advanced: true });
+  expect(await enqueuedIds()).toEqual([changed.id]);
+});
+
+test('overlap keys that cannot be read count as none: the watermark holds and the overlap is enqueued again', async () => {
+  const [, newest] = createCustomers(2);
+  await pollChanges(deps());
+  await takeMessages(SYNC_QUEUE);
+  await getServices().storage.state.put(POLL_WATERMARK_KEY, { lastModifiedDateTime: newest!.lastModifiedDateTime, overlapKeys: 'not a list' });
+  expect(await pollChanges(deps())).toMatchObject({ outcome: 'polled', mode: 'incremental', enqueued: 1 });
+  expect(await enqueuedIds()).toEqual([newest!.id]);
+  // That poll stored the keys again.
+  expect(await pollChanges(deps())).toMatchObject({ enqueued: 0 });
 });
 
 test('POLL_START_FROM bounds the first poll when there is no watermark', async () => {
