@@ -46,6 +46,18 @@ export const RESOLUTIONS: Record<string, Resolution> = {
     resolution: 'Enter the customer name in Business Central, then replay.',
     needsDataFix: true,
   },
+  MissingRequiredField: {
+    title: 'Required field missing',
+    resolution:
+      'A destination the mapping file marks required is empty for this customer; the message names it. Fill it in Business Central, or change the mapping file if it should not be required, then replay.',
+    needsDataFix: true,
+  },
+  MappingFailed: {
+    title: 'Mapping failed',
+    resolution:
+      'A formula or filter of the mapping file failed for this customer; the message names the entry and the error. Correct the customer in Business Central or the expression in the mapping file, then replay.',
+    needsDataFix: true,
+  },
   RetriesExhausted: {
     title: 'Retries exhausted',
     resolution: 'Five deliveries failed on temporary errors. Check health and the services on hold; once they answer, replay.',
@@ -86,6 +98,18 @@ export const RESOLUTIONS: Record<string, Resolution> = {
     resolution: 'Azure Storage did not answer; check health, then replay.',
     needsDataFix: false,
   },
+  StorageRejected: {
+    title: 'Storage refused a row',
+    resolution:
+      'Azure Storage refused to read or write a row for this customer (the message names the table and key, e.g. an unreadable or too large value); delete or fix that row, then replay.',
+    needsDataFix: false,
+  },
+  InternalError: {
+    title: 'Internal error',
+    resolution:
+      'An unexpected error in this app, logged in full at Error level; replay once, and if it fails again report it with the log line (a new deployment fixes it).',
+    needsDataFix: false,
+  },
   Configuration: {
     title: 'Configuration',
     resolution: 'A setting is missing or wrong; health names it. Fix the app setting, then replay.',
@@ -93,6 +117,7 @@ export const RESOLUTIONS: Record<string, Resolution> = {
   },
 };
 
+/** A resolution for any code, including one recorded by a newer version of the app (the fallback). */
 export function resolutionOf(code: string): Resolution {
   return RESOLUTIONS[code] ?? { title: code, resolution: 'Read the error message in the customer history; fix the cause, then replay.', needsDataFix: false };
 }
