@@ -157,27 +157,23 @@ export function renderOverview(): void {
   );
 }
 
+/** A row per company, its name first, then what `details` says of it (the subscription and polling cards). */
+function companyList(shown: CompanyStatus[], details: (company: CompanyStatus) => Child[]): HTMLElement {
+  return h('ul', { class: 'details companies' }, shown.map((company) => h('li', { 'data-company': company.companyId }, h('strong', {}, company.companyName), ...details(company))));
+}
+
 /** One subscription per company: a row each, with the last check's failure when there is one. */
 function companiesSubscriptionCard(shown: CompanyStatus[], managed: boolean, schedule: string): HTMLElement {
   return card(
     shown.length === 1 ? 'Webhook subscription' : 'Webhook subscriptions',
     'card-subscription',
     managed ? null : h('p', { class: 'muted' }, 'Not managed: WEBHOOK_NOTIFICATION_URL is not set, so changes arrive by polling only.'),
-    h(
-      'ul',
-      { class: 'details companies' },
-      shown.map((company) =>
-        h(
-          'li',
-          { 'data-company': company.companyId },
-          h('strong', {}, company.companyName),
-          company.subscription
-            ? [' expires ', timeElement(company.subscription.expirationDateTime, true), h('div', { class: 'muted' }, 'renewed ', timeElement(company.subscription.lastRenewedAt, true), ' · ', h('span', { class: 'mono' }, company.subscription.subscriptionId))]
-            : h('div', { class: 'muted' }, managed ? 'No subscription recorded yet; the subscription timer creates it.' : 'none'),
-          company.lastSubscriptionCheck?.outcome === 'Failed' ? h('div', { class: 'message' }, `Last check failed: ${company.lastSubscriptionCheck.error ?? ''}`) : null,
-        ),
-      ),
-    ),
+    companyList(shown, (company) => [
+      company.subscription
+        ? [' expires ', timeElement(company.subscription.expirationDateTime, true), h('div', { class: 'muted' }, 'renewed ', timeElement(company.subscription.lastRenewedAt, true), ' · ', h('span', { class: 'mono' }, company.subscription.subscriptionId))]
+        : h('div', { class: 'muted' }, managed ? 'No subscription recorded yet; the subscription timer creates it.' : 'none'),
+      company.lastSubscriptionCheck?.outcome === 'Failed' ? h('div', { class: 'message' }, `Last check failed: ${company.lastSubscriptionCheck.error ?? ''}`) : null,
+    ]),
     schedule ? h('p', { class: 'muted', 'data-field': 'subscription-schedule' }, 'Checked: ', scheduleElement(schedule)) : null,
   );
 }
@@ -187,32 +183,23 @@ function companiesPollCard(shown: CompanyStatus[], schedule: string): HTMLElemen
   return card(
     'Polling',
     'card-poll',
-    h(
-      'ul',
-      { class: 'details companies' },
-      shown.map((company) =>
-        h(
-          'li',
-          { 'data-company': company.companyId },
-          h('strong', {}, company.companyName),
-          ' ',
-          h('span', { 'data-field': 'watermark' }, company.watermark ? timeElement(company.watermark, true) : 'none yet (the first poll is a full load)'),
-          company.lastPoll?.outcome === 'Failed'
-            ? h(
-                'div',
-                { class: 'message', 'data-poll-failed': String(company.lastPoll.status ?? '') },
-                statusBadge('Failed'),
-                ` since ${company.lastPoll.failingSince ?? company.lastPoll.at}${company.lastPoll.status ? ` (HTTP ${company.lastPoll.status})` : ''}: `,
-                company.lastPoll.status === 404
-                  ? 'Business Central does not know this company (deleted, or a wrong id in BC_COMPANIES).'
-                  : company.lastPoll.status === 403
-                    ? 'the app registration may not read this company: give it permissions there.'
-                    : (company.lastPoll.error ?? ''),
-              )
-            : null,
-        ),
-      ),
-    ),
+    companyList(shown, (company) => [
+      ' ',
+      h('span', { 'data-field': 'watermark' }, company.watermark ? timeElement(company.watermark, true) : 'none yet (the first poll is a full load)'),
+      company.lastPoll?.outcome === 'Failed'
+        ? h(
+            'div',
+            { class: 'message', 'data-poll-failed': String(company.lastPoll.status ?? '') },
+            statusBadge('Failed'),
+            ` since ${company.lastPoll.failingSince ?? company.lastPoll.at}${company.lastPoll.status ? ` (HTTP ${company.lastPoll.status})` : ''}: `,
+            company.lastPoll.status === 404
+              ? 'Business Central does not know this company (deleted, or a wrong id in BC_COMPANIES).'
+              : company.lastPoll.status === 403
+                ? 'the app registration may not read this company: give it permissions there.'
+                : (company.lastPoll.error ?? ''),
+          )
+        : null,
+    ]),
     schedule ? h('p', { class: 'muted', 'data-field': 'poll-schedule' }, 'Schedule: ', scheduleElement(schedule)) : null,
   );
 }
